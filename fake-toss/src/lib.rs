@@ -1,0 +1,1 @@
+//! Fake PG server (being built).

@@ -1,0 +1,1 @@
+//! Typed SDK for the payments-server wire protocol (being built).

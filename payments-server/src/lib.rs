@@ -1,0 +1,1 @@
+//! The integrated payment server (being built).

@@ -1,0 +1,22 @@
+//! `payments`: the umbrella crate of the workspace.
+//!
+//! It re-exports the member crates behind features so an application can depend on
+//! one crate:
+//!
+//! - [`core`] (always): the pure payment domain, wire records, envelopes, passwords.
+//! - [`client`] (feature `client`): the typed SDK for the integrated server.
+//! - [`server`] (feature `server`): the integrated payment server, embeddable.
+//! - [`fake_toss`], [`fake_iamport`] (feature `fakes`): in-process fake PGs for tests.
+
+pub use payments_core as core;
+
+#[cfg(feature = "client")]
+pub use payments_client as client;
+
+#[cfg(feature = "server")]
+pub use payments_server as server;
+
+#[cfg(feature = "fakes")]
+pub use fake_iamport;
+#[cfg(feature = "fakes")]
+pub use fake_toss;
