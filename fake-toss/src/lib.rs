@@ -1,1 +1,93 @@
-//! Fake PG server (being built).
+//! `fake-toss`: a stateful, scriptable fake of the Toss Payments v1 API that a test suite
+//! boots in-process in milliseconds.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! let toss = fake_toss::FakeToss::builder()
+//!     .secret_key("test_sk_mine")
+//!     .webhook_url("http://127.0.0.1:9/hooks")
+//!     .start()
+//!     .await;
+//! // point the code under test at toss.uri() with toss.secret_key() ...
+//! let _ = toss.webhooks();
+//! # }
+//! ```
+//!
+//! # Modules
+//! - [`server`]: [`FakeToss`] (the running fake, its inspection and control methods) and
+//!   [`FakeTossBuilder`].
+//! - `routes`: the HTTP routes and the middleware (request log, fault injection, auth,
+//!   `Idempotency-Key`).
+//! - `store`: the state and the business rules (status machine, cancels, virtual accounts,
+//!   billing, cash receipts); `model`: records and their JSON shapes; `requests`: request
+//!   bodies and field checks.
+//! - [`webhook`]: outbox, dispatcher with retries and webhook fault knobs, the attempt log.
+//! - [`cards`]: the declined-card table. [`error`]: Toss-style errors.
+//! - `clock`, `faults`, `idempotency`, `auth`, `recorder`, `state`: the injectable clock,
+//!   fault counters, idempotency cache, secret-key check, request log, shared state.
+//!
+//! # API served
+//! Every endpoint of the Toss v1 OpenAPI file shipped in `spec/`, plus
+//! `POST /v1/payments/confirm`, `GET /v1/payments/orders/{orderId}` and
+//! `POST /v1/billing/authorizations/issue`. POSTs answer `201`, reads `200`, errors
+//! `{code, message}` with Toss's codes. Every `/v1` and `/internal` route (except
+//! `POST /internal/webhook`) needs `Authorization: Basic base64(secretKey + ":")`.
+//!
+//! # Fake-only fields and endpoints
+//! - `__approved: false` on `POST /v1/payments/key-in` or `POST /v1/virtual-accounts`:
+//!   the widget flow — the payment stays `IN_PROGRESS` until confirmed (card → `DONE`,
+//!   virtual account → `WAITING_FOR_DEPOSIT`); unconfirmed for 30 minutes (fake clock) it
+//!   becomes `EXPIRED`. A declined card in this flow fails at confirmation (`ABORTED`).
+//! - `PUT /internal/{paymentKey}/deposit` ([`FakeToss::deposit`]): the customer deposits.
+//! - `POST /internal/billing/auth-keys` `{customerKey, cardNumber}` → `{authKey, customerKey}`
+//!   ([`FakeToss::issue_auth_key`]): what the widget does in a browser.
+//! - `GET /internal/clock`, `PUT /internal/clock` `{now}`, `POST /internal/clock/advance`
+//!   `{ms}` ([`FakeToss::advance`], [`FakeToss::set_now`]): the injectable clock.
+//! - `PUT /internal/faults` `{latencyMs, failNext, hangNext, loseResponseNext, dropWebhooks,
+//!   duplicateWebhooks, reorderWebhooks, webhookDelayMs, webhookUrl}` (all optional; counts
+//!   add up): the fault knobs for suites in other languages.
+//! - `POST /internal/cards/declined` `{cardNumber, status, code, message}`
+//!   ([`FakeToss::decline_card`]); `GET /internal/webhooks` ([`FakeToss::webhooks`]).
+//! - `POST /internal/webhook` (in the spec): a receiver that answers `201`.
+//!
+//! # Choices where the real API is silent
+//! - `Idempotency-Key`: see the `idempotency` module — replay on same key and body;
+//!   `422 INVALID_IDEMPOTENCY_KEY` for a different body; `409 IDEMPOTENT_REQUEST_PROCESSING`
+//!   while the first is in flight.
+//! - Confirming with a different `orderId` is `403 FORBIDDEN_REQUEST`; with a different
+//!   `amount`, `400 INVALID_REQUEST`; twice, `400 ALREADY_PROCESSED_PAYMENT`.
+//! - `PAYMENT_STATUS_CHANGED` is sent on every status change and on every cancel (partial
+//!   ones included); `data` is the full payment object. The spec's `ITossPaymentWebhook`
+//!   lists only `WAITING_FOR_DEPOSIT`, `DONE`, `CANCELED`, `PARTIAL_CANCELED`, so events for
+//!   `IN_PROGRESS`, `ABORTED` and `EXPIRED` fall outside that schema.
+//! - `DEPOSIT_CALLBACK` `{createdAt, secret, status, transactionKey, orderId}` is sent on
+//!   deposit.
+
+pub mod cards;
+pub mod error;
+pub mod server;
+pub mod webhook;
+
+mod auth;
+mod clock;
+mod faults;
+mod idempotency;
+mod model;
+mod recorder;
+mod requests;
+mod routes;
+mod state;
+mod store;
+
+pub use cards::{DECLINED_CARDS, DeclinedCard};
+pub use error::TossError;
+pub use model::PaymentStatus;
+pub use recorder::RecordedRequest;
+pub use server::{DEFAULT_SECRET_KEY, FakeToss, FakeTossBuilder};
+pub use webhook::{WebhookOutcome, WebhookRecord};
+
+/// Locks a mutex, recovering the data if a panicking thread poisoned it (the fake's state
+/// stays usable; a test that panicked already failed on its own).
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

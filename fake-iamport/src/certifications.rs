@@ -1,0 +1,188 @@
+//! SMS identity certification: `POST /certifications/otp/request`, `POST
+//! /certifications/otp/confirm/{imp_uid}`, `GET/DELETE /certifications/{imp_uid}`.
+//! The OTP a real user would receive by SMS is readable through `FakeIamport::otp`.
+
+use chrono::NaiveDate;
+use rand::Rng;
+use serde_json::{Value, json};
+
+use crate::envelope::ApiError;
+use crate::fields::{Body, digits};
+use crate::state::{State, random_digits, random_hex};
+
+/// How long an OTP stays valid, in seconds.
+pub(crate) const OTP_TTL: i64 = 180;
+/// Wrong OTPs allowed before the request is locked.
+pub(crate) const MAX_ATTEMPTS: u32 = 5;
+
+/// A certification request and, once confirmed, its result.
+#[derive(Debug, Clone)]
+pub(crate) struct Certification {
+    pub(crate) imp_uid: String,
+    pub(crate) merchant_uid: Option<String>,
+    pub(crate) name: String,
+    pub(crate) phone: String,
+    pub(crate) birthday: String,
+    pub(crate) birth: i64,
+    pub(crate) gender_digit: u8,
+    pub(crate) carrier: String,
+    pub(crate) pg: String,
+    pub(crate) otp: String,
+    pub(crate) otp_expires_at: i64,
+    pub(crate) failed_attempts: u32,
+    pub(crate) certified_at: i64,
+    pub(crate) unique_key: String,
+    pub(crate) unique_in_site: String,
+    pub(crate) pg_tid: String,
+}
+
+impl Certification {
+    /// The `IIamportCertification` object (the OTP is never part of it).
+    pub(crate) fn to_json(&self) -> Value {
+        json!({
+            "imp_uid": self.imp_uid,
+            "merchant_uid": self.merchant_uid,
+            "name": self.name,
+            "gender": if self.gender_digit % 2 == 1 { "male" } else { "female" },
+            "birth": self.birth,
+            "birthday": self.birthday,
+            "foreigner": self.gender_digit >= 5,
+            "phone": self.phone,
+            "carrier": self.carrier,
+            "certified": self.certified_at != 0,
+            "certified_at": self.certified_at,
+            "unique_key": self.unique_key,
+            "unique_in_site": self.unique_in_site,
+            "pg_tid": self.pg_tid,
+            "pg_provider": self.pg,
+            "origin": "api",
+        })
+    }
+}
+
+/// `POST /certifications/otp/request`: returns `{imp_uid}`; the OTP is "sent by SMS".
+pub(crate) fn request(st: &mut State, body: &Body, now: i64) -> Result<Value, ApiError> {
+    let name = body.str_req("name")?;
+    let phone_raw = body.str_req("phone")?;
+    let phone = digits(&phone_raw);
+    if !phone.starts_with("01") || !(10..=11).contains(&phone.len()) {
+        return Err(ApiError::bad_request(format!(
+            "`phone` must be a mobile number like 01012345678; got {phone_raw:?}"
+        )));
+    }
+    let birthday = body.str_req("birth")?;
+    let date = (birthday.len() == 8)
+        .then(|| NaiveDate::parse_from_str(&birthday, "%Y%m%d").ok())
+        .flatten()
+        .ok_or_else(|| {
+            ApiError::bad_request(format!("`birth` must be a date as YYYYMMDD; got {birthday:?}"))
+        })?;
+    let gender = body.str_req("gender_digit")?;
+    let gender_digit = match gender.as_bytes() {
+        [d @ b'1'..=b'8'] => d - b'0',
+        _ => {
+            return Err(ApiError::bad_request(format!(
+                "`gender_digit` must be the 7th digit of the resident number (1-8); got {gender:?}"
+            )));
+        }
+    };
+    let carrier = body.str_req("carrier")?;
+    if !["SKT", "KT", "LGT"].contains(&carrier.as_str()) {
+        return Err(ApiError::bad_request(format!(
+            "`carrier` must be SKT, KT or LGT; got {carrier:?}"
+        )));
+    }
+    let is_mvno = body.bool_opt("is_mvno")?.unwrap_or(false);
+    let company = body.str_any(&["company", "commpany"])?;
+    if is_mvno && company.is_none() {
+        return Err(ApiError::bad_request(
+            "`company` (the MVNO's name) is required when `is_mvno` is true",
+        ));
+    }
+    let birth = date
+        .and_hms_opt(0, 0, 0)
+        .map(|d| d.and_utc().timestamp() - 9 * 3600)
+        .unwrap_or(0);
+    let imp_uid = st.new_imp_uid();
+    let mut rng = rand::thread_rng();
+    let cert = Certification {
+        imp_uid: imp_uid.clone(),
+        merchant_uid: body.str_opt("merchant_uid")?,
+        name,
+        phone,
+        birthday,
+        birth,
+        gender_digit,
+        carrier,
+        pg: body.str_opt("pg")?.unwrap_or_else(|| "danal".into()),
+        otp: format!("{:06}", rng.gen_range(0..1_000_000)),
+        otp_expires_at: now + OTP_TTL,
+        failed_attempts: 0,
+        certified_at: 0,
+        unique_key: random_hex(64),
+        unique_in_site: random_hex(32),
+        pg_tid: random_digits(&mut rng, 20),
+    };
+    st.certifications.insert(imp_uid.clone(), cert);
+    Ok(json!({ "imp_uid": imp_uid }))
+}
+
+fn unknown(imp_uid: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "인증결과가 존재하지 않습니다. (no certification with imp_uid {imp_uid:?})"
+    ))
+}
+
+/// `POST /certifications/otp/confirm/{imp_uid}`.
+pub(crate) fn confirm(
+    st: &mut State,
+    imp_uid: &str,
+    body: &Body,
+    now: i64,
+) -> Result<Value, ApiError> {
+    let otp = body.str_req("otp")?;
+    let c = st
+        .certifications
+        .get_mut(imp_uid)
+        .ok_or_else(|| unknown(imp_uid))?;
+    if c.certified_at != 0 {
+        return Err(ApiError::business(
+            "이미 인증이 완료된 요청입니다. (already certified)",
+        ));
+    }
+    if c.failed_attempts >= MAX_ATTEMPTS {
+        return Err(ApiError::business(
+            "인증번호 입력 가능 횟수를 초과했습니다. 다시 요청하세요. (too many wrong OTPs: request a new one)",
+        ));
+    }
+    if now > c.otp_expires_at {
+        return Err(ApiError::business(
+            "인증번호 입력시간이 초과되었습니다. 다시 요청하세요. (OTP expired: request a new one)",
+        ));
+    }
+    if otp != c.otp {
+        c.failed_attempts += 1;
+        return Err(ApiError::business(format!(
+            "인증번호가 일치하지 않습니다. (wrong OTP, {} of {MAX_ATTEMPTS} attempts used)",
+            c.failed_attempts
+        )));
+    }
+    c.certified_at = now;
+    Ok(c.to_json())
+}
+
+/// `GET /certifications/{imp_uid}`.
+pub(crate) fn get(st: &State, imp_uid: &str) -> Result<Value, ApiError> {
+    st.certifications
+        .get(imp_uid)
+        .map(Certification::to_json)
+        .ok_or_else(|| unknown(imp_uid))
+}
+
+/// `DELETE /certifications/{imp_uid}`: forget the personal data; returns it one last time.
+pub(crate) fn delete(st: &mut State, imp_uid: &str) -> Result<Value, ApiError> {
+    st.certifications
+        .remove(imp_uid)
+        .map(|c| c.to_json())
+        .ok_or_else(|| unknown(imp_uid))
+}

@@ -1,0 +1,140 @@
+//! Saved cards (billing keys): `GET/POST/DELETE /subscribe/customers/{customer_uid}`.
+
+use serde_json::{Value, json};
+
+use crate::cards::{Card, Stage};
+use crate::envelope::ApiError;
+use crate::fields::Body;
+use crate::payments::{PG_ID, PG_PROVIDER};
+use crate::state::State;
+
+/// A saved card.
+#[derive(Debug, Clone)]
+pub(crate) struct Customer {
+    pub(crate) customer_uid: String,
+    pub(crate) card: Card,
+    pub(crate) name: Option<String>,
+    pub(crate) tel: Option<String>,
+    pub(crate) email: Option<String>,
+    pub(crate) addr: Option<String>,
+    pub(crate) postcode: Option<String>,
+    pub(crate) inserted: i64,
+    pub(crate) updated: i64,
+}
+
+impl Customer {
+    /// The `IIamportSubscription` object.
+    pub(crate) fn to_json(&self) -> Value {
+        let (code, name) = self.card.company();
+        json!({
+            "customer_uid": self.customer_uid,
+            "pg_provider": PG_PROVIDER,
+            "pg_id": PG_ID,
+            "card_name": name,
+            "card_code": code,
+            "card_number": self.card.masked(),
+            "card_type": "credit",
+            "customer_name": self.name,
+            "customer_tel": self.tel,
+            "customer_email": self.email,
+            "customer_addr": self.addr,
+            "customer_postcode": self.postcode,
+            "inserted": self.inserted,
+            "updated": self.updated,
+        })
+    }
+}
+
+/// Reads the card fields shared by customer registration and `onetime`.
+pub(crate) fn card_from_body(body: &Body) -> Result<Card, ApiError> {
+    let number = body.str_req("card_number")?;
+    let expiry = body.str_req("expiry")?;
+    let birth = body.str_req("birth")?;
+    let pwd = body.str_opt("pwd_2digit")?;
+    if let Some(cvc) = body.str_opt("cvc")?
+        && (!(2..=4).contains(&cvc.len()) || !cvc.chars().all(|c| c.is_ascii_digit()))
+    {
+        return Err(ApiError::bad_request("`cvc` must be 2-4 digits"));
+    }
+    Card::parse(&number, &expiry, &birth, pwd.as_deref())
+}
+
+/// Saves (or replaces) the card of `customer_uid`; returns the saved object.
+pub(crate) fn save(
+    st: &mut State,
+    customer_uid: &str,
+    card: Card,
+    body: &Body,
+    now: i64,
+) -> Result<Value, ApiError> {
+    let inserted = st.customers.get(customer_uid).map_or(now, |c| c.inserted);
+    let customer = Customer {
+        customer_uid: customer_uid.to_owned(),
+        card,
+        name: body.str_opt("customer_name")?,
+        tel: body.str_opt("customer_tel")?,
+        email: body.email_opt("customer_email")?,
+        addr: body.str_any(&["customer_addr", "customr_addr"])?,
+        postcode: body.str_opt("customer_postcode")?,
+        inserted,
+        updated: now,
+    };
+    let out = customer.to_json();
+    st.customers.insert(customer_uid.to_owned(), customer);
+    Ok(out)
+}
+
+fn check_uid(customer_uid: &str) -> Result<(), ApiError> {
+    if customer_uid.is_empty() || customer_uid.len() > 80 {
+        return Err(ApiError::bad_request(
+            "`customer_uid` must be 1-80 characters",
+        ));
+    }
+    Ok(())
+}
+
+/// `POST /subscribe/customers/{customer_uid}`: issue a billing key for a card.
+pub(crate) fn register(
+    st: &mut State,
+    customer_uid: &str,
+    body: &Body,
+    now: i64,
+) -> Result<Value, ApiError> {
+    check_uid(customer_uid)?;
+    if let Some(in_body) = body.str_opt("customer_uid")?
+        && in_body != customer_uid
+    {
+        return Err(ApiError::bad_request(format!(
+            "`customer_uid` in the body ({in_body:?}) differs from the path ({customer_uid:?})"
+        )));
+    }
+    let card = card_from_body(body)?;
+    // Other fields are checked before the card company is "asked".
+    body.email_opt("customer_email")?;
+    if let Some(msg) = crate::charges::decline(st, &card, Stage::Register, now) {
+        return Err(ApiError::business(msg));
+    }
+    save(st, customer_uid, card, body, now)
+}
+
+fn unknown(customer_uid: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "요청하신 customer_uid({customer_uid})로 등록된 정보를 찾을 수 없습니다. (no billing key for this customer_uid)"
+    ))
+}
+
+/// `GET /subscribe/customers/{customer_uid}`.
+pub(crate) fn get(st: &State, customer_uid: &str) -> Result<Value, ApiError> {
+    st.customers
+        .get(customer_uid)
+        .map(Customer::to_json)
+        .ok_or_else(|| unknown(customer_uid))
+}
+
+/// `DELETE /subscribe/customers/{customer_uid}`: returns the deleted object.
+pub(crate) fn delete(st: &mut State, customer_uid: &str) -> Result<Value, ApiError> {
+    st.customers
+        .remove(customer_uid)
+        .map(|c| c.to_json())
+        .ok_or_else(|| unknown(customer_uid))
+}

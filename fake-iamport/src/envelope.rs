@@ -1,0 +1,89 @@
+//! The real API's response envelope `{code, message, response}` and the error type
+//! every handler returns, which carries the HTTP status the real API would use.
+
+use http::StatusCode;
+use serde_json::{Value, json};
+
+/// The `message` of every successful envelope (the spec requires a string).
+pub(crate) const SUCCESS_MESSAGE: &str = "success";
+
+/// A failed request: the HTTP status plus the envelope's non-zero `code` and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ApiError {
+    pub(crate) status: StatusCode,
+    pub(crate) code: i64,
+    pub(crate) message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code: -1,
+            message: message.into(),
+        }
+    }
+
+    /// Malformed or missing input (`400`).
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    /// Missing, unknown or expired token, or wrong API key pair (`401`).
+    pub(crate) fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, message)
+    }
+
+    /// Unknown resource on a lookup endpoint (`404`).
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, message)
+    }
+
+    /// Idempotency-Key reused with a different request (`409`).
+    pub(crate) fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, message)
+    }
+
+    /// A business refusal: the real API answers these `200` with `code: -1`
+    /// (over-cancel, already paid merchant_uid, wrong OTP, ...).
+    pub(crate) fn business(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::OK, message)
+    }
+
+    /// Injected server failure (`500`).
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+
+    /// The envelope for this error: `response` is always `null`.
+    pub(crate) fn body(&self) -> Value {
+        json!({ "code": self.code, "message": self.message, "response": Value::Null })
+    }
+}
+
+/// The envelope of a successful response.
+pub(crate) fn success(response: Value) -> Value {
+    json!({ "code": 0, "message": SUCCESS_MESSAGE, "response": response })
+}
+
+/// What a handler produced: a status and a JSON body.
+#[derive(Debug, Clone)]
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) body: Value,
+}
+
+impl From<Result<Value, ApiError>> for Reply {
+    fn from(r: Result<Value, ApiError>) -> Self {
+        match r {
+            Ok(v) => Reply {
+                status: StatusCode::OK,
+                body: success(v),
+            },
+            Err(e) => Reply {
+                status: e.status,
+                body: e.body(),
+            },
+        }
+    }
+}

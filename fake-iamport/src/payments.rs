@@ -1,0 +1,394 @@
+//! The payment object (card or virtual account, exactly the spec's
+//! `IIamportCardPayment` / `IIamportVBankPayment`), lookups and `POST /payments/cancel`.
+
+use serde_json::{Value, json};
+
+use crate::envelope::ApiError;
+use crate::fields::{Body, digits};
+use crate::state::State;
+
+/// A payment's lifecycle state, as the real API spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Status {
+    /// Virtual account issued, not yet deposited.
+    Ready,
+    /// Money received (partially cancelled payments stay `paid`).
+    Paid,
+    /// The card company declined.
+    Failed,
+    /// Fully cancelled (or a virtual account whose issue was withdrawn).
+    Cancelled,
+}
+
+impl Status {
+    /// The wire spelling.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Status::Ready => "ready",
+            Status::Paid => "paid",
+            Status::Failed => "failed",
+            Status::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// The fields that differ between payment methods.
+#[derive(Debug, Clone)]
+pub(crate) enum Method {
+    /// `pay_method: "card"`.
+    Card {
+        card_code: String,
+        card_name: String,
+        card_number: String,
+        card_quota: i64,
+        apply_num: String,
+    },
+    /// `pay_method: "vbank"`.
+    VBank {
+        vbank_code: String,
+        vbank_name: String,
+        vbank_num: String,
+        vbank_holder: String,
+        vbank_date: i64,
+        vbank_issued_at: i64,
+    },
+}
+
+/// One entry of `cancel_history`.
+#[derive(Debug, Clone)]
+pub(crate) struct CancelEntry {
+    pub(crate) pg_tid: String,
+    pub(crate) amount: i64,
+    pub(crate) cancelled_at: i64,
+    pub(crate) reason: String,
+    pub(crate) receipt_url: String,
+}
+
+/// Buyer fields copied from the request.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Buyer {
+    pub(crate) name: Option<String>,
+    pub(crate) email: Option<String>,
+    pub(crate) tel: Option<String>,
+    pub(crate) addr: Option<String>,
+    pub(crate) postcode: Option<String>,
+}
+
+impl Buyer {
+    /// Reads `buyer_*` fields.
+    pub(crate) fn from_body(body: &Body) -> Result<Self, ApiError> {
+        Ok(Self {
+            name: body.str_opt("buyer_name")?,
+            email: body.email_opt("buyer_email")?,
+            tel: body.str_opt("buyer_tel")?,
+            addr: body.str_opt("buyer_addr")?,
+            postcode: body.str_opt("buyer_postcode")?,
+        })
+    }
+}
+
+/// The PG the fake pretends to route through.
+pub(crate) const PG_PROVIDER: &str = "nice";
+/// The PG merchant id reported in payments.
+pub(crate) const PG_ID: &str = "nictest04m";
+
+/// A payment.
+#[derive(Debug, Clone)]
+pub(crate) struct Payment {
+    pub(crate) seq: u64,
+    pub(crate) imp_uid: String,
+    pub(crate) merchant_uid: String,
+    pub(crate) name: Option<String>,
+    pub(crate) amount: i64,
+    pub(crate) cancel_amount: i64,
+    pub(crate) tax_free: i64,
+    pub(crate) currency: String,
+    pub(crate) method: Method,
+    pub(crate) status: Status,
+    pub(crate) started_at: i64,
+    pub(crate) paid_at: i64,
+    pub(crate) failed_at: i64,
+    pub(crate) cancelled_at: i64,
+    pub(crate) fail_reason: Option<String>,
+    pub(crate) cancel_reason: Option<String>,
+    pub(crate) cancel_history: Vec<CancelEntry>,
+    pub(crate) buyer: Buyer,
+    pub(crate) customer_uid: Option<String>,
+    pub(crate) customer_uid_usage: Option<String>,
+    pub(crate) custom_data: Option<String>,
+    pub(crate) notice_url: Option<String>,
+    pub(crate) pg_tid: String,
+    pub(crate) cash_receipt_issue: bool,
+}
+
+/// The receipt page URL reported for a payment or cancel (never served: `.invalid`).
+pub(crate) fn receipt_url(imp_uid: &str) -> String {
+    format!("https://fake-iamport.invalid/receipts/{imp_uid}")
+}
+
+impl Payment {
+    /// What is left to cancel.
+    pub(crate) fn balance(&self) -> i64 {
+        self.amount - self.cancel_amount
+    }
+
+    /// The payment as the API returns it.
+    pub(crate) fn to_json(&self) -> Value {
+        let history: Vec<Value> = self
+            .cancel_history
+            .iter()
+            .map(|c| {
+                json!({
+                    "pg_id": PG_ID,
+                    "pg_tid": c.pg_tid,
+                    "amount": c.amount,
+                    "cancelled_at": c.cancelled_at,
+                    "reason": c.reason,
+                    "receipt_url": c.receipt_url,
+                })
+            })
+            .collect();
+        let mut v = json!({
+            "imp_uid": self.imp_uid,
+            "merchant_uid": self.merchant_uid,
+            "name": self.name,
+            "amount": self.amount,
+            "cancel_amount": self.cancel_amount,
+            "currency": self.currency,
+            "receipt_url": receipt_url(&self.imp_uid),
+            "cash_receipt_issue": self.cash_receipt_issue,
+            "channel": "api",
+            "pg_provider": PG_PROVIDER,
+            "emb_pg_provider": Value::Null,
+            "pg_id": PG_ID,
+            "pg_tid": self.pg_tid,
+            "escrow": false,
+            "buyer_name": self.buyer.name,
+            "buyer_email": self.buyer.email,
+            "buyer_tel": self.buyer.tel,
+            "buyer_addr": self.buyer.addr,
+            "buyer_postcode": self.buyer.postcode,
+            "customer_uid": self.customer_uid,
+            "customer_uid_usage": self.customer_uid_usage,
+            "custom_data": self.custom_data,
+            "user_agent": "sorry_not_supported",
+            "status": self.status.as_str(),
+            "started_at": self.started_at,
+            "paid_at": self.paid_at,
+            "failed_at": self.failed_at,
+            "cancelled_at": self.cancelled_at,
+            "fail_reason": self.fail_reason,
+            "cancel_reason": self.cancel_reason,
+            "cancel_history": history,
+        });
+        if let Value::Object(map) = &mut v {
+            match &self.method {
+                Method::Card {
+                    card_code,
+                    card_name,
+                    card_number,
+                    card_quota,
+                    apply_num,
+                } => {
+                    map.insert("pay_method".into(), json!("card"));
+                    map.insert("card_code".into(), json!(card_code));
+                    map.insert("card_name".into(), json!(card_name));
+                    map.insert("card_number".into(), json!(card_number));
+                    map.insert("card_quota".into(), json!(card_quota));
+                    map.insert("apply_num".into(), json!(apply_num));
+                }
+                Method::VBank {
+                    vbank_code,
+                    vbank_name,
+                    vbank_num,
+                    vbank_holder,
+                    vbank_date,
+                    vbank_issued_at,
+                } => {
+                    map.insert("pay_method".into(), json!("vbank"));
+                    map.insert("vbank_code".into(), json!(vbank_code));
+                    map.insert("vbank_name".into(), json!(vbank_name));
+                    map.insert("vbank_num".into(), json!(vbank_num));
+                    map.insert("vbank_holder".into(), json!(vbank_holder));
+                    map.insert("vbank_date".into(), json!(vbank_date));
+                    map.insert("vbank_issued_at".into(), json!(vbank_issued_at));
+                }
+            }
+        }
+        v
+    }
+}
+
+/// The message for an unknown `imp_uid` on lookups.
+pub(crate) fn not_found(imp_uid: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "존재하지 않는 결제정보입니다. (no payment with imp_uid {imp_uid:?})"
+    ))
+}
+
+/// `GET /payments/{imp_uid}`.
+pub(crate) fn get(st: &State, imp_uid: &str) -> Result<Value, ApiError> {
+    st.payments
+        .get(imp_uid)
+        .map(Payment::to_json)
+        .ok_or_else(|| not_found(imp_uid))
+}
+
+/// `GET /payments/find/{merchant_uid}[/{payment_status}]`: the latest such payment.
+pub(crate) fn find(
+    st: &State,
+    merchant_uid: &str,
+    status: Option<&str>,
+) -> Result<Value, ApiError> {
+    if let Some(s) = status
+        && !["ready", "paid", "failed", "cancelled"].contains(&s)
+    {
+        return Err(ApiError::bad_request(format!(
+            "payment_status must be one of ready, paid, failed, cancelled; got {s:?}"
+        )));
+    }
+    st.latest_by_merchant_uid(merchant_uid, status)
+        .map(Payment::to_json)
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "존재하지 않는 결제정보입니다. (no payment with merchant_uid {merchant_uid:?})"
+            ))
+        })
+}
+
+/// `POST /payments/cancel`: full or partial, by `imp_uid` or `merchant_uid`.
+pub(crate) fn cancel(st: &mut State, body: &Body, now: i64) -> Result<Value, ApiError> {
+    let imp_uid = body.str_opt("imp_uid")?;
+    let merchant_uid = body.str_opt("merchant_uid")?;
+    let amount = body.amount_opt("amount")?;
+    let tax_free = body.amount_opt("tax_free")?.unwrap_or(0);
+    let checksum = body.amount_opt("checksum")?;
+    let reason = body.str_opt("reason")?.unwrap_or_default();
+    let refund_holder = body.str_opt("refund_holder")?;
+    let refund_bank = body.str_opt("refund_bank")?;
+    let refund_account = body.str_opt("refund_account")?;
+    let refund_tel = body.str_opt("refund_tel")?;
+
+    let key = match (&imp_uid, &merchant_uid) {
+        (Some(i), _) => i.clone(),
+        (None, Some(m)) => match st.latest_by_merchant_uid(m, None) {
+            Some(p) => p.imp_uid.clone(),
+            None => return Err(cancel_not_found()),
+        },
+        (None, None) => {
+            return Err(ApiError::bad_request(
+                "imp_uid 또는 merchant_uid 중 하나는 필수입니다. (`imp_uid` or `merchant_uid` is required)",
+            ));
+        }
+    };
+    let Some(payment) = st.payments.get(&key) else {
+        return Err(cancel_not_found());
+    };
+    if let (Some(m), Some(_)) = (&merchant_uid, &imp_uid)
+        && *m != payment.merchant_uid
+    {
+        return Err(ApiError::business(format!(
+            "imp_uid({key})와 merchant_uid({m})가 같은 결제건이 아닙니다. (imp_uid and merchant_uid name different payments)"
+        )));
+    }
+    match payment.status {
+        Status::Paid => {}
+        Status::Cancelled => {
+            return Err(ApiError::business(
+                "이미 전액취소된 주문입니다. (already fully cancelled)",
+            ));
+        }
+        Status::Failed => {
+            return Err(ApiError::business(
+                "결제실패된 거래는 취소할 수 없습니다. (a failed payment cannot be cancelled)",
+            ));
+        }
+        Status::Ready => {
+            return Err(ApiError::business(
+                "입금 전인 가상계좌는 취소할 수 없습니다. DELETE /vbanks/{imp_uid} 로 발급을 취소하세요. (virtual account not yet deposited: withdraw it with DELETE /vbanks/{imp_uid})",
+            ));
+        }
+    }
+    let balance = payment.balance();
+    let requested = match amount {
+        None | Some(0) => balance,
+        Some(a) => a,
+    };
+    if requested > balance {
+        return Err(ApiError::business(format!(
+            "취소 요청금액({requested}원)이 취소 가능 잔액({balance}원)보다 큽니다. (cancel amount exceeds the cancellable balance)"
+        )));
+    }
+    if let Some(c) = checksum
+        && c != balance
+    {
+        return Err(ApiError::business(format!(
+            "checksum 값({c})이 취소 가능 잔액({balance}원)과 일치하지 않습니다. (checksum does not match the cancellable balance)"
+        )));
+    }
+    if tax_free > requested || tax_free > payment.tax_free {
+        return Err(ApiError::bad_request(format!(
+            "`tax_free` ({tax_free}) cannot exceed the cancel amount ({requested}) or the payment's tax-free amount ({})",
+            payment.tax_free
+        )));
+    }
+    if matches!(payment.method, Method::VBank { .. }) {
+        let (Some(holder), Some(bank), Some(account)) = (&refund_holder, &refund_bank, &refund_account)
+        else {
+            return Err(ApiError::business(
+                "가상계좌 환불은 환불계좌 정보(refund_holder, refund_bank, refund_account)가 필요합니다. (refunding a deposited virtual account needs refund_holder, refund_bank and refund_account)",
+            ));
+        };
+        if crate::vbanks::bank_name(bank).is_none() {
+            return Err(ApiError::bad_request(format!(
+                "`refund_bank` is not a known bank code: {bank:?}"
+            )));
+        }
+        let acc = digits(account);
+        if acc.len() < 10 || acc.len() > 16 || holder.trim().is_empty() {
+            return Err(ApiError::bad_request(
+                "`refund_account` must be 10-16 digits and `refund_holder` non-empty",
+            ));
+        }
+        if let Some(tel) = &refund_tel
+            && digits(tel).len() < 9
+        {
+            return Err(ApiError::bad_request("`refund_tel` is not a phone number"));
+        }
+    }
+
+    let Some(payment) = st.payments.get_mut(&key) else {
+        return Err(cancel_not_found());
+    };
+    payment.cancel_amount += requested;
+    payment.cancel_reason = Some(reason.clone());
+    payment.cancel_history.push(CancelEntry {
+        pg_tid: payment.pg_tid.clone(),
+        amount: requested,
+        cancelled_at: now,
+        reason,
+        receipt_url: receipt_url(&payment.imp_uid),
+    });
+    let emptied = payment.balance() == 0;
+    if emptied {
+        payment.status = Status::Cancelled;
+        payment.cancelled_at = now;
+        payment.cash_receipt_issue = false;
+    }
+    let out = payment.to_json();
+    if emptied {
+        let snapshot = payment.clone();
+        // The real API withdraws the cash receipt of a fully cancelled payment.
+        if let Some(r) = st.receipts.get_mut(&key)
+            && r.cancelled_at == 0
+        {
+            r.cancelled_at = now;
+        }
+        st.emit(&snapshot);
+    }
+    Ok(out)
+}
+
+fn cancel_not_found() -> ApiError {
+    ApiError::business("취소할 결제건이 존재하지 않습니다. (no payment to cancel)")
+}

@@ -1,0 +1,222 @@
+//! Maps `METHOD /path` to its handler, checks the token, and applies the
+//! `Idempotency-Key` replay rule; every handler runs under the state lock.
+
+use http::{HeaderMap, Method, StatusCode};
+use serde_json::json;
+
+use crate::envelope::{ApiError, Reply};
+use crate::fields::{Body, percent_decode};
+use crate::shared::{Shared, lock};
+use crate::state::{State, StoredReply};
+use crate::{auth, certifications, charges, customers, payments, receipts, vbanks};
+
+/// The header that makes a POST replayable.
+pub(crate) const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// Every endpoint the fake serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Route {
+    GetToken,
+    InternalWebhook,
+    Deposit(String),
+    GetPayment(String),
+    FindPayment(String, Option<String>),
+    Cancel,
+    Onetime,
+    Again,
+    CustomerGet(String),
+    CustomerSave(String),
+    CustomerDelete(String),
+    VbankIssue,
+    VbankEdit,
+    VbankDelete(String),
+    ReceiptGet(String),
+    ReceiptIssue(String),
+    ReceiptCancel(String),
+    CertRequest,
+    CertConfirm(String),
+    CertGet(String),
+    CertDelete(String),
+}
+
+impl Route {
+    fn parse(method: &Method, path: &str) -> Option<Self> {
+        let segs: Vec<String> = path
+            .trim_matches('/')
+            .split('/')
+            .map(percent_decode)
+            .collect();
+        let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+        let id = |v: &str| v.to_owned();
+        let m = method.as_str();
+        Some(match (m, s.as_slice()) {
+            ("POST", ["users", "getToken"]) => Route::GetToken,
+            ("POST", ["internal", "webhook"]) => Route::InternalWebhook,
+            ("PUT", ["internal", "deposit", i]) => Route::Deposit(id(i)),
+            ("POST", ["payments", "cancel"]) => Route::Cancel,
+            ("GET", ["payments", "find", m]) => Route::FindPayment(id(m), None),
+            ("GET", ["payments", "find", m, st]) => Route::FindPayment(id(m), Some(id(st))),
+            ("GET", ["payments", i]) => Route::GetPayment(id(i)),
+            ("POST", ["subscribe", "payments", "onetime"]) => Route::Onetime,
+            ("POST", ["subscribe", "payments", "again"]) => Route::Again,
+            ("GET", ["subscribe", "customers", c]) => Route::CustomerGet(id(c)),
+            ("POST", ["subscribe", "customers", c]) => Route::CustomerSave(id(c)),
+            ("DELETE", ["subscribe", "customers", c]) => Route::CustomerDelete(id(c)),
+            ("POST", ["vbanks"]) => Route::VbankIssue,
+            ("PUT", ["vbanks"]) => Route::VbankEdit,
+            ("DELETE", ["vbanks", i]) => Route::VbankDelete(id(i)),
+            ("GET", ["receipts", i]) => Route::ReceiptGet(id(i)),
+            ("POST", ["receipts", i]) => Route::ReceiptIssue(id(i)),
+            ("DELETE", ["receipts", i]) => Route::ReceiptCancel(id(i)),
+            ("POST", ["certifications", "otp", "request"]) => Route::CertRequest,
+            ("POST", ["certifications", "otp", "confirm", i]) => Route::CertConfirm(id(i)),
+            ("GET", ["certifications", i]) => Route::CertGet(id(i)),
+            ("DELETE", ["certifications", i]) => Route::CertDelete(id(i)),
+            _ => return None,
+        })
+    }
+
+    /// Routes that need no access token.
+    fn is_public(&self) -> bool {
+        matches!(self, Route::GetToken | Route::InternalWebhook)
+    }
+
+    /// Routes that honour `Idempotency-Key` (those that move money or create things).
+    fn is_idempotent(&self) -> bool {
+        matches!(
+            self,
+            Route::Onetime
+                | Route::Again
+                | Route::Cancel
+                | Route::VbankIssue
+                | Route::CustomerSave(_)
+                | Route::ReceiptIssue(_)
+        )
+    }
+}
+
+/// A reply plus whether it was replayed from an earlier identical request.
+#[derive(Debug)]
+pub(crate) struct Dispatched {
+    pub(crate) reply: Reply,
+    pub(crate) replayed: bool,
+}
+
+fn fresh(reply: Reply) -> Dispatched {
+    Dispatched {
+        reply,
+        replayed: false,
+    }
+}
+
+/// Handles one request end to end.
+pub(crate) fn handle(
+    shared: &Shared,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    bytes: &[u8],
+) -> Dispatched {
+    let Some(route) = Route::parse(method, path) else {
+        return fresh(Reply::from(Err(ApiError::not_found(format!(
+            "존재하지 않는 API입니다. (no endpoint {method} {path})"
+        )))));
+    };
+    let now = shared.clock.now();
+    let mut st = lock(&shared.state);
+    if !route.is_public()
+        && let Err(e) = auth::check(&st, headers, now)
+    {
+        return fresh(Reply::from(Err(e)));
+    }
+    let body = match Body::parse(headers, bytes) {
+        Ok(b) => b,
+        Err(e) => return fresh(Reply::from(Err(e))),
+    };
+    let key = headers
+        .get(IDEMPOTENCY_KEY)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .filter(|k| !k.is_empty());
+    let Some(key) = key.filter(|_| route.is_idempotent()) else {
+        return fresh(execute(&mut st, &route, &body, now));
+    };
+    let route_name = format!("{method} {path}");
+    let request = body.to_value();
+    if let Some(stored) = st.idempotency.get(&key) {
+        if stored.route == route_name && stored.request == request {
+            return Dispatched {
+                reply: stored.reply.clone(),
+                replayed: true,
+            };
+        }
+        return fresh(Reply::from(Err(ApiError::conflict(format!(
+            "Idempotency-Key {key:?} was already used for a different request ({}); use a new key for a new request",
+            stored.route
+        )))));
+    }
+    let reply = execute(&mut st, &route, &body, now);
+    // Input errors are not remembered, so a corrected retry with the same key works.
+    if reply.status == StatusCode::OK {
+        st.idempotency.insert(
+            key,
+            StoredReply {
+                route: route_name,
+                request,
+                reply: reply.clone(),
+            },
+        );
+    }
+    fresh(reply)
+}
+
+fn execute(st: &mut State, route: &Route, body: &Body, now: i64) -> Reply {
+    let result = match route {
+        Route::GetToken => auth::get_token(st, body, now),
+        Route::InternalWebhook => {
+            return Reply {
+                status: StatusCode::CREATED,
+                body: json!({}),
+            };
+        }
+        Route::Deposit(i) => vbanks::deposit(st, i, now),
+        Route::GetPayment(i) => payments::get(st, i),
+        Route::FindPayment(m, s) => payments::find(st, m, s.as_deref()),
+        Route::Cancel => payments::cancel(st, body, now),
+        Route::Onetime => charges::onetime(st, body, now),
+        Route::Again => charges::again(st, body, now),
+        Route::CustomerGet(c) => customers::get(st, c),
+        Route::CustomerSave(c) => customers::register(st, c, body, now),
+        Route::CustomerDelete(c) => customers::delete(st, c),
+        Route::VbankIssue => vbanks::issue(st, body, now),
+        Route::VbankEdit => vbanks::edit(st, body, now),
+        Route::VbankDelete(i) => vbanks::withdraw(st, i, now),
+        Route::ReceiptGet(i) => receipts::get(st, i),
+        Route::ReceiptIssue(i) => receipts::issue(st, i, body, now),
+        Route::ReceiptCancel(i) => receipts::cancel(st, i, now),
+        Route::CertRequest => certifications::request(st, body, now),
+        Route::CertConfirm(i) => certifications::confirm(st, i, body, now),
+        Route::CertGet(i) => certifications::get(st, i),
+        Route::CertDelete(i) => certifications::delete(st, i),
+    };
+    Reply::from(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_parse_with_decoding() {
+        assert_eq!(
+            Route::parse(&Method::GET, "/payments/find/order%201"),
+            Some(Route::FindPayment("order 1".into(), None))
+        );
+        assert_eq!(
+            Route::parse(&Method::GET, "/payments/imp_1"),
+            Some(Route::GetPayment("imp_1".into()))
+        );
+        assert_eq!(Route::parse(&Method::PATCH, "/payments/imp_1"), None);
+        assert_eq!(Route::parse(&Method::GET, "/nope"), None);
+    }
+}

@@ -1,0 +1,143 @@
+//! Everything the fake remembers, behind one lock: each request runs start to end
+//! while holding it, so concurrent requests (and idempotent retries) are serialised
+//! and a charge happens at most once.
+
+use std::collections::HashMap;
+
+use rand::Rng;
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::auth::Token;
+use crate::certifications::Certification;
+use crate::customers::Customer;
+use crate::envelope::Reply;
+use crate::payments::Payment;
+use crate::receipts::Receipt;
+use crate::webhooks::{WebhookJob, WebhookPayload};
+
+/// A response kept for an `Idempotency-Key`, with the request it answered.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredReply {
+    /// `METHOD path` of the first request.
+    pub(crate) route: String,
+    /// The first request's body.
+    pub(crate) request: serde_json::Value,
+    /// What was answered.
+    pub(crate) reply: Reply,
+}
+
+/// The fake's data.
+#[derive(Debug)]
+pub(crate) struct State {
+    /// Accepted `(imp_key, imp_secret)` pairs.
+    pub(crate) credentials: Vec<(String, String)>,
+    /// Issued tokens by value.
+    pub(crate) tokens: HashMap<String, Token>,
+    /// The current token of each `imp_key`.
+    pub(crate) token_by_key: HashMap<String, String>,
+    /// Payments by `imp_uid`.
+    pub(crate) payments: HashMap<String, Payment>,
+    /// Saved cards (billing keys) by `customer_uid`.
+    pub(crate) customers: HashMap<String, Customer>,
+    /// Cash receipts by the payment's `imp_uid`.
+    pub(crate) receipts: HashMap<String, Receipt>,
+    /// Certifications by `imp_uid`.
+    pub(crate) certifications: HashMap<String, Certification>,
+    /// Replies kept per `Idempotency-Key`.
+    pub(crate) idempotency: HashMap<String, StoredReply>,
+    /// Card numbers (digits) declined by the test, with their message.
+    pub(crate) custom_declines: HashMap<String, String>,
+    /// Where webhooks go when a payment has no `notice_url`.
+    pub(crate) webhook_url: Option<String>,
+    /// Creation counter, so "latest payment of a merchant_uid" is well defined.
+    seq: u64,
+    events: UnboundedSender<WebhookJob>,
+}
+
+impl State {
+    /// An empty store that sends status changes to `events`.
+    pub(crate) fn new(
+        credentials: Vec<(String, String)>,
+        webhook_url: Option<String>,
+        events: UnboundedSender<WebhookJob>,
+    ) -> Self {
+        Self {
+            credentials,
+            tokens: HashMap::new(),
+            token_by_key: HashMap::new(),
+            payments: HashMap::new(),
+            customers: HashMap::new(),
+            receipts: HashMap::new(),
+            certifications: HashMap::new(),
+            idempotency: HashMap::new(),
+            custom_declines: HashMap::new(),
+            webhook_url,
+            seq: 0,
+            events,
+        }
+    }
+
+    /// The next creation number.
+    pub(crate) fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// A fresh `imp_` + 12 digits id unused by payments and certifications.
+    pub(crate) fn new_imp_uid(&self) -> String {
+        let mut rng = rand::thread_rng();
+        loop {
+            let id = format!("imp_{}", random_digits(&mut rng, 12));
+            if !self.payments.contains_key(&id) && !self.certifications.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+
+    /// Queues the webhook for `payment`'s current status: to its `notice_url`, else to
+    /// the configured URL (resolved now, so a later `set_webhook_url` affects later events).
+    pub(crate) fn emit(&self, payment: &Payment) {
+        let url = payment.notice_url.clone().or_else(|| self.webhook_url.clone());
+        let job = WebhookJob {
+            url,
+            payload: WebhookPayload {
+                imp_uid: payment.imp_uid.clone(),
+                merchant_uid: payment.merchant_uid.clone(),
+                status: payment.status.as_str().to_owned(),
+            },
+        };
+        // The dispatcher only goes away with the server; nothing to deliver then.
+        let _ = self.events.send(job);
+    }
+
+    /// The most recent payment with `merchant_uid`, optionally only in `status`.
+    pub(crate) fn latest_by_merchant_uid(
+        &self,
+        merchant_uid: &str,
+        status: Option<&str>,
+    ) -> Option<&Payment> {
+        self.payments
+            .values()
+            .filter(|p| p.merchant_uid == merchant_uid)
+            .filter(|p| status.is_none_or(|s| p.status.as_str() == s))
+            .max_by_key(|p| p.seq)
+    }
+}
+
+/// `n` random decimal digits.
+pub(crate) fn random_digits(rng: &mut impl Rng, n: usize) -> String {
+    (0..n)
+        .map(|_| char::from(b'0' + rng.gen_range(0..10u8)))
+        .collect()
+}
+
+/// `n` random lowercase hex digits.
+pub(crate) fn random_hex(n: usize) -> String {
+    let mut rng = rand::thread_rng();
+    (0..n)
+        .map(|_| {
+            let v = rng.gen_range(0..16u32);
+            char::from_digit(v, 16).unwrap_or('0')
+        })
+        .collect()
+}

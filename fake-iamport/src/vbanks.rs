@@ -1,0 +1,181 @@
+//! Virtual accounts: issue (`POST /vbanks`), edit (`PUT /vbanks`), withdraw
+//! (`DELETE /vbanks/{imp_uid}`) and the fake-only deposit that makes them `paid`.
+
+use rand::Rng;
+use serde_json::Value;
+
+use crate::envelope::ApiError;
+use crate::fields::Body;
+use crate::payments::{Buyer, Method, Payment, Status, not_found};
+use crate::state::{State, random_digits, random_hex};
+
+/// Bank codes the fake issues accounts for (the real API's standard codes).
+pub const BANKS: &[(&str, &str)] = &[
+    ("002", "KDB산업은행"),
+    ("003", "IBK기업은행"),
+    ("004", "KB국민은행"),
+    ("007", "수협은행"),
+    ("011", "NH농협은행"),
+    ("020", "우리은행"),
+    ("023", "SC제일은행"),
+    ("027", "한국씨티은행"),
+    ("031", "대구은행"),
+    ("032", "부산은행"),
+    ("034", "광주은행"),
+    ("035", "제주은행"),
+    ("037", "전북은행"),
+    ("039", "경남은행"),
+    ("045", "새마을금고"),
+    ("048", "신협"),
+    ("071", "우체국"),
+    ("081", "하나은행"),
+    ("088", "신한은행"),
+    ("089", "케이뱅크"),
+    ("090", "카카오뱅크"),
+    ("092", "토스뱅크"),
+];
+
+/// The bank's name for a code.
+pub(crate) fn bank_name(code: &str) -> Option<&'static str> {
+    BANKS.iter().find(|(c, _)| *c == code).map(|(_, n)| *n)
+}
+
+/// `POST /vbanks`.
+pub(crate) fn issue(st: &mut State, body: &Body, now: i64) -> Result<Value, ApiError> {
+    let merchant_uid = body.str_req("merchant_uid")?;
+    let amount = body.positive_amount("amount")?;
+    let vbank_code = body.str_req("vbank_code")?;
+    let vbank_due = body
+        .i64_opt("vbank_due")?
+        .ok_or_else(|| ApiError::bad_request("`vbank_due` is required (Unix seconds)"))?;
+    let vbank_holder = body.str_req("vbank_holder")?;
+    let name = body.str_opt("name")?;
+    let buyer = Buyer::from_body(body)?;
+    let notice_url = body.url_opt("notice_url")?;
+    let custom_data = body.str_opt("custom_data")?;
+    let Some(vbank_name) = bank_name(&vbank_code) else {
+        return Err(ApiError::bad_request(format!(
+            "`vbank_code` {vbank_code:?} is not a supported bank code (e.g. 004 KB국민은행, 088 신한은행)"
+        )));
+    };
+    if vbank_due <= now {
+        return Err(ApiError::bad_request(format!(
+            "`vbank_due` ({vbank_due}) must be in the future (now is {now})"
+        )));
+    }
+    crate::charges::ensure_merchant_uid_free(st, &merchant_uid)?;
+    let mut rng = rand::thread_rng();
+    let vbank_num = format!(
+        "{}{}",
+        rng.gen_range(100..1000),
+        random_digits(&mut rng, 11)
+    );
+    let seq = st.next_seq();
+    let payment = Payment {
+        seq,
+        imp_uid: st.new_imp_uid(),
+        merchant_uid,
+        name,
+        amount,
+        cancel_amount: 0,
+        tax_free: 0,
+        currency: "KRW".into(),
+        method: Method::VBank {
+            vbank_code,
+            vbank_name: vbank_name.into(),
+            vbank_num,
+            vbank_holder,
+            vbank_date: vbank_due,
+            vbank_issued_at: now,
+        },
+        status: Status::Ready,
+        started_at: now,
+        paid_at: 0,
+        failed_at: 0,
+        cancelled_at: 0,
+        fail_reason: None,
+        cancel_reason: None,
+        cancel_history: Vec::new(),
+        buyer,
+        customer_uid: None,
+        customer_uid_usage: None,
+        custom_data,
+        notice_url,
+        pg_tid: random_hex(20),
+        cash_receipt_issue: false,
+    };
+    let out = payment.to_json();
+    st.emit(&payment);
+    st.payments.insert(payment.imp_uid.clone(), payment);
+    Ok(out)
+}
+
+fn ready_vbank<'a>(st: &'a mut State, imp_uid: &str) -> Result<&'a mut Payment, ApiError> {
+    let p = st.payments.get_mut(imp_uid).ok_or_else(|| not_found(imp_uid))?;
+    let Method::VBank { .. } = p.method else {
+        return Err(ApiError::business(format!(
+            "가상계좌 결제건이 아닙니다. ({imp_uid} is not a virtual-account payment)"
+        )));
+    };
+    if p.status != Status::Ready {
+        return Err(ApiError::business(format!(
+            "입금대기(ready) 상태의 가상계좌가 아닙니다. (virtual account is {}, not ready)",
+            p.status.as_str()
+        )));
+    }
+    Ok(p)
+}
+
+/// `PUT /vbanks`: change the amount and/or due date of a `ready` account.
+pub(crate) fn edit(st: &mut State, body: &Body, now: i64) -> Result<Value, ApiError> {
+    let imp_uid = body.str_req("imp_uid")?;
+    let amount = body.amount_opt("amount")?;
+    let due = body.i64_opt("vbank_due")?;
+    if amount == Some(0) {
+        return Err(ApiError::bad_request("`amount` must be greater than 0"));
+    }
+    if let Some(d) = due
+        && d <= now
+    {
+        return Err(ApiError::bad_request(format!(
+            "`vbank_due` ({d}) must be in the future (now is {now})"
+        )));
+    }
+    let p = ready_vbank(st, &imp_uid)?;
+    if let Some(a) = amount {
+        p.amount = a;
+    }
+    if let (Some(d), Method::VBank { vbank_date, .. }) = (due, &mut p.method) {
+        *vbank_date = d;
+    }
+    Ok(p.to_json())
+}
+
+/// `DELETE /vbanks/{imp_uid}`: withdraw a `ready` account (it becomes `cancelled`).
+pub(crate) fn withdraw(st: &mut State, imp_uid: &str, now: i64) -> Result<Value, ApiError> {
+    let p = ready_vbank(st, imp_uid)?;
+    p.status = Status::Cancelled;
+    p.cancelled_at = now;
+    p.cancel_reason = Some("가상계좌 발급취소".into());
+    let snapshot = p.clone();
+    st.emit(&snapshot);
+    Ok(snapshot.to_json())
+}
+
+/// Fake-only deposit (`PUT /internal/deposit/{imp_uid}`): a `ready` account becomes
+/// `paid` unless its due date has passed.
+pub(crate) fn deposit(st: &mut State, imp_uid: &str, now: i64) -> Result<Value, ApiError> {
+    let p = ready_vbank(st, imp_uid)?;
+    if let Method::VBank { vbank_date, .. } = p.method
+        && vbank_date < now
+    {
+        return Err(ApiError::business(format!(
+            "입금기한({vbank_date})이 지난 가상계좌입니다. (deposit after the due date)"
+        )));
+    }
+    p.status = Status::Paid;
+    p.paid_at = now;
+    let snapshot = p.clone();
+    st.emit(&snapshot);
+    Ok(snapshot.to_json())
+}

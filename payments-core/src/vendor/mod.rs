@@ -1,0 +1,285 @@
+//! The ports a PG adapter implements, and the normalized view of a PG payment.
+//!
+//! Each PG describes a payment its own way (Toss: `status: "DONE"`, `totalAmount`,
+//! ISO times; PortOne: `status: "paid"`, `amount`, Unix seconds). The server reasons
+//! about one shape, [`VendorPayment`], built by the pure mappings in [`toss`] and
+//! [`iamport`] from the PG's raw object, which is kept verbatim beside it.
+//!
+//! - [`PaymentGateway`]: the async port (look up, confirm, cancel, billing keys).
+//! - [`VendorPayment`], [`PaymentStatus`], [`VendorBillingKey`]: the normalized views.
+//! - [`GatewayError`]: what can go wrong talking to a PG, split by what the caller must
+//!   do about it (a timeout on a charge is "outcome unknown", never "failed").
+
+pub mod iamport;
+pub mod toss;
+
+use crate::records::{CancelHistory, RefundAccount, VendorCode};
+use crate::timestamp::Timestamp;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+/// Where a payment stands at its PG, in one vocabulary for every PG.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    /// Created, not yet authenticated by the payer (Toss `READY`; PortOne `ready` card).
+    Ready,
+    /// Authenticated by the payer, waiting for the merchant's confirmation (Toss `IN_PROGRESS`).
+    AwaitingConfirmation,
+    /// A virtual account was issued and waits for the deposit.
+    WaitingForDeposit,
+    /// Paid in full, nothing cancelled.
+    Paid,
+    /// Paid, part of it cancelled.
+    PartiallyCancelled,
+    /// Cancelled in full.
+    Cancelled,
+    /// Failed or aborted at the PG.
+    Failed,
+    /// The payment window (e.g. a virtual account's due date) passed unpaid.
+    Expired,
+}
+
+impl PaymentStatus {
+    /// Whether money was received (and not all of it returned).
+    pub fn is_paid(self) -> bool {
+        matches!(self, Self::Paid | Self::PartiallyCancelled)
+    }
+}
+
+/// One PG payment in the shared vocabulary, with the PG's own object beside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VendorPayment {
+    /// Which PG.
+    pub vendor: VendorCode,
+    /// The PG's identifier (`paymentKey`, `imp_uid`).
+    pub uid: String,
+    /// The merchant's order id at the PG (`orderId`, `merchant_uid`).
+    pub order_id: String,
+    /// Where it stands.
+    pub status: PaymentStatus,
+    /// ISO-4217 currency code.
+    pub currency: String,
+    /// The amount paid (or to be paid), before cancels.
+    pub amount: i64,
+    /// The sum of all cancels.
+    pub cancelled_amount: i64,
+    /// When it was paid.
+    pub paid_at: Option<Timestamp>,
+    /// When it was cancelled in full.
+    pub cancelled_at: Option<Timestamp>,
+    /// Every cancel, oldest first.
+    pub cancels: Vec<CancelHistory>,
+    /// The per-payment secret a Toss virtual account's DEPOSIT_CALLBACK must carry.
+    pub deposit_secret: Option<String>,
+    /// The PG's reason for a failure, when it gives one.
+    pub failure: Option<String>,
+    /// The PG's object, verbatim.
+    pub raw: serde_json::Value,
+}
+
+impl VendorPayment {
+    /// What is left to cancel.
+    pub fn balance(&self) -> i64 {
+        self.amount - self.cancelled_amount
+    }
+}
+
+/// A billing key (saved card) at a PG.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VendorBillingKey {
+    /// Which PG.
+    pub vendor: VendorCode,
+    /// The PG's identifier (`billingKey`, `customer_uid`).
+    pub uid: String,
+    /// Toss's `customerKey` the billing key is bound to (PortOne has none).
+    pub customer_key: Option<String>,
+    /// The masked card number, when the PG gives one.
+    pub card_number: Option<String>,
+    /// The PG's object, verbatim.
+    pub raw: serde_json::Value,
+}
+
+/// A request to cancel all or part of a payment.
+#[derive(Debug, Clone)]
+pub struct CancelPayment<'a> {
+    /// The PG's payment identifier.
+    pub uid: &'a str,
+    /// How much to cancel; `None` cancels the whole balance.
+    pub amount: Option<i64>,
+    /// Why.
+    pub reason: &'a str,
+    /// The refund account, required by the PGs for deposited virtual accounts.
+    pub refund_account: Option<&'a RefundAccount>,
+    /// Passed on to the PG where it supports one, so a retried cancel cancels once.
+    pub idempotency_key: Option<&'a str>,
+}
+
+/// A request to charge a billing key.
+#[derive(Debug, Clone)]
+pub struct BillingCharge<'a> {
+    /// The PG's billing key identifier (`billingKey`, `customer_uid`).
+    pub billing_key: &'a str,
+    /// Toss's `customerKey` (ignored by PortOne).
+    pub customer_key: &'a str,
+    /// The merchant's order id for this charge (`orderId`, `merchant_uid`).
+    pub order_id: &'a str,
+    /// What the payer sees.
+    pub order_name: &'a str,
+    /// How much.
+    pub amount: i64,
+    /// ISO-4217 currency code.
+    pub currency: &'a str,
+    /// Passed on to the PG so a retried charge charges once.
+    pub idempotency_key: &'a str,
+}
+
+/// What went wrong talking to a PG.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GatewayError {
+    /// The PG declined a charge (card refused, limit, …) with its code and message.
+    #[error("declined by the PG: {code}: {message}")]
+    Declined {
+        /// The PG's code.
+        code: String,
+        /// The PG's message.
+        message: String,
+    },
+    /// The PG has no such payment or billing key.
+    #[error("not found at the PG: {0}")]
+    NotFound(String),
+    /// The PG refused the request (bad input, wrong state, over-cancel …).
+    #[error("refused by the PG ({status}): {code}: {message}")]
+    Rejected {
+        /// The PG's HTTP status.
+        status: u16,
+        /// The PG's code.
+        code: String,
+        /// The PG's message.
+        message: String,
+    },
+    /// The PG refused our credentials.
+    #[error("the PG refused our credentials: {0}")]
+    Unauthorized(String),
+    /// The request may or may not have taken effect (timeout after sending, 5xx on a
+    /// write): ask the PG before doing anything again.
+    #[error("outcome unknown: {0}")]
+    OutcomeUnknown(String),
+    /// The PG could not be reached or failed before acting (nothing happened).
+    #[error("the PG is unavailable: {0}")]
+    Unavailable(String),
+    /// The PG answered with something we cannot read.
+    #[error("unreadable answer from the PG: {0}")]
+    Malformed(String),
+}
+
+impl From<MappingError> for GatewayError {
+    fn from(error: MappingError) -> Self {
+        Self::Malformed(error.to_string())
+    }
+}
+
+/// A PG object that does not have the shape its PG documents.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {problem}")]
+pub struct MappingError {
+    /// The field at fault.
+    pub field: &'static str,
+    /// What was wrong with it.
+    pub problem: String,
+}
+
+impl MappingError {
+    pub(crate) fn new(field: &'static str, problem: impl Into<String>) -> Self {
+        Self {
+            field,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// The port every PG adapter implements. One instance serves one store (merchant
+/// account) at one PG.
+#[async_trait]
+pub trait PaymentGateway: Send + Sync {
+    /// Which PG this adapter talks to.
+    fn vendor(&self) -> VendorCode;
+
+    /// Looks a payment up by the PG's identifier.
+    ///
+    /// # Errors
+    /// [`GatewayError::NotFound`] for an unknown payment; transport and PG failures.
+    async fn lookup_payment(&self, uid: &str) -> Result<VendorPayment, GatewayError>;
+
+    /// Looks a payment up by the merchant's order id (Toss `orders/{orderId}`, PortOne
+    /// `payments/find/{merchant_uid}`).
+    ///
+    /// # Errors
+    /// As [`PaymentGateway::lookup_payment`].
+    async fn lookup_payment_by_order(&self, order_id: &str)
+    -> Result<VendorPayment, GatewayError>;
+
+    /// Confirms (approves) a payment that awaits the merchant's confirmation, for exactly
+    /// `order_id` and `amount`. PGs without a confirmation step look the payment up.
+    ///
+    /// # Errors
+    /// [`GatewayError::Rejected`] when the PG refuses (wrong amount, already confirmed);
+    /// [`GatewayError::OutcomeUnknown`] when it may have been confirmed anyway.
+    async fn confirm_payment(
+        &self,
+        uid: &str,
+        order_id: &str,
+        amount: i64,
+    ) -> Result<VendorPayment, GatewayError>;
+
+    /// Cancels all or part of a payment and returns the payment as the PG has it after.
+    ///
+    /// # Errors
+    /// [`GatewayError::Rejected`] for an over-cancel or a missing refund account;
+    /// [`GatewayError::OutcomeUnknown`] when it may have been cancelled anyway.
+    async fn cancel_payment(&self, cancel: CancelPayment<'_>)
+    -> Result<VendorPayment, GatewayError>;
+
+    /// Looks a billing key up. Toss binds billing keys to a `customer_key`; PortOne
+    /// ignores it.
+    ///
+    /// # Errors
+    /// [`GatewayError::NotFound`] for an unknown key; transport and PG failures.
+    async fn lookup_billing_key(
+        &self,
+        uid: &str,
+        customer_key: &str,
+    ) -> Result<VendorBillingKey, GatewayError>;
+
+    /// Charges a billing key once: the idempotency key is passed on to the PG.
+    ///
+    /// # Errors
+    /// [`GatewayError::Declined`] when the card is refused;
+    /// [`GatewayError::OutcomeUnknown`] when it may have been charged anyway.
+    async fn charge_billing_key(
+        &self,
+        charge: BillingCharge<'_>,
+    ) -> Result<VendorPayment, GatewayError>;
+}
+
+/// Reads a JSON number as a whole amount (PG amounts may arrive as `1000` or `1000.0`).
+pub(crate) fn amount(value: Option<&serde_json::Value>, field: &'static str) -> Result<i64, MappingError> {
+    let value = value.ok_or_else(|| MappingError::new(field, "missing"))?;
+    if let Some(whole) = value.as_i64() {
+        return Ok(whole);
+    }
+    match value.as_f64() {
+        Some(float) if float.fract() == 0.0 && float.abs() < 9.0e15 => Ok(float as i64),
+        Some(_) => Err(MappingError::new(field, format!("{value} is not a whole amount"))),
+        None => Err(MappingError::new(field, format!("{value} is not a number"))),
+    }
+}
+
+/// Reads a required string field.
+pub(crate) fn string(object: &serde_json::Value, field: &'static str) -> Result<String, MappingError> {
+    match object.get(field) {
+        Some(serde_json::Value::String(text)) => Ok(text.clone()),
+        Some(other) => Err(MappingError::new(field, format!("{other} is not a string"))),
+        None => Err(MappingError::new(field, "missing")),
+    }
+}

@@ -1,0 +1,123 @@
+//! [`App`]: the state every route and worker shares, and the small services on it
+//! (password hashing off the async workers, envelope keys, sealing at rest).
+
+use crate::at_rest::DataKeys;
+use crate::config::ServerConfig;
+use crate::error::ApiError;
+use crate::store::Store;
+use crate::vendors::Gateways;
+use payments_core::clock::{Clock, IdGen};
+use payments_core::envelope::{CompatKey, Envelope, EnvelopeKind, SealedV2Key};
+use payments_core::password::{PasswordHasher, verify_password};
+use payments_core::records::VendorCode;
+use payments_core::timestamp::Timestamp;
+use payments_core::vendor::PaymentGateway;
+use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
+use tokio::sync::Notify;
+
+/// The envelope keys the server accepts and answers with.
+#[derive(Clone, Debug)]
+pub struct Envelopes {
+    /// sealed-v2, always on.
+    pub sealed_v2: SealedV2Key,
+    /// compat, when configured.
+    pub compat: Option<CompatKey>,
+}
+
+impl Envelopes {
+    /// The configured envelope of a kind, `None` when that kind is switched off.
+    pub fn get(&self, kind: EnvelopeKind) -> Option<Envelope> {
+        match kind {
+            EnvelopeKind::SealedV2 => Some(Envelope::SealedV2(self.sealed_v2.clone())),
+            EnvelopeKind::Compat => self.compat.clone().map(Envelope::Compat),
+        }
+    }
+}
+
+/// Shared server state.
+pub struct App {
+    /// The configuration the server started with.
+    pub config: ServerConfig,
+    /// Where records live.
+    pub store: Arc<dyn Store>,
+    /// The PG adapters by (vendor, store id).
+    pub gateways: Gateways,
+    /// The body envelopes.
+    pub envelopes: Envelopes,
+    /// The at-rest keys.
+    pub data_keys: DataKeys,
+    /// Record password hashing.
+    pub hasher: PasswordHasher,
+    /// Where "now" comes from.
+    pub clock: Arc<dyn Clock>,
+    /// Where ids come from.
+    pub ids: Arc<dyn IdGen>,
+    /// Wakes the outbox worker when a delivery was written.
+    pub outbox_wake: Arc<Notify>,
+    /// The client webhooks are delivered with.
+    pub webhook_http: reqwest::Client,
+    /// When the server started.
+    pub started_at: Timestamp,
+    /// Requests being served right now.
+    pub in_flight: Arc<AtomicI64>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("gateways", &self.gateways)
+            .field("started_at", &self.started_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// The adapter for a store, or `400 UNKNOWN_STORE`.
+    ///
+    /// # Errors
+    /// `400 UNKNOWN_STORE` naming the vendor and store.
+    pub fn gateway(&self, vendor: VendorCode, store_id: &str) -> Result<Arc<dyn PaymentGateway>, ApiError> {
+        self.gateways.get(vendor, store_id).ok_or_else(|| {
+            ApiError::bad_request(
+                "UNKNOWN_STORE",
+                format!("vendor.store_id: no {vendor} store {store_id:?} is configured"),
+            )
+        })
+    }
+
+    /// Hashes a record password on the blocking pool.
+    ///
+    /// # Errors
+    /// `500` if the blocking task dies.
+    pub async fn hash_password(&self, password: &str) -> Result<String, ApiError> {
+        let hasher = self.hasher;
+        let password = zeroizing(password);
+        tokio::task::spawn_blocking(move || hasher.hash(password.expose()))
+            .await
+            .map_err(ApiError::internal)
+    }
+
+    /// Checks a record password on the blocking pool.
+    ///
+    /// # Errors
+    /// `403 WRONG_PASSWORD` when it does not match; `500` for a corrupt stored hash.
+    pub async fn check_password(&self, stored: &str, password: &str) -> Result<(), ApiError> {
+        let stored = stored.to_owned();
+        let password = zeroizing(password);
+        let matches = tokio::task::spawn_blocking(move || verify_password(&stored, password.expose()))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?;
+        if matches { Ok(()) } else { Err(ApiError::wrong_password()) }
+    }
+
+    /// Now, in Unix milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now().timestamp_millis()
+    }
+}
+
+fn zeroizing(password: &str) -> payments_core::secret::Secret<String> {
+    payments_core::secret::Secret::new(password.to_owned())
+}

@@ -1,0 +1,359 @@
+//! The server's configuration: a TOML file, then `PAYMENTS_*` environment overrides.
+//! Every secret is a [`Secret`], so printing a configuration never prints a key.
+//!
+//! ```toml
+//! bind = "127.0.0.1:8080"
+//! database = "payments.sqlite"          # or ":memory:"
+//! body_limit = 1048576                  # bytes; larger bodies are 413
+//! password_iterations = 600000          # PBKDF2-HMAC-SHA256, OWASP's recommendation
+//!
+//! [envelopes]
+//! sealed_v2_secret = "a long random string"
+//! compat = { key = "32-byte key ......................", iv = "16-byte iv ....." }  # optional
+//!
+//! [data_keys]                           # at-rest encryption; `payments-server keygen` prints one
+//! active = "k1"
+//! keys = { k1 = "base64 of 64 random bytes" }
+//!
+//! [webhooks]
+//! retry_schedule_ms = [1000, 5000, 30000, 300000, 1800000]
+//! max_attempts = 6
+//! timeout_ms = 10000
+//!
+//! [vendors]
+//! timeout_ms = 10000
+//! toss = [{ store_id = "main", base_url = "https://api.tosspayments.com", secret_key = "test_sk_…" }]
+//! iamport = [{ store_id = "main", base_url = "https://api.iamport.kr", imp_key = "…", imp_secret = "…" }]
+//! ```
+
+use payments_core::secret::Secret;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Everything the server needs to run.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Where to listen (`127.0.0.1:0` picks a free port).
+    pub bind: String,
+    /// The SQLite file, or `:memory:`.
+    pub database: String,
+    /// The largest accepted request body, in bytes.
+    pub body_limit: usize,
+    /// PBKDF2 iterations for record passwords.
+    pub password_iterations: u32,
+    /// How long an unfinished idempotent request holds its key before a retry may take
+    /// it over, in milliseconds.
+    pub idempotency_in_flight_ms: u64,
+    /// The body envelopes.
+    pub envelopes: EnvelopeConfig,
+    /// The at-rest data keys.
+    pub data_keys: DataKeyConfig,
+    /// Outgoing webhook delivery.
+    pub webhooks: WebhookConfig,
+    /// The PG stores.
+    pub vendors: VendorConfig,
+}
+
+/// The envelope keys.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct EnvelopeConfig {
+    /// The sealed-v2 secret (keys are derived from it at start-up).
+    pub sealed_v2_secret: Secret<String>,
+    /// The nestia-compatible envelope; absent means `compat` is switched off.
+    pub compat: Option<CompatConfig>,
+}
+
+/// The `compat` envelope's key and IV (UTF-8 strings).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompatConfig {
+    /// 16 or 32 bytes.
+    pub key: Secret<String>,
+    /// 16 bytes.
+    pub iv: Secret<String>,
+}
+
+/// The at-rest data keys.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct DataKeyConfig {
+    /// The key id new values are sealed with.
+    pub active: String,
+    /// Every key id and its key (base64 of 64 bytes); keep old ones to read old values.
+    pub keys: BTreeMap<String, Secret<String>>,
+}
+
+/// Outgoing webhook delivery.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookConfig {
+    /// Waits between attempts, in milliseconds; the last repeats.
+    pub retry_schedule_ms: Vec<u64>,
+    /// Attempts before giving up.
+    pub max_attempts: u32,
+    /// The receiver's time limit per attempt, in milliseconds.
+    pub timeout_ms: u64,
+    /// How often the worker looks for due deliveries when nothing wakes it, in milliseconds.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            retry_schedule_ms: vec![1_000, 5_000, 30_000, 300_000, 1_800_000],
+            max_attempts: 6,
+            timeout_ms: 10_000,
+            poll_interval_ms: 1_000,
+        }
+    }
+}
+
+impl WebhookConfig {
+    /// The wait after the `attempts`-th failed attempt (1-based).
+    pub fn backoff(&self, attempts: u32) -> Duration {
+        let index = (attempts.max(1) as usize - 1).min(self.retry_schedule_ms.len().saturating_sub(1));
+        Duration::from_millis(self.retry_schedule_ms.get(index).copied().unwrap_or(1_000))
+    }
+}
+
+/// The PG stores.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VendorConfig {
+    /// Time limit of every PG call, in milliseconds.
+    pub timeout_ms: u64,
+    /// Toss Payments stores.
+    pub toss: Vec<TossStore>,
+    /// PortOne stores.
+    pub iamport: Vec<IamportStore>,
+}
+
+impl Default for VendorConfig {
+    fn default() -> Self {
+        Self {
+            timeout_ms: 10_000,
+            toss: vec![],
+            iamport: vec![],
+        }
+    }
+}
+
+/// One Toss Payments merchant account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TossStore {
+    /// The id callers name in `vendor.store_id`.
+    pub store_id: String,
+    /// `https://api.tosspayments.com`, or a fake's URI.
+    pub base_url: String,
+    /// The secret key.
+    pub secret_key: Secret<String>,
+}
+
+/// One PortOne merchant account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IamportStore {
+    /// The id callers name in `vendor.store_id`.
+    pub store_id: String,
+    /// `https://api.iamport.kr`, or a fake's URI.
+    pub base_url: String,
+    /// The REST API key.
+    pub imp_key: String,
+    /// The REST API secret.
+    pub imp_secret: Secret<String>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            database: "payments.sqlite".into(),
+            body_limit: 1024 * 1024,
+            password_iterations: payments_core::password::OWASP_PBKDF2_SHA256_ITERATIONS,
+            idempotency_in_flight_ms: 60_000,
+            envelopes: EnvelopeConfig::default(),
+            data_keys: DataKeyConfig::default(),
+            webhooks: WebhookConfig::default(),
+            vendors: VendorConfig::default(),
+        }
+    }
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The TOML did not parse or named an unknown field.
+    #[error("configuration file: {0}")]
+    Toml(#[from] toml::de::Error),
+    /// An environment override did not parse.
+    #[error("environment variable {name}: {problem}")]
+    Env {
+        /// The variable.
+        name: String,
+        /// What was wrong.
+        problem: String,
+    },
+    /// A value is missing or unusable.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl ServerConfig {
+    /// Parses a TOML configuration (missing fields take their defaults).
+    ///
+    /// # Errors
+    /// Malformed TOML or an unknown field.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        Ok(toml::from_str(text)?)
+    }
+
+    /// Applies `PAYMENTS_*` overrides from `vars` (pass `std::env::vars()`):
+    /// `PAYMENTS_BIND`, `PAYMENTS_DATABASE`, `PAYMENTS_BODY_LIMIT`,
+    /// `PAYMENTS_PASSWORD_ITERATIONS`, `PAYMENTS_SEALED_V2_SECRET`, `PAYMENTS_COMPAT_KEY` +
+    /// `PAYMENTS_COMPAT_IV`, `PAYMENTS_DATA_KEY_ID` + `PAYMENTS_DATA_KEY` (adds the key and
+    /// makes it active).
+    ///
+    /// # Errors
+    /// A number that does not parse, or a compat key without its IV.
+    pub fn apply_env(
+        &mut self,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<(), ConfigError> {
+        let vars: BTreeMap<String, String> = vars
+            .into_iter()
+            .filter(|(name, _)| name.starts_with("PAYMENTS_"))
+            .collect();
+        let number = |name: &str, value: &str| {
+            value.parse::<u64>().map_err(|e| ConfigError::Env {
+                name: name.to_owned(),
+                problem: e.to_string(),
+            })
+        };
+        for (name, value) in &vars {
+            match name.as_str() {
+                "PAYMENTS_BIND" => self.bind = value.clone(),
+                "PAYMENTS_DATABASE" => self.database = value.clone(),
+                "PAYMENTS_BODY_LIMIT" => self.body_limit = number(name, value)? as usize,
+                "PAYMENTS_PASSWORD_ITERATIONS" => {
+                    self.password_iterations = number(name, value)? as u32
+                }
+                "PAYMENTS_SEALED_V2_SECRET" => {
+                    self.envelopes.sealed_v2_secret = Secret::new(value.clone())
+                }
+                _ => {}
+            }
+        }
+        match (vars.get("PAYMENTS_COMPAT_KEY"), vars.get("PAYMENTS_COMPAT_IV")) {
+            (Some(key), Some(iv)) => {
+                self.envelopes.compat = Some(CompatConfig {
+                    key: Secret::new(key.clone()),
+                    iv: Secret::new(iv.clone()),
+                })
+            }
+            (None, None) => {}
+            _ => {
+                return Err(ConfigError::Env {
+                    name: "PAYMENTS_COMPAT_KEY".into(),
+                    problem: "PAYMENTS_COMPAT_KEY and PAYMENTS_COMPAT_IV go together".into(),
+                });
+            }
+        }
+        if let Some(key) = vars.get("PAYMENTS_DATA_KEY") {
+            let id = vars
+                .get("PAYMENTS_DATA_KEY_ID")
+                .cloned()
+                .unwrap_or_else(|| "env".into());
+            self.data_keys.keys.insert(id.clone(), Secret::new(key.clone()));
+            self.data_keys.active = id;
+        }
+        Ok(())
+    }
+
+    /// Checks what start-up would otherwise fail on late.
+    ///
+    /// # Errors
+    /// A missing sealed-v2 secret or data key, or a zero limit.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.envelopes.sealed_v2_secret.expose().len() < 16 {
+            return Err(ConfigError::Invalid(
+                "envelopes.sealed_v2_secret must be at least 16 characters".into(),
+            ));
+        }
+        if self.data_keys.keys.is_empty() {
+            return Err(ConfigError::Invalid(
+                "data_keys: at least one key is required (payments-server keygen prints one)".into(),
+            ));
+        }
+        if self.body_limit == 0 || self.webhooks.max_attempts == 0 {
+            return Err(ConfigError::Invalid(
+                "body_limit and webhooks.max_attempts must be above zero".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_then_environment() {
+        let mut config = ServerConfig::from_toml(
+            r#"
+            bind = "127.0.0.1:9000"
+            [envelopes]
+            sealed_v2_secret = "file-secret-0123456789"
+            [data_keys]
+            active = "k1"
+            keys = { k1 = "AAAA" }
+            [[vendors.toss]]
+            store_id = "main"
+            base_url = "http://127.0.0.1:1"
+            secret_key = "test_sk"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.bind, "127.0.0.1:9000");
+        assert_eq!(config.vendors.toss[0].store_id, "main");
+        config
+            .apply_env([
+                ("PAYMENTS_BIND".to_string(), "0.0.0.0:1".to_string()),
+                ("PAYMENTS_PASSWORD_ITERATIONS".into(), "1000".into()),
+                ("PAYMENTS_DATA_KEY".into(), "BBBB".into()),
+                ("HOME".into(), "/root".into()),
+            ])
+            .unwrap();
+        assert_eq!(config.bind, "0.0.0.0:1");
+        assert_eq!(config.password_iterations, 1000);
+        assert_eq!(config.data_keys.active, "env");
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("file-secret") && !printed.contains("test_sk"));
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        assert!(ServerConfig::from_toml("bnd = 1").is_err());
+        let mut config = ServerConfig::default();
+        let error = config
+            .apply_env([("PAYMENTS_BODY_LIMIT".to_string(), "lots".to_string())])
+            .unwrap_err();
+        assert!(error.to_string().contains("PAYMENTS_BODY_LIMIT"));
+        assert!(config.validate().unwrap_err().to_string().contains("sealed_v2_secret"));
+    }
+
+    #[test]
+    fn backoff_follows_the_schedule_and_repeats_its_last_step() {
+        let config = WebhookConfig {
+            retry_schedule_ms: vec![10, 20],
+            ..WebhookConfig::default()
+        };
+        assert_eq!(config.backoff(1), Duration::from_millis(10));
+        assert_eq!(config.backoff(2), Duration::from_millis(20));
+        assert_eq!(config.backoff(9), Duration::from_millis(20));
+    }
+}

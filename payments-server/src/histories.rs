@@ -1,0 +1,363 @@
+//! Payment histories: record a PG payment only after the PG confirms it, read it back
+//! with its password, cancel it at the PG, and apply whatever the PG says changed.
+
+use crate::app::App;
+use crate::error::ApiError;
+use crate::store::{NewWebhook, StoredHistory};
+use crate::validate;
+use payments_core::envelope::EnvelopeKind;
+use payments_core::records::{
+    Accessor, CancelCreate, CancelHistory, PaymentHistory, PaymentHistoryCreate, WebhookHistory,
+};
+use payments_core::vendor::{CancelPayment, GatewayError, PaymentStatus, VendorPayment};
+use std::sync::Arc;
+use uuid::Uuid;
+
+fn data_context(id: Uuid) -> String {
+    format!("history:{id}:data")
+}
+
+fn cancels_context(id: Uuid) -> String {
+    format!("history:{id}:cancels")
+}
+
+/// The wire status word stored beside a history.
+fn status_word(status: PaymentStatus) -> String {
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Opens a stored history into its wire record.
+///
+/// # Errors
+/// `500` when a sealed field does not open (wrong data key, corruption).
+pub fn to_record(app: &App, stored: &StoredHistory) -> Result<PaymentHistory, ApiError> {
+    let data: serde_json::Value = app
+        .data_keys
+        .open_json(&data_context(stored.id), &stored.data_sealed)
+        .map_err(ApiError::internal)?;
+    let cancels: Vec<CancelHistory> = app
+        .data_keys
+        .open_json(&cancels_context(stored.id), &stored.cancels_sealed)
+        .map_err(ApiError::internal)?;
+    Ok(PaymentHistory {
+        id: stored.id,
+        vendor_code: stored.vendor.code,
+        vendor: stored.vendor.clone(),
+        source: stored.source.clone(),
+        data,
+        currency: stored.currency.clone(),
+        price: stored.price,
+        refund: stored.refund,
+        webhook_url: stored.webhook_url.clone(),
+        created_at: stored.created_at,
+        paid_at: stored.paid_at,
+        cancelled_at: stored.cancelled_at,
+        cancels,
+    })
+}
+
+/// Writes the PG's view of a payment into a stored history (not yet saved).
+fn with_payment(app: &App, stored: &StoredHistory, payment: &VendorPayment) -> StoredHistory {
+    StoredHistory {
+        refund: (payment.cancelled_amount > 0).then_some(payment.cancelled_amount),
+        data_sealed: app.data_keys.seal_json(&data_context(stored.id), &payment.raw),
+        cancels_sealed: app
+            .data_keys
+            .seal_json(&cancels_context(stored.id), &payment.cancels),
+        status: status_word(payment.status),
+        paid_at: payment.paid_at,
+        cancelled_at: payment.cancelled_at,
+        ..stored.clone()
+    }
+}
+
+/// Asks the PG for the payment, confirming it first when it awaits the merchant's
+/// confirmation (the Toss widget flow).
+async fn verified_payment(
+    app: &App,
+    input: &PaymentHistoryCreate,
+) -> Result<VendorPayment, ApiError> {
+    let gateway = app.gateway(input.vendor.code, &input.vendor.store_id)?;
+    let payment = gateway.lookup_payment(&input.vendor.uid).await?;
+    if payment.status != PaymentStatus::AwaitingConfirmation {
+        return Ok(payment);
+    }
+    match gateway
+        .confirm_payment(&input.vendor.uid, &input.source.id, input.price)
+        .await
+    {
+        Ok(payment) => Ok(payment),
+        // The PG refuses to confirm an order id or amount other than the payment's: no
+        // money moved, so there is nothing to cancel.
+        Err(GatewayError::Rejected { code, message, .. }) => Err(ApiError::unprocessable(
+            if payment.order_id != input.source.id {
+                "ORDER_MISMATCH"
+            } else {
+                "AMOUNT_MISMATCH"
+            },
+            format!("the PG refused to confirm the payment for this order and price: {code}: {message}"),
+        )),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Records a PG payment after verifying it with the PG.
+///
+/// # Errors
+/// `400` for bad input or an unknown store; `409 DUPLICATE` when the source or the PG
+/// payment already has a history; `422 ORDER_MISMATCH` / `AMOUNT_MISMATCH` /
+/// `PAYMENT_NOT_PAID` when the PG's payment is not what the caller says (an amount
+/// mismatch also cancels the PG payment); PG failures as [`ApiError::from`] maps them.
+pub async fn create(
+    app: Arc<App>,
+    input: PaymentHistoryCreate,
+    envelope: EnvelopeKind,
+) -> Result<PaymentHistory, ApiError> {
+    validate::source("source", &input.source)?;
+    validate::text("vendor.uid", &input.vendor.uid)?;
+    validate::positive("price", input.price)?;
+    validate::password("password", input.password.expose())?;
+    if let Some(url) = &input.webhook_url {
+        validate::webhook_url("webhook_url", url)?;
+    }
+    let gateway = app.gateway(input.vendor.code, &input.vendor.store_id)?;
+    // Refuse duplicates before touching the PG, so a repeated create never confirms twice.
+    if app.store.history_by_source(&input.source).await?.is_some() {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "DUPLICATE",
+            "source: this source already has a payment history",
+        ));
+    }
+    if app
+        .store
+        .history_by_vendor_uid(input.vendor.code.as_str(), &input.vendor.uid)
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "DUPLICATE",
+            "vendor.uid: this PG payment is already recorded",
+        ));
+    }
+
+    let payment = verified_payment(&app, &input).await?;
+    if payment.order_id != input.source.id {
+        // The payment belongs to another order: cancelling it would let anyone cancel
+        // someone else's payment by naming it, so it is only refused.
+        return Err(ApiError::unprocessable(
+            "ORDER_MISMATCH",
+            format!(
+                "source.id: the PG payment belongs to order {:?}, not {:?}",
+                payment.order_id, input.source.id
+            ),
+        ));
+    }
+    if payment.amount != input.price {
+        // The payment is this order's but for another amount (a tampered checkout): the
+        // PG must not keep money for an order that is refused.
+        if payment.status.is_paid() || payment.status == PaymentStatus::WaitingForDeposit {
+            let key = format!("mismatch-{}", payment.uid);
+            let cancel = gateway
+                .cancel_payment(CancelPayment {
+                    uid: &payment.uid,
+                    amount: None,
+                    reason: "amount mismatch: refused by the payment server",
+                    refund_account: None,
+                    idempotency_key: Some(&key),
+                })
+                .await;
+            if let Err(error) = cancel {
+                tracing::error!(uid = %payment.uid, %error, "could not cancel a mismatched payment");
+            }
+        }
+        return Err(ApiError::unprocessable(
+            "AMOUNT_MISMATCH",
+            format!(
+                "price: the PG payment is {} {}, not {}; the PG payment was cancelled",
+                payment.amount, payment.currency, input.price
+            ),
+        ));
+    }
+    if !(payment.status.is_paid() || payment.status == PaymentStatus::WaitingForDeposit) {
+        return Err(ApiError::unprocessable(
+            "PAYMENT_NOT_PAID",
+            format!("the PG payment is {:?}, not paid", payment.status),
+        ));
+    }
+
+    let id = app.ids.uuid();
+    let password_hash = app.hash_password(input.password.expose()).await?;
+    let skeleton = StoredHistory {
+        id,
+        vendor: input.vendor.clone(),
+        order_id: payment.order_id.clone(),
+        source: input.source.clone(),
+        currency: payment.currency.clone(),
+        price: payment.amount,
+        refund: None,
+        webhook_url: input.webhook_url.clone(),
+        envelope,
+        password_hash,
+        data_sealed: String::new(),
+        cancels_sealed: String::new(),
+        status: String::new(),
+        created_at: app.clock.now(),
+        paid_at: None,
+        cancelled_at: None,
+        version: 0,
+    };
+    let stored = with_payment(&app, &skeleton, &payment);
+    app.store.insert_history(&stored).await?;
+    tracing::info!(history = %id, vendor = %stored.vendor.code, "payment history recorded");
+    to_record(&app, &stored)
+}
+
+async fn by_source_checked(app: &App, accessor: &Accessor) -> Result<StoredHistory, ApiError> {
+    let stored = app
+        .store
+        .history_by_source(&accessor.source())
+        .await?
+        .ok_or_else(|| ApiError::not_found("no payment history for this source"))?;
+    app.check_password(&stored.password_hash, accessor.password.expose())
+        .await?;
+    Ok(stored)
+}
+
+/// Reads a history by its source, with its password.
+///
+/// # Errors
+/// `404` for an unknown source, `403` for a wrong password.
+pub async fn get_by_source(app: Arc<App>, accessor: Accessor) -> Result<PaymentHistory, ApiError> {
+    let stored = by_source_checked(&app, &accessor).await?;
+    to_record(&app, &stored)
+}
+
+/// Reads a history by id, with its password.
+///
+/// # Errors
+/// `404` for an unknown id, `403` for a wrong password.
+pub async fn get_by_id(app: Arc<App>, id: Uuid, password: &str) -> Result<PaymentHistory, ApiError> {
+    let stored = app
+        .store
+        .history_by_id(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no payment history {id}")))?;
+    app.check_password(&stored.password_hash, password).await?;
+    to_record(&app, &stored)
+}
+
+/// Cancels all or part of a recorded payment at the PG and records the PG's resulting
+/// cancel list. The refund account is passed to the PG and never stored.
+///
+/// # Errors
+/// `404`/`403` as reads; `400` for a price that is not positive; `422
+/// CANCEL_EXCEEDS_BALANCE` above what is left; PG refusals as `422 VENDOR_REJECTED`.
+pub async fn cancel(
+    app: Arc<App>,
+    input: CancelCreate,
+    idempotency_key: Option<String>,
+) -> Result<PaymentHistory, ApiError> {
+    validate::source("source", &input.source)?;
+    validate::positive("price", input.price)?;
+    validate::text("reason", &input.reason)?;
+    let accessor = Accessor {
+        schema: input.source.schema.clone(),
+        table: input.source.table.clone(),
+        id: input.source.id.clone(),
+        password: input.password.clone(),
+    };
+    let stored = by_source_checked(&app, &accessor).await?;
+    let balance = stored.price - stored.refund.unwrap_or(0);
+    if input.price > balance {
+        return Err(ApiError::unprocessable(
+            "CANCEL_EXCEEDS_BALANCE",
+            format!("price: {} is more than the {balance} left to cancel", input.price),
+        ));
+    }
+    let gateway = app.gateway(stored.vendor.code, &stored.vendor.store_id)?;
+    let payment = gateway
+        .cancel_payment(CancelPayment {
+            uid: &stored.vendor.uid,
+            amount: Some(input.price),
+            reason: &input.reason,
+            refund_account: input.account.as_ref(),
+            idempotency_key: idempotency_key.as_deref(),
+        })
+        .await?;
+    let (current, _) = apply(&app, stored, &payment).await?;
+    to_record(&app, &current)
+}
+
+/// Applies the PG's view of a payment to its history: when anything changed, updates the
+/// history and, in the same transaction, records a [`WebhookHistory`] and its delivery.
+/// Applying the same view twice changes nothing the second time. A view older than the
+/// stored one (fewer cancels) is ignored.
+///
+/// Returns the history as stored after, and whether it changed.
+///
+/// # Errors
+/// Storage failures, or a stored value that does not open.
+pub async fn apply(
+    app: &App,
+    mut stored: StoredHistory,
+    payment: &VendorPayment,
+) -> Result<(StoredHistory, bool), ApiError> {
+    for _ in 0..8 {
+        let previous = to_record(app, &stored)?;
+        let stale = payment.cancelled_amount < stored.refund.unwrap_or(0);
+        if previous.data == payment.raw || stale {
+            return Ok((stored, false));
+        }
+        let mut next = with_payment(app, &stored, payment);
+        let webhook = match &stored.webhook_url {
+            Some(url) => {
+                let current = to_record(app, &next)?;
+                let record = WebhookHistory {
+                    id: app.ids.uuid(),
+                    source: stored.source.clone(),
+                    previous: previous.snapshot(),
+                    current: current.snapshot(),
+                };
+                Some(NewWebhook {
+                    id: record.id,
+                    body_sealed: app
+                        .data_keys
+                        .seal_json(&crate::webhooks::body_context(record.id), &record),
+                    url: url.clone(),
+                    envelope: stored.envelope,
+                    created_at: app.clock.now(),
+                })
+            }
+            None => None,
+        };
+        if app.store.update_history(&next, webhook.as_ref()).await? {
+            if webhook.is_some() {
+                app.outbox_wake.notify_one();
+            }
+            next.version += 1;
+            return Ok((next, true));
+        }
+        // Someone else updated it first: read it again and compare with that.
+        stored = app
+            .store
+            .history_by_id(stored.id)
+            .await?
+            .ok_or_else(|| ApiError::internal("a history vanished during an update"))?;
+    }
+    Err(ApiError::internal("a history kept changing during an update"))
+}
+
+/// Fetches a recorded payment from its PG and applies what changed.
+///
+/// # Errors
+/// PG failures and storage failures.
+pub async fn refresh(app: &App, stored: StoredHistory) -> Result<(StoredHistory, bool), ApiError> {
+    let gateway = app.gateway(stored.vendor.code, &stored.vendor.store_id)?;
+    let payment = gateway.lookup_payment(&stored.vendor.uid).await?;
+    apply(app, stored, &payment).await
+}

@@ -1,0 +1,250 @@
+//! The sealed-route extractor and responder.
+//!
+//! [`Sealed<T>`] reads a request body in either envelope (chosen by its
+//! `Content-Type`), checks it (sealed-v2: timestamp freshness, then the tag, bound to
+//! the request's method and path), decrypts it and decodes the JSON into `T`, naming
+//! the field at fault. Its [`SealContext`] answers in the same envelope, bound to the
+//! same request. Errors stay plain JSON so a client can read them without keys.
+
+use crate::app::App;
+use crate::error::ApiError;
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use payments_core::envelope::{
+    Binding, EnvelopeError, EnvelopeKind, TIMESTAMP_HEADER, check_freshness, parse_timestamp,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::Digest;
+use std::sync::Arc;
+
+/// How to answer a sealed request: its envelope and what the answer is bound to.
+#[derive(Clone)]
+pub struct SealContext {
+    app: Arc<App>,
+    kind: EnvelopeKind,
+    method: Method,
+    path: String,
+}
+
+impl std::fmt::Debug for SealContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SealContext")
+            .field("kind", &self.kind)
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl SealContext {
+    /// The envelope the request came in.
+    pub fn kind(&self) -> EnvelopeKind {
+        self.kind
+    }
+
+    /// Seals a value as the response body.
+    pub fn reply<T: Serialize>(&self, status: StatusCode, value: &T) -> Response {
+        match serde_json::to_vec(value) {
+            Ok(json) => self.reply_json(status, &json),
+            Err(error) => ApiError::internal(error).into_response(),
+        }
+    }
+
+    /// Seals JSON bytes as the response body.
+    pub fn reply_json(&self, status: StatusCode, json: &[u8]) -> Response {
+        let Some(envelope) = self.app.envelopes.get(self.kind) else {
+            return envelope_disabled().into_response();
+        };
+        let timestamp_ms = self.app.now_ms();
+        let binding = Binding {
+            method: self.method.as_str(),
+            path: &self.path,
+            timestamp_ms,
+        };
+        let body = envelope.seal(json, &binding);
+        let mut response = (status, Body::from(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(self.kind.content_type()),
+        );
+        if self.kind == EnvelopeKind::SealedV2 {
+            headers.insert(TIMESTAMP_HEADER, HeaderValue::from(timestamp_ms));
+        }
+        response
+    }
+}
+
+fn envelope_disabled() -> ApiError {
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "ENVELOPE_DISABLED",
+        "the compat envelope (text/plain) is switched off on this server; use application/vnd.payments.sealed-v2",
+    )
+}
+
+fn undecryptable(error: EnvelopeError) -> ApiError {
+    match error {
+        EnvelopeError::StaleTimestamp { .. } => {
+            ApiError::new(StatusCode::UNAUTHORIZED, "STALE_TIMESTAMP", error.to_string())
+        }
+        EnvelopeError::InvalidTimestamp => ApiError::bad_request("INVALID_TIMESTAMP", error.to_string()),
+        other => ApiError::bad_request("UNDECRYPTABLE", other.to_string()),
+    }
+}
+
+/// A decrypted, decoded sealed request body.
+#[derive(Debug)]
+pub struct Sealed<T> {
+    /// The decoded body.
+    pub value: T,
+    /// How to answer.
+    pub context: SealContext,
+    /// A digest of the decrypted JSON (keys sorted), for idempotency checks.
+    pub request_hash: String,
+}
+
+fn media_type(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim())
+}
+
+/// Reads a raw body within the configured limit: `413` above it.
+///
+/// # Errors
+/// `413 PAYLOAD_TOO_LARGE`, or `400 BAD_BODY` when the body cannot be read.
+pub async fn read_body(request: Request, app: &Arc<App>) -> Result<Bytes, ApiError> {
+    Bytes::from_request(request, app).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                format!("the body is larger than {} bytes", app.config.body_limit),
+            )
+        } else {
+            ApiError::bad_request("BAD_BODY", rejection.body_text())
+        }
+    })
+}
+
+/// Decodes JSON into `T`, naming the field at fault.
+///
+/// # Errors
+/// `400 INVALID_JSON` for text that is not JSON; `400 INVALID_BODY` for JSON of the
+/// wrong shape, naming the field.
+pub fn decode_json<T: DeserializeOwned>(json: &[u8]) -> Result<(T, serde_json::Value), ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(json)
+        .map_err(|e| ApiError::bad_request("INVALID_JSON", format!("the body is not valid JSON: {e}")))?;
+    let decoded = serde_path_to_error::deserialize(&value).map_err(|e| {
+        let path = e.path().to_string();
+        ApiError::bad_request(
+            "INVALID_BODY",
+            if path == "." {
+                e.inner().to_string()
+            } else {
+                format!("{path}: {}", e.inner())
+            },
+        )
+    })?;
+    Ok((decoded, value))
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<Arc<App>> for Sealed<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, app: &Arc<App>) -> Result<Self, ApiError> {
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        let headers = request.headers().clone();
+        let media = media_type(&headers).unwrap_or("");
+        let kind = EnvelopeKind::from_content_type(media).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UNSUPPORTED_MEDIA_TYPE",
+                format!(
+                    "Content-Type {media:?} is not an envelope: send application/vnd.payments.sealed-v2 or text/plain"
+                ),
+            )
+        })?;
+        let envelope = app.envelopes.get(kind).ok_or_else(envelope_disabled)?;
+        let bytes = read_body(request, app).await?;
+        let body = std::str::from_utf8(&bytes)
+            .map_err(|_| ApiError::bad_request("UNDECRYPTABLE", "the body is not base64 text"))?;
+        let timestamp_ms = match kind {
+            EnvelopeKind::Compat => 0,
+            EnvelopeKind::SealedV2 => {
+                let header = headers
+                    .get(TIMESTAMP_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .ok_or_else(|| {
+                        ApiError::bad_request(
+                            "MISSING_TIMESTAMP",
+                            "sealed-v2 requests carry an X-Payments-Timestamp header",
+                        )
+                    })?;
+                let timestamp_ms = parse_timestamp(header).map_err(undecryptable)?;
+                check_freshness(timestamp_ms, app.now_ms()).map_err(undecryptable)?;
+                timestamp_ms
+            }
+        };
+        let binding = Binding {
+            method: method.as_str(),
+            path: &path,
+            timestamp_ms,
+        };
+        let json = envelope.open(body, &binding).map_err(undecryptable)?;
+        let (value, raw) = decode_json::<T>(&json)?;
+        // serde_json's map is ordered, so equal requests hash equally whatever their key order.
+        let canonical = serde_json::to_vec(&raw).unwrap_or_default();
+        let request_hash =
+            base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&canonical));
+        Ok(Self {
+            value,
+            context: SealContext {
+                app: app.clone(),
+                kind,
+                method,
+                path,
+            },
+            request_hash,
+        })
+    }
+}
+
+/// The answer context of a sealed route without a request body (`GET`): the envelope
+/// is chosen by `Accept` (`text/plain` for compat, sealed-v2 otherwise).
+#[derive(Debug, Clone)]
+pub struct SealedGet(pub SealContext);
+
+impl FromRequestParts<Arc<App>> for SealedGet {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, ApiError> {
+        let accept = parts
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let kind = if accept.contains(EnvelopeKind::Compat.content_type()) {
+            EnvelopeKind::Compat
+        } else {
+            EnvelopeKind::SealedV2
+        };
+        if app.envelopes.get(kind).is_none() {
+            return Err(envelope_disabled());
+        }
+        Ok(Self(SealContext {
+            app: app.clone(),
+            kind,
+            method: parts.method.clone(),
+            path: parts.uri.path().to_owned(),
+        }))
+    }
+}

@@ -1,0 +1,139 @@
+//! `Idempotency-Key` on POST and PUT routes: the first response is stored (sealed at
+//! rest) and replayed to every retry with the same key; the same key with a different
+//! body is `422`; the same key while the first request runs is `409`. Failures a retry
+//! may fix (5xx, outcome unknown) release the key instead of being stored.
+//!
+//! The work itself runs in its own task, so a caller that hangs up mid-request does not
+//! cut a PG call in half: the work finishes and its response waits for the retry.
+
+use crate::app::App;
+use crate::error::ApiError;
+use crate::http::envelope::SealContext;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use crate::store::IdempotencyBegin;
+use serde::Serialize;
+use std::future::Future;
+use std::sync::Arc;
+
+/// The request header.
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+/// Reads and checks the key: 1 to 255 visible ASCII characters.
+///
+/// # Errors
+/// `400 INVALID_IDEMPOTENCY_KEY` for anything else.
+pub fn key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(IDEMPOTENCY_HEADER) else {
+        return Ok(None);
+    };
+    let text = value.to_str().ok().filter(|t| {
+        (1..=255).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_graphic())
+    });
+    text.map(|t| Some(t.to_owned())).ok_or_else(|| {
+        ApiError::bad_request(
+            "INVALID_IDEMPOTENCY_KEY",
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+        )
+    })
+}
+
+/// Runs `work` once per idempotency key (when the request has one) and answers sealed.
+pub async fn run<T, F, Fut>(
+    app: &Arc<App>,
+    headers: &HeaderMap,
+    route: &'static str,
+    context: &SealContext,
+    request_hash: &str,
+    success: StatusCode,
+    work: F,
+) -> Response
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<T, ApiError>> + Send + 'static,
+{
+    let key = match key(headers) {
+        Ok(key) => key,
+        Err(error) => return error.into_response(),
+    };
+    let Some(key) = key else {
+        return match detached(work()).await {
+            Ok(value) => context.reply(success, &value),
+            Err(error) => error.into_response(),
+        };
+    };
+    let now = app.now_ms();
+    let stale_before = now - app.config.idempotency_in_flight_ms as i64;
+    let begin = match app
+        .store
+        .idempotency_begin(&key, route, request_hash, now, stale_before)
+        .await
+    {
+        Ok(begin) => begin,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    let at_rest = format!("idempotency:{route}:{key}");
+    match begin {
+        IdempotencyBegin::Mismatch => ApiError::unprocessable(
+            "IDEMPOTENCY_MISMATCH",
+            "this Idempotency-Key was used with a different request body",
+        )
+        .into_response(),
+        IdempotencyBegin::InFlight => ApiError::new(
+            StatusCode::CONFLICT,
+            "IDEMPOTENCY_IN_FLIGHT",
+            "a request with this Idempotency-Key is still being processed; retry shortly",
+        )
+        .into_response(),
+        IdempotencyBegin::Replay { status, body_sealed } => {
+            let json = match app.data_keys.open(&at_rest, &body_sealed) {
+                Ok(json) => json,
+                Err(error) => return ApiError::internal(error).into_response(),
+            };
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            if status.is_success() {
+                context.reply_json(status, &json)
+            } else {
+                (
+                    status,
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    json,
+                )
+                    .into_response()
+            }
+        }
+        IdempotencyBegin::Proceed => {
+            let outcome = detached(work()).await;
+            let (status, json) = match &outcome {
+                Err(error) if error.is_retryable() => {
+                    if let Err(e) = app.store.idempotency_abandon(&key, route).await {
+                        tracing::error!(error = %e, "could not release an idempotency key");
+                    }
+                    return error.clone().into_response();
+                }
+                Ok(value) => (success, serde_json::to_vec(value).unwrap_or_default()),
+                Err(error) => (error.status, serde_json::to_vec(&error.body()).unwrap_or_default()),
+            };
+            let sealed = app.data_keys.seal(&at_rest, &json);
+            if let Err(e) = app
+                .store
+                .idempotency_finish(&key, route, status.as_u16(), &sealed)
+                .await
+            {
+                tracing::error!(error = %e, "could not store an idempotent response");
+            }
+            match outcome {
+                Ok(_) => context.reply_json(status, &json),
+                Err(error) => error.into_response(),
+            }
+        }
+    }
+}
+
+/// Runs `work` in its own task so dropping the request does not cancel it.
+async fn detached<T: Send + 'static>(
+    work: impl Future<Output = Result<T, ApiError>> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::spawn(work).await.unwrap_or_else(|e| Err(ApiError::internal(e)))
+}

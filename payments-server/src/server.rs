@@ -1,0 +1,390 @@
+//! [`PaymentServer`]: builds the server from a configuration, binds before it runs, and
+//! returns a [`ServerHandle`] (`addr()`, `uri()`, `shutdown().await`). Shutdown is
+//! graceful: in-flight requests finish, the outbox worker finishes its round, and
+//! pending deliveries resume from the database on the next start.
+
+use crate::app::{App, Envelopes};
+use crate::at_rest::DataKeys;
+use crate::config::{ConfigError, IamportStore, ServerConfig, TossStore};
+use crate::store::{SqliteStore, Store, StoreError};
+use crate::vendors::iamport::IamportGateway;
+use crate::vendors::toss::TossGateway;
+use crate::vendors::{Gateways, http_client};
+use payments_core::clock::{Clock, IdGen, RandomIdGen, SystemClock};
+use payments_core::envelope::{CompatKey, EnvelopeError, SealedV2Key};
+use payments_core::password::{PasswordError, PasswordHasher};
+use payments_core::records::VendorCode;
+use payments_core::secret::Secret;
+use payments_core::vendor::PaymentGateway;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
+use std::time::Duration;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+
+/// Why the server did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// An envelope key is unusable.
+    #[error("envelope: {0}")]
+    Envelope(#[from] EnvelopeError),
+    /// A data key is unusable.
+    #[error("data keys: {0}")]
+    DataKeys(#[from] crate::at_rest::AtRestError),
+    /// The password work factor is unusable.
+    #[error("password_iterations: {0}")]
+    Password(#[from] PasswordError),
+    /// The database did not open.
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    /// The address could not be bound.
+    #[error("bind {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The HTTP client could not be built.
+    #[error("http client: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+/// The entry point: `PaymentServer::builder()…start().await`.
+#[derive(Debug)]
+pub struct PaymentServer;
+
+impl PaymentServer {
+    /// A builder with test-friendly defaults: `127.0.0.1:0`, an in-memory database, a
+    /// fresh random data key; set a sealed-v2 secret and at least one store.
+    pub fn builder() -> PaymentServerBuilder {
+        PaymentServerBuilder {
+            config: ServerConfig {
+                bind: "127.0.0.1:0".into(),
+                database: ":memory:".into(),
+                ..ServerConfig::default()
+            },
+            clock: None,
+            ids: None,
+            store: None,
+            gateways: Vec::new(),
+        }
+    }
+}
+
+/// Configures and starts a server.
+pub struct PaymentServerBuilder {
+    config: ServerConfig,
+    clock: Option<Arc<dyn Clock>>,
+    ids: Option<Arc<dyn IdGen>>,
+    store: Option<Arc<dyn Store>>,
+    gateways: Vec<(VendorCode, String, Arc<dyn PaymentGateway>)>,
+}
+
+impl std::fmt::Debug for PaymentServerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PaymentServerBuilder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PaymentServerBuilder {
+    /// Replaces the whole configuration (e.g. one read from a file).
+    pub fn config(mut self, config: ServerConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Where to listen.
+    pub fn bind(mut self, addr: impl Into<String>) -> Self {
+        self.config.bind = addr.into();
+        self
+    }
+
+    /// The SQLite file (or `:memory:`).
+    pub fn database(mut self, path: impl Into<String>) -> Self {
+        self.config.database = path.into();
+        self
+    }
+
+    /// The sealed-v2 secret.
+    pub fn sealed_v2_secret(mut self, secret: impl Into<String>) -> Self {
+        self.config.envelopes.sealed_v2_secret = Secret::new(secret.into());
+        self
+    }
+
+    /// Switches the compat envelope on with this key and IV.
+    pub fn compat(mut self, key: impl Into<String>, iv: impl Into<String>) -> Self {
+        self.config.envelopes.compat = Some(crate::config::CompatConfig {
+            key: Secret::new(key.into()),
+            iv: Secret::new(iv.into()),
+        });
+        self
+    }
+
+    /// Adds a data key (base64 of 64 bytes) and makes it the active one.
+    pub fn data_key(mut self, id: impl Into<String>, key: impl Into<String>) -> Self {
+        let id = id.into();
+        self.config
+            .data_keys
+            .keys
+            .insert(id.clone(), Secret::new(key.into()));
+        self.config.data_keys.active = id;
+        self
+    }
+
+    /// PBKDF2 iterations for record passwords (tests use a low count).
+    pub fn password_iterations(mut self, iterations: u32) -> Self {
+        self.config.password_iterations = iterations;
+        self
+    }
+
+    /// Adds a Toss Payments store.
+    pub fn toss_store(
+        mut self,
+        store_id: impl Into<String>,
+        base_url: impl Into<String>,
+        secret_key: impl Into<String>,
+    ) -> Self {
+        self.config.vendors.toss.push(TossStore {
+            store_id: store_id.into(),
+            base_url: base_url.into(),
+            secret_key: Secret::new(secret_key.into()),
+        });
+        self
+    }
+
+    /// Adds a PortOne store.
+    pub fn iamport_store(
+        mut self,
+        store_id: impl Into<String>,
+        base_url: impl Into<String>,
+        imp_key: impl Into<String>,
+        imp_secret: impl Into<String>,
+    ) -> Self {
+        self.config.vendors.iamport.push(IamportStore {
+            store_id: store_id.into(),
+            base_url: base_url.into(),
+            imp_key: imp_key.into(),
+            imp_secret: Secret::new(imp_secret.into()),
+        });
+        self
+    }
+
+    /// Adds a PG adapter of the caller's own (a test double, another PG).
+    pub fn gateway(
+        mut self,
+        vendor: VendorCode,
+        store_id: impl Into<String>,
+        gateway: Arc<dyn PaymentGateway>,
+    ) -> Self {
+        self.gateways.push((vendor, store_id.into(), gateway));
+        self
+    }
+
+    /// The webhook retry schedule (waits between attempts; the last repeats).
+    pub fn webhook_retry_schedule(mut self, schedule: &[Duration]) -> Self {
+        self.config.webhooks.retry_schedule_ms =
+            schedule.iter().map(|d| d.as_millis() as u64).collect();
+        self
+    }
+
+    /// Attempts before a webhook delivery gives up.
+    pub fn webhook_max_attempts(mut self, attempts: u32) -> Self {
+        self.config.webhooks.max_attempts = attempts;
+        self
+    }
+
+    /// How often the outbox looks for due deliveries when nothing wakes it.
+    pub fn webhook_poll_interval(mut self, every: Duration) -> Self {
+        self.config.webhooks.poll_interval_ms = every.as_millis() as u64;
+        self
+    }
+
+    /// The largest accepted body, in bytes.
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.config.body_limit = bytes;
+        self
+    }
+
+    /// Injects the clock.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Injects the id generator.
+    pub fn ids(mut self, ids: Arc<dyn IdGen>) -> Self {
+        self.ids = Some(ids);
+        self
+    }
+
+    /// Uses another store than the configured SQLite database.
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Builds the shared state without binding (for tests that drive the router).
+    ///
+    /// # Errors
+    /// Any unusable configuration value, named.
+    pub fn build(mut self) -> Result<Arc<App>, StartError> {
+        if self.config.data_keys.keys.is_empty() {
+            self = self.data_key("generated", DataKeys::generate());
+        }
+        self.config.validate()?;
+        let config = self.config;
+        let vendor_http = http_client(
+            Duration::from_millis(config.vendors.timeout_ms),
+            Duration::from_secs(5),
+        )?;
+        let mut gateways = Gateways::default();
+        for store in &config.vendors.toss {
+            let gateway = TossGateway::new(&store.base_url, store.secret_key.clone(), vendor_http.clone());
+            gateways.insert(VendorCode::TossPayments, &store.store_id, Arc::new(gateway));
+        }
+        for store in &config.vendors.iamport {
+            let gateway = IamportGateway::new(
+                &store.base_url,
+                store.imp_key.clone(),
+                store.imp_secret.clone(),
+                vendor_http.clone(),
+            );
+            gateways.insert(VendorCode::Iamport, &store.store_id, Arc::new(gateway));
+        }
+        for (vendor, store_id, gateway) in self.gateways {
+            gateways.insert(vendor, &store_id, gateway);
+        }
+        let compat = match &config.envelopes.compat {
+            Some(c) => Some(CompatKey::new(c.key.expose(), c.iv.expose())?),
+            None => None,
+        };
+        let envelopes = Envelopes {
+            sealed_v2: SealedV2Key::derive(config.envelopes.sealed_v2_secret.expose()),
+            compat,
+        };
+        let keys: Vec<(String, String)> = config
+            .data_keys
+            .keys
+            .iter()
+            .map(|(id, key)| (id.clone(), key.expose().clone()))
+            .collect();
+        let data_keys = DataKeys::new(&config.data_keys.active, &keys)?;
+        let hasher = PasswordHasher::new(config.password_iterations)?;
+        let store: Arc<dyn Store> = match self.store {
+            Some(store) => store,
+            None => Arc::new(SqliteStore::open(&config.database)?),
+        };
+        let clock: Arc<dyn Clock> = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let webhook_http = http_client(
+            Duration::from_millis(config.webhooks.timeout_ms),
+            Duration::from_secs(5),
+        )?;
+        Ok(Arc::new(App {
+            started_at: clock.now(),
+            config,
+            store,
+            gateways,
+            envelopes,
+            data_keys,
+            hasher,
+            clock,
+            ids: self.ids.unwrap_or_else(|| Arc::new(RandomIdGen)),
+            outbox_wake: Arc::new(Notify::new()),
+            webhook_http,
+            in_flight: Arc::new(AtomicI64::new(0)),
+        }))
+    }
+
+    /// Binds, then serves on the current tokio runtime, with the outbox worker beside.
+    ///
+    /// # Errors
+    /// Any unusable configuration value, or an address that cannot be bound.
+    pub async fn start(self) -> Result<ServerHandle, StartError> {
+        let app = self.build()?;
+        let bind = app.config.bind.clone();
+        let listener = tokio::net::TcpListener::bind(&bind)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: bind.clone(),
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: bind,
+            source,
+        })?;
+        let (shutdown, watch_shutdown) = watch::channel(false);
+        let mut server_shutdown = watch_shutdown.clone();
+        let router = crate::http::router(app.clone());
+        let server = tokio::spawn(async move {
+            let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+                let _ = server_shutdown.wait_for(|stop| *stop).await;
+            });
+            if let Err(error) = serve.await {
+                tracing::error!(%error, "server stopped with an error");
+            }
+        });
+        let worker = tokio::spawn(crate::webhooks::outbox::run(app.clone(), watch_shutdown));
+        tracing::info!(%addr, "payments-server listening");
+        Ok(ServerHandle {
+            addr,
+            app,
+            shutdown,
+            tasks: Some((server, worker)),
+        })
+    }
+}
+
+/// A running server. Dropping it stops the server without waiting;
+/// [`ServerHandle::shutdown`] waits for in-flight work.
+pub struct ServerHandle {
+    addr: SocketAddr,
+    app: Arc<App>,
+    shutdown: watch::Sender<bool>,
+    tasks: Option<(JoinHandle<()>, JoinHandle<()>)>,
+}
+
+impl std::fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerHandle").field("addr", &self.addr).finish()
+    }
+}
+
+impl ServerHandle {
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR`, without a trailing slash.
+    pub fn uri(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The shared state (for tests and tools that look inside).
+    pub fn app(&self) -> &Arc<App> {
+        &self.app
+    }
+
+    /// Stops accepting connections, lets in-flight requests and the outbox's current
+    /// round finish, and returns when both are done.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some((server, worker)) = self.tasks.take() {
+            let _ = server.await;
+            let _ = worker.await;
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}

@@ -1,0 +1,814 @@
+//! The SQLite store (rusqlite, bundled): WAL, migrations embedded and applied at open,
+//! one writer connection, a few reader connections so reads are not blocked by writes.
+//! Every call runs on tokio's blocking pool, never on an async worker.
+
+use super::{
+    Attempt, AttemptOutcome, Delivery, DeliveryState, IdempotencyBegin, NewWebhook, Store,
+    StoreError, StoredHistory, StoredReservation,
+};
+use async_trait::async_trait;
+use payments_core::envelope::EnvelopeKind;
+use payments_core::records::{Source, Vendor, VendorCode};
+use payments_core::timestamp::{self, Timestamp};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use uuid::Uuid;
+
+/// Migrations in order; `PRAGMA user_version` records how many were applied.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+
+/// How many reader connections a file database gets.
+const READERS: usize = 4;
+
+/// The SQLite [`Store`].
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    writer: Mutex<Connection>,
+    /// Empty for `:memory:`, whose one connection serves reads too.
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("readers", &self.inner.readers.len())
+            .finish()
+    }
+}
+
+fn engine(error: rusqlite::Error) -> StoreError {
+    StoreError::Engine(error.to_string())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and applies the migrations.
+    /// `":memory:"` opens a private in-memory database for tests.
+    ///
+    /// # Errors
+    /// When the file cannot be opened or a migration fails.
+    pub fn open(path: &str) -> Result<Self, StoreError> {
+        let memory = path == ":memory:";
+        let mut writer = Connection::open(path).map_err(engine)?;
+        configure(&writer, memory)?;
+        migrate(&mut writer)?;
+        let mut readers = Vec::new();
+        if !memory {
+            for _ in 0..READERS {
+                let reader = Connection::open_with_flags(
+                    path,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                        | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .map_err(engine)?;
+                reader
+                    .busy_timeout(std::time::Duration::from_secs(5))
+                    .map_err(engine)?;
+                readers.push(Mutex::new(reader));
+            }
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                writer: Mutex::new(writer),
+                readers,
+                next_reader: AtomicUsize::new(0),
+            }),
+        })
+    }
+
+    /// Opens a private in-memory database.
+    ///
+    /// # Errors
+    /// When SQLite cannot allocate it.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::open(":memory:")
+    }
+
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            if inner.readers.is_empty() {
+                let connection = inner.writer.lock().unwrap_or_else(|e| e.into_inner());
+                return f(&connection);
+            }
+            // Take an idle reader if there is one, else queue on the next in turn.
+            for reader in &inner.readers {
+                if let Ok(connection) = reader.try_lock() {
+                    return f(&connection);
+                }
+            }
+            let index = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
+            let connection = inner.readers[index]
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            f(&connection)
+        })
+        .await
+        .map_err(|e| StoreError::Engine(format!("storage task failed: {e}")))?
+    }
+
+    async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut connection = inner.writer.lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut connection)
+        })
+        .await
+        .map_err(|e| StoreError::Engine(format!("storage task failed: {e}")))?
+    }
+}
+
+fn configure(connection: &Connection, memory: bool) -> Result<(), StoreError> {
+    if !memory {
+        connection
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(engine)?;
+        connection
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(engine)?;
+    }
+    connection
+        .pragma_update(None, "foreign_keys", "ON")
+        .map_err(engine)?;
+    connection
+        .busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(engine)?;
+    Ok(())
+}
+
+fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+    let applied: usize = connection
+        .pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0))
+        .map_err(engine)? as usize;
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let tx = connection.transaction().map_err(engine)?;
+        tx.execute_batch(migration).map_err(engine)?;
+        tx.pragma_update(None, "user_version", (index + 1) as i64)
+            .map_err(engine)?;
+        tx.commit().map_err(engine)?;
+    }
+    Ok(())
+}
+
+/// Maps a uniqueness failure to the rule it broke.
+fn conflict_or_engine(error: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(code, Some(message)) = &error {
+        if code.code == rusqlite::ErrorCode::ConstraintViolation {
+            if message.contains("source_") {
+                return StoreError::Conflict("source");
+            }
+            if message.contains("vendor_") {
+                return StoreError::Conflict("vendor uid");
+            }
+            return StoreError::Conflict("key");
+        }
+    }
+    engine(error)
+}
+
+fn ts(at: &Timestamp) -> String {
+    timestamp::format(at)
+}
+
+fn parse_ts(text: &str, column: &'static str) -> Result<Timestamp, StoreError> {
+    timestamp::parse(text).map_err(|_| StoreError::Corrupt(column))
+}
+
+fn parse_opt_ts(text: Option<String>, column: &'static str) -> Result<Option<Timestamp>, StoreError> {
+    text.map(|t| parse_ts(&t, column)).transpose()
+}
+
+fn parse_uuid(text: &str, column: &'static str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(text).map_err(|_| StoreError::Corrupt(column))
+}
+
+fn parse_vendor(text: &str) -> Result<VendorCode, StoreError> {
+    text.parse().map_err(|_| StoreError::Corrupt("vendor_code"))
+}
+
+fn parse_envelope(text: &str) -> Result<EnvelopeKind, StoreError> {
+    match text {
+        "compat" => Ok(EnvelopeKind::Compat),
+        "sealed-v2" => Ok(EnvelopeKind::SealedV2),
+        _ => Err(StoreError::Corrupt("envelope")),
+    }
+}
+
+const HISTORY_COLUMNS: &str = "id, vendor_code, store_id, vendor_uid, order_id, source_schema, \
+     source_table, source_id, currency, price, refund, webhook_url, envelope, password_hash, \
+     data_sealed, cancels_sealed, status, created_at, paid_at, cancelled_at, version";
+
+/// The raw columns of a history row, converted outside rusqlite's row callback so a
+/// corrupt value is a typed error.
+struct HistoryRow {
+    text: [String; 10],
+    price: i64,
+    refund: Option<i64>,
+    webhook_url: Option<String>,
+    envelope: String,
+    data_sealed: String,
+    cancels_sealed: String,
+    created_at: String,
+    paid_at: Option<String>,
+    cancelled_at: Option<String>,
+    version: i64,
+}
+
+fn history_row(row: &Row<'_>) -> rusqlite::Result<HistoryRow> {
+    Ok(HistoryRow {
+        text: [
+            row.get(0)?,
+            row.get(1)?,
+            row.get(2)?,
+            row.get(3)?,
+            row.get(4)?,
+            row.get(5)?,
+            row.get(6)?,
+            row.get(7)?,
+            row.get(8)?,
+            row.get(13)?,
+        ],
+        price: row.get(9)?,
+        refund: row.get(10)?,
+        webhook_url: row.get(11)?,
+        envelope: row.get(12)?,
+        data_sealed: row.get(14)?,
+        cancels_sealed: row.get(15)?,
+        // status is column 16, read below with the text columns' neighbours
+        created_at: row.get(17)?,
+        paid_at: row.get(18)?,
+        cancelled_at: row.get(19)?,
+        version: row.get(20)?,
+    })
+}
+
+fn history_from(row: HistoryRow, status: String) -> Result<StoredHistory, StoreError> {
+    let [id, vendor_code, store_id, vendor_uid, order_id, schema, table, source_id, currency, password_hash] =
+        row.text;
+    let code = parse_vendor(&vendor_code)?;
+    Ok(StoredHistory {
+        id: parse_uuid(&id, "id")?,
+        vendor: Vendor {
+            code,
+            store_id,
+            uid: vendor_uid,
+        },
+        order_id,
+        source: Source {
+            schema,
+            table,
+            id: source_id,
+        },
+        currency,
+        price: row.price,
+        refund: row.refund,
+        webhook_url: row.webhook_url,
+        envelope: parse_envelope(&row.envelope)?,
+        password_hash,
+        data_sealed: row.data_sealed,
+        cancels_sealed: row.cancels_sealed,
+        status,
+        created_at: parse_ts(&row.created_at, "created_at")?,
+        paid_at: parse_opt_ts(row.paid_at, "paid_at")?,
+        cancelled_at: parse_opt_ts(row.cancelled_at, "cancelled_at")?,
+        version: row.version,
+    })
+}
+
+fn query_history(
+    connection: &Connection,
+    condition: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> Result<Option<StoredHistory>, StoreError> {
+    let sql = format!("SELECT {HISTORY_COLUMNS} FROM histories WHERE {condition}");
+    let mut statement = connection.prepare_cached(&sql).map_err(engine)?;
+    let found = statement
+        .query_row(params, |row| Ok((history_row(row)?, row.get::<_, String>(16)?)))
+        .optional()
+        .map_err(engine)?;
+    found.map(|(row, status)| history_from(row, status)).transpose()
+}
+
+const RESERVATION_COLUMNS: &str = "id, vendor_code, store_id, vendor_uid, source_schema, \
+     source_table, source_id, title, password_hash, data_sealed, created_at";
+
+fn query_reservation(
+    connection: &Connection,
+    condition: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> Result<Option<StoredReservation>, StoreError> {
+    let sql = format!("SELECT {RESERVATION_COLUMNS} FROM reservations WHERE {condition}");
+    let mut statement = connection.prepare_cached(&sql).map_err(engine)?;
+    let found = statement
+        .query_row(params, |row| {
+            let mut text: Vec<String> = Vec::with_capacity(11);
+            for index in 0..11 {
+                text.push(row.get(index)?);
+            }
+            Ok(text)
+        })
+        .optional()
+        .map_err(engine)?;
+    let Some(text) = found else { return Ok(None) };
+    let [id, code, store_id, uid, schema, table, source_id, title, password_hash, data_sealed, created_at]: [String; 11] =
+        text.try_into().map_err(|_| StoreError::Corrupt("reservations"))?;
+    Ok(Some(StoredReservation {
+        id: parse_uuid(&id, "id")?,
+        vendor: Vendor {
+            code: parse_vendor(&code)?,
+            store_id,
+            uid,
+        },
+        source: Source {
+            schema,
+            table,
+            id: source_id,
+        },
+        title,
+        password_hash,
+        data_sealed,
+        created_at: parse_ts(&created_at, "created_at")?,
+    }))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn insert_history(&self, history: &StoredHistory) -> Result<(), StoreError> {
+        let h = history.clone();
+        self.write(move |connection| {
+            connection
+                .prepare_cached(&format!(
+                    "INSERT INTO histories ({HISTORY_COLUMNS}) VALUES \
+                     (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
+                ))
+                .map_err(engine)?
+                .execute(params![
+                    h.id.to_string(),
+                    h.vendor.code.as_str(),
+                    h.vendor.store_id,
+                    h.vendor.uid,
+                    h.order_id,
+                    h.source.schema,
+                    h.source.table,
+                    h.source.id,
+                    h.currency,
+                    h.price,
+                    h.refund,
+                    h.webhook_url,
+                    h.envelope.as_str(),
+                    h.password_hash,
+                    h.data_sealed,
+                    h.cancels_sealed,
+                    h.status,
+                    ts(&h.created_at),
+                    h.paid_at.as_ref().map(ts),
+                    h.cancelled_at.as_ref().map(ts),
+                    h.version,
+                ])
+                .map_err(conflict_or_engine)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn history_by_id(&self, id: Uuid) -> Result<Option<StoredHistory>, StoreError> {
+        self.read(move |c| query_history(c, "id = ?1", &[&id.to_string()]))
+            .await
+    }
+
+    async fn history_by_source(&self, source: &Source) -> Result<Option<StoredHistory>, StoreError> {
+        let s = source.clone();
+        self.read(move |c| {
+            query_history(
+                c,
+                "source_schema = ?1 AND source_table = ?2 AND source_id = ?3",
+                &[&s.schema, &s.table, &s.id],
+            )
+        })
+        .await
+    }
+
+    async fn history_by_vendor_uid(
+        &self,
+        vendor_code: &str,
+        uid: &str,
+    ) -> Result<Option<StoredHistory>, StoreError> {
+        let (code, uid) = (vendor_code.to_owned(), uid.to_owned());
+        self.read(move |c| query_history(c, "vendor_code = ?1 AND vendor_uid = ?2", &[&code, &uid]))
+            .await
+    }
+
+    async fn history_by_order_id(
+        &self,
+        vendor_code: &str,
+        order_id: &str,
+    ) -> Result<Option<StoredHistory>, StoreError> {
+        let (code, order) = (vendor_code.to_owned(), order_id.to_owned());
+        self.read(move |c| query_history(c, "vendor_code = ?1 AND order_id = ?2", &[&code, &order]))
+            .await
+    }
+
+    async fn update_history(
+        &self,
+        history: &StoredHistory,
+        webhook: Option<&NewWebhook>,
+    ) -> Result<bool, StoreError> {
+        let h = history.clone();
+        let webhook = webhook.cloned();
+        self.write(move |connection| {
+            let tx = connection.transaction().map_err(engine)?;
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE histories SET refund = ?1, data_sealed = ?2, cancels_sealed = ?3, \
+                     status = ?4, paid_at = ?5, cancelled_at = ?6, version = version + 1 \
+                     WHERE id = ?7 AND version = ?8",
+                )
+                .map_err(engine)?
+                .execute(params![
+                    h.refund,
+                    h.data_sealed,
+                    h.cancels_sealed,
+                    h.status,
+                    h.paid_at.as_ref().map(ts),
+                    h.cancelled_at.as_ref().map(ts),
+                    h.id.to_string(),
+                    h.version,
+                ])
+                .map_err(engine)?;
+            if changed == 0 {
+                return Ok(false);
+            }
+            if let Some(webhook) = webhook {
+                tx.execute(
+                    "INSERT INTO webhooks (id, history_id, body_sealed, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![
+                        webhook.id.to_string(),
+                        h.id.to_string(),
+                        webhook.body_sealed,
+                        ts(&webhook.created_at)
+                    ],
+                )
+                .map_err(engine)?;
+                tx.execute(
+                    "INSERT INTO outbox (webhook_id, url, envelope, state, attempts, next_attempt_at, created_at) \
+                     VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?5)",
+                    params![
+                        webhook.id.to_string(),
+                        webhook.url,
+                        webhook.envelope.as_str(),
+                        webhook.created_at.timestamp_millis(),
+                        ts(&webhook.created_at)
+                    ],
+                )
+                .map_err(engine)?;
+            }
+            tx.commit().map_err(engine)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn insert_reservation(&self, reservation: &StoredReservation) -> Result<(), StoreError> {
+        let r = reservation.clone();
+        self.write(move |connection| {
+            connection
+                .prepare_cached(&format!(
+                    "INSERT INTO reservations ({RESERVATION_COLUMNS}) VALUES \
+                     (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                ))
+                .map_err(engine)?
+                .execute(params![
+                    r.id.to_string(),
+                    r.vendor.code.as_str(),
+                    r.vendor.store_id,
+                    r.vendor.uid,
+                    r.source.schema,
+                    r.source.table,
+                    r.source.id,
+                    r.title,
+                    r.password_hash,
+                    r.data_sealed,
+                    ts(&r.created_at),
+                ])
+                .map_err(conflict_or_engine)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn reservation_by_id(&self, id: Uuid) -> Result<Option<StoredReservation>, StoreError> {
+        self.read(move |c| query_reservation(c, "id = ?1", &[&id.to_string()]))
+            .await
+    }
+
+    async fn reservation_by_source(
+        &self,
+        source: &Source,
+    ) -> Result<Option<StoredReservation>, StoreError> {
+        let s = source.clone();
+        self.read(move |c| {
+            query_reservation(
+                c,
+                "source_schema = ?1 AND source_table = ?2 AND source_id = ?3",
+                &[&s.schema, &s.table, &s.id],
+            )
+        })
+        .await
+    }
+
+    async fn due_deliveries(&self, now_ms: i64, limit: usize) -> Result<Vec<Delivery>, StoreError> {
+        self.read(move |c| {
+            let mut statement = c
+                .prepare_cached(
+                    "SELECT o.id, o.webhook_id, w.body_sealed, o.url, o.envelope, o.attempts \
+                     FROM outbox o JOIN webhooks w ON w.id = o.webhook_id \
+                     WHERE o.state = 'pending' AND o.next_attempt_at <= ?1 \
+                     ORDER BY o.next_attempt_at, o.id LIMIT ?2",
+                )
+                .map_err(engine)?;
+            let rows = statement
+                .query_map(params![now_ms, limit as i64], |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, String>(3)?,
+                        row.get::<_, String>(4)?,
+                        row.get::<_, i64>(5)?,
+                    ))
+                })
+                .map_err(engine)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (outbox_id, webhook_id, body_sealed, url, envelope, attempts) =
+                    row.map_err(engine)?;
+                out.push(Delivery {
+                    outbox_id,
+                    webhook_id: parse_uuid(&webhook_id, "webhook_id")?,
+                    body_sealed,
+                    url,
+                    envelope: parse_envelope(&envelope)?,
+                    attempts: attempts as u32,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn next_due(&self) -> Result<Option<i64>, StoreError> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'",
+                [],
+                |row| row.get::<_, Option<i64>>(0),
+            )
+            .map_err(engine)
+        })
+        .await
+    }
+
+    async fn record_attempt(
+        &self,
+        outbox_id: i64,
+        attempt: &Attempt,
+        outcome: AttemptOutcome,
+    ) -> Result<(), StoreError> {
+        let attempt = attempt.clone();
+        self.write(move |connection| {
+            let tx = connection.transaction().map_err(engine)?;
+            tx.execute(
+                "INSERT INTO delivery_attempts (outbox_id, attempt, at, status, body_excerpt, error) \
+                 VALUES (?1, (SELECT attempts + 1 FROM outbox WHERE id = ?1), ?2, ?3, ?4, ?5)",
+                params![
+                    outbox_id,
+                    ts(&attempt.at),
+                    attempt.status,
+                    attempt.body_excerpt,
+                    attempt.error
+                ],
+            )
+            .map_err(engine)?;
+            match outcome {
+                AttemptOutcome::Delivered => tx.execute(
+                    "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?2 WHERE id = ?1",
+                    params![outbox_id, ts(&attempt.at)],
+                ),
+                AttemptOutcome::RetryAt(at) => tx.execute(
+                    "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2 WHERE id = ?1",
+                    params![outbox_id, at],
+                ),
+                AttemptOutcome::GiveUp => tx.execute(
+                    "UPDATE outbox SET state = 'failed', attempts = attempts + 1 WHERE id = ?1",
+                    params![outbox_id],
+                ),
+            }
+            .map_err(engine)?;
+            tx.commit().map_err(engine)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn redeliver(&self, webhook_id: Uuid, now_ms: i64) -> Result<Option<Uuid>, StoreError> {
+        self.write(move |connection| {
+            let tx = connection.transaction().map_err(engine)?;
+            let history: Option<String> = tx
+                .query_row(
+                    "SELECT history_id FROM webhooks WHERE id = ?1",
+                    [webhook_id.to_string()],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(engine)?;
+            let Some(history) = history else {
+                return Ok(None);
+            };
+            tx.execute(
+                "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?2 WHERE webhook_id = ?1",
+                params![webhook_id.to_string(), now_ms],
+            )
+            .map_err(engine)?;
+            tx.commit().map_err(engine)?;
+            Ok(Some(parse_uuid(&history, "history_id")?))
+        })
+        .await
+    }
+
+    async fn webhook_history_id(&self, webhook_id: Uuid) -> Result<Option<Uuid>, StoreError> {
+        self.read(move |c| {
+            let found: Option<String> = c
+                .query_row(
+                    "SELECT history_id FROM webhooks WHERE id = ?1",
+                    [webhook_id.to_string()],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(engine)?;
+            found.map(|h| parse_uuid(&h, "history_id")).transpose()
+        })
+        .await
+    }
+
+    async fn delivery_state(&self, webhook_id: Uuid) -> Result<Option<DeliveryState>, StoreError> {
+        self.read(move |c| {
+            c.query_row(
+                "SELECT state, attempts FROM outbox WHERE webhook_id = ?1",
+                [webhook_id.to_string()],
+                |row| {
+                    Ok(DeliveryState {
+                        state: row.get(0)?,
+                        attempts: row.get::<_, i64>(1)? as u32,
+                    })
+                },
+            )
+            .optional()
+            .map_err(engine)
+        })
+        .await
+    }
+
+    async fn delivery_attempts(&self, webhook_id: Uuid) -> Result<Vec<Attempt>, StoreError> {
+        self.read(move |c| {
+            let mut statement = c
+                .prepare_cached(
+                    "SELECT a.at, a.status, a.body_excerpt, a.error FROM delivery_attempts a \
+                     JOIN outbox o ON o.id = a.outbox_id WHERE o.webhook_id = ?1 ORDER BY a.id",
+                )
+                .map_err(engine)?;
+            let rows = statement
+                .query_map([webhook_id.to_string()], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, Option<i64>>(1)?,
+                        row.get::<_, Option<String>>(2)?,
+                        row.get::<_, Option<String>>(3)?,
+                    ))
+                })
+                .map_err(engine)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (at, status, body_excerpt, error) = row.map_err(engine)?;
+                out.push(Attempt {
+                    at: parse_ts(&at, "at")?,
+                    status: status.map(|s| s as u16),
+                    body_excerpt,
+                    error,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn outbox_depth(&self) -> Result<i64, StoreError> {
+        self.read(|c| {
+            c.query_row("SELECT COUNT(*) FROM outbox WHERE state = 'pending'", [], |row| {
+                row.get(0)
+            })
+            .map_err(engine)
+        })
+        .await
+    }
+
+    async fn idempotency_begin(
+        &self,
+        key: &str,
+        route: &str,
+        request_hash: &str,
+        now_ms: i64,
+        stale_before_ms: i64,
+    ) -> Result<IdempotencyBegin, StoreError> {
+        let (key, route, hash) = (key.to_owned(), route.to_owned(), request_hash.to_owned());
+        self.write(move |connection| {
+            let tx = connection.transaction().map_err(engine)?;
+            let existing: Option<(String, String, Option<i64>, Option<String>, i64)> = tx
+                .query_row(
+                    "SELECT request_hash, state, status, body_sealed, started_at FROM idempotency \
+                     WHERE key = ?1 AND route = ?2",
+                    params![key, route],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)),
+                )
+                .optional()
+                .map_err(engine)?;
+            let outcome = match existing {
+                None => {
+                    tx.execute(
+                        "INSERT INTO idempotency (key, route, request_hash, state, started_at) \
+                         VALUES (?1, ?2, ?3, 'in_flight', ?4)",
+                        params![key, route, hash, now_ms],
+                    )
+                    .map_err(engine)?;
+                    IdempotencyBegin::Proceed
+                }
+                Some((stored_hash, _, _, _, _)) if stored_hash != hash => IdempotencyBegin::Mismatch,
+                Some((_, state, Some(status), Some(body), _)) if state == "done" => {
+                    IdempotencyBegin::Replay {
+                        status: status as u16,
+                        body_sealed: body,
+                    }
+                }
+                Some((_, _, _, _, started_at)) if started_at < stale_before_ms => {
+                    tx.execute(
+                        "UPDATE idempotency SET started_at = ?3 WHERE key = ?1 AND route = ?2",
+                        params![key, route, now_ms],
+                    )
+                    .map_err(engine)?;
+                    IdempotencyBegin::Proceed
+                }
+                Some(_) => IdempotencyBegin::InFlight,
+            };
+            tx.commit().map_err(engine)?;
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn idempotency_finish(
+        &self,
+        key: &str,
+        route: &str,
+        status: u16,
+        body_sealed: &str,
+    ) -> Result<(), StoreError> {
+        let (key, route, body) = (key.to_owned(), route.to_owned(), body_sealed.to_owned());
+        self.write(move |connection| {
+            connection
+                .execute(
+                    "UPDATE idempotency SET state = 'done', status = ?3, body_sealed = ?4 \
+                     WHERE key = ?1 AND route = ?2",
+                    params![key, route, status, body],
+                )
+                .map_err(engine)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn idempotency_abandon(&self, key: &str, route: &str) -> Result<(), StoreError> {
+        let (key, route) = (key.to_owned(), route.to_owned());
+        self.write(move |connection| {
+            connection
+                .execute(
+                    "DELETE FROM idempotency WHERE key = ?1 AND route = ?2 AND state = 'in_flight'",
+                    params![key, route],
+                )
+                .map_err(engine)?;
+            Ok(())
+        })
+        .await
+    }
+}

@@ -1,0 +1,128 @@
+//! PG webhooks in. A PG webhook is never trusted: its body only names a payment, which
+//! the server fetches from the PG before changing anything. Unknown payments are
+//! acknowledged (so the PG stops retrying) and logged; a PG that cannot be reached is
+//! answered `502` so the PG retries later.
+
+use crate::app::App;
+use crate::error::ApiError;
+use crate::histories;
+use payments_core::records::VendorCode;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+/// What a webhook did, as answered to the PG.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The history changed and its webhook was queued.
+    Updated,
+    /// The PG's payment matches the history already.
+    Unchanged,
+    /// No history names this payment.
+    Unknown,
+    /// An event type this server does not act on.
+    Ignored,
+}
+
+/// The answer body.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ack {
+    /// What happened.
+    pub outcome: Outcome,
+}
+
+fn ack(outcome: Outcome) -> Ack {
+    Ack { outcome }
+}
+
+fn field<'a>(body: &'a serde_json::Value, path: &[&str], name: &str) -> Result<&'a str, ApiError> {
+    let mut value = body;
+    for key in path {
+        value = value.get(key).unwrap_or(&serde_json::Value::Null);
+    }
+    value.as_str().filter(|s| !s.is_empty()).ok_or_else(|| {
+        ApiError::bad_request("INVALID_WEBHOOK", format!("{name}: missing or not a string"))
+    })
+}
+
+/// Handles a Toss webhook: `PAYMENT_STATUS_CHANGED` (`{eventType, data: {paymentKey}}`)
+/// or `DEPOSIT_CALLBACK` (`{secret, orderId, status}`), whose `secret` must match the
+/// payment's.
+///
+/// # Errors
+/// `400` for a body that names no payment, `403 INVALID_SECRET` for a deposit callback
+/// whose secret does not match, `502` when the PG cannot be asked.
+pub async fn toss(app: &App, body: &serde_json::Value) -> Result<Ack, ApiError> {
+    let code = VendorCode::TossPayments;
+    match body.get("eventType").and_then(|e| e.as_str()) {
+        Some("PAYMENT_STATUS_CHANGED") => {
+            let uid = field(body, &["data", "paymentKey"], "data.paymentKey")?;
+            let Some(stored) = app.store.history_by_vendor_uid(code.as_str(), uid).await? else {
+                tracing::warn!(payment_key = uid, "Toss webhook for an unknown payment");
+                return Ok(ack(Outcome::Unknown));
+            };
+            let (_, changed) = histories::refresh(app, stored).await?;
+            Ok(ack(if changed { Outcome::Updated } else { Outcome::Unchanged }))
+        }
+        Some("DEPOSIT_CALLBACK") | None if body.get("secret").is_some() => {
+            let order_id = field(body, &["orderId"], "orderId")?;
+            let secret = field(body, &["secret"], "secret")?;
+            let Some(stored) = app.store.history_by_order_id(code.as_str(), order_id).await? else {
+                tracing::warn!(order_id, "Toss deposit callback for an unknown order");
+                return Ok(ack(Outcome::Unknown));
+            };
+            let gateway = app.gateway(code, &stored.vendor.store_id)?;
+            let payment = gateway.lookup_payment(&stored.vendor.uid).await?;
+            let expected = payment.deposit_secret.as_deref().unwrap_or("");
+            if expected.is_empty() || !bool::from(expected.as_bytes().ct_eq(secret.as_bytes())) {
+                tracing::warn!(order_id, "Toss deposit callback with a wrong secret");
+                return Err(ApiError::new(
+                    axum::http::StatusCode::FORBIDDEN,
+                    "INVALID_SECRET",
+                    "secret: does not match the payment's",
+                ));
+            }
+            let (_, changed) = histories::apply(app, stored, &payment).await?;
+            Ok(ack(if changed { Outcome::Updated } else { Outcome::Unchanged }))
+        }
+        Some(other) => {
+            tracing::info!(event = other, "Toss webhook event ignored");
+            Ok(ack(Outcome::Ignored))
+        }
+        None => Err(ApiError::bad_request(
+            "INVALID_WEBHOOK",
+            "eventType: missing, and the body is not a deposit callback",
+        )),
+    }
+}
+
+/// A PortOne webhook body (JSON or form-encoded).
+#[derive(Debug, Clone, Deserialize)]
+pub struct IamportNotice {
+    /// The payment.
+    pub imp_uid: String,
+    /// The merchant's order id.
+    pub merchant_uid: Option<String>,
+    /// PortOne's status word (not trusted).
+    pub status: Option<String>,
+}
+
+/// Handles a PortOne webhook.
+///
+/// # Errors
+/// `400` for an empty `imp_uid`, `502` when the PG cannot be asked.
+pub async fn iamport(app: &App, notice: &IamportNotice) -> Result<Ack, ApiError> {
+    if notice.imp_uid.is_empty() {
+        return Err(ApiError::bad_request("INVALID_WEBHOOK", "imp_uid: must not be empty"));
+    }
+    let Some(stored) = app
+        .store
+        .history_by_vendor_uid(VendorCode::Iamport.as_str(), &notice.imp_uid)
+        .await?
+    else {
+        tracing::warn!(imp_uid = %notice.imp_uid, "PortOne webhook for an unknown payment");
+        return Ok(ack(Outcome::Unknown));
+    };
+    let (_, changed) = histories::refresh(app, stored).await?;
+    Ok(ack(if changed { Outcome::Updated } else { Outcome::Unchanged }))
+}

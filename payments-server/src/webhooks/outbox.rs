@@ -1,0 +1,132 @@
+//! The outbox worker: delivers each pending webhook to its URL, sealed in the envelope
+//! its history was created with, retrying failures on the configured schedule until the
+//! attempt budget runs out. Deliveries live in the database, so a restart resumes them;
+//! every attempt is recorded. Delivery is at least once: receivers de-duplicate by the
+//! `X-Payments-Webhook-Id` header (the WebhookHistory's `id`).
+
+use crate::app::App;
+use crate::store::{Attempt, AttemptOutcome, Delivery};
+use crate::webhooks::{WEBHOOK_ID_HEADER, body_context};
+use payments_core::envelope::{Binding, EnvelopeKind, TIMESTAMP_HEADER};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Deliveries handled per round.
+const BATCH: usize = 64;
+/// How much of a receiver's answer is kept per attempt.
+const EXCERPT: usize = 256;
+
+/// Runs until `shutdown` turns true; a round in progress finishes first, so no
+/// delivery is cut between the receiver's answer and its record.
+pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
+    let poll = Duration::from_millis(app.config.webhooks.poll_interval_ms.max(10));
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let due = match app.store.due_deliveries(app.now_ms(), BATCH).await {
+            Ok(due) => due,
+            Err(error) => {
+                tracing::error!(%error, "outbox: cannot read due deliveries");
+                Vec::new()
+            }
+        };
+        let full = due.len() == BATCH;
+        futures::future::join_all(due.into_iter().map(|d| deliver(&app, d))).await;
+        if full {
+            continue;
+        }
+        let wait = match app.store.next_due().await {
+            Ok(Some(at)) => Duration::from_millis((at - app.now_ms()).clamp(0, poll.as_millis() as i64) as u64),
+            _ => poll,
+        };
+        tokio::select! {
+            _ = app.outbox_wake.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+async fn deliver(app: &App, delivery: Delivery) {
+    let attempt_number = delivery.attempts + 1;
+    let (attempt, delivered) = match post(app, &delivery).await {
+        Ok((status, excerpt)) => (
+            Attempt {
+                at: app.clock.now(),
+                status: Some(status),
+                body_excerpt: Some(excerpt),
+                error: None,
+            },
+            (200..300).contains(&status),
+        ),
+        Err(error) => (
+            Attempt {
+                at: app.clock.now(),
+                status: None,
+                body_excerpt: None,
+                error: Some(error),
+            },
+            false,
+        ),
+    };
+    let outcome = if delivered {
+        AttemptOutcome::Delivered
+    } else if attempt_number >= app.config.webhooks.max_attempts {
+        tracing::warn!(webhook = %delivery.webhook_id, attempts = attempt_number, "outbox: giving up");
+        AttemptOutcome::GiveUp
+    } else {
+        let wait = app.config.webhooks.backoff(attempt_number);
+        AttemptOutcome::RetryAt(app.now_ms() + wait.as_millis() as i64)
+    };
+    if let Err(error) = app
+        .store
+        .record_attempt(delivery.outbox_id, &attempt, outcome)
+        .await
+    {
+        tracing::error!(%error, webhook = %delivery.webhook_id, "outbox: cannot record an attempt");
+    }
+}
+
+/// POSTs one webhook. `Ok((status, excerpt))` when the receiver answered at all.
+async fn post(app: &App, delivery: &Delivery) -> Result<(u16, String), String> {
+    let json = app
+        .data_keys
+        .open(&body_context(delivery.webhook_id), &delivery.body_sealed)
+        .map_err(|e| format!("stored webhook does not open: {e}"))?;
+    let envelope = app
+        .envelopes
+        .get(delivery.envelope)
+        .ok_or_else(|| format!("the {} envelope is switched off", delivery.envelope.as_str()))?;
+    let url = url::Url::parse(&delivery.url).map_err(|e| format!("bad webhook URL: {e}"))?;
+    let timestamp_ms = app.now_ms();
+    let body = envelope.seal(
+        &json,
+        &Binding {
+            method: "POST",
+            path: url.path(),
+            timestamp_ms,
+        },
+    );
+    let mut request = app
+        .webhook_http
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, delivery.envelope.content_type())
+        .header(WEBHOOK_ID_HEADER, delivery.webhook_id.to_string())
+        .body(body);
+    if delivery.envelope == EnvelopeKind::SealedV2 {
+        request = request.header(TIMESTAMP_HEADER, timestamp_ms.to_string());
+    }
+    let response = request.send().await.map_err(|e| {
+        if e.is_timeout() {
+            "timed out".to_owned()
+        } else {
+            format!("could not reach the receiver: {e}")
+        }
+    })?;
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    let excerpt: String = text.chars().take(EXCERPT).collect();
+    Ok((status, excerpt))
+}
