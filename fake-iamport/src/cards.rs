@@ -70,7 +70,8 @@ pub const DECLINED_CARDS: &[DeclinedCard] = &[
 ];
 
 /// The message for a card whose expiry month has passed (any number).
-pub(crate) const EXPIRED_CARD: &str = "[8373] 유효기간 만료 - 유효기간이 지난 카드입니다 (card expired)";
+pub(crate) const EXPIRED_CARD: &str =
+    "[8373] 유효기간 만료 - 유효기간이 지난 카드입니다 (card expired)";
 
 /// The table's decline for `number` at `stage`, if any.
 pub(crate) fn table_decline(number: &str, stage: Stage) -> Option<&'static str> {

@@ -75,7 +75,9 @@ pub(crate) fn request(st: &mut State, body: &Body, now: i64) -> Result<Value, Ap
         .then(|| NaiveDate::parse_from_str(&birthday, "%Y%m%d").ok())
         .flatten()
         .ok_or_else(|| {
-            ApiError::bad_request(format!("`birth` must be a date as YYYYMMDD; got {birthday:?}"))
+            ApiError::bad_request(format!(
+                "`birth` must be a date as YYYYMMDD; got {birthday:?}"
+            ))
         })?;
     let gender = body.str_req("gender_digit")?;
     let gender_digit = match gender.as_bytes() {

@@ -28,7 +28,9 @@ pub(crate) fn decline(st: &State, card: &Card, stage: Stage, now: i64) -> Option
 /// real API's duplicate-order guard, which makes retries at-most-once).
 pub(crate) fn ensure_merchant_uid_free(st: &State, merchant_uid: &str) -> Result<(), ApiError> {
     if merchant_uid.len() > 80 {
-        return Err(ApiError::bad_request("`merchant_uid` must be at most 80 characters"));
+        return Err(ApiError::bad_request(
+            "`merchant_uid` must be at most 80 characters",
+        ));
     }
     let taken = st
         .payments

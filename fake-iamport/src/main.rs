@@ -9,7 +9,10 @@ use clap::Parser;
 
 /// Command-line options.
 #[derive(Debug, Parser)]
-#[command(name = "fake-iamport", about = "A stateful fake PortOne v1 (iamport) API server")]
+#[command(
+    name = "fake-iamport",
+    about = "A stateful fake PortOne v1 (iamport) API server"
+)]
 struct Args {
     /// Port to listen on (0 picks a free one).
     #[arg(long, default_value_t = 10851, env = "FAKE_IAMPORT_PORT")]

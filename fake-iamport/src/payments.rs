@@ -333,7 +333,8 @@ pub(crate) fn cancel(st: &mut State, body: &Body, now: i64) -> Result<Value, Api
         )));
     }
     if matches!(payment.method, Method::VBank { .. }) {
-        let (Some(holder), Some(bank), Some(account)) = (&refund_holder, &refund_bank, &refund_account)
+        let (Some(holder), Some(bank), Some(account)) =
+            (&refund_holder, &refund_bank, &refund_account)
         else {
             return Err(ApiError::business(
                 "가상계좌 환불은 환불계좌 정보(refund_holder, refund_bank, refund_account)가 필요합니다. (refunding a deposited virtual account needs refund_holder, refund_bank and refund_account)",

@@ -69,7 +69,12 @@ fn check_identifier(identifier: &str, kind: Option<&str>) -> Result<(), ApiError
 }
 
 /// `POST /receipts/{imp_uid}`.
-pub(crate) fn issue(st: &mut State, imp_uid: &str, body: &Body, now: i64) -> Result<Value, ApiError> {
+pub(crate) fn issue(
+    st: &mut State,
+    imp_uid: &str,
+    body: &Body,
+    now: i64,
+) -> Result<Value, ApiError> {
     if let Some(b) = body.str_opt("imp_uid")?
         && b != imp_uid
     {
@@ -91,7 +96,10 @@ pub(crate) fn issue(st: &mut State, imp_uid: &str, body: &Body, now: i64) -> Res
     body.str_opt("buyer_tel")?;
     let tax_free = body.amount_opt("tax_free")?.unwrap_or(0);
 
-    let p = st.payments.get_mut(imp_uid).ok_or_else(|| not_found(imp_uid))?;
+    let p = st
+        .payments
+        .get_mut(imp_uid)
+        .ok_or_else(|| not_found(imp_uid))?;
     if matches!(p.method, Method::Card { .. }) {
         return Err(ApiError::business(
             "신용카드 결제건은 현금영수증 발행 대상이 아닙니다. (card payments get no cash receipt)",
@@ -150,7 +158,10 @@ pub(crate) fn get(st: &State, imp_uid: &str) -> Result<Value, ApiError> {
 
 /// `DELETE /receipts/{imp_uid}`: withdraw the receipt (kept, with `cancelled_at`).
 pub(crate) fn cancel(st: &mut State, imp_uid: &str, now: i64) -> Result<Value, ApiError> {
-    let r = st.receipts.get_mut(imp_uid).ok_or_else(|| unknown(imp_uid))?;
+    let r = st
+        .receipts
+        .get_mut(imp_uid)
+        .ok_or_else(|| unknown(imp_uid))?;
     if r.cancelled_at != 0 {
         return Err(ApiError::business(
             "이미 취소된 현금영수증입니다. (cash receipt already withdrawn)",

@@ -87,7 +87,11 @@ impl Default for FakeIamportBuilder {
 impl FakeIamportBuilder {
     /// Accepts this `(imp_key, imp_secret)` pair; call again to accept more. With none
     /// given, `imp_key_fake`/`imp_secret_fake` is accepted.
-    pub fn credentials(mut self, imp_key: impl Into<String>, imp_secret: impl Into<String>) -> Self {
+    pub fn credentials(
+        mut self,
+        imp_key: impl Into<String>,
+        imp_secret: impl Into<String>,
+    ) -> Self {
         self.credentials.push((imp_key.into(), imp_secret.into()));
         self
     }
@@ -253,7 +257,12 @@ async fn serve_request(AxumState(shared): AxumState<Arc<Shared>>, req: Request) 
         headers: parts
             .headers
             .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect(),
         body: bytes.to_vec(),
     });
@@ -368,7 +377,11 @@ impl FakeIamport {
     /// payment that is not a ready virtual account or whose due date has passed.
     pub async fn deposit(&self, imp_uid: &str) -> Result<Value, FakeError> {
         let now = self.shared.clock.now();
-        Ok(crate::vbanks::deposit(&mut lock(&self.shared.state), imp_uid, now)?)
+        Ok(crate::vbanks::deposit(
+            &mut lock(&self.shared.state),
+            imp_uid,
+            now,
+        )?)
     }
 
     /// The payment object `GET /payments/{imp_uid}` would return.
@@ -405,7 +418,8 @@ impl FakeIamport {
     }
 
     /// Polls the webhook log until it has at least `count` entries or `timeout` passes;
-    /// returns the log either way.
+    /// returns the log either way. Runs on the caller's runtime, which needs its time
+    /// driver (as `#[tokio::test]` runtimes have).
     pub async fn wait_for_webhooks(&self, count: usize, timeout: Duration) -> Vec<WebhookAttempt> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {

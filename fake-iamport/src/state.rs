@@ -97,7 +97,10 @@ impl State {
     /// Queues the webhook for `payment`'s current status: to its `notice_url`, else to
     /// the configured URL (resolved now, so a later `set_webhook_url` affects later events).
     pub(crate) fn emit(&self, payment: &Payment) {
-        let url = payment.notice_url.clone().or_else(|| self.webhook_url.clone());
+        let url = payment
+            .notice_url
+            .clone()
+            .or_else(|| self.webhook_url.clone());
         let job = WebhookJob {
             url,
             payload: WebhookPayload {

@@ -111,7 +111,10 @@ pub(crate) fn issue(st: &mut State, body: &Body, now: i64) -> Result<Value, ApiE
 }
 
 fn ready_vbank<'a>(st: &'a mut State, imp_uid: &str) -> Result<&'a mut Payment, ApiError> {
-    let p = st.payments.get_mut(imp_uid).ok_or_else(|| not_found(imp_uid))?;
+    let p = st
+        .payments
+        .get_mut(imp_uid)
+        .ok_or_else(|| not_found(imp_uid))?;
     let Method::VBank { .. } = p.method else {
         return Err(ApiError::business(format!(
             "가상계좌 결제건이 아닙니다. ({imp_uid} is not a virtual-account payment)"

@@ -57,9 +57,10 @@
 //! - Confirming with a different `orderId` is `403 FORBIDDEN_REQUEST`; with a different
 //!   `amount`, `400 INVALID_REQUEST`; twice, `400 ALREADY_PROCESSED_PAYMENT`.
 //! - `PAYMENT_STATUS_CHANGED` is sent on every status change and on every cancel (partial
-//!   ones included); `data` is the full payment object. The spec's `ITossPaymentWebhook`
-//!   lists only `WAITING_FOR_DEPOSIT`, `DONE`, `CANCELED`, `PARTIAL_CANCELED`, so events for
-//!   `IN_PROGRESS`, `ABORTED` and `EXPIRED` fall outside that schema.
+//!   ones included), except into `IN_PROGRESS` (a widget payment awaiting confirmation);
+//!   `data` is the full payment object. The spec's `ITossPaymentWebhook` lists only
+//!   `WAITING_FOR_DEPOSIT`, `DONE`, `CANCELED`, `PARTIAL_CANCELED`, so the `ABORTED` and
+//!   `EXPIRED` events fall outside that schema.
 //! - `DEPOSIT_CALLBACK` `{createdAt, secret, status, transactionKey, orderId}` is sent on
 //!   deposit.
 

@@ -111,7 +111,6 @@ pub(crate) struct Payment {
     pub status: PaymentStatus,
     pub total: i64,
     pub balance: i64,
-    pub tax_free_total: i64,
     pub tax_free_balance: i64,
     pub requested_at: DateTime<Utc>,
     pub approved_at: Option<DateTime<Utc>>,

@@ -99,9 +99,14 @@ impl Store {
             .or_else(|| builtin_decline(number))
     }
 
+    /// Re-renders the payment and announces its status, except `READY`/`IN_PROGRESS`
+    /// (a widget payment waiting for confirmation concerns no one but its confirmer).
     fn emit_status(&mut self, key: &str, now: DateTime<Utc>) {
         if let Some(p) = self.payments.get_mut(key) {
             p.refresh();
+            if matches!(p.status, PaymentStatus::Ready | PaymentStatus::InProgress) {
+                return;
+            }
             let body = json!({
                 "eventType": "PAYMENT_STATUS_CHANGED",
                 "createdAt": toss_time(now),
@@ -216,7 +221,6 @@ impl Store {
             status: PaymentStatus::Ready,
             total,
             balance: total,
-            tax_free_total: tax_free,
             tax_free_balance: tax_free,
             requested_at: now,
             approved_at: None,

@@ -108,7 +108,14 @@ impl WebhookVerifier {
         headers: &http::HeaderMap,
         body: &[u8],
     ) -> Result<WebhookHistory, WebhookError> {
-        open_webhook(&self.envelope, method, path, headers, body, self.clock.now())
+        open_webhook(
+            &self.envelope,
+            method,
+            path,
+            headers,
+            body,
+            self.clock.now(),
+        )
     }
 }
 

@@ -201,7 +201,6 @@ impl Connection {
     pub fn envelope_kind(&self) -> Option<payments_core::envelope::EnvelopeKind> {
         self.envelope.as_ref().map(Envelope::kind)
     }
-
 }
 
 impl std::fmt::Debug for Connection {
@@ -231,7 +230,9 @@ pub enum ConfigError {
         reason: String,
     },
     /// Neither `sealed_v2` nor `compat` nor `envelope` was called.
-    #[error("no envelope configured: call Connection::sealed_v2(secret) or Connection::compat(key, iv)")]
+    #[error(
+        "no envelope configured: call Connection::sealed_v2(secret) or Connection::compat(key, iv)"
+    )]
     NoEnvelope,
     /// The compat key or IV has the wrong length.
     #[error("invalid compat key or IV: {0}")]

@@ -47,6 +47,30 @@ pub mod codes {
     pub const VENDOR_ERROR: &str = "VENDOR_ERROR";
     /// `500`: the server failed (details only in its logs).
     pub const INTERNAL: &str = "INTERNAL";
+    /// `504`: the PG did not answer in time; it may have acted (outcome unknown).
+    pub const VENDOR_TIMEOUT: &str = "VENDOR_TIMEOUT";
+    /// `404`: the PG has no payment or billing key with that uid.
+    pub const VENDOR_NOT_FOUND: &str = "VENDOR_NOT_FOUND";
+    /// `422`: the PG refused the operation (e.g. a cancel).
+    pub const VENDOR_REJECTED: &str = "VENDOR_REJECTED";
+    /// `422`: a cancel asks for more than is left of the payment.
+    pub const CANCEL_EXCEEDS_BALANCE: &str = "CANCEL_EXCEEDS_BALANCE";
+    /// `400`: a field of the input is invalid; the message names it.
+    pub const INVALID_FIELD: &str = "INVALID_FIELD";
+    /// `400`: the `vendor.store_id` is not configured on the server.
+    pub const UNKNOWN_STORE: &str = "UNKNOWN_STORE";
+    /// `400`: the sealed body could not be opened (wrong key or secret?).
+    pub const UNDECRYPTABLE: &str = "UNDECRYPTABLE";
+    /// `400`/`401`: a sealed-v2 request without `X-Payments-Timestamp`.
+    pub const MISSING_TIMESTAMP: &str = "MISSING_TIMESTAMP";
+    /// `400`: `X-Payments-Timestamp` is not decimal Unix milliseconds.
+    pub const INVALID_TIMESTAMP: &str = "INVALID_TIMESTAMP";
+    /// `400`: the `Idempotency-Key` header is not 1 to 255 visible ASCII characters.
+    pub const INVALID_IDEMPOTENCY_KEY: &str = "INVALID_IDEMPOTENCY_KEY";
+    /// `415`: the server has the `compat` envelope switched off.
+    pub const ENVELOPE_DISABLED: &str = "ENVELOPE_DISABLED";
+    /// `503`: the server is up but its database does not answer (`/monitors/health`).
+    pub const UNHEALTHY: &str = "UNHEALTHY";
 }
 
 /// Why a call ended without its record. See the [module docs](self) for what to do
@@ -251,7 +275,12 @@ impl std::fmt::Display for ServerError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.code {
             Some(code) => write!(f, "{} {code}: {}", self.status.as_u16(), self.message),
-            None => write!(f, "{} (not a payments-server error body): {}", self.status.as_u16(), self.message),
+            None => write!(
+                f,
+                "{} (not a payments-server error body): {}",
+                self.status.as_u16(),
+                self.message
+            ),
         }
     }
 }

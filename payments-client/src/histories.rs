@@ -4,7 +4,9 @@ use crate::error::Error;
 use crate::idempotency::IdempotencyKey;
 use crate::transport::{Body, Inner, Kind};
 use http::Method;
-use payments_core::records::{Accessor, CancelCreate, Password, PaymentHistory, PaymentHistoryCreate};
+use payments_core::records::{
+    Accessor, CancelCreate, Password, PaymentHistory, PaymentHistoryCreate,
+};
 use uuid::Uuid;
 
 /// The payment-history routes; get one from
@@ -78,7 +80,13 @@ impl<'a> Histories<'a> {
         key: Option<&IdempotencyKey>,
     ) -> Result<PaymentHistory, Error> {
         self.inner
-            .call(Method::POST, "/payments/histories", Body::Sealed, Some(input), Kind::Write(key))
+            .call(
+                Method::POST,
+                "/payments/histories",
+                Body::Sealed,
+                Some(input),
+                Kind::Write(key),
+            )
             .await
     }
 
@@ -105,7 +113,13 @@ impl<'a> Histories<'a> {
     /// ```
     pub async fn get(&self, accessor: &Accessor) -> Result<PaymentHistory, Error> {
         self.inner
-            .call(Method::PATCH, "/payments/histories/get", Body::Sealed, Some(accessor), Kind::Read)
+            .call(
+                Method::PATCH,
+                "/payments/histories/get",
+                Body::Sealed,
+                Some(accessor),
+                Kind::Read,
+            )
             .await
     }
 
@@ -125,7 +139,13 @@ impl<'a> Histories<'a> {
     pub async fn at(&self, id: Uuid, password: &Password) -> Result<PaymentHistory, Error> {
         let path = format!("/payments/histories/{id}");
         self.inner
-            .call(Method::PATCH, &path, Body::Sealed, Some(password), Kind::Read)
+            .call(
+                Method::PATCH,
+                &path,
+                Body::Sealed,
+                Some(password),
+                Kind::Read,
+            )
             .await
     }
 
@@ -185,7 +205,13 @@ impl<'a> Histories<'a> {
         key: Option<&IdempotencyKey>,
     ) -> Result<PaymentHistory, Error> {
         self.inner
-            .call(Method::PUT, "/payments/histories/cancel", Body::Sealed, Some(input), Kind::Write(key))
+            .call(
+                Method::PUT,
+                "/payments/histories/cancel",
+                Body::Sealed,
+                Some(input),
+                Kind::Write(key),
+            )
             .await
     }
 }

@@ -61,7 +61,13 @@ impl<'a> Monitors<'a> {
     /// ```
     pub async fn health(&self) -> Result<(), Error> {
         self.inner
-            .send(Method::GET, "/monitors/health", Body::Plain, None, Kind::Read)
+            .send(
+                Method::GET,
+                "/monitors/health",
+                Body::Plain,
+                None,
+                Kind::Read,
+            )
             .await
             .map(drop)
     }
@@ -81,7 +87,13 @@ impl<'a> Monitors<'a> {
     /// ```
     pub async fn performance(&self) -> Result<Performance, Error> {
         self.inner
-            .call(Method::GET, "/monitors/performance", Body::Sealed, None, Kind::Read)
+            .call(
+                Method::GET,
+                "/monitors/performance",
+                Body::Sealed,
+                None,
+                Kind::Read,
+            )
             .await
     }
 
@@ -100,7 +112,13 @@ impl<'a> Monitors<'a> {
     /// ```
     pub async fn system(&self) -> Result<SystemInfo, Error> {
         self.inner
-            .call(Method::GET, "/monitors/system", Body::Sealed, None, Kind::Read)
+            .call(
+                Method::GET,
+                "/monitors/system",
+                Body::Sealed,
+                None,
+                Kind::Read,
+            )
             .await
     }
 }

@@ -74,7 +74,13 @@ impl<'a> Reservations<'a> {
         key: Option<&IdempotencyKey>,
     ) -> Result<PaymentReservation, Error> {
         self.inner
-            .call(Method::POST, "/payments/reservations", Body::Sealed, Some(input), Kind::Write(key))
+            .call(
+                Method::POST,
+                "/payments/reservations",
+                Body::Sealed,
+                Some(input),
+                Kind::Write(key),
+            )
             .await
     }
 
@@ -101,7 +107,13 @@ impl<'a> Reservations<'a> {
     /// ```
     pub async fn get(&self, accessor: &Accessor) -> Result<PaymentReservation, Error> {
         self.inner
-            .call(Method::PATCH, "/payments/reservations/get", Body::Sealed, Some(accessor), Kind::Read)
+            .call(
+                Method::PATCH,
+                "/payments/reservations/get",
+                Body::Sealed,
+                Some(accessor),
+                Kind::Read,
+            )
             .await
     }
 
@@ -121,7 +133,13 @@ impl<'a> Reservations<'a> {
     pub async fn at(&self, id: Uuid, password: &Password) -> Result<PaymentReservation, Error> {
         let path = format!("/payments/reservations/{id}");
         self.inner
-            .call(Method::PATCH, &path, Body::Sealed, Some(password), Kind::Read)
+            .call(
+                Method::PATCH,
+                &path,
+                Body::Sealed,
+                Some(password),
+                Kind::Read,
+            )
             .await
     }
 }

@@ -7,7 +7,9 @@ use crate::idempotency::IdempotencyKey;
 use crate::retry::RetryPolicy;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use payments_core::clock::Clock;
-use payments_core::envelope::{Binding, Envelope, TIMESTAMP_HEADER, check_freshness};
+use payments_core::envelope::{
+    Binding, Envelope, TIMESTAMP_HEADER, check_freshness, parse_timestamp,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
@@ -191,7 +193,9 @@ impl Inner {
                         },
                     ),
                 };
-                request = request.header(header::CONTENT_TYPE, content_type).body(sealed);
+                request = request
+                    .header(header::CONTENT_TYPE, content_type)
+                    .body(sealed);
             }
         } else if let Some(plaintext) = plaintext {
             request = request
@@ -236,7 +240,10 @@ impl Inner {
         let actual = headers
             .get(header::CONTENT_TYPE)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-        if !actual.as_deref().is_some_and(|a| same_media_type(a, expected)) {
+        if !actual
+            .as_deref()
+            .is_some_and(|a| same_media_type(a, expected))
+        {
             return Err(ResponseError::ContentType { expected, actual });
         }
         let text = std::str::from_utf8(body).map_err(|_| ResponseError::NotText)?;
@@ -276,9 +283,7 @@ pub(crate) fn read_timestamp(headers: &HeaderMap) -> Result<i64, ResponseError> 
         .get(TIMESTAMP_HEADER)
         .ok_or(ResponseError::MissingTimestamp)?;
     let text = String::from_utf8_lossy(value.as_bytes());
-    text.trim()
-        .parse::<i64>()
-        .map_err(|_| ResponseError::InvalidTimestamp(text.into_owned()))
+    parse_timestamp(&text).map_err(|_| ResponseError::InvalidTimestamp(text.into_owned()))
 }
 
 /// Compares media types without parameters (`text/plain; charset=utf-8` is `text/plain`).
@@ -314,7 +319,9 @@ fn is_retryable(error: &Error, keyed_write: bool) -> bool {
         Error::Server(e) => {
             matches!(
                 e.status(),
-                StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT
+                StatusCode::BAD_GATEWAY
+                    | StatusCode::SERVICE_UNAVAILABLE
+                    | StatusCode::GATEWAY_TIMEOUT
             ) || (keyed_write && e.code() == Some(codes::IDEMPOTENCY_IN_FLIGHT))
         }
         _ => false,

@@ -126,7 +126,10 @@ pub fn open_webhook(
     let actual = headers
         .get(header::CONTENT_TYPE)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    if !actual.as_deref().is_some_and(|a| same_media_type(a, expected)) {
+    if !actual
+        .as_deref()
+        .is_some_and(|a| same_media_type(a, expected))
+    {
         return Err(WebhookError::ContentType { expected, actual });
     }
     let text = std::str::from_utf8(body).map_err(|_| WebhookError::NotText)?;

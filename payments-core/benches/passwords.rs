@@ -3,6 +3,9 @@
 //!
 //! `cargo bench -p payments-core --bench passwords -- --warm-up-time 1 --measurement-time 3`
 
+// `criterion_group!` defines an undocumented public function.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 use std::time::Duration;
 

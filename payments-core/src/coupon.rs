@@ -208,9 +208,10 @@ pub struct Gift {
     pub message: String,
 }
 
-/// Where a coupon is in its life. Serde: tagged by `"state"`.
+/// Where a coupon is in its life. Serde: tagged by `"status"` (`{"status": "issued"}`,
+/// `{"status": "registered", "owner", "registered_at"}`, `{"status": "redeemed", …}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[serde(tag = "status", rename_all = "snake_case")]
 pub enum CouponState {
     /// Issued, not yet anyone's.
     Issued,
@@ -613,13 +614,15 @@ impl Coupon {
     /// The discount this coupon would give `order`, ignoring state and expiry.
     fn discount_for(&self, order: &Order) -> Result<Money, CouponError> {
         match &self.value {
-            CouponValue::Amount { amount } => amount.checked_min(order.total()).map_err(|_| {
-                CouponError::CurrencyMismatch {
-                    code: self.code.clone(),
-                    coupon: amount.currency(),
-                    order: order.currency(),
-                }
-            }),
+            CouponValue::Amount { amount } => {
+                amount
+                    .checked_min(order.total())
+                    .map_err(|_| CouponError::CurrencyMismatch {
+                        code: self.code.clone(),
+                        coupon: amount.currency(),
+                        order: order.currency(),
+                    })
+            }
             CouponValue::Product { product_id } => order
                 .line_for(product_id)
                 .map(|line| line.unit_price())

@@ -306,7 +306,10 @@ impl Money {
     /// # Errors
     /// [`MoneyError::CurrencyMismatch`] when an item is in another currency;
     /// [`MoneyError::Overflow`] when the sum exceeds `i64::MAX` minor units.
-    pub fn sum<I: IntoIterator<Item = Money>>(currency: Currency, items: I) -> Result<Money, MoneyError> {
+    pub fn sum<I: IntoIterator<Item = Money>>(
+        currency: Currency,
+        items: I,
+    ) -> Result<Money, MoneyError> {
         items
             .into_iter()
             .try_fold(Money::zero(currency), Money::checked_add)

@@ -22,13 +22,19 @@ fn negative_amounts_are_refused() {
         })
     );
     assert!(Money::new(0, Currency::Krw).unwrap().is_zero());
-    assert_eq!(Money::zero(Currency::Eur), Money::new(0, Currency::Eur).unwrap());
+    assert_eq!(
+        Money::zero(Currency::Eur),
+        Money::new(0, Currency::Eur).unwrap()
+    );
 }
 
 #[test]
 fn from_major_scales_by_the_minor_units() {
     assert_eq!(Money::from_major(12, Currency::Usd).unwrap().amount(), 1200);
-    assert_eq!(Money::from_major(10_000, Currency::Krw).unwrap().amount(), 10_000);
+    assert_eq!(
+        Money::from_major(10_000, Currency::Krw).unwrap().amount(),
+        10_000
+    );
     assert_eq!(Money::from_major(7, Currency::Jpy).unwrap().amount(), 7);
     assert_eq!(
         Money::from_major(i64::MAX / 10, Currency::Eur),
@@ -104,7 +110,10 @@ fn mul_min_cmp_and_sum() {
     assert!(krw(5).checked_min(usd(3)).is_err());
     assert_eq!(krw(5).checked_cmp(&krw(7)), Ok(std::cmp::Ordering::Less));
     assert!(krw(5).checked_cmp(&usd(5)).is_err());
-    assert_eq!(Money::sum(Currency::Krw, [krw(1), krw(2), krw(3)]), Ok(krw(6)));
+    assert_eq!(
+        Money::sum(Currency::Krw, [krw(1), krw(2), krw(3)]),
+        Ok(krw(6))
+    );
     assert_eq!(Money::sum(Currency::Krw, []), Ok(krw(0)));
     assert!(Money::sum(Currency::Krw, [krw(1), usd(2)]).is_err());
     assert!(Money::sum(Currency::Krw, [krw(i64::MAX), krw(1)]).is_err());
@@ -114,8 +123,14 @@ fn mul_min_cmp_and_sum() {
 fn displays_like_a_price_tag() {
     assert_eq!(krw(10_000).to_string(), "₩10,000");
     assert_eq!(usd(1_234).to_string(), "$12.34");
-    assert_eq!(Money::new(150_000, Currency::Jpy).unwrap().to_string(), "¥150,000");
-    assert_eq!(Money::new(123_456_789, Currency::Eur).unwrap().to_string(), "€1,234,567.89");
+    assert_eq!(
+        Money::new(150_000, Currency::Jpy).unwrap().to_string(),
+        "¥150,000"
+    );
+    assert_eq!(
+        Money::new(123_456_789, Currency::Eur).unwrap().to_string(),
+        "€1,234,567.89"
+    );
 }
 
 #[test]

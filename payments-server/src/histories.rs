@@ -59,11 +59,45 @@ pub fn to_record(app: &App, stored: &StoredHistory) -> Result<PaymentHistory, Ap
     })
 }
 
+/// The PG object as stored: verbatim but for a refund account the PG echoes back
+/// (`refundReceiveAccount`), whose number is masked to its last four digits, because a
+/// refund account is used for the PG call and never stored.
+fn stored_data(raw: &serde_json::Value) -> serde_json::Value {
+    let mut data = raw.clone();
+    mask_refund_accounts(&mut data);
+    data
+}
+
+fn mask_refund_accounts(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, inner) in map.iter_mut() {
+                if key == "refundReceiveAccount" {
+                    if let Some(number) = inner.get_mut("accountNumber") {
+                        if let Some(text) = number.as_str() {
+                            let chars: Vec<char> = text.chars().collect();
+                            let hidden = chars.len().saturating_sub(4);
+                            let tail: String = chars[hidden..].iter().collect();
+                            *number = serde_json::Value::String("*".repeat(hidden) + &tail);
+                        }
+                    }
+                } else {
+                    mask_refund_accounts(inner);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(mask_refund_accounts),
+        _ => {}
+    }
+}
+
 /// Writes the PG's view of a payment into a stored history (not yet saved).
 fn with_payment(app: &App, stored: &StoredHistory, payment: &VendorPayment) -> StoredHistory {
     StoredHistory {
         refund: (payment.cancelled_amount > 0).then_some(payment.cancelled_amount),
-        data_sealed: app.data_keys.seal_json(&data_context(stored.id), &payment.raw),
+        data_sealed: app
+            .data_keys
+            .seal_json(&data_context(stored.id), &stored_data(&payment.raw)),
         cancels_sealed: app
             .data_keys
             .seal_json(&cancels_context(stored.id), &payment.cancels),
@@ -310,7 +344,7 @@ pub async fn apply(
     for _ in 0..8 {
         let previous = to_record(app, &stored)?;
         let stale = payment.cancelled_amount < stored.refund.unwrap_or(0);
-        if previous.data == payment.raw || stale {
+        if previous.data == stored_data(&payment.raw) || stale {
             return Ok((stored, false));
         }
         let mut next = with_payment(app, &stored, payment);

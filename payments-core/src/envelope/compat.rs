@@ -6,7 +6,7 @@ use base64::{Engine as _, engine::general_purpose::STANDARD};
 use zeroize::Zeroize;
 
 use super::EnvelopeError;
-use super::cbc_pkcs7::{BLOCK, decrypt_in_place, encrypt_in_place, padded_len};
+use super::cbc_pkcs7::{BLOCK, decrypt_in_place, encrypt_into, padded_len};
 
 /// A `compat` key: AES-128-CBC or AES-256-CBC (chosen by the key's length) with PKCS#7
 /// padding and a fixed IV; bodies are standard base64.
@@ -70,16 +70,10 @@ impl CompatKey {
     /// Encrypts `plaintext` (any bytes, empty included: that gives one block of padding)
     /// and returns the body: standard base64 with padding.
     pub fn encrypt(&self, plaintext: &[u8]) -> String {
-        let mut buf = Vec::with_capacity(padded_len(plaintext.len()));
-        buf.extend_from_slice(plaintext);
-        buf.resize(padded_len(plaintext.len()), 0);
+        let mut buf = vec![0u8; padded_len(plaintext.len())];
         match &self.cipher {
-            Cipher::Aes128(pair) => {
-                encrypt_in_place(pair.0.clone(), &self.iv, &mut buf, plaintext.len());
-            }
-            Cipher::Aes256(pair) => {
-                encrypt_in_place(pair.0.clone(), &self.iv, &mut buf, plaintext.len());
-            }
+            Cipher::Aes128(pair) => encrypt_into(&pair.0, &self.iv, plaintext, &mut buf),
+            Cipher::Aes256(pair) => encrypt_into(&pair.0, &self.iv, plaintext, &mut buf),
         }
         STANDARD.encode(&buf)
     }
@@ -105,8 +99,8 @@ impl CompatKey {
             .decode(body)
             .map_err(|_| EnvelopeError::NotBase64)?;
         let len = match &self.cipher {
-            Cipher::Aes128(pair) => decrypt_in_place(pair.1.clone(), &self.iv, &mut buf)?,
-            Cipher::Aes256(pair) => decrypt_in_place(pair.1.clone(), &self.iv, &mut buf)?,
+            Cipher::Aes128(pair) => decrypt_in_place(&pair.1, &self.iv, &mut buf)?,
+            Cipher::Aes256(pair) => decrypt_in_place(&pair.1, &self.iv, &mut buf)?,
         };
         buf.truncate(len);
         Ok(buf)

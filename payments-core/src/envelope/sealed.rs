@@ -13,7 +13,7 @@ use rand::RngCore;
 use sha2::Sha256;
 use zeroize::{Zeroize, Zeroizing};
 
-use super::cbc_pkcs7::{BLOCK, decrypt_in_place, encrypt_in_place, padded_len};
+use super::cbc_pkcs7::{BLOCK, decrypt_in_place, encrypt_into, padded_len};
 use super::{Binding, EnvelopeError};
 
 type HmacSha256 = Hmac<Sha256>;
@@ -113,7 +113,7 @@ impl SealedV2Key {
             .decode(body.trim_ascii())
             .map_err(|_| EnvelopeError::NotBase64)?;
         let (iv, ct_end) = self.verify(&buf, |mac| binding.feed(|part| mac.update(part)))?;
-        let len = decrypt_in_place(self.aes.1.clone(), &iv, &mut buf[HEADER..ct_end])?;
+        let len = decrypt_in_place(&self.aes.1, &iv, &mut buf[HEADER..ct_end])?;
         // Move the plaintext to the front of the decoded buffer rather than copying it
         // into a new one.
         buf.copy_within(HEADER..HEADER + len, 0);
@@ -140,7 +140,7 @@ impl SealedV2Key {
     pub fn open_aad(&self, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
         let (iv, ct_end) = self.verify(sealed, |mac| mac.update(aad))?;
         let mut buf = sealed[HEADER..ct_end].to_vec();
-        let len = decrypt_in_place(self.aes.1.clone(), &iv, &mut buf)?;
+        let len = decrypt_in_place(&self.aes.1, &iv, &mut buf)?;
         buf.truncate(len);
         Ok(buf)
     }
@@ -157,16 +157,16 @@ impl SealedV2Key {
         feed_aad: impl FnOnce(&mut HmacSha256),
     ) -> Vec<u8> {
         let ct_len = padded_len(plaintext.len());
-        let mut buf = Vec::with_capacity(HEADER + ct_len + TAG);
-        buf.push(VERSION);
-        buf.extend_from_slice(&iv);
-        buf.extend_from_slice(plaintext);
-        buf.resize(HEADER + ct_len, 0);
-        encrypt_in_place(self.aes.0.clone(), &iv, &mut buf[HEADER..], plaintext.len());
+        let tag_at = HEADER + ct_len;
+        let mut buf = vec![0u8; tag_at + TAG];
+        buf[0] = VERSION;
+        buf[1..HEADER].copy_from_slice(&iv);
+        let (sealed, tag) = buf.split_at_mut(tag_at);
+        encrypt_into(&self.aes.0, &iv, plaintext, &mut sealed[HEADER..]);
         let mut mac = self.mac();
-        mac.update(&buf);
+        mac.update(sealed);
         feed_aad(&mut mac);
-        buf.extend_from_slice(&mac.finalize().into_bytes());
+        tag.copy_from_slice(&mac.finalize().into_bytes());
         buf
     }
 

@@ -208,7 +208,14 @@ impl IamportGateway {
         };
         let status = response.status().as_u16();
         let bytes = response.bytes().await;
-        tracing::debug!(vendor = "iamport", method = "POST", path = route, status, elapsed_ms = elapsed_ms(started), "PG call");
+        tracing::debug!(
+            vendor = "iamport",
+            method = "POST",
+            path = route,
+            status,
+            elapsed_ms = elapsed_ms(started),
+            "PG call"
+        );
         let bytes = bytes.map_err(|error| transport_error(&error, Call::Read))?;
         let received_at = self.clock.now();
         let user = match read_envelope(status, &bytes, Call::Read) {
@@ -228,18 +235,26 @@ impl IamportGateway {
         };
         let token = match user.get("access_token") {
             Some(Value::String(token)) if !token.is_empty() => token.clone(),
-            _ => return Err(GatewayError::Malformed("getToken: access_token is missing".into())),
+            _ => {
+                return Err(GatewayError::Malformed(
+                    "getToken: access_token is missing".into(),
+                ));
+            }
         };
         let seconds = |field: &'static str| {
             user.get(field)
                 .and_then(Value::as_f64)
                 .filter(|s| s.is_finite())
-                .ok_or_else(|| GatewayError::Malformed(format!("getToken: {field} is not a number")))
+                .ok_or_else(|| {
+                    GatewayError::Malformed(format!("getToken: {field} is not a number"))
+                })
         };
         let (now, expired_at) = (seconds("now")?, seconds("expired_at")?);
         // The server's own clock measures the lifetime; ours only counts it down.
         let lifetime = (expired_at - now) as i64;
-        let usable = lifetime.saturating_sub(REFRESH_MARGIN_SECONDS).clamp(0, 366 * 86_400);
+        let usable = lifetime
+            .saturating_sub(REFRESH_MARGIN_SECONDS)
+            .clamp(0, 366 * 86_400);
         Ok(CachedToken {
             value: Secret::new(token),
             refresh_at: received_at + chrono::Duration::seconds(usable),
@@ -252,7 +267,11 @@ impl IamportGateway {
         let (token, cached) = self.token().await?;
         match self.attempt(&request, &token).await {
             Err(Failure::Unauthorized(_)) if cached => {
-                tracing::debug!(vendor = "iamport", path = request.route, "cached token refused; refreshing once");
+                tracing::debug!(
+                    vendor = "iamport",
+                    path = request.route,
+                    "cached token refused; refreshing once"
+                );
                 self.forget_token(&token).await;
                 let (token, _) = self.token().await?;
                 Ok(self.attempt(&request, &token).await?)
@@ -261,7 +280,11 @@ impl IamportGateway {
         }
     }
 
-    async fn attempt(&self, request: &Request<'_>, token: &Secret<String>) -> Result<Value, Failure> {
+    async fn attempt(
+        &self,
+        request: &Request<'_>,
+        token: &Secret<String>,
+    ) -> Result<Value, Failure> {
         let mut authorization = HeaderValue::from_str(token.expose()).map_err(|_| {
             GatewayError::Malformed("getToken: access_token is not a valid header value".into())
         })?;
@@ -317,10 +340,7 @@ impl PaymentGateway for IamportGateway {
         .await
     }
 
-    async fn lookup_payment_by_order(
-        &self,
-        order_id: &str,
-    ) -> Result<VendorPayment, GatewayError> {
+    async fn lookup_payment_by_order(&self, order_id: &str) -> Result<VendorPayment, GatewayError> {
         let merchant_uid = segment(order_id, "merchant_uid")?;
         self.payment(Request {
             method: Method::GET,
@@ -441,9 +461,9 @@ impl PaymentGateway for IamportGateway {
         if payment.raw.get("status").and_then(Value::as_str) == Some("failed") {
             return Err(GatewayError::Declined {
                 code: "failed".into(),
-                message: payment
-                    .failure
-                    .unwrap_or_else(|| "PortOne reported the charge failed without a reason".into()),
+                message: payment.failure.unwrap_or_else(|| {
+                    "PortOne reported the charge failed without a reason".into()
+                }),
             });
         }
         Ok(payment)
@@ -453,7 +473,10 @@ impl PaymentGateway for IamportGateway {
 /// Reads PortOne's envelope and returns its `response`, or the mapped failure.
 fn read_envelope(status: u16, body: &[u8], call: Call) -> Result<Value, Failure> {
     let envelope: Option<Value> = serde_json::from_slice(body).ok();
-    let code = envelope.as_ref().and_then(|e| e.get("code")).and_then(Value::as_i64);
+    let code = envelope
+        .as_ref()
+        .and_then(|e| e.get("code"))
+        .and_then(Value::as_i64);
     let message = envelope
         .as_ref()
         .and_then(|e| e.get("message"))
@@ -470,7 +493,10 @@ fn read_envelope(status: u16, body: &[u8], call: Call) -> Result<Value, Failure>
         .into());
     }
     if status == 401 {
-        return Err(Failure::Unauthorized(format!("{}: {message}", code.unwrap_or_default())));
+        return Err(Failure::Unauthorized(format!(
+            "{}: {message}",
+            code.unwrap_or_default()
+        )));
     }
     if status == 404 {
         return Err(GatewayError::NotFound(message).into());
@@ -484,7 +510,9 @@ fn read_envelope(status: u16, body: &[u8], call: Call) -> Result<Value, Failure>
     if code == 0 && (200..300).contains(&status) {
         return match envelope.get_mut("response").map(Value::take) {
             Some(response @ Value::Object(_)) => Ok(response),
-            _ => Err(GatewayError::Malformed("the envelope's response is not an object".into()).into()),
+            _ => Err(
+                GatewayError::Malformed("the envelope's response is not an object".into()).into(),
+            ),
         };
     }
     if says_not_found(&message) {

@@ -94,8 +94,8 @@ impl TossGateway {
     /// `"https://api.tosspayments.com"` or a fake's `uri()`) with `secret_key`, over
     /// `http` (whose timeouts bound every call).
     pub fn new(base_url: &str, secret_key: Secret<String>, http: reqwest::Client) -> Self {
-        let encoded = base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:", secret_key.expose()));
+        let encoded =
+            base64::engine::general_purpose::STANDARD.encode(format!("{}:", secret_key.expose()));
         Self {
             base_url: base_url.trim_end_matches('/').to_owned(),
             authorization: Secret::new(format!("Basic {encoded}")),
@@ -113,8 +113,10 @@ impl TossGateway {
             idempotency_key,
             call,
         } = request;
-        let mut authorization = HeaderValue::from_str(self.authorization.expose())
-            .map_err(|_| GatewayError::Unauthorized("the secret key is not a valid header value".into()))?;
+        let mut authorization =
+            HeaderValue::from_str(self.authorization.expose()).map_err(|_| {
+                GatewayError::Unauthorized("the secret key is not a valid header value".into())
+            })?;
         authorization.set_sensitive(true);
         let mut builder = self
             .http
@@ -140,7 +142,9 @@ impl TossGateway {
         let bytes = bytes.map_err(|error| transport_error(&error, call))?;
         if status.is_success() {
             serde_json::from_slice(&bytes).map_err(|error| {
-                GatewayError::Malformed(format!("{method} {route} answered {status} with a body that is not JSON: {error}"))
+                GatewayError::Malformed(format!(
+                    "{method} {route} answered {status} with a body that is not JSON: {error}"
+                ))
             })
         } else {
             Err(error_for(status.as_u16(), &bytes, call))
@@ -176,10 +180,7 @@ impl PaymentGateway for TossGateway {
         .await
     }
 
-    async fn lookup_payment_by_order(
-        &self,
-        order_id: &str,
-    ) -> Result<VendorPayment, GatewayError> {
+    async fn lookup_payment_by_order(&self, order_id: &str) -> Result<VendorPayment, GatewayError> {
         let order = segment(order_id, "orderId")?;
         self.payment(Request {
             method: Method::GET,
@@ -309,7 +310,10 @@ struct ErrorBody {
 fn error_for(status: u16, body: &[u8], call: Call) -> GatewayError {
     let (code, message) = match serde_json::from_slice::<ErrorBody>(body) {
         Ok(ErrorBody { code, message }) => (code, message),
-        Err(_) => (String::new(), format!("HTTP {status} with an unreadable error body")),
+        Err(_) => (
+            String::new(),
+            format!("HTTP {status} with an unreadable error body"),
+        ),
     };
     if status >= 500 {
         let text = format!("Toss answered {status} {code}: {message}");
@@ -339,7 +343,9 @@ fn error_for(status: u16, body: &[u8], call: Call) -> GatewayError {
             message,
         };
     }
-    GatewayError::Malformed(format!("unexpected HTTP status {status} ({code}: {message})"))
+    GatewayError::Malformed(format!(
+        "unexpected HTTP status {status} ({code}: {message})"
+    ))
 }
 
 /// Whether a 4xx on a billing charge is the card (issuer, limits, fraud checks) refusing
@@ -380,7 +386,9 @@ fn is_card_refusal(status: u16, code: &str) -> bool {
 /// anything at Toss (and would change the path), so they are `NotFound` without a call.
 fn segment(value: &str, field: &'static str) -> Result<String, GatewayError> {
     if value.is_empty() || value == "." || value == ".." {
-        return Err(GatewayError::NotFound(format!("{field} {value:?} cannot name anything at Toss")));
+        return Err(GatewayError::NotFound(format!(
+            "{field} {value:?} cannot name anything at Toss"
+        )));
     }
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {

@@ -1,0 +1,132 @@
+//! The `payments-server` binary: reads a TOML configuration (`--config FILE`) with
+//! `PAYMENTS_*` environment overrides and serves until Ctrl-C. `keygen` prints fresh
+//! keys; `--demo` starts fake-toss and fake-iamport in-process and points the server
+//! at them, so the whole API can be tried with nothing else running.
+
+use base64::Engine;
+use clap::{Parser, Subcommand};
+use payments_server::at_rest::DataKeys;
+use payments_server::config::{IamportStore, ServerConfig, TossStore};
+use payments_server::PaymentServer;
+use payments_core::secret::Secret;
+use rand::RngCore;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(name = "payments-server", version, about = "The integrated payment server for Toss Payments and PortOne")]
+struct Cli {
+    /// The TOML configuration file.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Start fake-toss and fake-iamport in-process and use them as the PGs.
+    #[arg(long)]
+    demo: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print fresh keys as a TOML snippet for the configuration.
+    Keygen,
+}
+
+fn random_text(bytes: usize) -> String {
+    let mut buffer = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut buffer);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buffer)
+}
+
+fn keygen() {
+    // compat keys are used as their UTF-8 bytes: 32 and 16 ASCII characters.
+    let compat_key: String = random_text(24).chars().take(32).collect();
+    let compat_iv: String = random_text(12).chars().take(16).collect();
+    println!("[envelopes]");
+    println!("sealed_v2_secret = \"{}\"", random_text(32));
+    println!("compat = {{ key = \"{compat_key}\", iv = \"{compat_iv}\" }}");
+    println!();
+    println!("[data_keys]");
+    println!("active = \"k1\"");
+    println!("keys = {{ k1 = \"{}\" }}", DataKeys::generate());
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    if let Some(Command::Keygen) = cli.command {
+        keygen();
+        return ExitCode::SUCCESS;
+    }
+    let mut config = match &cli.config {
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(text) => match ServerConfig::from_toml(&text) {
+                Ok(config) => config,
+                Err(error) => {
+                    eprintln!("{}: {error}", path.display());
+                    return ExitCode::FAILURE;
+                }
+            },
+            Err(error) => {
+                eprintln!("{}: {error}", path.display());
+                return ExitCode::FAILURE;
+            }
+        },
+        None => ServerConfig::default(),
+    };
+    if let Err(error) = config.apply_env(std::env::vars()) {
+        eprintln!("{error}");
+        return ExitCode::FAILURE;
+    }
+    // Kept alive for as long as the server runs.
+    let mut fakes = None;
+    if cli.demo {
+        let toss = fake_toss::FakeToss::start().await;
+        let iamport = fake_iamport::FakeIamport::start().await;
+        let (imp_key, imp_secret) = iamport.credentials();
+        config.vendors.toss.push(TossStore {
+            store_id: "demo".into(),
+            base_url: toss.uri(),
+            secret_key: Secret::new(toss.secret_key().to_owned()),
+        });
+        config.vendors.iamport.push(IamportStore {
+            store_id: "demo".into(),
+            base_url: iamport.uri(),
+            imp_key,
+            imp_secret: Secret::new(imp_secret),
+        });
+        if config.envelopes.sealed_v2_secret.expose().is_empty() {
+            config.envelopes.sealed_v2_secret = Secret::new("demo-sealed-v2-secret".into());
+        }
+        if config.data_keys.keys.is_empty() {
+            config.database = ":memory:".into();
+        }
+        println!("demo: fake-toss at {} (secret key {})", toss.uri(), toss.secret_key());
+        println!("demo: fake-iamport at {}", iamport.uri());
+        println!("demo: store id \"demo\" for both; sealed-v2 secret \"demo-sealed-v2-secret\" unless configured");
+        fakes = Some((toss, iamport));
+    }
+    if !cli.demo && config.data_keys.keys.is_empty() {
+        eprintln!("data_keys: configure at least one data key (payments-server keygen prints one)");
+        return ExitCode::FAILURE;
+    }
+    let server = match PaymentServer::builder().config(config).start().await {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("cannot start: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("payments-server listening on {}", server.uri());
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("shutting down");
+    server.shutdown().await;
+    drop(fakes);
+    ExitCode::SUCCESS
+}

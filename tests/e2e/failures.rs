@@ -1,0 +1,280 @@
+use crate::common::*;
+use payments::client::IdempotencyKey;
+use payments::core::records::{Password, VendorCode};
+
+#[tokio::test]
+async fn amount_mismatch_is_422_and_the_pg_payment_is_cancelled() {
+    let app = spawn_app().await;
+    let key = app.toss_card("mismatch-1", 10_000, true).await;
+    let error = app
+        .client
+        .histories()
+        .create(&app.history_input(VendorCode::TossPayments, &key, "mismatch-1", 100))
+        .await
+        .unwrap_err();
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(422));
+    assert_eq!(error.code(), Some("AMOUNT_MISMATCH"));
+    assert_eq!(app.toss.payment(&key).unwrap()["status"], "CANCELED");
+    // Nothing was recorded.
+    let missing = app.client.histories().get(&accessor("mismatch-1")).await.unwrap_err();
+    assert!(missing.is_not_found());
+
+    let uid = app.iamport_card("mismatch-2", 10_000).await;
+    let error = app
+        .client
+        .histories()
+        .create(&app.history_input(VendorCode::Iamport, &uid, "mismatch-2", 9_000))
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), Some("AMOUNT_MISMATCH"));
+    assert_eq!(app.iamport.payment(&uid).unwrap()["status"], "cancelled");
+}
+
+#[tokio::test]
+async fn widget_confirmation_with_a_wrong_amount_moves_no_money() {
+    let app = spawn_app().await;
+    let key = app.toss_card("widget-mismatch", 10_000, false).await;
+    let error = app
+        .client
+        .histories()
+        .create(&app.history_input(VendorCode::TossPayments, &key, "widget-mismatch", 1_000))
+        .await
+        .unwrap_err();
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(422));
+    assert_ne!(app.toss.payment(&key).unwrap()["status"], "DONE");
+}
+
+#[tokio::test]
+async fn another_orders_payment_is_refused_without_cancelling_it() {
+    let app = spawn_app().await;
+    let key = app.toss_card("victim-order", 10_000, true).await;
+    let error = app
+        .client
+        .histories()
+        .create(&app.history_input(VendorCode::TossPayments, &key, "attacker-order", 10_000))
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), Some("ORDER_MISMATCH"));
+    assert_eq!(app.toss.payment(&key).unwrap()["status"], "DONE");
+}
+
+#[tokio::test]
+async fn duplicates_wrong_passwords_and_unknown_records() {
+    let app = spawn_app().await;
+    let key = app.toss_card("dup-order-1", 5_000, true).await;
+    let input = app.history_input(VendorCode::TossPayments, &key, "dup-order-1", 5_000);
+    let created = app.client.histories().create(&input).await.unwrap();
+    let again = app.client.histories().create(&input).await.unwrap_err();
+    assert_eq!(again.status().map(|s| s.as_u16()), Some(409));
+    assert!(again.is_conflict());
+    // The same PG payment under another source is a duplicate too.
+    let other_source = app.history_input(VendorCode::TossPayments, &key, "dup-order-2", 5_000);
+    assert_eq!(
+        app.client.histories().create(&other_source).await.unwrap_err().status().map(|s| s.as_u16()),
+        Some(409)
+    );
+
+    let wrong = app
+        .client
+        .histories()
+        .at(created.id, &Password { password: "nope".into() })
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.status().map(|s| s.as_u16()), Some(403));
+    assert!(wrong.is_wrong_password());
+    let unknown = app
+        .client
+        .histories()
+        .at(uuid::Uuid::new_v4(), &Password { password: PASSWORD.into() })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.status().map(|s| s.as_u16()), Some(404));
+    let unknown_source = app.client.histories().get(&accessor("never")).await.unwrap_err();
+    assert!(unknown_source.is_not_found());
+}
+
+#[tokio::test]
+async fn bad_bodies_get_clear_errors() {
+    let app = spawn_app().await;
+    let url = format!("{}/payments/histories", app.server.uri());
+    let now = chrono::Utc::now().timestamp_millis().to_string();
+
+    let garbage = app
+        .http
+        .post(&url)
+        .header("content-type", "application/vnd.payments.sealed-v2")
+        .header("x-payments-timestamp", &now)
+        .body("this is not ciphertext")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbage.status(), 400);
+    let body: serde_json::Value = garbage.json().await.unwrap();
+    assert_eq!(body["code"], "UNDECRYPTABLE");
+    assert_eq!(body["status"], 400);
+
+    let compat_garbage = app
+        .http
+        .post(&url)
+        .header("content-type", "text/plain")
+        .body("AAAA")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(compat_garbage.status(), 400);
+
+    let wrong_type = app
+        .http
+        .post(&url)
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_type.status(), 415);
+
+    let stale = app
+        .http
+        .post(&url)
+        .header("content-type", "application/vnd.payments.sealed-v2")
+        .header("x-payments-timestamp", "1000")
+        .body("AAAA")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 401);
+
+    let huge = app
+        .http
+        .post(&url)
+        .header("content-type", "text/plain")
+        .body(vec![b'A'; 2 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), 413);
+
+    // A well-sealed body of the wrong shape names the field.
+    let compat = payments::core::envelope::CompatKey::new(COMPAT_KEY, COMPAT_IV).unwrap();
+    let wrong_shape = app
+        .http
+        .post(&url)
+        .header("content-type", "text/plain")
+        .body(compat.encrypt(br#"{"vendor": {"code": "stripe", "store_id": "x", "uid": "y"}}"#))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_shape.status(), 400);
+    let body: serde_json::Value = wrong_shape.json().await.unwrap();
+    assert!(body["message"].as_str().unwrap().contains("vendor.code"), "{body}");
+
+    // Unknown store.
+    let key = app.toss_card("unknown-store", 1_000, true).await;
+    let mut input = app.history_input(VendorCode::TossPayments, &key, "unknown-store", 1_000);
+    input.vendor.store_id = "elsewhere".into();
+    let error = app.client.histories().create(&input).await.unwrap_err();
+    assert_eq!(error.code(), Some("UNKNOWN_STORE"));
+
+    // The server is still healthy after all that.
+    app.client.monitors().health().await.unwrap();
+}
+
+#[tokio::test]
+async fn idempotency_key_replays_and_refuses_a_different_body() {
+    let app = spawn_app().await;
+    let key = app.toss_card("idem-1", 8_000, true).await;
+    let input = app.history_input(VendorCode::TossPayments, &key, "idem-1", 8_000);
+    let idempotency = IdempotencyKey::new("order-idem-1").unwrap();
+    let first = app
+        .client
+        .histories()
+        .create_with_key(&input, &idempotency)
+        .await
+        .unwrap();
+    let replay = app
+        .client
+        .histories()
+        .create_with_key(&input, &idempotency)
+        .await
+        .unwrap();
+    assert_eq!(first, replay);
+    let mut different = input.clone();
+    different.price = 7_000;
+    let mismatch = app
+        .client
+        .histories()
+        .create_with_key(&different, &idempotency)
+        .await
+        .unwrap_err();
+    assert_eq!(mismatch.status().map(|s| s.as_u16()), Some(422));
+    assert_eq!(mismatch.code(), Some("IDEMPOTENCY_MISMATCH"));
+}
+
+#[tokio::test]
+async fn monitors_answer_sealed() {
+    let app = spawn_app().await;
+    let system = app.client.monitors().system().await.unwrap();
+    assert_eq!(system.version, env!("CARGO_PKG_VERSION"));
+    let performance = app.client.monitors().performance().await.unwrap();
+    assert!(performance.resource["outbox_depth"].is_number());
+}
+
+#[tokio::test]
+async fn webhook_receiver_down_then_up_gets_it_later_once() {
+    let app = spawn_app().await;
+    app.receiver.set_up(false);
+    let uid = app.iamport_vbank("down-1", 10_000).await;
+    app.client
+        .histories()
+        .create(&app.history_input(VendorCode::Iamport, &uid, "down-1", 10_000))
+        .await
+        .unwrap();
+    app.iamport.deposit(&uid).await.unwrap();
+    for _ in 0..300 {
+        if app.receiver.refused() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(app.receiver.refused() >= 2, "the server retried while the receiver was down");
+    app.receiver.set_up(true);
+    let received = app.receiver.wait_for(1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    assert_eq!(app.receiver.received().len(), 1, "delivered once");
+    let webhook_id: uuid::Uuid = received[0].0.parse().unwrap();
+    assert_eq!(received[0].1.id, webhook_id);
+    let attempts = app.server.app().store.delivery_attempts(webhook_id).await.unwrap();
+    assert!(attempts.len() >= 3);
+    assert_eq!(attempts.last().unwrap().status, Some(200));
+    assert_eq!(attempts[0].status, Some(503));
+}
+
+#[tokio::test]
+async fn a_webhook_can_be_redelivered() {
+    let app = spawn_app().await;
+    let uid = app.iamport_vbank("redeliver-1", 10_000).await;
+    let history = app
+        .client
+        .histories()
+        .create(&app.history_input(VendorCode::Iamport, &uid, "redeliver-1", 10_000))
+        .await
+        .unwrap();
+    app.iamport.deposit(&uid).await.unwrap();
+    let received = app.receiver.wait_for(1).await;
+    let webhook_id = received[0].1.id;
+    // Redelivery is a sealed route authorised by the history's password.
+    let sealed = payments::core::envelope::CompatKey::new(COMPAT_KEY, COMPAT_IV).unwrap();
+    let redeliver = |password: &str| {
+        app.http
+            .post(format!("{}/payments/webhooks/{webhook_id}/redeliver", app.server.uri()))
+            .header("content-type", "text/plain")
+            .body(sealed.encrypt(serde_json::json!({"password": password}).to_string().as_bytes()))
+            .send()
+    };
+    assert_eq!(redeliver("wrong").await.unwrap().status(), 403);
+    assert_eq!(redeliver(PASSWORD).await.unwrap().status(), 202);
+    let received = app.receiver.wait_for(2).await;
+    assert_eq!(received[1].1.id, webhook_id, "the same webhook id, for de-duplication");
+    assert_eq!(received[1].1.current.id, history.id);
+}
+
