@@ -174,7 +174,8 @@ async fn webhooks_without_url_are_logged_and_url_can_be_set_later() {
     api.card_payment("order-w-9", 1_000).await;
     let got = rx.wait_for(1).await;
     assert_eq!(got[0]["data"]["orderId"], "order-w-9");
-    // The log is readable over HTTP too.
+    // The log is readable over HTTP too (once the delivery was recorded).
+    toss.wait_for_webhooks(1, Duration::from_secs(5), |w| w.is_delivered()).await;
     let (s, l) = api.get("/internal/webhooks").await;
     assert_eq!(s, 200);
     assert_eq!(l.as_array().unwrap().len(), 2);

@@ -4,6 +4,7 @@
 use crate::connection::{ConfigError, Connection};
 use crate::histories::Histories;
 use crate::monitors::Monitors;
+use crate::redelivery::Webhooks;
 use crate::reservations::Reservations;
 use crate::transport::Inner;
 use payments_core::envelope::Envelope;
@@ -87,6 +88,21 @@ impl PaymentsClient {
     /// ```
     pub fn monitors(&self) -> Monitors<'_> {
         Monitors::new(&self.inner)
+    }
+
+    /// The server's webhook routes: `redeliver`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: payments_client::PaymentsClient) -> Result<(), payments_client::Error> {
+    /// use payments_core::records::Password;
+    /// let redelivery = client
+    ///     .webhooks()
+    ///     .redeliver(uuid::Uuid::nil(), &Password { password: "pw".into() })
+    ///     .await?;
+    /// # let _ = redelivery; Ok(()) }
+    /// ```
+    pub fn webhooks(&self) -> Webhooks<'_> {
+        Webhooks::new(&self.inner)
     }
 
     /// The envelope this client seals with: hand it to

@@ -193,8 +193,9 @@ impl Error {
     }
 
     /// Whether the server may have acted on the request although no record came back:
-    /// a timeout, a connection lost after sending, a `504` from a gateway, or
-    /// `409 IDEMPOTENCY_IN_FLIGHT` (the first attempt is still running). For a payment
+    /// a timeout, a connection lost after sending, a `504` (a gateway's, or the
+    /// server's `VENDOR_TIMEOUT`: the PG may have acted), or `409
+    /// IDEMPOTENCY_IN_FLIGHT` (the first attempt is still running). For a payment
     /// this is not a failure: read the record back or retry with the same key.
     pub fn is_outcome_unknown(&self) -> bool {
         match self {

@@ -118,7 +118,7 @@ impl<'a> Histories<'a> {
                 "/payments/histories/get",
                 Body::Sealed,
                 Some(accessor),
-                Kind::Read,
+                Kind::Idempotent,
             )
             .await
     }
@@ -144,7 +144,7 @@ impl<'a> Histories<'a> {
                 &path,
                 Body::Sealed,
                 Some(password),
-                Kind::Read,
+                Kind::Idempotent,
             )
             .await
     }

@@ -5,7 +5,8 @@
 //! - [`connection`]: [`Connection`], where the server is and how to talk to it (envelope,
 //!   headers, timeouts, retries, clock).
 //! - [`client`]: [`PaymentsClient`], cheap to clone, with one handle per route group.
-//! - [`histories`], [`reservations`], [`monitors`]: one typed method per route.
+//! - [`histories`], [`reservations`], [`monitors`], [`redelivery`]: one typed method per
+//!   route.
 //! - [`idempotency`]: [`IdempotencyKey`], which makes a write safe to retry.
 //! - [`retry`]: [`RetryPolicy`], what is retried and how long to wait.
 //! - [`error`]: [`Error`], split by what a caller can do about it.
@@ -43,6 +44,7 @@ pub mod error;
 pub mod histories;
 pub mod idempotency;
 pub mod monitors;
+pub mod redelivery;
 pub mod reservations;
 pub mod retry;
 mod transport;

@@ -66,7 +66,7 @@ impl<'a> Monitors<'a> {
                 "/monitors/health",
                 Body::Plain,
                 None,
-                Kind::Read,
+                Kind::Idempotent,
             )
             .await
             .map(drop)
@@ -92,7 +92,7 @@ impl<'a> Monitors<'a> {
                 "/monitors/performance",
                 Body::Sealed,
                 None,
-                Kind::Read,
+                Kind::Idempotent,
             )
             .await
     }
@@ -117,7 +117,7 @@ impl<'a> Monitors<'a> {
                 "/monitors/system",
                 Body::Sealed,
                 None,
-                Kind::Read,
+                Kind::Idempotent,
             )
             .await
     }

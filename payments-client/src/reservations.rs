@@ -112,7 +112,7 @@ impl<'a> Reservations<'a> {
                 "/payments/reservations/get",
                 Body::Sealed,
                 Some(accessor),
-                Kind::Read,
+                Kind::Idempotent,
             )
             .await
     }
@@ -138,7 +138,7 @@ impl<'a> Reservations<'a> {
                 &path,
                 Body::Sealed,
                 Some(password),
-                Kind::Read,
+                Kind::Idempotent,
             )
             .await
     }

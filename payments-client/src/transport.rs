@@ -25,8 +25,8 @@ pub(crate) enum Body {
 /// What the retry rules need to know about a call.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Kind<'a> {
-    /// Reads nothing: retried freely.
-    Read,
+    /// A read, or a call that is safe to repeat: retried freely.
+    Idempotent,
     /// Creates or cancels: retried only with a key, and every attempt sends it.
     Write(Option<&'a IdempotencyKey>),
 }
@@ -133,12 +133,12 @@ impl Inner {
             None => None,
         };
         let may_retry = match kind {
-            Kind::Read => true,
+            Kind::Idempotent => true,
             Kind::Write(key) => key.is_some(),
         };
         let key = match kind {
             Kind::Write(key) => key,
-            Kind::Read => None,
+            Kind::Idempotent => None,
         };
         let mut attempt = 1;
         loop {

@@ -42,6 +42,14 @@ async fn every_method(client: &PaymentsClient) -> Vec<(&'static str, Error)> {
         ("monitors.health", m.health().await.unwrap_err()),
         ("monitors.performance", m.performance().await.unwrap_err()),
         ("monitors.system", m.system().await.unwrap_err()),
+        (
+            "webhooks.redeliver",
+            client
+                .webhooks()
+                .redeliver(id, &password())
+                .await
+                .unwrap_err(),
+        ),
     ]
 }
 

@@ -541,3 +541,34 @@ async fn garbage_success_bodies_are_response_errors() {
         "never retried"
     );
 }
+
+#[tokio::test]
+async fn webhooks_redeliver_posts_the_password_and_is_retried_as_safe() {
+    let server = MockServer::start().await;
+    let webhook_id = "7e0b7c8a-0000-4000-8000-00000000000a";
+    Mock::given(method("POST"))
+        .and(path(format!("/payments/webhooks/{webhook_id}/redeliver")))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/payments/webhooks/{webhook_id}/redeliver")))
+        .respond_with(Sealed::new(
+            sealed_envelope(),
+            202,
+            json!({"webhook_id": webhook_id, "state": "pending"}),
+        ))
+        .mount(&server)
+        .await;
+    let redelivery = client(&server, sealed_envelope())
+        .webhooks()
+        .redeliver(webhook_id.parse().unwrap(), &password())
+        .await
+        .expect("queued");
+    assert_eq!(redelivery.webhook_id.to_string(), webhook_id);
+    assert_eq!(redelivery.state, "pending");
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 2);
+    assert_sealed_v2(&requests[1], &json!({"password": "pw-1234"}));
+}

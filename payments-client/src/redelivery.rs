@@ -1,0 +1,67 @@
+//! [`Webhooks`]: the server's own webhook routes, `POST /payments/webhooks/{id}/redeliver`
+//! (added by the server beyond the base spec; the PG-facing `/payments/webhooks/toss` and
+//! `/iamport` are for the PGs, not for this SDK).
+
+use crate::error::Error;
+use crate::transport::{Body, Inner, Kind};
+use http::Method;
+use payments_core::records::Password;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The answer to a re-delivery request: the webhook and where its delivery stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redelivery {
+    /// The webhook queued again (the `id` of its `WebhookHistory`).
+    pub webhook_id: Uuid,
+    /// Its delivery state, `"pending"` right after the request.
+    pub state: String,
+}
+
+/// The webhook routes; get one from
+/// [`PaymentsClient::webhooks`](crate::PaymentsClient::webhooks).
+#[derive(Debug, Clone, Copy)]
+pub struct Webhooks<'a> {
+    inner: &'a Inner,
+}
+
+impl<'a> Webhooks<'a> {
+    pub(crate) fn new(inner: &'a Inner) -> Self {
+        Self { inner }
+    }
+
+    /// `POST /payments/webhooks/{id}/redeliver` (sealed, `202`): queues a webhook for
+    /// delivery again, authorised by its history's password. Safe to repeat (receivers
+    /// de-duplicate on the webhook id), so it is retried like a read.
+    ///
+    /// # Errors
+    /// [`Error::Server`] `404 NOT_FOUND` for an unknown webhook, `403 WRONG_PASSWORD`;
+    /// the other variants of [`Error`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: payments_client::PaymentsClient, webhook_id: uuid::Uuid) -> Result<(), payments_client::Error> {
+    /// use payments_core::records::Password;
+    /// let redelivery = client
+    ///     .webhooks()
+    ///     .redeliver(webhook_id, &Password { password: "record password".into() })
+    ///     .await?;
+    /// assert_eq!(redelivery.webhook_id, webhook_id);
+    /// # Ok(()) }
+    /// ```
+    pub async fn redeliver(
+        &self,
+        webhook_id: Uuid,
+        password: &Password,
+    ) -> Result<Redelivery, Error> {
+        let path = format!("/payments/webhooks/{webhook_id}/redeliver");
+        self.inner
+            .call(
+                Method::POST,
+                &path,
+                Body::Sealed,
+                Some(password),
+                Kind::Idempotent,
+            )
+            .await
+    }
+}
