@@ -9,6 +9,7 @@ use axum::Router;
 use axum::body::{Body as AxumBody, to_bytes};
 use axum::extract::{Request, State as AxumState};
 use axum::response::Response;
+use axum::serve::ListenerExt;
 use http::{HeaderValue, StatusCode};
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -210,6 +211,10 @@ fn serve_on_thread(
             let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
                 return;
             };
+            // Small request/response exchanges: do not let Nagle hold a response back.
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             tokio::spawn(webhooks::run(shared.clone(), events));
             let app = Router::new().fallback(serve_request).with_state(shared);
             tokio::select! {

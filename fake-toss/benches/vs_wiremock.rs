@@ -1,1 +1,162 @@
-fn main() {}
+//! fake-toss against wiremock, in the same run:
+//! - `start_to_first_request`: from `start()` to the first answered request (a GET that
+//!   both answer 404), per instance;
+//! - `lookup`: `GET /v1/payments/{paymentKey}` on a real payment of the fake versus a
+//!   wiremock mock returning the same payment JSON, one request at a time and 16 at once.
+//!
+//! Run: `cargo bench -p fake-toss --bench vs_wiremock`.
+#![allow(missing_docs)]
+
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use fake_toss::FakeToss;
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path_regex};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn runtime() -> tokio::runtime::Runtime {
+    // The client side gets one thread; each server runs on its own thread, as both crates do.
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+async fn first_request(client: &reqwest::Client, uri: &str, auth: &str) {
+    let r = client
+        .get(format!("{uri}/v1/payments/missing"))
+        .header("authorization", auth)
+        .send()
+        .await
+        .expect("served");
+    assert_eq!(r.status(), 404);
+}
+
+fn start_to_first_request(c: &mut Criterion) {
+    let rt = runtime();
+    // No idle pooling: every server is new, so every first request opens a connection.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("client");
+    let auth = "Basic dGVzdF9za19mYWtlOg==";
+    let mut g = c.benchmark_group("start_to_first_request");
+    g.sample_size(40).measurement_time(Duration::from_secs(4));
+    g.bench_function("fake-toss FakeToss::start", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let toss = FakeToss::start().await;
+                first_request(&client, &toss.uri(), auth).await;
+            });
+        });
+    });
+    g.bench_function("wiremock MockServer::start (pooled)", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let server = MockServer::start().await;
+                first_request(&client, &server.uri(), auth).await;
+            });
+        });
+    });
+    g.bench_function("wiremock MockServer::builder().start (fresh)", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let server = MockServer::builder().start().await;
+                first_request(&client, &server.uri(), auth).await;
+            });
+        });
+    });
+    g.finish();
+}
+
+async fn get_ok(client: &reqwest::Client, url: &str, auth: &str) {
+    let r = client
+        .get(url)
+        .header("authorization", auth)
+        .send()
+        .await
+        .expect("served");
+    assert_eq!(r.status(), 200);
+    let body = r.bytes().await.expect("body");
+    assert!(body.len() > 100);
+}
+
+fn lookup(c: &mut Criterion) {
+    let rt = runtime();
+    let client = reqwest::Client::new();
+    let toss = FakeToss::builder().start_blocking();
+    let auth = toss.authorization();
+    let payment: Value = rt.block_on(async {
+        client
+            .post(format!("{}/v1/payments/key-in", toss.uri()))
+            .header("authorization", &auth)
+            .json(&json!({
+                "method": "card", "cardNumber": "4330123412341234", "cardExpirationYear": "39",
+                "cardExpirationMonth": "12", "amount": 15000, "orderId": "bench-order-1",
+                "orderName": "bench",
+            }))
+            .send()
+            .await
+            .expect("key-in")
+            .json()
+            .await
+            .expect("payment")
+    });
+    let key = payment["paymentKey"]
+        .as_str()
+        .expect("paymentKey")
+        .to_owned();
+    let fake_url = format!("{}/v1/payments/{key}", toss.uri());
+    let (mock, mock_url) = rt.block_on(async {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path_regex(r"^/v1/payments/[^/]+$"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(&payment))
+            .mount(&server)
+            .await;
+        let url = format!("{}/v1/payments/{key}", server.uri());
+        (server, url)
+    });
+
+    let mut g = c.benchmark_group("lookup");
+    g.sample_size(40).measurement_time(Duration::from_secs(4));
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("fake-toss sequential", |b| {
+        b.iter(|| rt.block_on(get_ok(&client, &fake_url, &auth)));
+    });
+    g.bench_function("wiremock sequential", |b| {
+        b.iter(|| rt.block_on(get_ok(&client, &mock_url, &auth)));
+    });
+    g.throughput(Throughput::Elements(16));
+    let burst = |url: &str| {
+        rt.block_on(async {
+            let calls = (0..16).map(|_| get_ok(&client, url, &auth));
+            futures_join_all(calls).await;
+        });
+    };
+    g.bench_function("fake-toss 16 concurrent", |b| b.iter(|| burst(&fake_url)));
+    g.bench_function("wiremock 16 concurrent", |b| b.iter(|| burst(&mock_url)));
+    g.finish();
+    drop(mock);
+}
+
+/// Joins futures without another dependency: spawn-free, polled together by `join!` pairs.
+async fn futures_join_all<F: std::future::Future<Output = ()>>(futs: impl Iterator<Item = F>) {
+    let mut set = Vec::new();
+    for f in futs {
+        set.push(Box::pin(f));
+    }
+    std::future::poll_fn(|cx| {
+        set.retain_mut(|f| f.as_mut().poll(cx).is_pending());
+        if set.is_empty() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+}
+
+criterion_group!(benches, start_to_first_request, lookup);
+criterion_main!(benches);

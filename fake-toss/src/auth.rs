@@ -47,7 +47,9 @@ impl Auth {
             .split_once(' ')
             .ok_or_else(|| TossError::unauthorized("Authorization must be `Basic <base64>`"))?;
         if !scheme.eq_ignore_ascii_case("basic") {
-            return Err(TossError::unauthorized("Authorization scheme must be Basic"));
+            return Err(TossError::unauthorized(
+                "Authorization scheme must be Basic",
+            ));
         }
         let decoded = STANDARD
             .decode(encoded.trim())

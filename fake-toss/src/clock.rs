@@ -41,7 +41,8 @@ pub(crate) fn kst() -> FixedOffset {
 
 /// Formats a time the way Toss does: RFC 3339, seconds precision, `+09:00`.
 pub(crate) fn toss_time(at: DateTime<Utc>) -> String {
-    at.with_timezone(&kst()).to_rfc3339_opts(SecondsFormat::Secs, false)
+    at.with_timezone(&kst())
+        .to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
 /// Formats the calendar date of `at` in Korea (`YYYY-MM-DD`).

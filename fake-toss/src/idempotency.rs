@@ -143,7 +143,13 @@ impl Idempotency {
     /// retry runs instead of being told it is still processing.
     pub(crate) fn abandon(&self, scope: &Scope) {
         let mut entries = lock(&self.entries);
-        if matches!(entries.get(scope), Some(Entry { state: State::InFlight, .. })) {
+        if matches!(
+            entries.get(scope),
+            Some(Entry {
+                state: State::InFlight,
+                ..
+            })
+        ) {
             entries.remove(scope);
         }
     }

@@ -43,10 +43,15 @@ async fn main() -> std::io::Result<()> {
         builder = builder.webhook_url(url);
     }
     if let Some(ms) = args.webhook_retry_ms {
-        builder = builder.webhook_retry_schedule(ms.into_iter().map(Duration::from_millis).collect());
+        builder =
+            builder.webhook_retry_schedule(ms.into_iter().map(Duration::from_millis).collect());
     }
     let toss = builder.try_start()?;
-    println!("fake-toss listening on {} (secret key {})", toss.uri(), toss.secret_key());
+    println!(
+        "fake-toss listening on {} (secret key {})",
+        toss.uri(),
+        toss.secret_key()
+    );
     tokio::signal::ctrl_c().await?;
     toss.shutdown().await;
     Ok(())

@@ -144,7 +144,9 @@ pub(crate) fn amount(field: &str, v: f64) -> Result<i64, TossError> {
         if n > 0 {
             Ok(n)
         } else {
-            Err(TossError::invalid(format!("{field}: must be greater than 0, got {v}")))
+            Err(TossError::invalid(format!(
+                "{field}: must be greater than 0, got {v}"
+            )))
         }
     })
 }
@@ -216,7 +218,9 @@ pub(crate) fn card_expiry(year: &str, month: &str) -> Result<(i32, u32), TossErr
         .ok()
         .filter(|m| (1..=12).contains(m) && month.len() == 2)
         .ok_or_else(|| bad("cardExpirationMonth", "01-12"))?;
-    let y: i32 = year.parse().map_err(|_| bad("cardExpirationYear", "two digits (YY)"))?;
+    let y: i32 = year
+        .parse()
+        .map_err(|_| bad("cardExpirationYear", "two digits (YY)"))?;
     Ok((2000 + y, m))
 }
 

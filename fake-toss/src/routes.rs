@@ -36,15 +36,24 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/payments/key-in", post(key_in))
         .route("/v1/payments/confirm", post(confirm))
         .route("/v1/payments/orders/{order_id}", get(payment_by_order))
-        .route("/v1/payments/{payment_key}", get(payment).post(confirm_by_path))
+        .route(
+            "/v1/payments/{payment_key}",
+            get(payment).post(confirm_by_path),
+        )
         .route("/v1/payments/{payment_key}/cancel", post(cancel))
         .route("/v1/virtual-accounts", post(virtual_account))
         .route("/v1/billing/authorizations/card", post(billing_card))
         .route("/v1/billing/authorizations/issue", post(billing_issue))
-        .route("/v1/billing/authorizations/{billing_key}", post(billing_read))
+        .route(
+            "/v1/billing/authorizations/{billing_key}",
+            post(billing_read),
+        )
         .route("/v1/billing/{billing_key}", post(billing_charge))
         .route("/v1/cash-receipts", post(cash_receipt))
-        .route("/v1/cash-receipts/{receipt_key}/cancel", post(cash_receipt_cancel))
+        .route(
+            "/v1/cash-receipts/{receipt_key}/cancel",
+            post(cash_receipt_cancel),
+        )
         .layer(from_fn_with_state(shared.clone(), api_guard));
     let internal = Router::new()
         .route("/internal/{payment_key}/deposit", put(deposit))
@@ -109,8 +118,12 @@ async fn record(State(s): S, req: Request, next: Next) -> Response {
     }
     let (parts, body) = req.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
-        return TossError::new(413, "INVALID_REQUEST", "body: unreadable or larger than 2 MiB")
-            .into_response();
+        return TossError::new(
+            413,
+            "INVALID_REQUEST",
+            "body: unreadable or larger than 2 MiB",
+        )
+        .into_response();
     };
     let recorded = RecordedRequest {
         method: parts.method.to_string(),
@@ -129,7 +142,8 @@ async fn record(State(s): S, req: Request, next: Next) -> Response {
         body: bytes.to_vec(),
     };
     lock(&s.requests).push(recorded);
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// The `/v1` guard: injected faults, then the secret key, then `Idempotency-Key`.
@@ -164,7 +178,8 @@ async fn api_guard(State(s): S, req: Request, next: Next) -> Response {
         None => next.run(req).await,
         Some(raw) => {
             let Ok(key) = raw.to_str() else {
-                return TossError::invalid("Idempotency-Key: must be visible ASCII").into_response();
+                return TossError::invalid("Idempotency-Key: must be visible ASCII")
+                    .into_response();
             };
             if key.is_empty() || key.len() > MAX_KEY_LEN {
                 return TossError::invalid(format!(
@@ -211,17 +226,18 @@ async fn idempotent(s: &Shared, scope: Scope, req: Request, next: Next) -> Respo
     };
     match s.idempotency.begin(&scope, &bytes, s.clock.now()) {
         Err(e) => e.into_response(),
-        Ok(Begin::Replay { status, body }) => json_bytes(
-            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-            body,
-        ),
+        Ok(Begin::Replay { status, body }) => {
+            json_bytes(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body)
+        }
         Ok(Begin::Run) => {
             let mut guard = AbandonGuard {
                 shared: s,
                 scope: &scope,
                 finished: false,
             };
-            let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+            let response = next
+                .run(Request::from_parts(parts, Body::from(bytes)))
+                .await;
             let (rparts, rbody) = response.into_parts();
             let rbytes = axum::body::to_bytes(rbody, usize::MAX)
                 .await

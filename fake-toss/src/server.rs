@@ -262,7 +262,11 @@ impl FakeToss {
 
     /// The first accepted secret key.
     pub fn secret_key(&self) -> &str {
-        self.shared.auth.keys().first().map_or(DEFAULT_SECRET_KEY, String::as_str)
+        self.shared
+            .auth
+            .keys()
+            .first()
+            .map_or(DEFAULT_SECRET_KEY, String::as_str)
     }
 
     /// All accepted secret keys.
@@ -284,7 +288,9 @@ impl FakeToss {
     /// account waiting for a deposit (`EXPIRED_VIRTUAL_ACCOUNT`, `ALREADY_PROCESSED_PAYMENT`,
     /// `INVALID_REQUEST`).
     pub async fn deposit(&self, payment_key: &str) -> Result<Value, TossError> {
-        let bytes = self.shared.with_store(|st, now| st.deposit(payment_key, now))?;
+        let bytes = self
+            .shared
+            .with_store(|st, now| st.deposit(payment_key, now))?;
         Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 
@@ -341,7 +347,11 @@ impl FakeToss {
     ///
     /// # Errors
     /// `400 INVALID_REQUEST` / `INVALID_CARD_NUMBER` for a malformed key or number.
-    pub fn issue_auth_key(&self, customer_key: &str, card_number: &str) -> Result<String, TossError> {
+    pub fn issue_auth_key(
+        &self,
+        customer_key: &str,
+        card_number: &str,
+    ) -> Result<String, TossError> {
         let req = AuthKeyReq {
             customer_key: customer_key.to_owned(),
             card_number: card_number.to_owned(),

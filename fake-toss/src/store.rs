@@ -187,7 +187,9 @@ impl Store {
             return Err(TossError::new(
                 400,
                 "DUPLICATED_ORDER_ID",
-                format!("이미 승인 및 취소가 진행된 중복된 주문번호 입니다. (orderId {order_id:?})"),
+                format!(
+                    "이미 승인 및 취소가 진행된 중복된 주문번호 입니다. (orderId {order_id:?})"
+                ),
             ));
         }
         Ok(())
@@ -686,7 +688,8 @@ impl Store {
         billing_key: &str,
         r: &rq::CustomerKeyReq,
     ) -> Result<Value, TossError> {
-        self.billing(billing_key, &r.customer_key).map(Billing::to_json)
+        self.billing(billing_key, &r.customer_key)
+            .map(Billing::to_json)
     }
 
     /// `POST /v1/billing/{billingKey}`: charge a billing key.
@@ -709,9 +712,14 @@ impl Store {
         let total = rq::amount("amount", r.amount)?;
         let tax_free = Self::tax_free(r.tax_free_amount, total)?;
         let months = rq::installment(r.card_installment_plan)?;
-        let card_number = self.billing(billing_key, &r.customer_key)?.card_number.clone();
+        let card_number = self
+            .billing(billing_key, &r.customer_key)?
+            .card_number
+            .clone();
         self.check_new_order(&r.order_id)?;
-        let order_name = r.order_name.unwrap_or_else(|| "fake billing order".to_owned());
+        let order_name = r
+            .order_name
+            .unwrap_or_else(|| "fake billing order".to_owned());
         rq::text("orderName", &order_name, 100)?;
         if let Some(err) = self.decline_for(&card_number) {
             return Err(err);
@@ -864,7 +872,9 @@ impl Store {
             return Err(TossError::new(
                 403,
                 "NOT_CANCELABLE_AMOUNT",
-                format!("취소 할 수 없는 금액 입니다. (amount {amount} exceeds the receipt's remaining {remaining})"),
+                format!(
+                    "취소 할 수 없는 금액 입니다. (amount {amount} exceeds the receipt's remaining {remaining})"
+                ),
             ));
         }
         receipt.canceled_amount += amount;
@@ -910,7 +920,7 @@ fn check_refund_account(a: &rq::RefundAccount) -> Result<(), TossError> {
     }
     if a.holder_name.trim().is_empty() {
         return Err(bad(
-            "refundReceiveAccount.holderName: must not be empty".into(),
+            "refundReceiveAccount.holderName: must not be empty".into()
         ));
     }
     Ok(())

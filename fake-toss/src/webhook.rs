@@ -182,9 +182,8 @@ pub(crate) async fn run_dispatcher(hub: Arc<WebhookHub>, mut rx: mpsc::Unbounded
         if plan.reorder {
             // Hold this event until the next one arrives (or the window closes), then
             // send the later one first.
-            match tokio::time::timeout(REORDER_WINDOW, rx.recv()).await {
-                Ok(Some(next)) => batch.push(next),
-                Ok(None) | Err(_) => {}
+            if let Ok(Some(next)) = tokio::time::timeout(REORDER_WINDOW, rx.recv()).await {
+                batch.push(next);
             }
         }
         batch.push(ev.clone());
@@ -218,7 +217,12 @@ async fn attempt(hub: &WebhookHub, client: &reqwest::Client, ev: &Event, n: u32)
         hub.record(ev, None, n, WebhookOutcome::NoUrl);
         return false;
     };
-    let sent = client.post(&url).timeout(timeout).json(&ev.body).send().await;
+    let sent = client
+        .post(&url)
+        .timeout(timeout)
+        .json(&ev.body)
+        .send()
+        .await;
     let outcome = match sent {
         Ok(resp) if resp.status().is_success() => WebhookOutcome::Delivered {
             status: resp.status().as_u16(),
@@ -243,7 +247,10 @@ async fn retry(hub: Arc<WebhookHub>, client: reqwest::Client, ev: Event) {
     for n in 2u32.. {
         let wait = {
             let s = lock(&hub.settings);
-            usize::try_from(n - 2).ok().and_then(|i| s.schedule.get(i)).copied()
+            usize::try_from(n - 2)
+                .ok()
+                .and_then(|i| s.schedule.get(i))
+                .copied()
         };
         let Some(wait) = wait else {
             return;

@@ -36,7 +36,10 @@ async fn register_read_back_and_refuse_other_customer() {
     assert_eq!(b["method"], "카드");
     let bk = b["billingKey"].as_str().unwrap().to_owned();
     let (s, read) = api
-        .post(&format!("/v1/billing/authorizations/{bk}"), json!({"customerKey": "customer-1"}))
+        .post(
+            &format!("/v1/billing/authorizations/{bk}"),
+            json!({"customerKey": "customer-1"}),
+        )
         .await;
     assert_eq!(s, 201);
     assert_eq!(read["billingKey"], bk.as_str());
@@ -57,7 +60,10 @@ async fn register_read_back_and_refuse_other_customer() {
     .await;
     // A declined card cannot be registered.
     let (s, e) = register(&api, "customer-3", "4000000000000036").await;
-    assert_eq!((s, e["code"].as_str().unwrap()), (400, "INVALID_STOPPED_CARD"));
+    assert_eq!(
+        (s, e["code"].as_str().unwrap()),
+        (400, "INVALID_STOPPED_CARD")
+    );
     // A bad customerKey names the field.
     let (s, e) = register(&api, "x", "5570123412341234").await;
     assert_eq!(s, 400);
@@ -74,9 +80,16 @@ async fn charge_cancel_over_and_partial() {
         .to_owned();
     let path = format!("/v1/billing/{bk}");
     // The customerKey must match the billing key's.
-    api.post_err(&path, charge_body("customer-8", "order-bill-0", 9_900), 403, "NOT_MATCHES_CUSTOMER_KEY")
+    api.post_err(
+        &path,
+        charge_body("customer-8", "order-bill-0", 9_900),
+        403,
+        "NOT_MATCHES_CUSTOMER_KEY",
+    )
+    .await;
+    let (s, p) = api
+        .post(&path, charge_body("customer-9", "order-bill-1", 9_900))
         .await;
-    let (s, p) = api.post(&path, charge_body("customer-9", "order-bill-1", 9_900)).await;
     assert_eq!(s, 201, "{p}");
     assert_eq!(p["status"], "DONE");
     assert_eq!(p["type"], "BILLING");
@@ -99,17 +112,32 @@ async fn charge_cancel_over_and_partial() {
     assert_eq!(p["balanceAmount"], 0);
 
     // A second full charge then a full cancel.
-    let (_, p2) = api.post(&path, charge_body("customer-9", "order-bill-2", 5_000)).await;
-    let (s, p2) = api.cancel(&key(&p2), json!({"cancelReason": "refund"})).await;
+    let (_, p2) = api
+        .post(&path, charge_body("customer-9", "order-bill-2", 5_000))
+        .await;
+    let (s, p2) = api
+        .cancel(&key(&p2), json!({"cancelReason": "refund"}))
+        .await;
     assert_eq!((s, p2["status"].as_str().unwrap()), (201, "CANCELED"));
 
     // Unknown billing key, mismatched body key, bad amount.
-    api.post_err("/v1/billing/nope", charge_body("customer-9", "order-bill-3", 1_000), 404, "NOT_FOUND_BILLING_KEY")
-        .await;
+    api.post_err(
+        "/v1/billing/nope",
+        charge_body("customer-9", "order-bill-3", 1_000),
+        404,
+        "NOT_FOUND_BILLING_KEY",
+    )
+    .await;
     let mut body = charge_body("customer-9", "order-bill-4", 1_000);
     body["billingKey"] = json!("other");
     api.post_err(&path, body, 400, "INVALID_REQUEST").await;
-    api.post_err(&path, charge_body("customer-9", "order-bill-5", 0), 400, "INVALID_REQUEST").await;
+    api.post_err(
+        &path,
+        charge_body("customer-9", "order-bill-5", 0),
+        400,
+        "INVALID_REQUEST",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -121,7 +149,12 @@ async fn charge_on_a_declined_card_fails() {
         .unwrap()
         .to_owned();
     // The card goes bad after registration.
-    toss.decline_card("5570123412341234", 403, "REJECT_CARD_PAYMENT", "limit exceeded");
+    toss.decline_card(
+        "5570123412341234",
+        403,
+        "REJECT_CARD_PAYMENT",
+        "limit exceeded",
+    );
     api.post_err(
         &format!("/v1/billing/{bk}"),
         charge_body("customer-5", "order-bill-decl", 1_000),
@@ -136,7 +169,9 @@ async fn charge_on_a_declined_card_fails() {
 async fn auth_key_issue_flow() {
     let toss = FakeToss::start().await;
     let api = Api::new(&toss);
-    let auth_key = toss.issue_auth_key("customer-7", "5570123412349999").unwrap();
+    let auth_key = toss
+        .issue_auth_key("customer-7", "5570123412349999")
+        .unwrap();
     api.post_err(
         "/v1/billing/authorizations/issue",
         json!({"authKey": auth_key, "customerKey": "customer-other"}),

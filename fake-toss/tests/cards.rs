@@ -20,7 +20,10 @@ async fn card_payment_is_done_at_once_and_readable() {
     assert_eq!(p["currency"], "KRW");
     assert_eq!(p["totalAmount"], 15_000);
     assert_eq!(p["balanceAmount"], 15_000);
-    assert_eq!(p["suppliedAmount"].as_i64().unwrap() + p["vat"].as_i64().unwrap(), 15_000);
+    assert_eq!(
+        p["suppliedAmount"].as_i64().unwrap() + p["vat"].as_i64().unwrap(),
+        15_000
+    );
     assert!(p["approvedAt"].is_string());
     assert!(p["cancels"].is_null());
     let k = key(&p);
@@ -42,7 +45,9 @@ async fn full_cancel_makes_it_canceled() {
     let toss = FakeToss::start().await;
     let api = Api::new(&toss);
     let k = key(&api.card_payment("order-cancel-1", 10_000).await);
-    let (s, p) = api.cancel(&k, json!({"cancelReason": "changed mind"})).await;
+    let (s, p) = api
+        .cancel(&k, json!({"cancelReason": "changed mind"}))
+        .await;
     assert_eq!(s, 201, "{p}");
     assert_eq!(p["status"], "CANCELED");
     assert_eq!(p["balanceAmount"], 0);
@@ -55,7 +60,10 @@ async fn full_cancel_makes_it_canceled() {
     assert!(cancels[0]["canceledAt"].is_string());
     // Cancelling again is an error.
     let (s, e) = api.cancel(&k, json!({"cancelReason": "again"})).await;
-    assert_eq!((s, e["code"].as_str().unwrap()), (400, "ALREADY_CANCELED_PAYMENT"));
+    assert_eq!(
+        (s, e["code"].as_str().unwrap()),
+        (400, "ALREADY_CANCELED_PAYMENT")
+    );
 }
 
 #[tokio::test]
@@ -64,9 +72,15 @@ async fn over_cancel_is_refused_and_changes_nothing() {
     let api = Api::new(&toss);
     let k = key(&api.card_payment("order-over-1", 10_000).await);
     let (s, e) = api
-        .cancel(&k, json!({"cancelReason": "too much", "cancelAmount": 10_001}))
+        .cancel(
+            &k,
+            json!({"cancelReason": "too much", "cancelAmount": 10_001}),
+        )
         .await;
-    assert_eq!((s, e["code"].as_str().unwrap()), (403, "NOT_CANCELABLE_AMOUNT"));
+    assert_eq!(
+        (s, e["code"].as_str().unwrap()),
+        (403, "NOT_CANCELABLE_AMOUNT")
+    );
     let p = toss.payment(&k).unwrap();
     assert_eq!(p["status"], "DONE");
     assert_eq!(p["balanceAmount"], 10_000);
@@ -81,7 +95,10 @@ async fn over_cancel_is_refused_and_changes_nothing() {
     // Missing reason names the field.
     let (s, e) = api.cancel(&k, json!({"cancelAmount": 100})).await;
     assert_eq!(s, 400);
-    assert!(e["message"].as_str().unwrap().contains("cancelReason"), "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("cancelReason"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
@@ -97,7 +114,10 @@ async fn three_partial_cancels_end_canceled() {
     assert_eq!(p["balanceAmount"], 20_000);
     assert_eq!(p["cancels"][0]["refundableAmount"], 20_000);
     let (_, p) = api
-        .cancel(&k, json!({"cancelReason": "two", "cancelAmount": 5_000, "refundableAmount": 20_000}))
+        .cancel(
+            &k,
+            json!({"cancelReason": "two", "cancelAmount": 5_000, "refundableAmount": 20_000}),
+        )
         .await;
     assert_eq!(p["status"], "PARTIAL_CANCELED");
     assert_eq!(p["balanceAmount"], 15_000);
@@ -207,7 +227,10 @@ async fn spec_confirm_route_and_widget_expiry() {
     body["__approved"] = json!(false);
     let k = key(&api.post("/v1/payments/key-in", body.clone()).await.1);
     let (s, p) = api
-        .post(&format!("/v1/payments/{k}"), json!({"orderId": "order-widget-2", "amount": 7_000}))
+        .post(
+            &format!("/v1/payments/{k}"),
+            json!({"orderId": "order-widget-2", "amount": 7_000}),
+        )
         .await;
     assert_eq!((s, p["status"].as_str().unwrap()), (201, "DONE"));
 
@@ -232,14 +255,28 @@ async fn every_declined_card_fails_with_its_code() {
         let mut body = card_body(&format!("order-decline-{i}"), 1_000);
         body["cardNumber"] = json!(card.number);
         let (s, e) = api.post("/v1/payments/key-in", body).await;
-        assert_eq!((s, e["code"].as_str().unwrap()), (card.status, card.code), "{}", card.number);
-        assert!(toss.payment_by_order(&format!("order-decline-{i}")).is_none());
+        assert_eq!(
+            (s, e["code"].as_str().unwrap()),
+            (card.status, card.code),
+            "{}",
+            card.number
+        );
+        assert!(
+            toss.payment_by_order(&format!("order-decline-{i}"))
+                .is_none()
+        );
     }
     // A custom decline on this instance only.
     toss.decline_card("4111111111111111", 403, "REJECT_ACCOUNT_PAYMENT", "custom");
     let mut body = card_body("order-decline-custom", 1_000);
     body["cardNumber"] = json!("4111111111111111");
-    api.post_err("/v1/payments/key-in", body.clone(), 403, "REJECT_ACCOUNT_PAYMENT").await;
+    api.post_err(
+        "/v1/payments/key-in",
+        body.clone(),
+        403,
+        "REJECT_ACCOUNT_PAYMENT",
+    )
+    .await;
     let other = FakeToss::start().await;
     let (s, _) = Api::new(&other).post("/v1/payments/key-in", body).await;
     assert_eq!(s, 201, "declines are per instance");
@@ -269,7 +306,11 @@ async fn bad_card_input_is_a_clear_400() {
     let api = Api::new(&toss);
     let cases = [
         ("cardNumber", json!("1234"), "INVALID_CARD_NUMBER"),
-        ("cardExpirationMonth", json!("13"), "INVALID_CARD_EXPIRATION"),
+        (
+            "cardExpirationMonth",
+            json!("13"),
+            "INVALID_CARD_EXPIRATION",
+        ),
         ("cardExpirationYear", json!("20"), "INVALID_CARD_EXPIRATION"),
         ("amount", json!(-1), "INVALID_REQUEST"),
         ("orderId", json!("abc"), "INVALID_REQUEST"),
@@ -279,8 +320,15 @@ async fn bad_card_input_is_a_clear_400() {
         let mut body = card_body("order-bad-1", 1_000);
         body[field] = value;
         let (s, e) = api.post("/v1/payments/key-in", body).await;
-        assert_eq!((s, e["code"].as_str().unwrap()), (400, code), "{field}: {e}");
-        assert!(e["message"].as_str().unwrap().contains(field), "{field}: {e}");
+        assert_eq!(
+            (s, e["code"].as_str().unwrap()),
+            (400, code),
+            "{field}: {e}"
+        );
+        assert!(
+            e["message"].as_str().unwrap().contains(field),
+            "{field}: {e}"
+        );
     }
     // Not JSON at all.
     let resp = api
@@ -294,8 +342,13 @@ async fn bad_card_input_is_a_clear_400() {
     assert_eq!(resp.status(), 400);
     // A duplicated order id.
     api.card_payment("order-dup-1", 1_000).await;
-    api.post_err("/v1/payments/key-in", card_body("order-dup-1", 1_000), 400, "DUPLICATED_ORDER_ID")
-        .await;
+    api.post_err(
+        "/v1/payments/key-in",
+        card_body("order-dup-1", 1_000),
+        400,
+        "DUPLICATED_ORDER_ID",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -315,14 +368,27 @@ async fn missing_or_wrong_secret_key_is_401() {
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["code"], "UNAUTHORIZED_KEY");
     assert!(body["message"].is_string());
-    for bad in ["Basic dGVzdF9za193cm9uZzo=", "Bearer x", "Basic !!!", "garbage"] {
-        let r = http.get(&url).header("authorization", bad).send().await.unwrap();
+    for bad in [
+        "Basic dGVzdF9za193cm9uZzo=",
+        "Bearer x",
+        "Basic !!!",
+        "garbage",
+    ] {
+        let r = http
+            .get(&url)
+            .header("authorization", bad)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 401, "{bad}");
     }
     // The second key works too, also without the trailing colon.
     use base64::Engine as _;
     for creds in ["test_sk_two:", "test_sk_two"] {
-        api.auth = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(creds));
+        api.auth = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(creds)
+        );
         let (s, _) = api.get("/v1/payments/orders/order-auth-1").await;
         assert_eq!(s, 200, "{creds}");
     }

@@ -25,14 +25,31 @@ async fn fail_next_answers_500_without_processing() {
     let api = Api::new(&toss);
     toss.fail_next(2);
     for _ in 0..2 {
-        let (s, e) = api.post("/v1/payments/key-in", common::card_body("order-f-1", 1_000)).await;
-        assert_eq!((s, e["code"].as_str().unwrap()), (500, "FAILED_INTERNAL_SYSTEM_PROCESSING"));
+        let (s, e) = api
+            .post("/v1/payments/key-in", common::card_body("order-f-1", 1_000))
+            .await;
+        assert_eq!(
+            (s, e["code"].as_str().unwrap()),
+            (500, "FAILED_INTERNAL_SYSTEM_PROCESSING")
+        );
     }
-    assert!(toss.payment_by_order("order-f-1").is_none(), "nothing was processed");
-    let (s, _) = api.post("/v1/payments/key-in", common::card_body("order-f-1", 1_000)).await;
+    assert!(
+        toss.payment_by_order("order-f-1").is_none(),
+        "nothing was processed"
+    );
+    let (s, _) = api
+        .post("/v1/payments/key-in", common::card_body("order-f-1", 1_000))
+        .await;
     assert_eq!(s, 201);
     // Over the fake-only endpoint as well.
-    let (s, f) = api.send("PUT", "/internal/faults", Some(&json!({"failNext": 1})), &[]).await;
+    let (s, f) = api
+        .send(
+            "PUT",
+            "/internal/faults",
+            Some(&json!({"failNext": 1})),
+            &[],
+        )
+        .await;
     assert_eq!((s, f["failNext"].as_u64()), (200, Some(1)));
     let (s, _) = api.get("/v1/payments/orders/order-f-1").await;
     assert_eq!(s, 500);
@@ -46,9 +63,19 @@ async fn hang_next_never_answers() {
     let api = Api::new(&toss);
     api.card_payment("order-h-1", 1_000).await;
     toss.hang_next(1);
-    let hung = get_with_timeout(&api, "/v1/payments/orders/order-h-1", Duration::from_millis(300)).await;
+    let hung = get_with_timeout(
+        &api,
+        "/v1/payments/orders/order-h-1",
+        Duration::from_millis(300),
+    )
+    .await;
     assert!(hung.expect_err("no answer").is_timeout());
-    let ok = get_with_timeout(&api, "/v1/payments/orders/order-h-1", Duration::from_secs(5)).await;
+    let ok = get_with_timeout(
+        &api,
+        "/v1/payments/orders/order-h-1",
+        Duration::from_secs(5),
+    )
+    .await;
     assert_eq!(ok.unwrap(), 200);
 }
 
@@ -56,7 +83,10 @@ async fn hang_next_never_answers() {
 async fn latency_delays_every_api_answer() {
     // A 10 s latency against a 300 ms client timeout: the answer cannot arrive in time,
     // whatever the machine's load; with latency back to zero it does.
-    let toss = FakeToss::builder().latency(Duration::from_secs(10)).start().await;
+    let toss = FakeToss::builder()
+        .latency(Duration::from_secs(10))
+        .start()
+        .await;
     let api = Api::new(&toss);
     let slow = get_with_timeout(&api, "/v1/payments/none", Duration::from_millis(300)).await;
     assert!(slow.expect_err("delayed past the timeout").is_timeout());
@@ -66,7 +96,14 @@ async fn latency_delays_every_api_answer() {
     toss.set_latency(Duration::ZERO);
     let fast = get_with_timeout(&api, "/v1/payments/none", Duration::from_secs(5)).await;
     assert_eq!(fast.unwrap(), 404);
-    let (s, f) = api.send("PUT", "/internal/faults", Some(&json!({"latencyMs": 5})), &[]).await;
+    let (s, f) = api
+        .send(
+            "PUT",
+            "/internal/faults",
+            Some(&json!({"latencyMs": 5})),
+            &[],
+        )
+        .await;
     assert_eq!((s, f["latencyMs"].as_u64()), (200, Some(5)));
 }
 
@@ -75,17 +112,29 @@ async fn webhook_retries_follow_the_schedule_until_delivered() {
     let (rx, url) = Receiver::start(2).await;
     let toss = FakeToss::builder()
         .webhook_url(&url)
-        .webhook_retry_schedule(vec![Duration::from_millis(5), Duration::from_millis(5), Duration::from_millis(5)])
+        .webhook_retry_schedule(vec![
+            Duration::from_millis(5),
+            Duration::from_millis(5),
+            Duration::from_millis(5),
+        ])
         .start()
         .await;
     let api = Api::new(&toss);
     api.card_payment("order-w-1", 1_000).await;
     let got = rx.wait_for(1).await;
     assert_eq!(got.len(), 1);
-    let log = toss.wait_for_webhooks(3, Duration::from_secs(5), |_| true).await;
+    let log = toss
+        .wait_for_webhooks(3, Duration::from_secs(5), |_| true)
+        .await;
     let attempts: Vec<(u32, bool)> = log.iter().map(|w| (w.attempt, w.is_delivered())).collect();
     assert_eq!(attempts, [(1, false), (2, false), (3, true)]);
-    assert!(matches!(log[0].outcome, WebhookOutcome::Failed { status: Some(500), .. }));
+    assert!(matches!(
+        log[0].outcome,
+        WebhookOutcome::Failed {
+            status: Some(500),
+            ..
+        }
+    ));
     assert!(log.iter().all(|w| w.event_id == log[0].event_id));
 }
 
@@ -98,7 +147,9 @@ async fn webhook_retries_stop_when_the_schedule_runs_out() {
         .start()
         .await;
     Api::new(&toss).card_payment("order-w-2", 1_000).await;
-    let log = toss.wait_for_webhooks(3, Duration::from_secs(5), |_| true).await;
+    let log = toss
+        .wait_for_webhooks(3, Duration::from_secs(5), |_| true)
+        .await;
     assert_eq!(log.len(), 3);
     assert!(log.iter().all(|w| !w.is_delivered()));
     assert!(rx.bodies().is_empty());
@@ -157,9 +208,15 @@ async fn delayed_webhooks_wait_before_delivery() {
     let before = chrono::Utc::now();
     Api::new(&toss).card_payment("order-w-7", 1_000).await;
     assert_eq!(rx.wait_for(1).await.len(), 1);
-    let log = toss.webhooks();
+    let log = toss
+        .wait_for_webhooks(1, Duration::from_secs(5), |w| w.is_delivered())
+        .await;
     // A lower bound only: delivery cannot happen before the delay elapsed.
-    assert!(log[0].at - before >= chrono::Duration::milliseconds(200), "{:?}", log[0].at - before);
+    assert!(
+        log[0].at - before >= chrono::Duration::milliseconds(200),
+        "{:?}",
+        log[0].at - before
+    );
 }
 
 #[tokio::test]
@@ -167,7 +224,9 @@ async fn webhooks_without_url_are_logged_and_url_can_be_set_later() {
     let toss = FakeToss::start().await;
     let api = Api::new(&toss);
     api.card_payment("order-w-8", 1_000).await;
-    let log = toss.wait_for_webhooks(1, Duration::from_secs(5), |_| true).await;
+    let log = toss
+        .wait_for_webhooks(1, Duration::from_secs(5), |_| true)
+        .await;
     assert_eq!(log[0].outcome, WebhookOutcome::NoUrl);
     let (rx, url) = Receiver::start(0).await;
     toss.set_webhook_url(&url);
@@ -175,7 +234,8 @@ async fn webhooks_without_url_are_logged_and_url_can_be_set_later() {
     let got = rx.wait_for(1).await;
     assert_eq!(got[0]["data"]["orderId"], "order-w-9");
     // The log is readable over HTTP too (once the delivery was recorded).
-    toss.wait_for_webhooks(1, Duration::from_secs(5), |w| w.is_delivered()).await;
+    toss.wait_for_webhooks(1, Duration::from_secs(5), |w| w.is_delivered())
+        .await;
     let (s, l) = api.get("/internal/webhooks").await;
     assert_eq!(s, 200);
     assert_eq!(l.as_array().unwrap().len(), 2);
@@ -186,10 +246,16 @@ async fn status_webhooks_cover_every_change() {
     let toss = FakeToss::start().await;
     let api = Api::new(&toss);
     let k = key(&api.card_payment("order-w-10", 3_000).await);
-    api.cancel(&k, json!({"cancelReason": "a", "cancelAmount": 1_000})).await;
+    api.cancel(&k, json!({"cancelReason": "a", "cancelAmount": 1_000}))
+        .await;
     api.cancel(&k, json!({"cancelReason": "b"})).await;
-    let log = toss.wait_for_webhooks(3, Duration::from_secs(5), |_| true).await;
-    let statuses: Vec<&str> = log.iter().map(|w| w.body["data"]["status"].as_str().unwrap()).collect();
+    let log = toss
+        .wait_for_webhooks(3, Duration::from_secs(5), |_| true)
+        .await;
+    let statuses: Vec<&str> = log
+        .iter()
+        .map(|w| w.body["data"]["status"].as_str().unwrap())
+        .collect();
     assert_eq!(statuses, ["DONE", "PARTIAL_CANCELED", "CANCELED"]);
     for w in &log {
         common::assert_status_webhook(&w.body);

@@ -16,13 +16,20 @@ async fn every_spec_endpoint_answers_per_its_schema() {
     let card = api.card_payment("order-schema-1", 11_000).await;
     let k = key(&card);
     api.get(&format!("/v1/payments/{k}")).await;
-    api.cancel(&k, json!({"paymentKey": k, "cancelReason": "schema", "cancelAmount": 1_000})).await;
+    api.cancel(
+        &k,
+        json!({"paymentKey": k, "cancelReason": "schema", "cancelAmount": 1_000}),
+    )
+    .await;
     // confirm by path
     let mut body = common::card_body("order-schema-2", 2_000);
     body["__approved"] = json!(false);
     let (_, p) = api.post("/v1/payments/key-in", body).await;
     let (s, _) = api
-        .post(&format!("/v1/payments/{}", key(&p)), json!({"orderId": "order-schema-2", "amount": 2_000}))
+        .post(
+            &format!("/v1/payments/{}", key(&p)),
+            json!({"orderId": "order-schema-2", "amount": 2_000}),
+        )
         .await;
     assert_eq!(s, 201);
     // virtual account, deposit, cash receipt and its cancel
@@ -38,7 +45,13 @@ async fn every_spec_endpoint_answers_per_its_schema() {
         .await;
     assert_eq!(s, 201, "{r}");
     let (s, _) = api
-        .post(&format!("/v1/cash-receipts/{}/cancel", r["receiptKey"].as_str().unwrap()), json!({}))
+        .post(
+            &format!(
+                "/v1/cash-receipts/{}/cancel",
+                r["receiptKey"].as_str().unwrap()
+            ),
+            json!({}),
+        )
         .await;
     assert_eq!(s, 201);
     // billing: register, read, charge
@@ -50,7 +63,11 @@ async fn every_spec_endpoint_answers_per_its_schema() {
         )
         .await;
     let bk = b["billingKey"].as_str().unwrap();
-    api.post(&format!("/v1/billing/authorizations/{bk}"), json!({"customerKey": "customer-schema"})).await;
+    api.post(
+        &format!("/v1/billing/authorizations/{bk}"),
+        json!({"customerKey": "customer-schema"}),
+    )
+    .await;
     let (s, _) = api
         .post(
             &format!("/v1/billing/{bk}"),
@@ -76,15 +93,30 @@ async fn every_spec_endpoint_answers_per_its_schema() {
     }
     let seen = validated().lock().unwrap().clone();
     let missing: Vec<_> = all.difference(&seen).collect();
-    assert!(missing.is_empty(), "operations never validated: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "operations never validated: {missing:?}"
+    );
 
     // Webhook bodies satisfy the spec's ITossPaymentWebhook.
     let log = toss.webhooks();
     assert!(log.len() >= 6);
     // (The spec's enum lists these four statuses; ABORTED and EXPIRED events fall outside it.)
-    let listed = ["WAITING_FOR_DEPOSIT", "DONE", "CANCELED", "PARTIAL_CANCELED"];
-    let status_events: Vec<_> = log.iter().filter(|w| w.event_type == "PAYMENT_STATUS_CHANGED").collect();
-    assert!(status_events.iter().all(|w| listed.contains(&w.body["data"]["status"].as_str().unwrap())));
+    let listed = [
+        "WAITING_FOR_DEPOSIT",
+        "DONE",
+        "CANCELED",
+        "PARTIAL_CANCELED",
+    ];
+    let status_events: Vec<_> = log
+        .iter()
+        .filter(|w| w.event_type == "PAYMENT_STATUS_CHANGED")
+        .collect();
+    assert!(
+        status_events
+            .iter()
+            .all(|w| listed.contains(&w.body["data"]["status"].as_str().unwrap()))
+    );
     for w in status_events {
         common::assert_status_webhook(&w.body);
     }

@@ -34,7 +34,10 @@ async fn issue_deposit_and_webhooks() {
     assert_eq!(done["virtualAccount"]["settlementStatus"], "COMPLETED");
     // Depositing twice is refused.
     let (s, e) = api.put(&format!("/internal/{k}/deposit")).await;
-    assert_eq!((s, e["code"].as_str().unwrap()), (400, "ALREADY_PROCESSED_PAYMENT"));
+    assert_eq!(
+        (s, e["code"].as_str().unwrap()),
+        (400, "ALREADY_PROCESSED_PAYMENT")
+    );
 
     let bodies = rx.wait_for(3).await;
     assert_eq!(bodies.len(), 3, "{bodies:#?}");
@@ -49,9 +52,14 @@ async fn issue_deposit_and_webhooks() {
     assert_eq!(callback["orderId"], "order-va-1");
     assert!(callback["transactionKey"].is_string());
     assert!(callback["createdAt"].is_string());
-    let log = toss.webhooks();
+    let log = toss
+        .wait_for_webhooks(3, Duration::from_secs(5), |w| w.is_delivered())
+        .await;
     assert_eq!(log.len(), 3);
-    assert!(log.iter().all(|w| w.is_delivered() && w.url.as_deref() == Some(url.as_str())));
+    assert!(
+        log.iter()
+            .all(|w| w.is_delivered() && w.url.as_deref() == Some(url.as_str()))
+    );
     assert_eq!(log[2].event_type, "DEPOSIT_CALLBACK");
 }
 
@@ -62,17 +70,29 @@ async fn deposit_through_the_library_and_refund_with_account() {
     let k = key(&api.virtual_account("order-va-2", 30_000).await);
     let done = toss.deposit(&k).await.expect("deposit");
     assert_eq!(done["status"], "DONE");
-    assert_eq!(toss.deposit("unknown").await.unwrap_err().code, "NOT_FOUND_PAYMENT");
+    assert_eq!(
+        toss.deposit("unknown").await.unwrap_err().code,
+        "NOT_FOUND_PAYMENT"
+    );
 
     // Refunding a deposited account needs refundReceiveAccount.
     let (s, e) = api.cancel(&k, json!({"cancelReason": "refund"})).await;
-    assert_eq!((s, e["code"].as_str().unwrap()), (400, "INVALID_REFUND_ACCOUNT_INFO"));
+    assert_eq!(
+        (s, e["code"].as_str().unwrap()),
+        (400, "INVALID_REFUND_ACCOUNT_INFO")
+    );
     let mut bad = refund_account();
     bad["accountNumber"] = json!("12-34");
     let (s, e) = api
-        .cancel(&k, json!({"cancelReason": "refund", "refundReceiveAccount": bad}))
+        .cancel(
+            &k,
+            json!({"cancelReason": "refund", "refundReceiveAccount": bad}),
+        )
         .await;
-    assert_eq!((s, e["code"].as_str().unwrap()), (400, "INVALID_REFUND_ACCOUNT_INFO"));
+    assert_eq!(
+        (s, e["code"].as_str().unwrap()),
+        (400, "INVALID_REFUND_ACCOUNT_INFO")
+    );
     assert!(e["message"].as_str().unwrap().contains("accountNumber"));
 
     // Partial, over, then the rest.
@@ -86,16 +106,25 @@ async fn deposit_through_the_library_and_refund_with_account() {
     assert_eq!(p["status"], "PARTIAL_CANCELED");
     assert_eq!(p["balanceAmount"], 20_000);
     assert_eq!(p["virtualAccount"]["refundStatus"], "COMPLETED");
-    assert_eq!(p["virtualAccount"]["refundReceiveAccount"]["holderName"], "Hong Gildong");
+    assert_eq!(
+        p["virtualAccount"]["refundReceiveAccount"]["holderName"],
+        "Hong Gildong"
+    );
     let (s, e) = api
         .cancel(
             &k,
             json!({"cancelReason": "over", "cancelAmount": 20_001, "refundReceiveAccount": refund_account()}),
         )
         .await;
-    assert_eq!((s, e["code"].as_str().unwrap()), (403, "NOT_CANCELABLE_AMOUNT"));
+    assert_eq!(
+        (s, e["code"].as_str().unwrap()),
+        (403, "NOT_CANCELABLE_AMOUNT")
+    );
     let (s, p) = api
-        .cancel(&k, json!({"cancelReason": "rest", "refundReceiveAccount": refund_account()}))
+        .cancel(
+            &k,
+            json!({"cancelReason": "rest", "refundReceiveAccount": refund_account()}),
+        )
         .await;
     assert_eq!((s, p["status"].as_str().unwrap()), (201, "CANCELED"));
     assert_eq!(p["cancels"].as_array().unwrap().len(), 2);
@@ -109,10 +138,18 @@ async fn waiting_account_cancels_only_in_full_without_refund_account() {
     let (s, e) = api
         .cancel(&k, json!({"cancelReason": "part", "cancelAmount": 1_000}))
         .await;
-    assert_eq!((s, e["code"].as_str().unwrap()), (403, "NOT_CANCELABLE_AMOUNT"));
-    let (s, p) = api.cancel(&k, json!({"cancelReason": "no longer needed"})).await;
+    assert_eq!(
+        (s, e["code"].as_str().unwrap()),
+        (403, "NOT_CANCELABLE_AMOUNT")
+    );
+    let (s, p) = api
+        .cancel(&k, json!({"cancelReason": "no longer needed"}))
+        .await;
     assert_eq!((s, p["status"].as_str().unwrap()), (201, "CANCELED"));
-    assert_eq!(toss.deposit(&k).await.unwrap_err().code, "ALREADY_PROCESSED_PAYMENT");
+    assert_eq!(
+        toss.deposit(&k).await.unwrap_err().code,
+        "ALREADY_PROCESSED_PAYMENT"
+    );
 }
 
 #[tokio::test]
@@ -136,9 +173,15 @@ async fn due_date_passing_expires_the_account() {
     let p = toss.payment(&k).unwrap();
     assert_eq!(p["status"], "EXPIRED");
     assert_eq!(p["virtualAccount"]["expired"], true);
-    assert_eq!(toss.deposit(&k).await.unwrap_err().code, "EXPIRED_VIRTUAL_ACCOUNT");
+    assert_eq!(
+        toss.deposit(&k).await.unwrap_err().code,
+        "EXPIRED_VIRTUAL_ACCOUNT"
+    );
     let (s, e) = api.cancel(&k, json!({"cancelReason": "late"})).await;
-    assert_eq!((s, e["code"].as_str().unwrap()), (403, "NOT_CANCELABLE_PAYMENT"));
+    assert_eq!(
+        (s, e["code"].as_str().unwrap()),
+        (403, "NOT_CANCELABLE_PAYMENT")
+    );
     // The expiry was announced.
     let statuses: Vec<String> = toss
         .webhooks()
@@ -154,17 +197,34 @@ async fn clock_endpoints_drive_expiry_too() {
     let api = Api::new(&toss);
     let k = key(&api.virtual_account("order-va-5", 1_000).await);
     // Default validity is 7 days.
-    let (s, _) = api.post("/internal/clock/advance", json!({"ms": 6 * 24 * 3600 * 1000})).await;
+    let (s, _) = api
+        .post(
+            "/internal/clock/advance",
+            json!({"ms": 6 * 24 * 3600 * 1000}),
+        )
+        .await;
     assert_eq!(s, 200);
     assert_eq!(toss.payment(&k).unwrap()["status"], "WAITING_FOR_DEPOSIT");
     let later = toss.now() + chrono::Duration::days(2);
     let (s, c) = api
-        .send("PUT", "/internal/clock", Some(&json!({"now": later.to_rfc3339()})), &[])
+        .send(
+            "PUT",
+            "/internal/clock",
+            Some(&json!({"now": later.to_rfc3339()})),
+            &[],
+        )
         .await;
     assert_eq!(s, 200, "{c}");
     let (_, p) = api.get(&format!("/v1/payments/{k}")).await;
     assert_eq!(p["status"], "EXPIRED");
-    let (s, _) = api.send("PUT", "/internal/clock", Some(&json!({"now": "yesterday"})), &[]).await;
+    let (s, _) = api
+        .send(
+            "PUT",
+            "/internal/clock",
+            Some(&json!({"now": "yesterday"})),
+            &[],
+        )
+        .await;
     assert_eq!(s, 400);
 }
 
@@ -188,7 +248,10 @@ async fn bad_virtual_account_input_names_the_field() {
         body[field] = value;
         let (s, e) = api.post("/v1/virtual-accounts", body).await;
         assert_eq!(s, 400, "{field}: {e}");
-        assert!(e["message"].as_str().unwrap().contains(field), "{field}: {e}");
+        assert!(
+            e["message"].as_str().unwrap().contains(field),
+            "{field}: {e}"
+        );
     }
     let mut body = base.clone();
     body.as_object_mut().unwrap().remove("orderName");
@@ -219,6 +282,9 @@ async fn widget_virtual_account_waits_for_confirmation() {
             json!({"paymentKey": k, "orderId": "order-va-7", "amount": 4_000}),
         )
         .await;
-    assert_eq!((s, p["status"].as_str().unwrap()), (201, "WAITING_FOR_DEPOSIT"));
+    assert_eq!(
+        (s, p["status"].as_str().unwrap()),
+        (201, "WAITING_FOR_DEPOSIT")
+    );
     assert_eq!(toss.deposit(&k).await.unwrap()["status"], "DONE");
 }

@@ -6,7 +6,18 @@ use serde::de::DeserializeOwned;
 
 /// Records that carry the PG's own object in `data`.
 pub trait VendorData {
-    /// The raw `data`.
+    /// The raw `data`, the PG's object as the server stored it.
+    ///
+    /// ```
+    /// use payments_client::VendorData;
+    /// # let reservation: payments_core::records::PaymentReservation = serde_json::from_value(serde_json::json!({
+    /// #     "id": "00000000-0000-0000-0000-000000000000", "vendor_code": "iamport",
+    /// #     "vendor": {"code": "iamport", "store_id": "main", "uid": "c1"},
+    /// #     "source": {"schema": "s", "table": "t", "id": "1"}, "title": "card",
+    /// #     "data": {"customer_uid": "c1"}, "created_at": "2026-11-21T03:04:05.678Z"
+    /// # })).unwrap();
+    /// assert_eq!(reservation.data()["customer_uid"], "c1");
+    /// ```
     fn data(&self) -> &serde_json::Value;
 
     /// Reads `data` as `T` (the vendor's payment or billing-key type).

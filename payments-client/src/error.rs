@@ -123,6 +123,15 @@ impl std::fmt::Display for UnknownCause {
 
 impl Error {
     /// The HTTP status when the server refused the request, `None` otherwise.
+    ///
+    /// ```
+    /// # use payments_client::{Error, ServerError};
+    /// let error = Error::Server(ServerError::from_response(
+    ///     http::StatusCode::from_u16(403).unwrap(),
+    ///     br#"{"status":403,"code":"WRONG_PASSWORD","message":"m"}"#,
+    /// ));
+    /// assert_eq!(error.status(), Some(http::StatusCode::FORBIDDEN));
+    /// ```
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Self::Server(e) => Some(e.status()),
@@ -132,6 +141,15 @@ impl Error {
 
     /// The server's error code (see [`codes`]) when it refused the request with an
     /// [`ErrorBody`], `None` otherwise.
+    ///
+    /// ```
+    /// # use payments_client::{Error, ServerError};
+    /// let error = Error::Server(ServerError::from_response(
+    ///     http::StatusCode::from_u16(422).unwrap(),
+    ///     br#"{"status":422,"code":"AMOUNT_MISMATCH","message":"m"}"#,
+    /// ));
+    /// assert_eq!(error.code(), Some(payments_client::error::codes::AMOUNT_MISMATCH));
+    /// ```
     pub fn code(&self) -> Option<&str> {
         match self {
             Self::Server(e) => e.code(),
@@ -140,6 +158,15 @@ impl Error {
     }
 
     /// The server's message when it refused the request, `None` otherwise.
+    ///
+    /// ```
+    /// # use payments_client::{Error, ServerError};
+    /// let error = Error::Server(ServerError::from_response(
+    ///     http::StatusCode::from_u16(403).unwrap(),
+    ///     br#"{"status":403,"code":"WRONG_PASSWORD","message":"wrong password"}"#,
+    /// ));
+    /// assert_eq!(error.message(), Some("wrong password"));
+    /// ```
     pub fn message(&self) -> Option<&str> {
         match self {
             Self::Server(e) => Some(e.message()),
@@ -148,6 +175,15 @@ impl Error {
     }
 
     /// The server's refusal, if that is what this is.
+    ///
+    /// ```
+    /// # use payments_client::{Error, ServerError};
+    /// let error = Error::Server(ServerError::from_response(
+    ///     http::StatusCode::from_u16(404).unwrap(),
+    ///     br#"{"status":404,"code":"NOT_FOUND","message":"m"}"#,
+    /// ));
+    /// assert_eq!(error.as_server().map(|e| e.status().as_u16()), Some(404));
+    /// ```
     pub fn as_server(&self) -> Option<&ServerError> {
         match self {
             Self::Server(e) => Some(e),
@@ -157,27 +193,72 @@ impl Error {
 
     /// `409`: the record already exists (`DUPLICATE`) or the same idempotency key is
     /// still being processed (`IDEMPOTENCY_IN_FLIGHT`).
+    ///
+    /// ```
+    /// # use payments_client::{Error, ServerError};
+    /// let error = Error::Server(ServerError::from_response(
+    ///     http::StatusCode::from_u16(409).unwrap(),
+    ///     br#"{"status":409,"code":"IDEMPOTENCY_IN_FLIGHT","message":"m"}"#,
+    /// ));
+    /// assert!(error.is_conflict() && !error.is_duplicate());
+    /// ```
     pub fn is_conflict(&self) -> bool {
         self.status() == Some(StatusCode::CONFLICT)
     }
 
     /// `409 DUPLICATE`: that source or vendor uid already holds a record.
+    ///
+    /// ```
+    /// # use payments_client::{Error, ServerError};
+    /// let error = Error::Server(ServerError::from_response(
+    ///     http::StatusCode::from_u16(409).unwrap(),
+    ///     br#"{"status":409,"code":"DUPLICATE","message":"m"}"#,
+    /// ));
+    /// assert!(error.is_duplicate());
+    /// ```
     pub fn is_duplicate(&self) -> bool {
         self.is_conflict() && self.code() == Some(codes::DUPLICATE)
     }
 
     /// `403 WRONG_PASSWORD`.
+    ///
+    /// ```
+    /// # use payments_client::{Error, ServerError};
+    /// let error = Error::Server(ServerError::from_response(
+    ///     http::StatusCode::from_u16(403).unwrap(),
+    ///     br#"{"status":403,"code":"WRONG_PASSWORD","message":"m"}"#,
+    /// ));
+    /// assert!(error.is_wrong_password());
+    /// ```
     pub fn is_wrong_password(&self) -> bool {
         self.status() == Some(StatusCode::FORBIDDEN) && self.code() == Some(codes::WRONG_PASSWORD)
     }
 
     /// `404 NOT_FOUND`: no record with that id or source. A `404` without that code (a
     /// wrong base URL, a proxy) is not "not found".
+    ///
+    /// ```
+    /// # use payments_client::{Error, ServerError};
+    /// let error = Error::Server(ServerError::from_response(
+    ///     http::StatusCode::from_u16(404).unwrap(),
+    ///     br#"{"status":404,"code":"NOT_FOUND","message":"m"}"#,
+    /// ));
+    /// assert!(error.is_not_found());
+    /// ```
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(StatusCode::NOT_FOUND) && self.code() == Some(codes::NOT_FOUND)
     }
 
     /// `402 PAYMENT_DECLINED`: the PG declined.
+    ///
+    /// ```
+    /// # use payments_client::{Error, ServerError};
+    /// let error = Error::Server(ServerError::from_response(
+    ///     http::StatusCode::from_u16(402).unwrap(),
+    ///     br#"{"status":402,"code":"PAYMENT_DECLINED","message":"m"}"#,
+    /// ));
+    /// assert!(error.is_declined());
+    /// ```
     pub fn is_declined(&self) -> bool {
         self.status() == Some(StatusCode::PAYMENT_REQUIRED)
             || self.code() == Some(codes::PAYMENT_DECLINED)
@@ -185,6 +266,15 @@ impl Error {
 
     /// `422 AMOUNT_MISMATCH` or `ORDER_MISMATCH`: the PG's payment is not the one
     /// requested; the server refused (and, for a wrong amount, cancelled) it.
+    ///
+    /// ```
+    /// # use payments_client::{Error, ServerError};
+    /// let error = Error::Server(ServerError::from_response(
+    ///     http::StatusCode::from_u16(422).unwrap(),
+    ///     br#"{"status":422,"code":"AMOUNT_MISMATCH","message":"m"}"#,
+    /// ));
+    /// assert!(error.is_mismatch());
+    /// ```
     pub fn is_mismatch(&self) -> bool {
         matches!(
             self.code(),
@@ -197,6 +287,15 @@ impl Error {
     /// server's `VENDOR_TIMEOUT`: the PG may have acted), or `409
     /// IDEMPOTENCY_IN_FLIGHT` (the first attempt is still running). For a payment
     /// this is not a failure: read the record back or retry with the same key.
+    ///
+    /// ```
+    /// # use payments_client::{Error, ServerError};
+    /// let error = Error::Server(ServerError::from_response(
+    ///     http::StatusCode::from_u16(504).unwrap(),
+    ///     br#"{"status":504,"code":"VENDOR_TIMEOUT","message":"m"}"#,
+    /// ));
+    /// assert!(error.is_outcome_unknown());
+    /// ```
     pub fn is_outcome_unknown(&self) -> bool {
         match self {
             Self::OutcomeUnknown { .. } => true,
@@ -209,6 +308,15 @@ impl Error {
     }
 
     /// Whether the request certainly never reached the server.
+    ///
+    /// ```
+    /// # use payments_client::{Error, ServerError};
+    /// let error = Error::Server(ServerError::from_response(
+    ///     http::StatusCode::from_u16(500).unwrap(),
+    ///     br#"{"status":500,"code":"INTERNAL","message":"m"}"#,
+    /// ));
+    /// assert!(!error.is_not_sent()); // it was sent: the server answered
+    /// ```
     pub fn is_not_sent(&self) -> bool {
         matches!(self, Self::Transport(_))
     }
@@ -229,6 +337,12 @@ const MAX_RAW_MESSAGE: usize = 256;
 impl ServerError {
     /// Reads an error answer: the server's [`ErrorBody`] when the body is one, otherwise
     /// (a proxy's HTML page, garbage) no code and the start of the body as the message.
+    ///
+    /// ```
+    /// use payments_client::ServerError;
+    /// let proxy = ServerError::from_response(http::StatusCode::BAD_GATEWAY, b"<html>Bad Gateway</html>");
+    /// assert_eq!((proxy.code(), proxy.message()), (None, "<html>Bad Gateway</html>"));
+    /// ```
     pub fn from_response(status: StatusCode, body: &[u8]) -> Self {
         match serde_json::from_slice::<ErrorBody>(body) {
             Ok(parsed) => Self {
@@ -257,16 +371,34 @@ impl ServerError {
     }
 
     /// The HTTP status.
+    ///
+    /// ```
+    /// use payments_client::ServerError;
+    /// let e = ServerError::from_response(http::StatusCode::CONFLICT, b"");
+    /// assert_eq!(e.status(), http::StatusCode::CONFLICT);
+    /// ```
     pub fn status(&self) -> StatusCode {
         self.status
     }
 
     /// The server's code (see [`codes`]); `None` when the body was not an [`ErrorBody`].
+    ///
+    /// ```
+    /// use payments_client::ServerError;
+    /// let e = ServerError::from_response(http::StatusCode::NOT_FOUND, br#"{"status":404,"code":"NOT_FOUND","message":"no history"}"#);
+    /// assert_eq!(e.code(), Some("NOT_FOUND"));
+    /// ```
     pub fn code(&self) -> Option<&str> {
         self.code.as_deref()
     }
 
     /// The server's message, or the start of the body when it was not an [`ErrorBody`].
+    ///
+    /// ```
+    /// use payments_client::ServerError;
+    /// let e = ServerError::from_response(http::StatusCode::NOT_FOUND, br#"{"status":404,"code":"NOT_FOUND","message":"no history"}"#);
+    /// assert_eq!(e.message(), "no history");
+    /// ```
     pub fn message(&self) -> &str {
         &self.message
     }

@@ -53,7 +53,8 @@ pub trait IdGen: Send + Sync {
     /// A fresh UUID (v4 in production).
     fn uuid(&self) -> uuid::Uuid;
 
-    /// A fresh unguessable code of `len` characters from `alphabet`.
+    /// A fresh unguessable code of `len` characters from `alphabet` (empty when the
+    /// alphabet is).
     fn code(&self, alphabet: &[u8], len: usize) -> String;
 }
 
@@ -68,6 +69,9 @@ impl IdGen for RandomIdGen {
 
     fn code(&self, alphabet: &[u8], len: usize) -> String {
         use rand::Rng;
+        if alphabet.is_empty() {
+            return String::new();
+        }
         let mut rng = rand::rngs::OsRng;
         (0..len)
             .map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char)
@@ -86,6 +90,9 @@ impl IdGen for SequentialIdGen {
     }
 
     fn code(&self, alphabet: &[u8], len: usize) -> String {
+        if alphabet.is_empty() {
+            return String::new();
+        }
         let mut n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
         let mut out = vec![alphabet[0]; len];
         for slot in out.iter_mut().rev() {

@@ -20,6 +20,13 @@
 //! max_attempts = 6
 //! timeout_ms = 10000
 //!
+//! [events]                              # transaction events (approved, failed, cancelled)
+//! url = "https://shop.example/payments/events"
+//! envelope = "sealed-v2"
+//!
+//! [identity]
+//! ci_hash_key = "a long random string"  # keep it fixed: it keys the CI hashes
+//!
 //! [vendors]
 //! timeout_ms = 10000
 //! toss = [{ store_id = "main", base_url = "https://api.tosspayments.com", secret_key = "test_sk_…" }]
@@ -46,6 +53,9 @@ pub struct ServerConfig {
     /// How long an unfinished idempotent request holds its key before a retry may take
     /// it over, in milliseconds.
     pub idempotency_in_flight_ms: u64,
+    /// How long a request waits for an identical in-flight one (same key) to finish and
+    /// replays its answer, in milliseconds, before answering `409`.
+    pub idempotency_wait_ms: u64,
     /// The body envelopes.
     pub envelopes: EnvelopeConfig,
     /// The at-rest data keys.
@@ -54,6 +64,38 @@ pub struct ServerConfig {
     pub webhooks: WebhookConfig,
     /// The PG stores.
     pub vendors: VendorConfig,
+    /// Transaction events for the merchant.
+    pub events: EventConfig,
+    /// Identity verification.
+    pub identity: IdentityConfig,
+}
+
+/// Where transaction events go.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventConfig {
+    /// The merchant's event URL; without one, transactions are kept but no events sent.
+    pub url: Option<String>,
+    /// The envelope events are sealed in (the server's keys).
+    pub envelope: payments_core::envelope::EnvelopeKind,
+}
+
+impl Default for EventConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            envelope: payments_core::envelope::EnvelopeKind::SealedV2,
+        }
+    }
+}
+
+/// Identity verification settings.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityConfig {
+    /// The key of the CI hash (HMAC-SHA256). Keep it fixed: a new key gives every person
+    /// a new hash. Empty means one derived from the sealed-v2 secret.
+    pub ci_hash_key: Secret<String>,
 }
 
 /// The envelope keys.
@@ -175,10 +217,13 @@ impl Default for ServerConfig {
             body_limit: 1024 * 1024,
             password_iterations: payments_core::password::OWASP_PBKDF2_SHA256_ITERATIONS,
             idempotency_in_flight_ms: 60_000,
+            idempotency_wait_ms: 10_000,
             envelopes: EnvelopeConfig::default(),
             data_keys: DataKeyConfig::default(),
             webhooks: WebhookConfig::default(),
             vendors: VendorConfig::default(),
+            events: EventConfig::default(),
+            identity: IdentityConfig::default(),
         }
     }
 }

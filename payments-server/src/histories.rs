@@ -3,12 +3,14 @@
 
 use crate::app::App;
 use crate::error::ApiError;
-use crate::store::{NewWebhook, StoredHistory};
+use crate::store::{MessageKind, NewMessage, StoredHistory, TransactionWrite};
+use crate::transactions;
 use crate::validate;
 use payments_core::envelope::EnvelopeKind;
 use payments_core::records::{
     Accessor, CancelCreate, CancelHistory, PaymentHistory, PaymentHistoryCreate, WebhookHistory,
 };
+use payments_core::records::charges::TransactionKind;
 use payments_core::vendor::{CancelPayment, GatewayError, PaymentStatus, VendorPayment};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -224,31 +226,104 @@ pub async fn create(
         ));
     }
 
-    let id = app.ids.uuid();
     let password_hash = app.hash_password(input.password.expose()).await?;
+    let stored = record_verified(
+        &app,
+        NewHistory {
+            vendor: input.vendor.clone(),
+            source: input.source.clone(),
+            webhook_url: input.webhook_url.clone(),
+            envelope,
+            password_hash,
+        },
+        &payment,
+        None,
+    )
+    .await?;
+    to_record(&app, &stored)
+}
+
+/// What a new history needs besides the PG's payment.
+#[derive(Debug, Clone)]
+pub struct NewHistory {
+    /// The payment at the PG.
+    pub vendor: payments_core::records::Vendor,
+    /// The caller's record.
+    pub source: payments_core::records::Source,
+    /// Where webhooks go.
+    pub webhook_url: Option<String>,
+    /// The envelope webhooks are sealed in.
+    pub envelope: EnvelopeKind,
+    /// The password's hash.
+    pub password_hash: String,
+}
+
+/// Stores a verified payment as a new history together with the transaction that
+/// approves it and its events, in one database transaction. Without `charge` (a
+/// payment the caller made at the PG) a transaction of kind `payment` is started and
+/// follows the PG's status; with it (a charge the server made), that pending
+/// transaction is approved and linked to the history.
+///
+/// # Errors
+/// `409 DUPLICATE` when the source or the PG payment was recorded meanwhile; storage
+/// failures.
+pub async fn record_verified(
+    app: &App,
+    new: NewHistory,
+    payment: &VendorPayment,
+    charge: Option<(payments_core::records::charges::TransactionRecord, crate::store::StoredTransaction)>,
+) -> Result<StoredHistory, ApiError> {
+    let id = app.ids.uuid();
+    let now = app.clock.now();
     let skeleton = StoredHistory {
         id,
-        vendor: input.vendor.clone(),
+        vendor: payments_core::records::Vendor {
+            uid: payment.uid.clone(),
+            ..new.vendor
+        },
         order_id: payment.order_id.clone(),
-        source: input.source.clone(),
+        source: new.source,
         currency: payment.currency.clone(),
         price: payment.amount,
         refund: None,
-        webhook_url: input.webhook_url.clone(),
-        envelope,
-        password_hash,
+        webhook_url: new.webhook_url,
+        envelope: new.envelope,
+        password_hash: new.password_hash.clone(),
         data_sealed: String::new(),
         cancels_sealed: String::new(),
         status: String::new(),
-        created_at: app.clock.now(),
+        created_at: now,
         paid_at: None,
         cancelled_at: None,
         version: 0,
     };
-    let stored = with_payment(&app, &skeleton, &payment);
-    app.store.insert_history(&stored).await?;
+    let stored = with_payment(app, &skeleton, payment);
+    let (write, record, events) = match charge {
+        None => {
+            let total = transactions::money(payment.amount, &payment.currency)?;
+            let mut transaction = transactions::pending(app, &payment.order_id, total)?;
+            let events = transactions::follow_payment(&mut transaction, payment, now);
+            let record = transactions::record(transaction, TransactionKind::Payment, Some(id), None);
+            let row = transactions::stored(app, &record, &new.password_hash, now, 0);
+            (TransactionWrite::Insert(row), record, events)
+        }
+        Some((record, row)) => {
+            let mut transaction = record.transaction.clone();
+            let events = transactions::follow_payment(&mut transaction, payment, now);
+            let record = transactions::record(transaction, record.kind, Some(id), record.order);
+            let row = transactions::stored(app, &record, &row.password_hash, row.created_at, row.version);
+            (TransactionWrite::Update(row), record, events)
+        }
+    };
+    let messages = transactions::event_messages(app, events, &record);
+    app.store
+        .insert_history(&stored, Some(&write), &messages)
+        .await?;
+    if !messages.is_empty() {
+        app.outbox_wake.notify_one();
+    }
     tracing::info!(history = %id, vendor = %stored.vendor.code, "payment history recorded");
-    to_record(&app, &stored)
+    Ok(stored)
 }
 
 async fn by_source_checked(app: &App, accessor: &Accessor) -> Result<StoredHistory, ApiError> {
@@ -348,29 +423,50 @@ pub async fn apply(
             return Ok((stored, false));
         }
         let mut next = with_payment(app, &stored, payment);
-        let webhook = match &stored.webhook_url {
-            Some(url) => {
-                let current = to_record(app, &next)?;
-                let record = WebhookHistory {
-                    id: app.ids.uuid(),
-                    source: stored.source.clone(),
-                    previous: previous.snapshot(),
-                    current: current.snapshot(),
-                };
-                Some(NewWebhook {
-                    id: record.id,
-                    body_sealed: app
-                        .data_keys
-                        .seal_json(&crate::webhooks::body_context(record.id), &record),
-                    url: url.clone(),
-                    envelope: stored.envelope,
-                    created_at: app.clock.now(),
-                })
+        let mut messages = Vec::new();
+        if let Some(url) = &stored.webhook_url {
+            let current = to_record(app, &next)?;
+            let record = WebhookHistory {
+                id: app.ids.uuid(),
+                source: stored.source.clone(),
+                previous: previous.snapshot(),
+                current: current.snapshot(),
+            };
+            messages.push(NewMessage {
+                id: record.id,
+                kind: MessageKind::Webhook,
+                history_id: Some(stored.id),
+                body_sealed: app
+                    .data_keys
+                    .seal_json(&crate::webhooks::body_context(record.id), &record),
+                url: url.clone(),
+                envelope: stored.envelope,
+                created_at: app.clock.now(),
+            });
+        }
+        let mut transaction_write = None;
+        if let Some(row) = app.store.transaction_by_history(stored.id).await? {
+            let record = transactions::open(app, &row)?;
+            let mut transaction = record.transaction.clone();
+            let events = transactions::follow_payment(&mut transaction, payment, app.clock.now());
+            if !events.is_empty() {
+                let record = transactions::record(transaction, record.kind, record.history_id, record.order);
+                messages.extend(transactions::event_messages(app, events, &record));
+                transaction_write = Some(TransactionWrite::Update(transactions::stored(
+                    app,
+                    &record,
+                    &row.password_hash,
+                    row.created_at,
+                    row.version,
+                )));
             }
-            None => None,
-        };
-        if app.store.update_history(&next, webhook.as_ref()).await? {
-            if webhook.is_some() {
+        }
+        if app
+            .store
+            .update_history(&next, transaction_write.as_ref(), &messages)
+            .await?
+        {
+            if !messages.is_empty() {
                 app.outbox_wake.notify_one();
             }
             next.version += 1;

@@ -11,6 +11,8 @@
 //! - [`app`]: the state routes and workers share.
 //! - [`http`]: the routes, the envelope extractor/responder, idempotency, monitors.
 //! - [`histories`], [`reservations`]: the verified records.
+//! - [`charges`], [`transactions`], [`certifications`]: charging saved cards, the
+//!   approval attempts and their events, identity verification.
 //! - [`webhooks`]: PG webhook intake and the durable outbox that delivers to callers.
 //! - [`store`]: the `Store` port and its SQLite implementation.
 //! - [`vendors`]: the reqwest adapters for each PG.
@@ -20,6 +22,8 @@
 
 pub mod app;
 pub mod at_rest;
+pub mod certifications;
+pub mod charges;
 pub mod config;
 pub mod error;
 pub mod histories;
@@ -27,6 +31,7 @@ pub mod http;
 pub mod reservations;
 pub mod server;
 pub mod store;
+pub mod transactions;
 pub mod validate;
 pub mod vendors;
 pub mod webhooks;

@@ -206,6 +206,18 @@ impl PaymentServerBuilder {
         self
     }
 
+    /// Where transaction events are delivered.
+    pub fn event_url(mut self, url: impl Into<String>) -> Self {
+        self.config.events.url = Some(url.into());
+        self
+    }
+
+    /// The key of the CI hashes returned by identity verification.
+    pub fn identity_key(mut self, key: impl Into<String>) -> Self {
+        self.config.identity.ci_hash_key = Secret::new(key.into());
+        self
+    }
+
     /// The largest accepted body, in bytes.
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.config.body_limit = bytes;

@@ -974,3 +974,86 @@ async fn against_fake_iamport_a_saved_card_is_read_and_charged() {
         "{declined:?}"
     );
 }
+
+/// Collects what the adapter logs, to check what reaches a log line.
+#[derive(Clone, Default)]
+struct Logs(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+#[tokio::test]
+async fn logs_name_method_route_and_status_but_no_secret() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter("payments_server=debug")
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = MockServer::start().await;
+    mount_token(&server, "tok_secret_1", 1).await;
+    Mock::given(method("POST"))
+        .and(path("/subscribe/payments/again"))
+        .respond_with(ok(charged("paid", None)))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/payments/imp_1"))
+        .respond_with(ok(paid()))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/payments/cancel"))
+        .respond_with(failure(200, -1, "환불계좌 정보가 올바르지 않습니다."))
+        .mount(&server)
+        .await;
+    let imp = gateway(&server);
+    imp.charge_billing_key(charge()).await.unwrap();
+    let account = RefundAccount {
+        bank: "88".into(),
+        account: Secret::from("110123456789"),
+        holder: "홍길동".into(),
+        mobile: None,
+    };
+    let mut request = cancel(None);
+    request.refund_account = Some(&account);
+    let error = imp.cancel_payment(request).await.unwrap_err();
+    assert!(!error.to_string().contains("110123456789"));
+
+    let text = logs.text();
+    assert!(
+        text.contains("method=POST") && text.contains("method=GET"),
+        "{text}"
+    );
+    assert!(
+        text.contains("/subscribe/payments/again") && text.contains("/users/getToken"),
+        "{text}"
+    );
+    assert!(text.contains("status=200"), "{text}");
+    assert!(text.contains("elapsed_ms="), "{text}");
+    for secret in [
+        IMP_KEY,
+        IMP_SECRET,
+        "tok_secret_1",
+        "cust_uid_secret_1",
+        "110123456789",
+    ] {
+        assert!(!text.contains(secret), "{secret} reached the logs: {text}");
+    }
+}

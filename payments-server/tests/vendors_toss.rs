@@ -308,6 +308,18 @@ async fn a_charge_in_another_currency_is_refused_without_a_call() {
 }
 
 #[tokio::test]
+async fn an_idempotency_key_that_cannot_be_a_header_is_refused_without_a_call() {
+    let server = MockServer::start().await;
+    let mut bad = charge();
+    bad.idempotency_key = "key\r\nX-Injected: 1";
+    assert!(matches!(
+        gateway(&server).charge_billing_key(bad).await,
+        Err(GatewayError::Rejected { status: 400, ref code, .. }) if code == "INVALID_IDEMPOTENCY_KEY"
+    ));
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn not_found_maps_from_404_and_not_found_codes() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -767,4 +779,84 @@ async fn against_fake_toss_a_billing_key_is_read_and_charged() {
         matches!(declined, Err(GatewayError::Declined { ref code, .. }) if code == "REJECT_CARD_PAYMENT"),
         "{declined:?}"
     );
+}
+
+/// Collects what the adapter logs, to check what reaches a log line.
+#[derive(Clone, Default)]
+struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+#[tokio::test]
+async fn logs_name_method_route_and_status_but_no_secret() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter("payments_server=debug")
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/billing/bk_secret_1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(card_payment(
+            "DONE",
+            9900,
+            json!(null),
+        )))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/payments/pk_1/cancel"))
+        .respond_with(toss_error(
+            400,
+            "INVALID_REFUND_ACCOUNT_INFO",
+            "환불 계좌번호와 예금주명이 일치하지 않습니다.",
+        ))
+        .mount(&server)
+        .await;
+    let toss = gateway(&server);
+    toss.charge_billing_key(charge()).await.unwrap();
+    let account = RefundAccount {
+        bank: "신한".into(),
+        account: Secret::from("110-123-45678901"),
+        holder: "홍길동".into(),
+        mobile: None,
+    };
+    let mut request = cancel(None, None);
+    request.refund_account = Some(&account);
+    let error = toss.cancel_payment(request).await.unwrap_err();
+    assert!(!error.to_string().contains("45678901"));
+
+    let text = logs.text();
+    assert!(text.contains("method=POST"), "{text}");
+    assert!(
+        text.contains("path=\"/v1/billing/{billingKey}\"")
+            || text.contains("path=/v1/billing/{billingKey}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("status=200") && text.contains("status=400"),
+        "{text}"
+    );
+    assert!(text.contains("elapsed_ms="), "{text}");
+    for secret in [SECRET_KEY, "dGVzdF9za196", "bk_secret_1", "45678901"] {
+        assert!(!text.contains(secret), "{secret} reached the logs: {text}");
+    }
 }

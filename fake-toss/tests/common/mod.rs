@@ -40,7 +40,10 @@ pub fn component(name: &str) -> jsonschema::Validator {
 /// Asserts `value` satisfies the named component schema.
 pub fn assert_component(name: &str, value: &Value) {
     let v = component(name);
-    let errors: Vec<String> = v.iter_errors(value).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    let errors: Vec<String> = v
+        .iter_errors(value)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
     assert!(errors.is_empty(), "{name} violated: {errors:?}\n{value:#}");
 }
 
@@ -102,10 +105,16 @@ pub fn check_response(method: &str, path: &str, status: u16, body: &Value) {
     let op = &spec()["paths"][&template][method.to_ascii_lowercase()];
     let responses = op["responses"].as_object().expect("responses");
     let declared = responses.get(&status.to_string()).unwrap_or_else(|| {
-        panic!("{method} {template} answered {status}, spec declares {:?}", responses.keys())
+        panic!(
+            "{method} {template} answered {status}, spec declares {:?}",
+            responses.keys()
+        )
     });
     let Some(schema) = declared["content"]["application/json"].get("schema") else {
-        validated().lock().unwrap().insert(format!("{method} {template}"));
+        validated()
+            .lock()
+            .unwrap()
+            .insert(format!("{method} {template}"));
         return;
     };
     let key = (method.to_owned(), template.clone(), status);
@@ -124,7 +133,10 @@ pub fn check_response(method: &str, path: &str, status: u16, body: &Value) {
         errors.is_empty(),
         "{method} {path} ({template}) -> {status} violates the spec: {errors:?}\n{body:#}"
     );
-    validated().lock().unwrap().insert(format!("{method} {template}"));
+    validated()
+        .lock()
+        .unwrap()
+        .insert(format!("{method} {template}"));
 }
 
 /// A client for one fake, authenticating with its secret key.
@@ -189,13 +201,19 @@ impl Api {
     /// Asserts an error status and code, returning the body.
     pub async fn post_err(&self, path: &str, body: Value, status: u16, code: &str) -> Value {
         let (s, b) = self.post(path, body).await;
-        assert_eq!((s, b["code"].as_str().unwrap_or("")), (status, code), "{path}: {b}");
+        assert_eq!(
+            (s, b["code"].as_str().unwrap_or("")),
+            (status, code),
+            "{path}: {b}"
+        );
         b
     }
 
     /// A key-in card payment, approved at once; returns the payment.
     pub async fn card_payment(&self, order_id: &str, amount: i64) -> Value {
-        let (s, p) = self.post("/v1/payments/key-in", card_body(order_id, amount)).await;
+        let (s, p) = self
+            .post("/v1/payments/key-in", card_body(order_id, amount))
+            .await;
         assert_eq!(s, 201, "{p}");
         p
     }

@@ -260,6 +260,21 @@ pub trait PaymentGateway: Send + Sync {
         &self,
         charge: BillingCharge<'_>,
     ) -> Result<VendorPayment, GatewayError>;
+
+    /// Looks up an identity certification (PortOne `certifications/{imp_uid}`) and
+    /// returns the PG's object. PGs without certifications refuse.
+    ///
+    /// # Errors
+    /// [`GatewayError::NotFound`] for an unknown certification; `Rejected` where the PG
+    /// has no certifications.
+    async fn lookup_certification(&self, uid: &str) -> Result<serde_json::Value, GatewayError> {
+        let _ = uid;
+        Err(GatewayError::Rejected {
+            status: 400,
+            code: "UNSUPPORTED".into(),
+            message: format!("{} has no identity certifications", self.vendor()),
+        })
+    }
 }
 
 /// Reads a JSON number as a whole amount (PG amounts may arrive as `1000` or `1000.0`).

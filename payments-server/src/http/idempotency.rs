@@ -80,30 +80,43 @@ where
             "this Idempotency-Key was used with a different request body",
         )
         .into_response(),
-        IdempotencyBegin::InFlight => ApiError::new(
-            StatusCode::CONFLICT,
-            "IDEMPOTENCY_IN_FLIGHT",
-            "a request with this Idempotency-Key is still being processed; retry shortly",
-        )
-        .into_response(),
-        IdempotencyBegin::Replay { status, body_sealed } => {
-            let json = match app.data_keys.open(&at_rest, &body_sealed) {
-                Ok(json) => json,
-                Err(error) => return ApiError::internal(error).into_response(),
-            };
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            if status.is_success() {
-                context.reply_json(status, &json)
-            } else {
-                (
-                    status,
-                    [(axum::http::header::CONTENT_TYPE, "application/json")],
-                    json,
-                )
-                    .into_response()
+        IdempotencyBegin::InFlight => {
+            // Wait a while for the first request to finish, so identical concurrent
+            // requests all get its answer; past the wait, say so.
+            let deadline = tokio::time::Instant::now()
+                + std::time::Duration::from_millis(app.config.idempotency_wait_ms);
+            while tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                let now = app.now_ms();
+                let again = app
+                    .store
+                    .idempotency_begin(&key, route, request_hash, now, now - app.config.idempotency_in_flight_ms as i64)
+                    .await;
+                match again {
+                    Ok(IdempotencyBegin::InFlight) => continue,
+                    Ok(IdempotencyBegin::Replay { status, body_sealed }) => {
+                        return replay(app, context, &at_rest, status, &body_sealed);
+                    }
+                    // The first request released the key (a retryable failure) and this
+                    // one now holds it: let the caller retry rather than run it here.
+                    Ok(IdempotencyBegin::Proceed) => {
+                        let _ = app.store.idempotency_abandon(&key, route).await;
+                        break;
+                    }
+                    Ok(IdempotencyBegin::Mismatch) => break,
+                    Err(error) => return ApiError::from(error).into_response(),
+                }
             }
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "IDEMPOTENCY_IN_FLIGHT",
+                "a request with this Idempotency-Key is still being processed; retry shortly",
+            )
+            .into_response()
         }
+        IdempotencyBegin::Replay { status, body_sealed } => replay(app, context, &at_rest, status, &body_sealed),
         IdempotencyBegin::Proceed => {
+
             let outcome = detached(work()).await;
             let (status, json) = match &outcome {
                 Err(error) if error.is_retryable() => {
@@ -128,6 +141,25 @@ where
                 Err(error) => error.into_response(),
             }
         }
+    }
+}
+
+/// Answers a stored response again: sealed when it was a success, plain otherwise.
+fn replay(app: &App, context: &SealContext, at_rest: &str, status: u16, body_sealed: &str) -> Response {
+    let json = match app.data_keys.open(at_rest, body_sealed) {
+        Ok(json) => json,
+        Err(error) => return ApiError::internal(error).into_response(),
+    };
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    if status.is_success() {
+        context.reply_json(status, &json)
+    } else {
+        (
+            status,
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            json,
+        )
+            .into_response()
     }
 }
 

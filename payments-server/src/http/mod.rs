@@ -11,14 +11,16 @@ pub mod monitors;
 
 use crate::app::App;
 use crate::error::ApiError;
+use crate::store::MessageKind;
 use crate::webhooks::intake;
-use crate::{histories, reservations};
+use crate::{certifications, charges, histories, reservations, transactions};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post, put};
 use envelope::{Sealed, decode_json, read_body};
+use payments_core::records::charges::{CertificationVerify, ChargeCreate, TransactionAccess};
 use payments_core::records::{
     Accessor, CancelCreate, Password, PaymentHistoryCreate, ReservationCreate,
 };
@@ -40,6 +42,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/payments/webhooks/toss", post(toss_webhook))
         .route("/payments/webhooks/iamport", post(iamport_webhook))
         .route("/payments/webhooks/{id}/redeliver", post(redeliver_webhook))
+        .route("/payments/events/{id}/redeliver", post(redeliver_event))
+        .route("/payments/charges", post(create_charge))
+        .route("/payments/transactions/{id}", patch(transaction_by_id))
+        .route("/payments/certifications", post(verify_certification))
         .route("/monitors/health", get(monitors::health))
         .route("/monitors/performance", get(monitors::performance))
         .route("/monitors/system", get(monitors::system))
@@ -185,23 +191,93 @@ async fn redeliver_webhook(
 ) -> Response {
     let result = async {
         let webhook_id = parse_id(&id)?;
-        let history_id = app
-            .store
-            .webhook_history_id(webhook_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("no webhook {webhook_id}")))?;
+        let Some((MessageKind::Webhook, Some(history_id))) = app.store.message_info(webhook_id).await? else {
+            return Err(ApiError::not_found(format!("no webhook {webhook_id}")));
+        };
         // The history's password authorises re-delivery of its webhooks.
         histories::get_by_id(app.clone(), history_id, sealed.value.password.expose()).await?;
-        app.store.redeliver(webhook_id, app.now_ms()).await?;
-        app.outbox_wake.notify_one();
-        Ok::<_, ApiError>(Redelivery {
-            webhook_id,
-            state: "pending".into(),
-        })
+        redeliver(&app, webhook_id).await
     }
     .await;
     match result {
         Ok(answer) => sealed.context.reply(StatusCode::ACCEPTED, &answer),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// Events belong to the merchant, whose sealed request is its authority.
+async fn redeliver_event(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    sealed: Sealed<serde_json::Value>,
+) -> Response {
+    let result = async {
+        let event_id = parse_id(&id)?;
+        let Some((MessageKind::Event, _)) = app.store.message_info(event_id).await? else {
+            return Err(ApiError::not_found(format!("no event {event_id}")));
+        };
+        redeliver(&app, event_id).await
+    }
+    .await;
+    match result {
+        Ok(answer) => sealed.context.reply(StatusCode::ACCEPTED, &answer),
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn redeliver(app: &App, id: Uuid) -> Result<Redelivery, ApiError> {
+    app.store.redeliver(id, app.now_ms()).await?;
+    app.outbox_wake.notify_one();
+    Ok(Redelivery {
+        webhook_id: id,
+        state: "pending".into(),
+    })
+}
+
+async fn create_charge(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    sealed: Sealed<ChargeCreate>,
+) -> Response {
+    let key = match idempotency::key(&headers) {
+        Ok(key) => key,
+        Err(error) => return error.into_response(),
+    };
+    let kind = sealed.context.kind();
+    let work_app = app.clone();
+    idempotency::run(
+        &app,
+        &headers,
+        "POST /payments/charges",
+        &sealed.context,
+        &sealed.request_hash,
+        StatusCode::CREATED,
+        move || charges::create(work_app, sealed.value, kind, key),
+    )
+    .await
+}
+
+async fn transaction_by_id(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    sealed: Sealed<TransactionAccess>,
+) -> Response {
+    let result = match parse_id(&id) {
+        Ok(id) => transactions::get(&app, id, sealed.value.password.expose()).await,
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok(record) => sealed.context.reply(StatusCode::OK, &record),
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn verify_certification(
+    State(app): State<Arc<App>>,
+    sealed: Sealed<CertificationVerify>,
+) -> Response {
+    match certifications::verify(app, sealed.value).await {
+        Ok(identity) => sealed.context.reply(StatusCode::OK, &identity),
         Err(error) => error.into_response(),
     }
 }

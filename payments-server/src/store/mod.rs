@@ -73,12 +73,36 @@ pub struct StoredReservation {
     pub created_at: Timestamp,
 }
 
-/// A webhook to record and deliver, written with the change it reports.
+/// What an outgoing message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    /// A WebhookHistory for a history's `webhook_url`.
+    Webhook,
+    /// A transaction event for the merchant's event URL.
+    Event,
+}
+
+impl MessageKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Webhook => "webhook",
+            Self::Event => "event",
+        }
+    }
+}
+
+/// A message to record and deliver, written in the same transaction as the change it
+/// reports.
 #[derive(Debug, Clone, PartialEq)]
-pub struct NewWebhook {
-    /// The webhook's id (the WebhookHistory's `id`).
+pub struct NewMessage {
+    /// The message's id (the WebhookHistory's or the event's `id`).
     pub id: Uuid,
-    /// The WebhookHistory, sealed.
+    /// What it is.
+    pub kind: MessageKind,
+    /// The history it reports on, for webhooks.
+    pub history_id: Option<Uuid>,
+    /// The body, sealed at rest.
     pub body_sealed: String,
     /// Where to deliver it.
     pub url: String,
@@ -86,6 +110,38 @@ pub struct NewWebhook {
     pub envelope: EnvelopeKind,
     /// When it was made.
     pub created_at: Timestamp,
+}
+
+/// A transaction as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredTransaction {
+    /// The transaction's id.
+    pub id: Uuid,
+    /// `charge`, `coupon` or `payment`.
+    pub kind: String,
+    /// The order it pays.
+    pub order_id: String,
+    /// Its status word.
+    pub status: String,
+    /// The history recording the money, if any.
+    pub history_id: Option<Uuid>,
+    /// The [`payments_core::records::charges::TransactionRecord`], sealed.
+    pub body_sealed: String,
+    /// The hash of the password that reads it.
+    pub password_hash: String,
+    /// When it started.
+    pub created_at: Timestamp,
+    /// Bumped by every update; updates apply only to the version they read.
+    pub version: i64,
+}
+
+/// A transaction write that goes with another change.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TransactionWrite {
+    /// A new transaction.
+    Insert(StoredTransaction),
+    /// A changed transaction, applied only if its stored version is still `version`.
+    Update(StoredTransaction),
 }
 
 /// A delivery that is due.
@@ -173,11 +229,16 @@ pub enum StoreError {
 /// The storage port of the server.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Records a new history.
+    /// Records a new history, with its transaction and messages, in one transaction.
     ///
     /// # Errors
     /// [`StoreError::Conflict`] naming `source` or `vendor uid` when one is taken.
-    async fn insert_history(&self, history: &StoredHistory) -> Result<(), StoreError>;
+    async fn insert_history(
+        &self,
+        history: &StoredHistory,
+        transaction: Option<&TransactionWrite>,
+        messages: &[NewMessage],
+    ) -> Result<(), StoreError>;
 
     /// Reads a history by id.
     ///
@@ -212,16 +273,53 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<StoredHistory>, StoreError>;
 
     /// Replaces a history whose stored version is still `history.version`, bumping the
-    /// version, and records `webhook` and its outbox row in the same transaction.
-    /// Returns `false` (and writes nothing) when the version moved on.
+    /// version, and writes `transaction` and the messages with their outbox rows in the
+    /// same transaction. Returns `false` (and writes nothing) when a version moved on.
     ///
     /// # Errors
     /// Engine failures.
     async fn update_history(
         &self,
         history: &StoredHistory,
-        webhook: Option<&NewWebhook>,
+        transaction: Option<&TransactionWrite>,
+        messages: &[NewMessage],
     ) -> Result<bool, StoreError>;
+
+    /// Writes a transaction and its messages in one transaction. Returns `false` (and
+    /// writes nothing) for an update whose version moved on.
+    ///
+    /// # Errors
+    /// Engine failures.
+    async fn write_transaction(
+        &self,
+        transaction: &TransactionWrite,
+        messages: &[NewMessage],
+    ) -> Result<bool, StoreError>;
+
+    /// Reads a transaction by id.
+    ///
+    /// # Errors
+    /// Engine failures.
+    async fn transaction_by_id(&self, id: Uuid) -> Result<Option<StoredTransaction>, StoreError>;
+
+    /// The transaction recording a history's money.
+    ///
+    /// # Errors
+    /// Engine failures.
+    async fn transaction_by_history(
+        &self,
+        history_id: Uuid,
+    ) -> Result<Option<StoredTransaction>, StoreError>;
+
+    /// Every transaction of a kind for an order, oldest first.
+    ///
+    /// # Errors
+    /// Engine failures.
+    async fn transactions_by_order(
+        &self,
+        kind: &str,
+        order_id: &str,
+    ) -> Result<Vec<StoredTransaction>, StoreError>;
 
     /// Records a new reservation.
     ///
@@ -267,18 +365,21 @@ pub trait Store: Send + Sync + 'static {
         outcome: AttemptOutcome,
     ) -> Result<(), StoreError>;
 
-    /// Puts a webhook's delivery back to pending with a fresh attempt budget. Returns the
-    /// history the webhook belongs to, or `None` for an unknown webhook.
+    /// Puts a message's delivery back to pending with a fresh attempt budget. Returns
+    /// whether the message exists.
     ///
     /// # Errors
     /// Engine failures.
-    async fn redeliver(&self, webhook_id: Uuid, now_ms: i64) -> Result<Option<Uuid>, StoreError>;
+    async fn redeliver(&self, webhook_id: Uuid, now_ms: i64) -> Result<bool, StoreError>;
 
-    /// The history a webhook belongs to.
+    /// What a message is and the history it reports on, `None` for an unknown message.
     ///
     /// # Errors
     /// Engine failures.
-    async fn webhook_history_id(&self, webhook_id: Uuid) -> Result<Option<Uuid>, StoreError>;
+    async fn message_info(
+        &self,
+        webhook_id: Uuid,
+    ) -> Result<Option<(MessageKind, Option<Uuid>)>, StoreError>;
 
     /// Where a webhook's delivery stands.
     ///

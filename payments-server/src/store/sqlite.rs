@@ -3,8 +3,8 @@
 //! Every call runs on tokio's blocking pool, never on an async worker.
 
 use super::{
-    Attempt, AttemptOutcome, Delivery, DeliveryState, IdempotencyBegin, NewWebhook, Store,
-    StoreError, StoredHistory, StoredReservation,
+    Attempt, AttemptOutcome, Delivery, DeliveryState, IdempotencyBegin, MessageKind, NewMessage,
+    Store, StoreError, StoredHistory, StoredReservation, StoredTransaction, TransactionWrite,
 };
 use async_trait::async_trait;
 use payments_core::envelope::EnvelopeKind;
@@ -16,7 +16,11 @@ use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
 /// Migrations in order; `PRAGMA user_version` records how many were applied.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_transactions.sql"),
+    include_str!("migrations/0003_coupons.sql"),
+];
 
 /// How many reader connections a file database gets.
 const READERS: usize = 4;
@@ -42,7 +46,7 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
-fn engine(error: rusqlite::Error) -> StoreError {
+pub(crate) fn engine(error: rusqlite::Error) -> StoreError {
     StoreError::Engine(error.to_string())
 }
 
@@ -89,7 +93,8 @@ impl SqliteStore {
         Self::open(":memory:")
     }
 
-    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    /// Runs `f` on a reader connection, on the blocking pool.
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
@@ -116,7 +121,8 @@ impl SqliteStore {
         .map_err(|e| StoreError::Engine(format!("storage task failed: {e}")))?
     }
 
-    async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    /// Runs `f` on the one writer connection, on the blocking pool.
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
@@ -344,12 +350,146 @@ fn query_reservation(
     }))
 }
 
+/// Records messages and their outbox rows inside `tx`.
+///
+/// # Errors
+/// Engine failures.
+pub(crate) fn insert_messages(tx: &rusqlite::Transaction<'_>, messages: &[NewMessage]) -> Result<(), StoreError> {
+    for message in messages {
+        tx.execute(
+            "INSERT INTO webhooks (id, kind, history_id, body_sealed, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                message.id.to_string(),
+                message.kind.as_str(),
+                message.history_id.map(|h| h.to_string()),
+                message.body_sealed,
+                ts(&message.created_at)
+            ],
+        )
+        .map_err(engine)?;
+        tx.execute(
+            "INSERT INTO outbox (webhook_id, url, envelope, state, attempts, next_attempt_at, created_at) \
+             VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?5)",
+            params![
+                message.id.to_string(),
+                message.url,
+                message.envelope.as_str(),
+                message.created_at.timestamp_millis(),
+                ts(&message.created_at)
+            ],
+        )
+        .map_err(engine)?;
+    }
+    Ok(())
+}
+
+/// Writes a transaction inside `tx`; `false` when an update's version moved on.
+///
+/// # Errors
+/// Engine failures.
+pub(crate) fn write_transaction_in(
+    tx: &rusqlite::Transaction<'_>,
+    write: &TransactionWrite,
+) -> Result<bool, StoreError> {
+    match write {
+        TransactionWrite::Insert(t) => {
+            tx.execute(
+                "INSERT INTO transactions (id, kind, order_id, status, history_id, body_sealed, password_hash, created_at, version) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    t.id.to_string(),
+                    t.kind,
+                    t.order_id,
+                    t.status,
+                    t.history_id.map(|h| h.to_string()),
+                    t.body_sealed,
+                    t.password_hash,
+                    ts(&t.created_at),
+                    t.version
+                ],
+            )
+            .map_err(conflict_or_engine)?;
+            Ok(true)
+        }
+        TransactionWrite::Update(t) => {
+            let changed = tx
+                .execute(
+                    "UPDATE transactions SET status = ?2, history_id = ?3, body_sealed = ?4, version = version + 1 \
+                     WHERE id = ?1 AND version = ?5",
+                    params![
+                        t.id.to_string(),
+                        t.status,
+                        t.history_id.map(|h| h.to_string()),
+                        t.body_sealed,
+                        t.version
+                    ],
+                )
+                .map_err(engine)?;
+            Ok(changed == 1)
+        }
+    }
+}
+
+const TRANSACTION_COLUMNS: &str =
+    "id, kind, order_id, status, history_id, body_sealed, password_hash, created_at, version";
+
+type TransactionRow = (String, String, String, String, Option<String>, String, String, String, i64);
+
+fn transaction_row(row: &Row<'_>) -> rusqlite::Result<TransactionRow> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+        row.get(8)?,
+    ))
+}
+
+fn query_transactions(
+    connection: &Connection,
+    condition: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<StoredTransaction>, StoreError> {
+    let sql = format!("SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE {condition} ORDER BY created_at, id");
+    let mut statement = connection.prepare_cached(&sql).map_err(engine)?;
+    let rows = statement.query_map(params, transaction_row).map_err(engine)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, kind, order_id, status, history_id, body_sealed, password_hash, created_at, version) =
+            row.map_err(engine)?;
+        out.push(StoredTransaction {
+            id: parse_uuid(&id, "id")?,
+            kind,
+            order_id,
+            status,
+            history_id: history_id.map(|h| parse_uuid(&h, "history_id")).transpose()?,
+            body_sealed,
+            password_hash,
+            created_at: parse_ts(&created_at, "created_at")?,
+            version,
+        });
+    }
+    Ok(out)
+}
+
 #[async_trait]
 impl Store for SqliteStore {
-    async fn insert_history(&self, history: &StoredHistory) -> Result<(), StoreError> {
+    async fn insert_history(
+        &self,
+        history: &StoredHistory,
+        transaction: Option<&TransactionWrite>,
+        messages: &[NewMessage],
+    ) -> Result<(), StoreError> {
         let h = history.clone();
+        let transaction = transaction.cloned();
+        let messages = messages.to_vec();
         self.write(move |connection| {
-            connection
+            let tx = connection.transaction().map_err(engine)?;
+            tx
                 .prepare_cached(&format!(
                     "INSERT INTO histories ({HISTORY_COLUMNS}) VALUES \
                      (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
@@ -379,6 +519,11 @@ impl Store for SqliteStore {
                     h.version,
                 ])
                 .map_err(conflict_or_engine)?;
+            if let Some(write) = &transaction {
+                write_transaction_in(&tx, write)?;
+            }
+            insert_messages(&tx, &messages)?;
+            tx.commit().map_err(engine)?;
             Ok(())
         })
         .await
@@ -424,10 +569,12 @@ impl Store for SqliteStore {
     async fn update_history(
         &self,
         history: &StoredHistory,
-        webhook: Option<&NewWebhook>,
+        transaction: Option<&TransactionWrite>,
+        messages: &[NewMessage],
     ) -> Result<bool, StoreError> {
         let h = history.clone();
-        let webhook = webhook.cloned();
+        let transaction = transaction.cloned();
+        let messages = messages.to_vec();
         self.write(move |connection| {
             let tx = connection.transaction().map_err(engine)?;
             let changed = tx
@@ -451,34 +598,60 @@ impl Store for SqliteStore {
             if changed == 0 {
                 return Ok(false);
             }
-            if let Some(webhook) = webhook {
-                tx.execute(
-                    "INSERT INTO webhooks (id, history_id, body_sealed, created_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![
-                        webhook.id.to_string(),
-                        h.id.to_string(),
-                        webhook.body_sealed,
-                        ts(&webhook.created_at)
-                    ],
-                )
-                .map_err(engine)?;
-                tx.execute(
-                    "INSERT INTO outbox (webhook_id, url, envelope, state, attempts, next_attempt_at, created_at) \
-                     VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?5)",
-                    params![
-                        webhook.id.to_string(),
-                        webhook.url,
-                        webhook.envelope.as_str(),
-                        webhook.created_at.timestamp_millis(),
-                        ts(&webhook.created_at)
-                    ],
-                )
-                .map_err(engine)?;
+            if let Some(write) = &transaction {
+                if !write_transaction_in(&tx, write)? {
+                    return Ok(false);
+                }
             }
+            insert_messages(&tx, &messages)?;
             tx.commit().map_err(engine)?;
             Ok(true)
         })
         .await
+    }
+
+    async fn write_transaction(
+        &self,
+        transaction: &TransactionWrite,
+        messages: &[NewMessage],
+    ) -> Result<bool, StoreError> {
+        let write = transaction.clone();
+        let messages = messages.to_vec();
+        self.write(move |connection| {
+            let tx = connection.transaction().map_err(engine)?;
+            if !write_transaction_in(&tx, &write)? {
+                return Ok(false);
+            }
+            insert_messages(&tx, &messages)?;
+            tx.commit().map_err(engine)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn transaction_by_id(&self, id: Uuid) -> Result<Option<StoredTransaction>, StoreError> {
+        self.read(move |c| Ok(query_transactions(c, "id = ?1", &[&id.to_string()])?.pop()))
+            .await
+    }
+
+    async fn transaction_by_history(
+        &self,
+        history_id: Uuid,
+    ) -> Result<Option<StoredTransaction>, StoreError> {
+        self.read(move |c| {
+            Ok(query_transactions(c, "history_id = ?1", &[&history_id.to_string()])?.pop())
+        })
+        .await
+    }
+
+    async fn transactions_by_order(
+        &self,
+        kind: &str,
+        order_id: &str,
+    ) -> Result<Vec<StoredTransaction>, StoreError> {
+        let (kind, order) = (kind.to_owned(), order_id.to_owned());
+        self.read(move |c| query_transactions(c, "kind = ?1 AND order_id = ?2", &[&kind, &order]))
+            .await
     }
 
     async fn insert_reservation(&self, reservation: &StoredReservation) -> Result<(), StoreError> {
@@ -623,42 +796,40 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn redeliver(&self, webhook_id: Uuid, now_ms: i64) -> Result<Option<Uuid>, StoreError> {
+    async fn redeliver(&self, webhook_id: Uuid, now_ms: i64) -> Result<bool, StoreError> {
         self.write(move |connection| {
-            let tx = connection.transaction().map_err(engine)?;
-            let history: Option<String> = tx
-                .query_row(
-                    "SELECT history_id FROM webhooks WHERE id = ?1",
-                    [webhook_id.to_string()],
-                    |row| row.get(0),
+            let changed = connection
+                .execute(
+                    "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?2 WHERE webhook_id = ?1",
+                    params![webhook_id.to_string(), now_ms],
                 )
-                .optional()
                 .map_err(engine)?;
-            let Some(history) = history else {
-                return Ok(None);
-            };
-            tx.execute(
-                "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?2 WHERE webhook_id = ?1",
-                params![webhook_id.to_string(), now_ms],
-            )
-            .map_err(engine)?;
-            tx.commit().map_err(engine)?;
-            Ok(Some(parse_uuid(&history, "history_id")?))
+            Ok(changed == 1)
         })
         .await
     }
 
-    async fn webhook_history_id(&self, webhook_id: Uuid) -> Result<Option<Uuid>, StoreError> {
+    async fn message_info(
+        &self,
+        webhook_id: Uuid,
+    ) -> Result<Option<(MessageKind, Option<Uuid>)>, StoreError> {
         self.read(move |c| {
-            let found: Option<String> = c
+            let found: Option<(String, Option<String>)> = c
                 .query_row(
-                    "SELECT history_id FROM webhooks WHERE id = ?1",
+                    "SELECT kind, history_id FROM webhooks WHERE id = ?1",
                     [webhook_id.to_string()],
-                    |row| row.get(0),
+                    |row| Ok((row.get(0)?, row.get(1)?)),
                 )
                 .optional()
                 .map_err(engine)?;
-            found.map(|h| parse_uuid(&h, "history_id")).transpose()
+            let Some((kind, history)) = found else { return Ok(None) };
+            let kind = match kind.as_str() {
+                "webhook" => MessageKind::Webhook,
+                "event" => MessageKind::Event,
+                _ => return Err(StoreError::Corrupt("webhooks.kind")),
+            };
+            let history = history.map(|h| parse_uuid(&h, "history_id")).transpose()?;
+            Ok(Some((kind, history)))
         })
         .await
     }

@@ -4,7 +4,9 @@
 //! Calls and bodies (`base_url` + path), each with `Authorization: <access token>`:
 //! - lookup: `GET /payments/{imp_uid}`; by order: `GET /payments/find/{merchant_uid}`;
 //! - confirm: PortOne has no confirmation step, so the payment is looked up and its
-//!   `merchant_uid` and `amount` checked against the caller's;
+//!   `merchant_uid` and `amount` checked against the caller's (a mismatch is
+//!   `Rejected {status: 400, code: "ORDER_MISMATCH" | "AMOUNT_MISMATCH"}`, made here, as
+//!   Toss would refuse such a confirmation);
 //! - cancel: `GET /payments/{imp_uid}` first, then `POST /payments/cancel` `{imp_uid,
 //!   merchant_uid, amount?, reason, checksum, refund_holder?, refund_bank?,
 //!   refund_account?, refund_tel?}` (+ `Idempotency-Key` when the caller gives one). The
@@ -294,7 +296,7 @@ impl IamportGateway {
             .request(request.method.clone(), &request.url)
             .header(AUTHORIZATION, authorization);
         if let Some(key) = request.idempotency_key {
-            builder = builder.header("Idempotency-Key", key);
+            builder = builder.header("Idempotency-Key", idempotency_header(key)?);
         }
         if let Some(body) = &request.body {
             builder = builder.json(body);
@@ -481,8 +483,8 @@ fn read_envelope(status: u16, body: &[u8], call: Call) -> Result<Value, Failure>
         .as_ref()
         .and_then(|e| e.get("message"))
         .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
+        .filter(|m| !m.is_empty())
+        .map_or_else(|| format!("HTTP {status}"), str::to_owned);
     if status >= 500 {
         let text = format!("PortOne answered {status}: {message}");
         return Err(if call.writes() {
@@ -594,6 +596,16 @@ fn describe(error: &reqwest::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// The `Idempotency-Key` header; a key that cannot be a header value is refused before
+/// anything is sent (rather than surfacing as a transport failure).
+fn idempotency_header(key: &str) -> Result<HeaderValue, GatewayError> {
+    HeaderValue::from_str(key).map_err(|_| GatewayError::Rejected {
+        status: 400,
+        code: "INVALID_IDEMPOTENCY_KEY".into(),
+        message: "the idempotency key must be visible ASCII without line breaks".into(),
+    })
 }
 
 fn elapsed_ms(started: Instant) -> u64 {

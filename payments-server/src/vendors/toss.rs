@@ -5,12 +5,15 @@
 //! - lookup: `GET /v1/payments/{paymentKey}`; by order: `GET /v1/payments/orders/{orderId}`;
 //! - confirm: `POST /v1/payments/confirm` `{paymentKey, orderId, amount}`;
 //! - cancel: `POST /v1/payments/{paymentKey}/cancel` `{paymentKey, cancelReason,
-//!   cancelAmount?, refundReceiveAccount?}` (+ `Idempotency-Key` when the caller gives one);
+//!   cancelAmount?, refundReceiveAccount?}` (+ `Idempotency-Key` when the caller gives one;
+//!   `paymentKey` is in the body because the spec's `ITossPaymentCancel.ICreate` requires
+//!   it, the real API reading it from the path);
 //! - billing lookup: `POST /v1/billing/authorizations/{billingKey}` `{customerKey}`;
 //! - charge: `POST /v1/billing/{billingKey}` `{method: "billing", billingKey, customerKey,
 //!   amount, orderId, orderName}` + `Idempotency-Key`. The body is the union of the real
 //!   API's fields (`orderName`) and the spec's `ITossBilling.IPaymentStore` (`method`,
-//!   `billingKey`), so it satisfies both.
+//!   `billingKey`), so it satisfies both. Toss bills in KRW only: a charge in another
+//!   currency is `Rejected {status: 400, code: "INVALID_CURRENCY"}` without a call.
 //!
 //! How answers map to [`GatewayError`]:
 //! - connect/DNS failure (nothing sent): `Unavailable`;
@@ -123,7 +126,7 @@ impl TossGateway {
             .request(method.clone(), &url)
             .header(AUTHORIZATION, authorization);
         if let Some(key) = idempotency_key {
-            builder = builder.header("Idempotency-Key", key);
+            builder = builder.header("Idempotency-Key", idempotency_header(key)?);
         }
         if let Some(body) = &body {
             builder = builder.json(body);
@@ -429,6 +432,16 @@ fn describe(error: &reqwest::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// The `Idempotency-Key` header; a key that cannot be a header value is refused before
+/// anything is sent (rather than surfacing as a transport failure).
+fn idempotency_header(key: &str) -> Result<HeaderValue, GatewayError> {
+    HeaderValue::from_str(key).map_err(|_| GatewayError::Rejected {
+        status: 400,
+        code: "INVALID_IDEMPOTENCY_KEY".into(),
+        message: "the idempotency key must be visible ASCII without line breaks".into(),
+    })
 }
 
 fn elapsed_ms(started: Instant) -> u64 {

@@ -43,10 +43,13 @@ CREATE TABLE reservations (
     UNIQUE (vendor_code, vendor_uid)
 );
 
--- What the server told (or will tell) a caller: the WebhookHistory, sealed at rest.
+-- What the server tells (or will tell) a caller, sealed at rest: a WebhookHistory for a
+-- history's webhook_url (kind 'webhook'), or a transaction event for the merchant's
+-- event URL (kind 'event').
 CREATE TABLE webhooks (
     id          TEXT PRIMARY KEY,
-    history_id  TEXT NOT NULL REFERENCES histories (id),
+    kind        TEXT NOT NULL,
+    history_id  TEXT REFERENCES histories (id),
     body_sealed TEXT NOT NULL,
     created_at  TEXT NOT NULL
 );

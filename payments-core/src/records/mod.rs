@@ -1,6 +1,13 @@
 //! The records of the wire protocol (`shared/spec/payments-wire.md` §2), with serde names
 //! exactly as the spec writes them. The server stores and returns them; the SDK sends
 //! and reads them.
+//!
+//! - this module: histories, reservations, webhooks, errors (the base protocol);
+//! - [`charges`]: charges, transactions, events and identity verification (`docs/`);
+//! - [`coupons`]: coupons and gifts (`docs/`).
+
+pub mod charges;
+pub mod coupons;
 
 use crate::secret::Secret;
 use crate::timestamp::Timestamp;

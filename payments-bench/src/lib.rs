@@ -1,0 +1,80 @@
+//! `payments-bench`: throughput, latency and scaling of `payments-server` and the fake
+//! PGs, everything in one process, printed as one table (or JSON).
+//!
+//! # Modules
+//! - [`options`]: the command line and the scenario names.
+//! - [`measure`]: latency histograms, the closed-loop driver, the progress bar.
+//! - [`harness`]: the stack under test (fakes, server, receiver) and PG checkout helpers.
+//! - [`preload`]: writing many sealed histories straight into the server's SQLite file.
+//! - [`scenarios`]: one module per scenario, each returning its rows.
+//! - [`report`]: the rows, the targets judged, the table and the JSON.
+//! - [`error`]: why a run could not be set up.
+
+pub mod error;
+pub mod harness;
+pub mod measure;
+pub mod options;
+pub mod preload;
+pub mod report;
+pub mod scenarios;
+
+use error::BenchError;
+use measure::{Budget, Progress};
+use options::{Options, Scenario};
+use report::Report;
+use scenarios::Ctx;
+
+/// Runs the selected scenarios in table order and returns the report, ratios and
+/// targets filled in. Operations that fail are counted in their rows, not returned.
+///
+/// # Errors
+/// [`BenchError::Setup`] when an option is unusable (a work factor out of range, no
+/// connections) or a stack cannot be started.
+pub async fn run(options: &Options) -> Result<Report, BenchError> {
+    for iterations in [options.iterations, options.iterations_low] {
+        payments_core::password::PasswordHasher::new(iterations)
+            .map_err(|e| BenchError::Setup(format!("work factor: {e}")))?;
+    }
+    if options.concurrency == 0 {
+        return Err(BenchError::Setup("--concurrency must be at least 1".into()));
+    }
+    let budget = match options.count {
+        Some(0) => return Err(BenchError::Setup("--count must be at least 1".into())),
+        Some(count) => Budget::Count(count),
+        None => Budget::For(options.duration),
+    };
+    let mut ctx = Ctx {
+        options,
+        budget,
+        progress: Progress::new(!(options.quiet || options.json)),
+        notes: Vec::new(),
+    };
+    let mut rows = Vec::new();
+    for scenario in options.selected() {
+        let mut produced = match scenario {
+            Scenario::Baseline => scenarios::baseline::run(&mut ctx).await?,
+            Scenario::HistoryRead => scenarios::histories::read(&mut ctx).await?,
+            Scenario::HistoryCreate => scenarios::histories::create(&mut ctx).await?,
+            Scenario::Webhook => scenarios::webhook::run(&mut ctx).await?,
+            Scenario::Charge => scenarios::charge::run(),
+            Scenario::FakeLookup => scenarios::fakes::run(&mut ctx).await?,
+            Scenario::Scale => scenarios::histories::scale(&mut ctx).await?,
+        };
+        rows.append(&mut produced);
+    }
+    let mut report = Report {
+        iterations: options.iterations,
+        iterations_low: options.iterations_low,
+        concurrency: options.concurrency,
+        budget: match budget {
+            Budget::For(duration) => format!("{duration:?} per row"),
+            Budget::Count(count) => format!("{count} operations per row"),
+        },
+        rows,
+        targets: Vec::new(),
+        notes: ctx.notes,
+    };
+    report.fill_ratios();
+    report.judge();
+    Ok(report)
+}

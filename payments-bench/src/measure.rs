@@ -1,0 +1,295 @@
+//! Measuring: [`Latencies`] (an HDR histogram in microseconds), the closed-loop
+//! [`drive`]r that runs N workers against a budget, and the [`Progress`] bar.
+
+use hdrhistogram::Histogram;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// The longest latency the histograms hold (longer samples are clamped to it).
+const MAX_MICROS: u64 = 600_000_000;
+
+/// Latency samples in microseconds, 3 significant digits, fixed memory.
+#[derive(Debug, Clone)]
+pub struct Latencies {
+    histogram: Histogram<u64>,
+}
+
+impl Default for Latencies {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Latencies {
+    /// An empty set.
+    pub fn new() -> Self {
+        // 1 µs .. 10 min at 3 significant digits: these bounds are valid constants.
+        let histogram = Histogram::new_with_bounds(1, MAX_MICROS, 3)
+            .unwrap_or_else(|_| unreachable!("constant histogram bounds are valid"));
+        Self { histogram }
+    }
+
+    /// Records one latency.
+    pub fn record(&mut self, latency: Duration) {
+        let micros = (latency.as_micros() as u64).clamp(1, MAX_MICROS);
+        self.histogram.saturating_record(micros);
+    }
+
+    /// Adds another set's samples.
+    pub fn merge(&mut self, other: &Latencies) {
+        // Same bounds on both sides, so adding cannot fail.
+        let _ = self.histogram.add(&other.histogram);
+    }
+
+    /// How many samples.
+    pub fn len(&self) -> u64 {
+        self.histogram.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.histogram.is_empty()
+    }
+
+    /// The latency at `quantile` (0..=1) in milliseconds; 0 when empty.
+    pub fn quantile_ms(&self, quantile: f64) -> f64 {
+        if self.is_empty() {
+            return 0.0;
+        }
+        self.histogram.value_at_quantile(quantile) as f64 / 1000.0
+    }
+
+    /// The largest latency in milliseconds; 0 when empty.
+    pub fn max_ms(&self) -> f64 {
+        if self.is_empty() {
+            return 0.0;
+        }
+        self.histogram.max() as f64 / 1000.0
+    }
+}
+
+/// What a run of operations measured.
+#[derive(Debug, Clone, Default)]
+pub struct Measured {
+    /// Operations completed, failed ones included.
+    pub operations: u64,
+    /// Operations that failed.
+    pub errors: u64,
+    /// The first failure's message, to say what went wrong.
+    pub first_error: Option<String>,
+    /// Latencies of the successful operations.
+    pub latencies: Latencies,
+    /// From the first operation's start to the last one's end.
+    pub elapsed: Duration,
+}
+
+impl Measured {
+    /// Successful operations per second.
+    pub fn ops_per_sec(&self) -> f64 {
+        let seconds = self.elapsed.as_secs_f64();
+        if seconds <= 0.0 {
+            return 0.0;
+        }
+        (self.operations - self.errors) as f64 / seconds
+    }
+
+    /// Counts one outcome.
+    pub fn add(&mut self, outcome: Result<Duration, String>) {
+        self.operations += 1;
+        match outcome {
+            Ok(latency) => self.latencies.record(latency),
+            Err(error) => {
+                self.errors += 1;
+                if self.first_error.is_none() {
+                    self.first_error = Some(error);
+                }
+            }
+        }
+    }
+
+    /// Adds another worker's counts (not its elapsed time).
+    pub fn merge(&mut self, other: Measured) {
+        self.operations += other.operations;
+        self.errors += other.errors;
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
+        self.latencies.merge(&other.latencies);
+    }
+}
+
+/// How long a row runs: a wall-clock duration or a number of operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    /// Workers start new operations until this much time has passed.
+    For(Duration),
+    /// Exactly this many operations, shared among the workers.
+    Count(u64),
+}
+
+/// Shows a bar per row on stderr while it runs; draws nothing when disabled or when
+/// stderr is not a terminal.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    enabled: bool,
+}
+
+impl Progress {
+    /// A progress display, drawn only when `enabled`.
+    pub fn new(enabled: bool) -> Self {
+        Self { enabled }
+    }
+
+    /// A bar for one row; `done` is read every 100 ms.
+    pub fn bar(&self, label: &str, budget: Budget, done: Arc<AtomicU64>) -> RowBar {
+        let (length, unit) = match budget {
+            Budget::For(duration) => (duration.as_millis() as u64, "ms"),
+            Budget::Count(count) => (count, "ops"),
+        };
+        let bar = ProgressBar::with_draw_target(
+            Some(length),
+            if self.enabled { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
+        );
+        if let Ok(style) = ProgressStyle::with_template(&format!(
+            "{{prefix:>34}} [{{bar:30}}] {{pos}}/{{len}} {unit} {{msg}}"
+        )) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_prefix(label.to_owned());
+        let started = Instant::now();
+        let ticker_bar = bar.clone();
+        let ticker = tokio::spawn(async move {
+            loop {
+                let position = match budget {
+                    Budget::For(_) => started.elapsed().as_millis() as u64,
+                    Budget::Count(_) => done.load(Ordering::Relaxed),
+                };
+                ticker_bar.set_position(position.min(length));
+                ticker_bar.set_message(format!("{} ops", done.load(Ordering::Relaxed)));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+        RowBar { bar, ticker }
+    }
+}
+
+/// The bar of a running row; [`RowBar::finish`] clears it.
+#[derive(Debug)]
+pub struct RowBar {
+    bar: ProgressBar,
+    ticker: tokio::task::JoinHandle<()>,
+}
+
+impl RowBar {
+    /// Stops and clears the bar.
+    pub fn finish(self) {
+        self.ticker.abort();
+        self.bar.finish_and_clear();
+    }
+}
+
+/// Runs `op(worker, sequence)` on `concurrency` tokio tasks until `budget` is spent,
+/// timing each call. Each operation returns `Ok(())` or a message saying what failed;
+/// `sequence` numbers the operations from 0 across all workers.
+pub async fn drive<F, Fut>(
+    progress: &Progress,
+    label: &str,
+    concurrency: usize,
+    budget: Budget,
+    op: F,
+) -> Measured
+where
+    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    let op = Arc::new(op);
+    let next = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicU64::new(0));
+    let bar = progress.bar(label, budget, done.clone());
+    let started = Instant::now();
+    let deadline = match budget {
+        Budget::For(duration) => Some(started + duration),
+        Budget::Count(_) => None,
+    };
+    let mut workers = Vec::with_capacity(concurrency.max(1));
+    for worker in 0..concurrency.max(1) {
+        let (op, next, done) = (op.clone(), next.clone(), done.clone());
+        workers.push(tokio::spawn(async move {
+            let mut measured = Measured::default();
+            loop {
+                if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                    break;
+                }
+                let sequence = next.fetch_add(1, Ordering::Relaxed);
+                if let Budget::Count(count) = budget {
+                    if sequence >= count {
+                        break;
+                    }
+                }
+                let start = Instant::now();
+                let outcome = op(worker, sequence).await;
+                measured.add(outcome.map(|()| start.elapsed()));
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+            measured
+        }));
+    }
+    let mut total = Measured::default();
+    for worker in workers {
+        match worker.await {
+            Ok(measured) => total.merge(measured),
+            Err(error) => total.add(Err(format!("a worker task died: {error}"))),
+        }
+    }
+    total.elapsed = started.elapsed();
+    bar.finish();
+    total
+}
+
+/// A well-mixed 64-bit value from a counter (splitmix64), to pick records uniformly
+/// without a shared random generator.
+pub fn mix(sequence: u64) -> u64 {
+    let mut z = sequence.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_come_from_the_samples() {
+        let mut latencies = Latencies::new();
+        for ms in 1..=100 {
+            latencies.record(Duration::from_millis(ms));
+        }
+        assert_eq!(latencies.len(), 100);
+        assert!((latencies.quantile_ms(0.5) - 50.0).abs() < 0.1);
+        assert!((latencies.quantile_ms(0.99) - 99.0).abs() < 0.1);
+        assert!((latencies.max_ms() - 100.0).abs() < 0.1);
+        assert_eq!(Latencies::new().quantile_ms(0.5), 0.0);
+    }
+
+    #[tokio::test]
+    async fn a_count_budget_runs_exactly_that_many_operations() {
+        let measured = drive(&Progress::new(false), "test", 4, Budget::Count(25), |_, sequence| async move {
+            if sequence == 3 { Err("three".to_owned()) } else { Ok(()) }
+        })
+        .await;
+        assert_eq!(measured.operations, 25);
+        assert_eq!(measured.errors, 1);
+        assert_eq!(measured.first_error.as_deref(), Some("three"));
+        assert_eq!(measured.latencies.len(), 24);
+    }
+
+    #[test]
+    fn mix_spreads_consecutive_counters() {
+        let buckets: std::collections::HashSet<u64> = (0..100).map(|i| mix(i) % 1000).collect();
+        assert!(buckets.len() > 90);
+    }
+}

@@ -1,0 +1,175 @@
+//! Preloading histories fast: rows are sealed exactly as the server seals them (same
+//! data key, same `history:{id}:data` / `history:{id}:cancels` contexts) on every core,
+//! then written straight into the server's SQLite file in one transaction, before the
+//! server opens it. A million rows take seconds instead of the hours a million PG
+//! payments plus API calls would. The history-read rows then read them through the real
+//! API, so a drift between this writer and the server's reader shows up as errors.
+
+use crate::error::BenchError;
+use crate::harness::{PASSWORD, STORE};
+use payments_core::envelope::EnvelopeKind;
+use payments_core::password::PasswordHasher;
+use payments_core::records::{CancelHistory, VendorCode};
+use payments_server::at_rest::DataKeys;
+use payments_server::store::SqliteStore;
+use rusqlite::params;
+use serde_json::Value;
+use std::path::Path;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// Rows sealed per parallel batch.
+const BATCH: usize = 20_000;
+
+/// One group of histories to preload, all with the password [`PASSWORD`] hashed at
+/// `iterations`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreloadSet {
+    /// How many.
+    pub count: usize,
+    /// Their password's PBKDF2 work factor.
+    pub iterations: u32,
+    /// Source ids and vendor uids are `{prefix}-{n}`; unique per database.
+    pub prefix: String,
+}
+
+/// What a set became.
+#[derive(Debug, Clone)]
+pub struct Preloaded {
+    /// The histories' ids, in insertion order.
+    pub ids: Vec<Uuid>,
+    /// How long sealing and writing them took.
+    pub elapsed: Duration,
+}
+
+/// The column list, in the order the server's store writes it.
+const COLUMNS: &str = "id, vendor_code, store_id, vendor_uid, order_id, source_schema, \
+     source_table, source_id, currency, price, refund, webhook_url, envelope, password_hash, \
+     data_sealed, cancels_sealed, status, created_at, paid_at, cancelled_at, version";
+
+struct SealedRow {
+    id: Uuid,
+    data: String,
+    cancels: String,
+}
+
+fn engine(what: &str, error: rusqlite::Error) -> BenchError {
+    BenchError::Setup(format!("preload {what}: {error}"))
+}
+
+/// Creates the database at `path` (the server's migrations) and writes every set into it.
+/// The Toss payment `data` is stored as each history's PG object.
+///
+/// # Errors
+/// When the database cannot be created or written, or a work factor is out of range.
+pub fn bulk_insert(
+    path: &Path,
+    keys: &DataKeys,
+    sets: &[PreloadSet],
+    data: &Value,
+) -> Result<Vec<Preloaded>, BenchError> {
+    let path_text = path.to_string_lossy().into_owned();
+    // The server's own open applies its migrations; dropping it closes the file.
+    drop(SqliteStore::open(&path_text).map_err(|e| BenchError::Setup(format!("preload open: {e}")))?);
+    let mut connection = rusqlite::Connection::open(path).map_err(|e| engine("open", e))?;
+    // A bulk load of a scratch file: no fsync per page, a big page cache for the
+    // random-order primary key.
+    connection
+        .execute_batch("PRAGMA synchronous = OFF; PRAGMA cache_size = -262144;")
+        .map_err(|e| engine("pragmas", e))?;
+    let now = payments_core::timestamp::format(&chrono::Utc::now());
+    let cancels: Vec<CancelHistory> = Vec::new();
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut results = Vec::with_capacity(sets.len());
+    for set in sets {
+        let started = Instant::now();
+        let hasher = PasswordHasher::new(set.iterations)
+            .map_err(|e| BenchError::Setup(format!("preload work factor: {e}")))?;
+        let password_hash = hasher.hash(PASSWORD);
+        let mut ids = Vec::with_capacity(set.count);
+        let tx = connection.transaction().map_err(|e| engine("begin", e))?;
+        {
+            let mut insert = tx
+                .prepare(&format!(
+                    "INSERT INTO histories ({COLUMNS}) VALUES \
+                     (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, NULL, ?11, ?12, ?13, ?14, ?15, ?16, ?16, NULL, 0)"
+                ))
+                .map_err(|e| engine("prepare", e))?;
+            let mut start = 0;
+            while start < set.count {
+                let end = (start + BATCH).min(set.count);
+                let rows = seal_batch(keys, data, &cancels, end - start, threads)?;
+                for (offset, row) in rows.into_iter().enumerate() {
+                    let name = format!("{}-{}", set.prefix, start + offset);
+                    insert
+                        .execute(params![
+                            row.id.to_string(),
+                            VendorCode::TossPayments.as_str(),
+                            STORE,
+                            name,
+                            name,
+                            "bench",
+                            "orders",
+                            name,
+                            "KRW",
+                            15_000_i64,
+                            EnvelopeKind::SealedV2.as_str(),
+                            password_hash,
+                            row.data,
+                            row.cancels,
+                            "paid",
+                            now,
+                        ])
+                        .map_err(|e| engine("insert", e))?;
+                    ids.push(row.id);
+                }
+                start = end;
+            }
+        }
+        tx.commit().map_err(|e| engine("commit", e))?;
+        results.push(Preloaded {
+            ids,
+            elapsed: started.elapsed(),
+        });
+    }
+    Ok(results)
+}
+
+/// Seals `count` rows on `threads` threads (AES-CBC + HMAC per field is most of the cost).
+fn seal_batch(
+    keys: &DataKeys,
+    data: &Value,
+    cancels: &[CancelHistory],
+    count: usize,
+    threads: usize,
+) -> Result<Vec<SealedRow>, BenchError> {
+    let per_thread = count.div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..count)
+            .step_by(per_thread)
+            .map(|first| {
+                let n = per_thread.min(count - first);
+                scope.spawn(move || {
+                    (0..n)
+                        .map(|_| {
+                            let id = Uuid::new_v4();
+                            SealedRow {
+                                id,
+                                data: keys.seal_json(&format!("history:{id}:data"), data),
+                                cancels: keys.seal_json(&format!("history:{id}:cancels"), &cancels),
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut rows = Vec::with_capacity(count);
+        for worker in workers {
+            let sealed = worker
+                .join()
+                .map_err(|_| BenchError::Setup("preload: a sealing thread panicked".into()))?;
+            rows.extend(sealed);
+        }
+        Ok(rows)
+    })
+}

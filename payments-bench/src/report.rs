@@ -1,0 +1,389 @@
+//! The [`Report`]: one [`Row`] per measured thing, the issue's targets judged against
+//! them, rendered as the table or as JSON.
+
+use crate::measure::Measured;
+use crate::options::Scenario;
+use serde::Serialize;
+use std::fmt::Write as _;
+
+/// One line of the table.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    /// Which scenario it belongs to.
+    pub scenario: Scenario,
+    /// What the row measured (`history-read pbkdf2=1000`, `scale 1000000`…).
+    pub label: String,
+    /// Operations completed, failed ones included.
+    pub operations: u64,
+    /// Successful operations per second.
+    pub ops_per_sec: f64,
+    /// Latency percentiles and maximum of successful operations, in milliseconds.
+    pub p50_ms: f64,
+    /// 90th percentile, ms.
+    pub p90_ms: f64,
+    /// 99th percentile, ms.
+    pub p99_ms: f64,
+    /// Maximum, ms.
+    pub max_ms: f64,
+    /// Failed operations.
+    pub errors: u64,
+    /// `ops_per_sec` over the baseline's, when a baseline ran and the ratio means anything.
+    pub ratio_to_baseline: Option<f64>,
+    /// Why a row was not measured (e.g. `n/a (route not present)`), or what it means.
+    pub note: Option<String>,
+    /// The first failure, when there were any.
+    pub first_error: Option<String>,
+}
+
+impl Row {
+    /// A row from measurements.
+    pub fn measured(scenario: Scenario, label: impl Into<String>, measured: &Measured) -> Self {
+        Self {
+            scenario,
+            label: label.into(),
+            operations: measured.operations,
+            ops_per_sec: measured.ops_per_sec(),
+            p50_ms: measured.latencies.quantile_ms(0.50),
+            p90_ms: measured.latencies.quantile_ms(0.90),
+            p99_ms: measured.latencies.quantile_ms(0.99),
+            max_ms: measured.latencies.max_ms(),
+            errors: measured.errors,
+            ratio_to_baseline: None,
+            note: None,
+            first_error: measured.first_error.clone(),
+        }
+    }
+
+    /// A row that was not measured, saying why.
+    pub fn skipped(scenario: Scenario, label: impl Into<String>, why: impl Into<String>) -> Self {
+        Self {
+            scenario,
+            label: label.into(),
+            operations: 0,
+            ops_per_sec: 0.0,
+            p50_ms: 0.0,
+            p90_ms: 0.0,
+            p99_ms: 0.0,
+            max_ms: 0.0,
+            errors: 0,
+            ratio_to_baseline: None,
+            note: Some(why.into()),
+            first_error: None,
+        }
+    }
+
+    /// Adds a note.
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
+        self
+    }
+
+    /// Whether the row was measured (not skipped).
+    pub fn is_measured(&self) -> bool {
+        self.operations > 0
+    }
+}
+
+/// One of the issue's targets, judged.
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    /// The target as the issue states it.
+    pub goal: String,
+    /// What was measured, in words and numbers.
+    pub measured: String,
+    /// Met, missed, or `None` when its rows did not run.
+    pub met: Option<bool>,
+}
+
+/// Everything a run produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The configured PBKDF2 work factor.
+    pub iterations: u32,
+    /// The low work factor the throughput rows were also run with.
+    pub iterations_low: u32,
+    /// Connections per row.
+    pub concurrency: usize,
+    /// The budget per row, in words (`3s each`, `50 operations each`).
+    pub budget: String,
+    /// The rows, in table order.
+    pub rows: Vec<Row>,
+    /// The issue's targets.
+    pub targets: Vec<Target>,
+    /// Setup facts worth printing (preload times and the like).
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    /// Fills every row's ratio to the baseline row, when there is one.
+    pub fn fill_ratios(&mut self) {
+        let Some(baseline) = self
+            .rows
+            .iter()
+            .find(|row| row.scenario == Scenario::Baseline && row.is_measured())
+            .map(|row| row.ops_per_sec)
+        else {
+            return;
+        };
+        if baseline <= 0.0 {
+            return;
+        }
+        for row in &mut self.rows {
+            if row.is_measured() && !row.label.starts_with("start ") {
+                row.ratio_to_baseline = Some(row.ops_per_sec / baseline);
+            }
+        }
+    }
+
+    /// The first measured row whose label starts with `prefix`.
+    pub fn row(&self, prefix: &str) -> Option<&Row> {
+        self.rows
+            .iter()
+            .find(|row| row.is_measured() && row.label.starts_with(prefix))
+    }
+
+    /// Judges the issue's targets against the rows.
+    pub fn judge(&mut self) {
+        let mut targets = Vec::new();
+        let baseline = self.row("baseline").map(|row| row.ops_per_sec);
+        let low = self.iterations_low;
+        let read = self.row(&format!("history-read pbkdf2={low}"));
+        targets.push(match (read, baseline) {
+            (Some(read), Some(baseline)) => {
+                let share = read.ops_per_sec / baseline;
+                Target {
+                    goal: format!(
+                        "history-read >= 30% of baseline ops/s, p99 < 5 ms at 64 connections (ran at {})",
+                        self.concurrency
+                    ),
+                    measured: format!("{:.1}% of baseline, p99 {:.2} ms", share * 100.0, read.p99_ms),
+                    met: Some(share >= 0.30 && read.p99_ms < 5.0),
+                }
+            }
+            _ => not_run("history-read >= 30% of baseline ops/s, p99 < 5 ms at 64 connections"),
+        });
+        let create = self.row(&format!("history-create pbkdf2={low}"));
+        targets.push(match (create, baseline) {
+            (Some(create), Some(baseline)) => {
+                let share = create.ops_per_sec / baseline;
+                Target {
+                    goal: "history-create >= 15% of baseline ops/s".into(),
+                    measured: format!("{:.1}% of baseline", share * 100.0),
+                    met: Some(share >= 0.15),
+                }
+            }
+            _ => not_run("history-create >= 15% of baseline ops/s"),
+        });
+        targets.push(match self.row("webhook") {
+            Some(webhook) => Target {
+                goal: "webhook p99 deposit -> receipt < 50 ms at 200 deposits/s".into(),
+                measured: format!("p99 {:.2} ms ({})", webhook.p99_ms, webhook.label),
+                met: Some(webhook.p99_ms < 50.0 && webhook.errors == 0),
+            },
+            None => not_run("webhook p99 deposit -> receipt < 50 ms at 200 deposits/s"),
+        });
+        let scale: Vec<&Row> = self
+            .rows
+            .iter()
+            .filter(|row| row.scenario == Scenario::Scale && row.is_measured())
+            .collect();
+        targets.push(match (scale.first(), scale.last()) {
+            (Some(smallest), Some(largest)) if scale.len() > 1 => {
+                let factor = largest.p99_ms / smallest.p99_ms.max(f64::MIN_POSITIVE);
+                Target {
+                    goal: "scale: p99 at 1M histories <= 1.5x p99 at 10k".into(),
+                    measured: format!(
+                        "{}: p99 {:.2} ms vs {}: p99 {:.2} ms = {factor:.2}x",
+                        largest.label, largest.p99_ms, smallest.label, smallest.p99_ms
+                    ),
+                    met: Some(factor <= 1.5),
+                }
+            }
+            _ => not_run("scale: p99 at 1M histories <= 1.5x p99 at 10k"),
+        });
+        let wiremock_start = self.row("start wiremock").map(|row| row.p50_ms);
+        let wiremock_lookup = self.row("fake-lookup wiremock").map(|row| row.ops_per_sec);
+        for fake in ["fake-toss", "fake-iamport"] {
+            let start = self.row(&format!("start {fake}"));
+            let lookup = self.row(&format!("fake-lookup {fake}"));
+            targets.push(match (start, lookup, wiremock_start, wiremock_lookup) {
+                (Some(start), Some(lookup), Some(wiremock_start), Some(wiremock_lookup)) => {
+                    let ratio = lookup.ops_per_sec / wiremock_lookup;
+                    Target {
+                        goal: format!(
+                            "{fake}: starts no slower than MockServer::start(), lookups >= 1.0x wiremock"
+                        ),
+                        measured: format!(
+                            "start p50 {:.2} ms vs {:.2} ms; lookups {ratio:.2}x",
+                            start.p50_ms, wiremock_start
+                        ),
+                        met: Some(start.p50_ms <= wiremock_start && ratio >= 1.0),
+                    }
+                }
+                _ => not_run(&format!(
+                    "{fake}: starts no slower than MockServer::start(), lookups >= 1.0x wiremock"
+                )),
+            });
+        }
+        self.targets = targets;
+    }
+
+    /// The table, the targets and the notes, as text.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "payments-bench: {} connections, {}, PBKDF2-HMAC-SHA256 at {} iterations (configured) and {} (low)",
+            self.concurrency, self.budget, self.iterations, self.iterations_low
+        );
+        let header = [
+            "scenario", "operations", "ops/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors",
+            "vs baseline",
+        ];
+        let mut lines: Vec<[String; 9]> = Vec::new();
+        for row in &self.rows {
+            if !row.is_measured() {
+                let why = row.note.clone().unwrap_or_else(|| "n/a".into());
+                lines.push([
+                    row.label.clone(),
+                    why,
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                ]);
+                continue;
+            }
+            lines.push([
+                row.label.clone(),
+                row.operations.to_string(),
+                format!("{:.0}", row.ops_per_sec),
+                format!("{:.2}", row.p50_ms),
+                format!("{:.2}", row.p90_ms),
+                format!("{:.2}", row.p99_ms),
+                format!("{:.2}", row.max_ms),
+                row.errors.to_string(),
+                row.ratio_to_baseline
+                    .map(|ratio| format!("{:.1}%", ratio * 100.0))
+                    .unwrap_or_else(|| "-".into()),
+            ]);
+        }
+        let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+        for line in &lines {
+            // A skipped row's note spans the numeric columns: do not widen them for it.
+            let measured = !line[2].is_empty();
+            for (index, cell) in line.iter().enumerate() {
+                if measured || index == 0 {
+                    widths[index] = widths[index].max(cell.chars().count());
+                }
+            }
+        }
+        let format_line = |cells: &[String]| {
+            let mut text = String::new();
+            for (index, cell) in cells.iter().enumerate() {
+                if index == 0 {
+                    let _ = write!(text, "{cell:<width$}", width = widths[0]);
+                } else {
+                    let _ = write!(text, "  {cell:>width$}", width = widths[index]);
+                }
+            }
+            text.trim_end().to_owned()
+        };
+        let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
+        let _ = writeln!(out, "{}", format_line(&header));
+        let _ = writeln!(out, "{}", "-".repeat(widths.iter().sum::<usize>() + 2 * (widths.len() - 1)));
+        for line in &lines {
+            if line[2].is_empty() {
+                let _ = writeln!(out, "{:<width$}  {}", line[0], line[1], width = widths[0]);
+            } else {
+                let _ = writeln!(out, "{}", format_line(line));
+            }
+        }
+        for row in &self.rows {
+            if let Some(note) = row.note.as_ref().filter(|_| row.is_measured()) {
+                let _ = writeln!(out, "  {}: {note}", row.label);
+            }
+            if let Some(error) = &row.first_error {
+                let _ = writeln!(out, "  {}: first error: {error}", row.label);
+            }
+        }
+        if !self.targets.is_empty() {
+            let _ = writeln!(out, "\ntargets (this machine):");
+            for target in &self.targets {
+                let verdict = match target.met {
+                    Some(true) => "met   ",
+                    Some(false) => "MISSED",
+                    None => "not run",
+                };
+                let _ = writeln!(out, "  [{verdict}] {}: {}", target.goal, target.measured);
+            }
+        }
+        if !self.notes.is_empty() {
+            let _ = writeln!(out, "\nnotes:");
+            for note in &self.notes {
+                let _ = writeln!(out, "  {note}");
+            }
+        }
+        out
+    }
+}
+
+fn not_run(goal: &str) -> Target {
+    Target {
+        goal: goal.to_owned(),
+        measured: "its rows did not run".into(),
+        met: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn measured(operations: u64, millis: u64, seconds: u64) -> Measured {
+        let mut measured = Measured::default();
+        for _ in 0..operations {
+            measured.add(Ok(Duration::from_millis(millis)));
+        }
+        measured.elapsed = Duration::from_secs(seconds);
+        measured
+    }
+
+    fn report(rows: Vec<Row>) -> Report {
+        Report {
+            iterations: 600_000,
+            iterations_low: 1000,
+            concurrency: 64,
+            budget: "1s each".into(),
+            rows,
+            targets: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn ratios_and_targets_follow_the_rows() {
+        let mut report = report(vec![
+            Row::measured(Scenario::Baseline, "baseline", &measured(1000, 1, 1)),
+            Row::measured(Scenario::HistoryRead, "history-read pbkdf2=1000", &measured(400, 2, 1)),
+            Row::measured(Scenario::HistoryCreate, "history-create pbkdf2=1000", &measured(100, 9, 1)),
+            Row::skipped(Scenario::Charge, "charge", "n/a (route not present)"),
+        ]);
+        report.fill_ratios();
+        report.judge();
+        assert_eq!(report.rows[1].ratio_to_baseline, Some(0.4));
+        assert_eq!(report.rows[3].ratio_to_baseline, None);
+        assert_eq!(report.targets[0].met, Some(true), "{:?}", report.targets[0]);
+        assert_eq!(report.targets[1].met, Some(false), "{:?}", report.targets[1]);
+        assert_eq!(report.targets[2].met, None);
+        let text = report.render();
+        assert!(text.contains("charge"), "{text}");
+        assert!(text.contains("n/a (route not present)"), "{text}");
+        assert!(text.contains("40.0%"), "{text}");
+        assert!(text.contains("MISSED"), "{text}");
+    }
+}

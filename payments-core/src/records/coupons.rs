@@ -1,0 +1,1 @@
+//! Coupon and gift records of the wire protocol (see `docs/protocol.md`).

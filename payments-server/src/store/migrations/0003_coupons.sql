@@ -1,0 +1,2 @@
+-- Coupons (being built).
+SELECT 1;
