@@ -40,8 +40,10 @@ async fn issue_payment(fake: &FakeIamport, client: &reqwest::Client, token: &str
     let r = client
         .post(format!("{}/vbanks", fake.uri()))
         .header("Authorization", token)
-        .json(&json!({"merchant_uid": "bench-1", "amount": 1000, "vbank_code": "004",
-                      "vbank_due": due, "vbank_holder": "bench"}))
+        .json(
+            &json!({"merchant_uid": "bench-1", "amount": 1000, "vbank_code": "004",
+                      "vbank_due": due, "vbank_holder": "bench"}),
+        )
         .send()
         .await;
     match r {

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::envelope::ApiError;
 use crate::fields::{Body, digits};
-use crate::state::{State, random_digits, random_hex};
+use crate::state::{State, random_digits};
 
 /// How long an OTP stays valid, in seconds.
 pub(crate) const OTP_TTL: i64 = 180;
@@ -107,6 +107,9 @@ pub(crate) fn request(st: &mut State, body: &Body, now: i64) -> Result<Value, Ap
         .unwrap_or(0);
     let imp_uid = st.new_imp_uid();
     let mut rng = rand::thread_rng();
+    // A CI identifies the person, not the certification: the same person certified
+    // twice gets the same `unique_key`, as with the real identity providers.
+    let person = format!("{name}\u{0}{birthday}\u{0}{gender_digit}\u{0}{phone}");
     let cert = Certification {
         imp_uid: imp_uid.clone(),
         merchant_uid: body.str_opt("merchant_uid")?,
@@ -121,12 +124,28 @@ pub(crate) fn request(st: &mut State, body: &Body, now: i64) -> Result<Value, Ap
         otp_expires_at: now + OTP_TTL,
         failed_attempts: 0,
         certified_at: 0,
-        unique_key: random_hex(64),
-        unique_in_site: random_hex(32),
+        unique_key: person_hex(&person, "ci", 64),
+        unique_in_site: person_hex(&person, "di", 32),
         pg_tid: random_digits(&mut rng, 20),
     };
     st.certifications.insert(imp_uid.clone(), cert);
     Ok(json!({ "imp_uid": imp_uid }))
+}
+
+/// A stable pseudo-random hex string for a person (deterministic within a build of the
+/// fake, which is all a fake's CI needs).
+fn person_hex(person: &str, salt: &str, len: usize) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut out = String::with_capacity(len);
+    let mut round = 0u64;
+    while out.len() < len {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (salt, person, round).hash(&mut hasher);
+        out.push_str(&format!("{:016x}", hasher.finish()));
+        round += 1;
+    }
+    out.truncate(len);
+    out
 }
 
 fn unknown(imp_uid: &str) -> ApiError {

@@ -84,7 +84,9 @@
 //!
 //! # Failure injection
 //! [`FakeIamport::set_latency`], [`FakeIamport::fail_next`] (`500`),
-//! [`FakeIamport::hang_next`] (never answered), [`FakeIamport::drop_next_webhooks`],
+//! [`FakeIamport::hang_next`] (never answered), [`FakeIamport::fail_next_after_acting`]
+//! and [`FakeIamport::hang_next_after_acting`] (the request takes effect but its answer
+//! is lost), [`FakeIamport::drop_next_webhooks`],
 //! [`FakeIamport::duplicate_next_webhooks`], [`FakeIamport::set_webhook_delay`],
 //! [`FakeIamport::reorder_next_webhooks`], and the retry schedule
 //! ([`FakeIamportBuilder::webhook_retry_schedule`]).

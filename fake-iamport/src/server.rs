@@ -287,6 +287,16 @@ async fn serve_request(AxumState(shared): AxumState<Arc<Shared>>, req: Request) 
         }
     }
     let d = routes::handle(&shared, &parts.method, &path, &parts.headers, &bytes);
+    if !path.starts_with("/internal/") {
+        match shared.take_after_fault() {
+            Some(RequestFault::Hang) => std::future::pending::<()>().await,
+            Some(RequestFault::Fail) => {
+                let e = ApiError::internal("fake-iamport: injected failure after acting");
+                return json_response(e.status, &e.body(), false);
+            }
+            None => {}
+        }
+    }
     json_response(d.reply.status, &d.reply.body, d.replayed)
 }
 
@@ -470,6 +480,17 @@ impl FakeIamport {
     /// The next `n` API requests are never answered (until shutdown); used before `fail_next`.
     pub fn hang_next(&self, n: u32) {
         lock(&self.shared.faults).hang_next = n;
+    }
+
+    /// The next `n` API requests act (charge, cancel, ...) and are then answered `500`:
+    /// the answer is lost, the effect is not. Tests at-most-once retries.
+    pub fn fail_next_after_acting(&self, n: u32) {
+        lock(&self.shared.faults).fail_after = n;
+    }
+
+    /// The next `n` API requests act and are then never answered (until shutdown).
+    pub fn hang_next_after_acting(&self, n: u32) {
+        lock(&self.shared.faults).hang_after = n;
     }
 
     /// The next `n` webhooks are not sent (logged as [`webhooks::WebhookOutcome::Dropped`]).

@@ -59,8 +59,14 @@ pub(crate) enum RequestFault {
 #[derive(Debug, Default)]
 pub(crate) struct RequestFaults {
     pub(crate) latency: Duration,
+    /// Answer `500` without acting.
     pub(crate) fail_next: u32,
+    /// Never answer, without acting.
     pub(crate) hang_next: u32,
+    /// Act, then answer `500` (the answer is "lost").
+    pub(crate) fail_after: u32,
+    /// Act, then never answer.
+    pub(crate) hang_after: u32,
 }
 
 /// Shared by the server and the handle.
@@ -90,5 +96,19 @@ impl Shared {
             None
         };
         (f.latency, fault)
+    }
+
+    /// The failure (if any) to apply after a request has acted: hangs first.
+    pub(crate) fn take_after_fault(&self) -> Option<RequestFault> {
+        let mut f = lock(&self.faults);
+        if f.hang_after > 0 {
+            f.hang_after -= 1;
+            Some(RequestFault::Hang)
+        } else if f.fail_after > 0 {
+            f.fail_after -= 1;
+            Some(RequestFault::Fail)
+        } else {
+            None
+        }
     }
 }

@@ -27,7 +27,9 @@ async fn binary_serves_the_api() {
     );
     let stdout = child.0.stdout.take().expect("stdout");
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("first line");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("first line");
     let uri = line
         .trim()
         .rsplit(' ')

@@ -88,6 +88,57 @@ async fn next_requests_hang_then_recover() {
 }
 
 #[tokio::test]
+async fn lost_answers_after_acting_and_at_most_once_retries() {
+    let api = Api::start().await;
+    api.register("sub-lost", GOOD_CARD).await.ok();
+    // The charge happens but its answer is a 500: a retry with the same merchant_uid
+    // is refused, and the payment can be found.
+    api.fake.fail_next_after_acting(1);
+    let msg = api.again("sub-lost", "lost-1", 1000).await.fails(500);
+    assert!(msg.contains("after acting"), "{msg}");
+    api.again("sub-lost", "lost-1", 1000).await.fails(200);
+    assert_eq!(
+        api.get("/payments/find/lost-1").await.ok()["status"],
+        serde_json::json!("paid")
+    );
+    // The charge happens but no answer ever comes: an Idempotency-Key retry replays it.
+    api.fake.hang_next_after_acting(1);
+    let body = serde_json::json!({"customer_uid": "sub-lost", "merchant_uid": "lost-2",
+                                  "amount": 1000, "name": "n"});
+    let short = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .expect("client");
+    let r = short
+        .post(format!("{}/subscribe/payments/again", api.fake.uri()))
+        .header("Authorization", &api.token)
+        .header("Idempotency-Key", "lost-key")
+        .json(&body)
+        .send()
+        .await;
+    assert!(r.is_err_and(|e| e.is_timeout()));
+    let replay = api
+        .raw(
+            reqwest::Method::POST,
+            "/subscribe/payments/again",
+            Some(body),
+            &[
+                ("Authorization", api.token.as_str()),
+                ("Idempotency-Key", "lost-key"),
+            ],
+        )
+        .await;
+    assert_eq!(replay.ok()["merchant_uid"], serde_json::json!("lost-2"));
+    assert_eq!(
+        replay
+            .headers
+            .get("idempotent-replayed")
+            .map(|v| v.as_bytes()),
+        Some(&b"true"[..])
+    );
+}
+
+#[tokio::test]
 async fn webhook_retries_on_the_schedule_until_delivered() {
     let hooks = MockServer::start().await;
     Mock::given(method("POST"))

@@ -79,6 +79,44 @@ impl PaymentsClient {
         Reservations::new(&self.inner)
     }
 
+    /// Charging saved cards: `create` (with a required idempotency key).
+    ///
+    /// ```no_run
+    /// # async fn run(client: payments_client::PaymentsClient, input: payments_core::records::charges::ChargeCreate) -> Result<(), payments_client::Error> {
+    /// let key = payments_client::IdempotencyKey::random();
+    /// let charge = client.charges().create(&input, &key).await?;
+    /// # let _ = charge; Ok(()) }
+    /// ```
+    pub fn charges(&self) -> crate::charges::Charges<'_> {
+        crate::charges::Charges::new(&self.inner)
+    }
+
+    /// Approval attempts (charges, coupons, recorded payments): `at` (by id).
+    ///
+    /// ```no_run
+    /// # async fn run(client: payments_client::PaymentsClient) -> Result<(), payments_client::Error> {
+    /// use payments_core::records::charges::TransactionAccess;
+    /// let record = client
+    ///     .transactions()
+    ///     .at(uuid::Uuid::nil(), &TransactionAccess { password: "pw".into() })
+    ///     .await?;
+    /// # let _ = record; Ok(()) }
+    /// ```
+    pub fn transactions(&self) -> crate::charges::Transactions<'_> {
+        crate::charges::Transactions::new(&self.inner)
+    }
+
+    /// Identity verification with PG certifications: `verify`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: payments_client::PaymentsClient, input: payments_core::records::charges::CertificationVerify) -> Result<(), payments_client::Error> {
+    /// let person = client.certifications().verify(&input).await?;
+    /// # let _ = person; Ok(()) }
+    /// ```
+    pub fn certifications(&self) -> crate::charges::Certifications<'_> {
+        crate::charges::Certifications::new(&self.inner)
+    }
+
     /// The server's monitors: `health`, `performance`, `system`.
     ///
     /// ```no_run

@@ -37,6 +37,7 @@
 
 #[cfg(feature = "axum")]
 pub mod axum;
+pub mod charges;
 pub mod client;
 pub mod connection;
 pub mod data;

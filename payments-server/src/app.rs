@@ -61,6 +61,8 @@ pub struct App {
     pub started_at: Timestamp,
     /// Requests being served right now.
     pub in_flight: Arc<AtomicI64>,
+    /// Slows down owners who guess coupon codes wrong.
+    pub coupon_guard: crate::coupons::GuessGuard,
 }
 
 impl std::fmt::Debug for App {

@@ -13,6 +13,7 @@
 //! - [`histories`], [`reservations`]: the verified records.
 //! - [`charges`], [`transactions`], [`certifications`]: charging saved cards, the
 //!   approval attempts and their events, identity verification.
+//! - [`coupons`]: coupons and gifts: issue, register, redeem.
 //! - [`webhooks`]: PG webhook intake and the durable outbox that delivers to callers.
 //! - [`store`]: the `Store` port and its SQLite implementation.
 //! - [`vendors`]: the reqwest adapters for each PG.
@@ -25,6 +26,7 @@ pub mod at_rest;
 pub mod certifications;
 pub mod charges;
 pub mod config;
+pub mod coupons;
 pub mod error;
 pub mod histories;
 pub mod http;

@@ -206,6 +206,12 @@ impl PaymentServerBuilder {
         self
     }
 
+    /// The time limit of every PG call.
+    pub fn vendor_timeout(mut self, timeout: Duration) -> Self {
+        self.config.vendors.timeout_ms = timeout.as_millis() as u64;
+        self
+    }
+
     /// Where transaction events are delivered.
     pub fn event_url(mut self, url: impl Into<String>) -> Self {
         self.config.events.url = Some(url.into());
@@ -311,6 +317,7 @@ impl PaymentServerBuilder {
             outbox_wake: Arc::new(Notify::new()),
             webhook_http,
             in_flight: Arc::new(AtomicI64::new(0)),
+            coupon_guard: crate::coupons::GuessGuard::default(),
         }))
     }
 

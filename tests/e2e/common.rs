@@ -8,7 +8,8 @@ use axum::routing::post;
 use fake_iamport::FakeIamport;
 use fake_toss::FakeToss;
 use payments::client::{Connection, PaymentsClient, RetryPolicy, open_webhook};
-use payments::core::envelope::{CompatKey, Envelope, SealedV2Key};
+use payments::core::envelope::{Binding, CompatKey, Envelope, SealedV2Key};
+use payments::core::records::charges::EventRecord;
 use payments::core::records::{
     Accessor, PaymentHistoryCreate, Source, Vendor, VendorCode, WebhookHistory,
 };
@@ -109,12 +110,74 @@ impl Receiver {
     }
 }
 
+/// The merchant's event endpoint: opens each sealed-v2 event and keeps it.
+#[derive(Clone)]
+pub struct EventSink {
+    pub url: String,
+    events: Arc<Mutex<Vec<EventRecord>>>,
+}
+
+async fn receive_event(
+    State((key, events)): State<(Arc<SealedV2Key>, Arc<Mutex<Vec<EventRecord>>>)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let Some(timestamp_ms) = headers
+        .get("x-payments-timestamp")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+    else {
+        return StatusCode::UNAUTHORIZED;
+    };
+    let binding = Binding { method: "POST", path: "/events", timestamp_ms };
+    let Ok(json) = key.open(std::str::from_utf8(&body).unwrap_or(""), &binding) else {
+        return StatusCode::UNAUTHORIZED;
+    };
+    match serde_json::from_slice(&json) {
+        Ok(event) => {
+            events.lock().unwrap().push(event);
+            StatusCode::OK
+        }
+        Err(_) => StatusCode::BAD_REQUEST,
+    }
+}
+
+impl EventSink {
+    pub async fn start() -> Self {
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/events", listener.local_addr().unwrap());
+        let router = axum::Router::new()
+            .route("/events", post(receive_event))
+            .with_state((Arc::new(SealedV2Key::derive(SECRET)), events.clone()));
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        Self { url, events }
+    }
+
+    pub fn events(&self) -> Vec<EventRecord> {
+        self.events.lock().unwrap().clone()
+    }
+
+    /// Waits (bounded) until at least `count` events arrived.
+    pub async fn wait_for(&self, count: usize) -> Vec<EventRecord> {
+        for _ in 0..500 {
+            let events = self.events();
+            if events.len() >= count {
+                return events;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("expected {count} events, got {}", self.events().len());
+    }
+}
+
 pub struct TestApp {
     pub toss: FakeToss,
     pub iamport: FakeIamport,
     pub server: ServerHandle,
     pub client: PaymentsClient,
     pub receiver: Receiver,
+    pub events: EventSink,
     pub http: reqwest::Client,
     pub database: String,
     pub _dir: Option<tempfile::TempDir>,
@@ -166,7 +229,12 @@ pub async fn spawn_app_with(wire: Wire) -> TestApp {
     let database = dir.path().join("payments.sqlite").to_string_lossy().into_owned();
     let toss = FakeToss::start().await;
     let iamport = FakeIamport::start().await;
-    let server = server_builder(&toss, &iamport, &database).start().await.unwrap();
+    let events = EventSink::start().await;
+    let server = server_builder(&toss, &iamport, &database)
+        .event_url(events.url.clone())
+        .start()
+        .await
+        .unwrap();
     // The PGs' webhooks go to the server.
     toss.set_webhook_url(format!("{}/payments/webhooks/toss", server.uri()));
     iamport.set_webhook_url(format!("{}/payments/webhooks/iamport", server.uri()));
@@ -178,6 +246,7 @@ pub async fn spawn_app_with(wire: Wire) -> TestApp {
         server,
         client,
         receiver,
+        events,
         http: reqwest::Client::new(),
         database,
         _dir: Some(dir),

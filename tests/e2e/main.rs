@@ -1,8 +1,11 @@
 //! End-to-end scenarios: the fakes, the server and the SDK in-process, one test per
 //! scenario, for both PGs and both envelopes.
 
+mod charges;
 mod common;
+mod coupons;
 mod failures;
+mod identity;
 mod iamport;
 mod restart;
 mod toss;

@@ -1,4 +1,4 @@
-//! AES-CBC with PKCS#7 padding in place, shared by both envelopes.
+//! AES-CBC with PKCS#7 padding, shared by both envelopes.
 //!
 //! Encryption writes into a buffer the caller allocated at its final size; decryption
 //! works in place, so neither copies the data more than once.

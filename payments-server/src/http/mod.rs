@@ -5,6 +5,7 @@
 //! - [`idempotency`]: `Idempotency-Key` replay on POST and PUT routes.
 //! - [`monitors`]: health, performance and system.
 
+pub mod coupons;
 pub mod envelope;
 pub mod idempotency;
 pub mod monitors;
@@ -49,6 +50,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/monitors/health", get(monitors::health))
         .route("/monitors/performance", get(monitors::performance))
         .route("/monitors/system", get(monitors::system))
+        .merge(coupons::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(app.clone(), count_in_flight))
         .layer(DefaultBodyLimit::max(limit))

@@ -5,6 +5,7 @@
 //! engine ever sees them in the clear. Every method that changes more than one row does
 //! it in one transaction.
 
+pub mod coupons;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -13,6 +14,7 @@ use payments_core::records::{Source, Vendor};
 use payments_core::timestamp::Timestamp;
 use uuid::Uuid;
 
+pub use coupons::CouponStore;
 pub use sqlite::SqliteStore;
 
 /// A payment history as stored.
@@ -228,7 +230,7 @@ pub enum StoreError {
 
 /// The storage port of the server.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: CouponStore + Send + Sync + 'static {
     /// Records a new history, with its transaction and messages, in one transaction.
     ///
     /// # Errors

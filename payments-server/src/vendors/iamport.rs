@@ -439,6 +439,19 @@ impl PaymentGateway for IamportGateway {
         Ok(iamport::billing_view(raw)?)
     }
 
+    async fn lookup_certification(&self, uid: &str) -> Result<serde_json::Value, GatewayError> {
+        let imp_uid = segment(uid, "imp_uid")?;
+        self.call(Request {
+            method: Method::GET,
+            route: "/certifications/{imp_uid}",
+            url: self.url(&format!("/certifications/{imp_uid}")),
+            body: None,
+            idempotency_key: None,
+            call: Call::Read,
+        })
+        .await
+    }
+
     async fn charge_billing_key(
         &self,
         charge: BillingCharge<'_>,

@@ -1,0 +1,131 @@
+//! The coupon routes (`docs/coupons.md`), all sealed. The POSTs go through
+//! [`idempotency::run`], so a retried issue, gift, registration or redemption with the
+//! same `Idempotency-Key` is answered once. An owner locked out by the
+//! [`GuessGuard`](crate::coupons::GuessGuard) is refused `429 TOO_MANY_ATTEMPTS` with a
+//! `Retry-After` header before any work (and before the key is claimed, so the refusal
+//! is never replayed).
+
+use super::envelope::Sealed;
+use super::idempotency;
+use crate::app::App;
+use crate::coupons;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{patch, post};
+use payments_core::coupon::OwnerId;
+use payments_core::records::coupons::{
+    CouponAccess, CouponIssue, CouponRedeem, CouponRegister, GiftCreate,
+};
+use std::sync::Arc;
+
+/// The coupon routes, merged into [`super::router`].
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/payments/coupons", post(issue))
+        .route("/payments/coupons/gift", post(gift))
+        .route("/payments/coupons/register", post(register))
+        .route("/payments/coupons/redeem", post(redeem))
+        .route("/payments/coupons/get", patch(get))
+}
+
+/// The guard's answer for a locked-out owner, with `Retry-After`.
+fn throttled(app: &App, owner: &OwnerId) -> Option<Response> {
+    coupons::check_guard(app, owner)
+        .err()
+        .map(|error| retry_after(app, owner, error.into_response()))
+}
+
+/// Adds `Retry-After` to a `429` (a lock that started during the request).
+fn retry_after(app: &App, owner: &OwnerId, mut response: Response) -> Response {
+    if response.status() == StatusCode::TOO_MANY_REQUESTS {
+        let now = app.clock.now();
+        let seconds = match app.coupon_guard.check(owner.as_str(), now) {
+            Err(lockout) => lockout.retry_after_secs(now),
+            Ok(()) => 1,
+        };
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
+async fn issue(State(app): State<Arc<App>>, headers: HeaderMap, sealed: Sealed<CouponIssue>) -> Response {
+    let work_app = app.clone();
+    idempotency::run(
+        &app,
+        &headers,
+        "POST /payments/coupons",
+        &sealed.context,
+        &sealed.request_hash,
+        StatusCode::CREATED,
+        move || coupons::issue(work_app, sealed.value),
+    )
+    .await
+}
+
+async fn gift(State(app): State<Arc<App>>, headers: HeaderMap, sealed: Sealed<GiftCreate>) -> Response {
+    let work_app = app.clone();
+    idempotency::run(
+        &app,
+        &headers,
+        "POST /payments/coupons/gift",
+        &sealed.context,
+        &sealed.request_hash,
+        StatusCode::CREATED,
+        move || coupons::gift(work_app, sealed.value),
+    )
+    .await
+}
+
+async fn register(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    sealed: Sealed<CouponRegister>,
+) -> Response {
+    let owner = sealed.value.owner.clone();
+    if let Some(refusal) = throttled(&app, &owner) {
+        return refusal;
+    }
+    let work_app = app.clone();
+    let response = idempotency::run(
+        &app,
+        &headers,
+        "POST /payments/coupons/register",
+        &sealed.context,
+        &sealed.request_hash,
+        StatusCode::OK,
+        move || coupons::register(work_app, sealed.value),
+    )
+    .await;
+    retry_after(&app, &owner, response)
+}
+
+async fn redeem(State(app): State<Arc<App>>, headers: HeaderMap, sealed: Sealed<CouponRedeem>) -> Response {
+    let owner = sealed.value.owner.clone();
+    if let Some(refusal) = throttled(&app, &owner) {
+        return refusal;
+    }
+    let work_app = app.clone();
+    let response = idempotency::run(
+        &app,
+        &headers,
+        "POST /payments/coupons/redeem",
+        &sealed.context,
+        &sealed.request_hash,
+        StatusCode::OK,
+        move || coupons::redeem(work_app, sealed.value),
+    )
+    .await;
+    retry_after(&app, &owner, response)
+}
+
+async fn get(State(app): State<Arc<App>>, sealed: Sealed<CouponAccess>) -> Response {
+    let owner = sealed.value.owner.clone();
+    match coupons::get(app.clone(), sealed.value).await {
+        Ok(coupon) => sealed.context.reply(StatusCode::OK, &coupon),
+        Err(error) => retry_after(&app, &owner, error.into_response()),
+    }
+}

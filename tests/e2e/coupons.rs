@@ -1,0 +1,1 @@
+//! Coupon and gift scenarios (being built).
