@@ -16,14 +16,16 @@
 
 use payments::client::{Connection, IdempotencyKey, PaymentsClient};
 use payments::core::clock::{Clock, FixedClock, IdGen, RandomIdGen};
-use payments::core::coupon::{CouponCode, OwnerId};
+use payments::core::coupon::OwnerId;
 use payments::core::money::{Currency, Money};
 use payments::core::order::{Product, ProductId};
 use payments::core::payment_method::PaymentMethod;
 use payments::core::records::charges::{
     Charge, ChargeCreate, OrderInput, OrderLineInput, TransactionAccess,
 };
-use payments::core::records::coupons::{CouponIssue, CouponRedeem, CouponRegister, CouponValueRecord};
+use payments::core::records::coupons::{
+    CouponIssue, CouponRedeem, CouponRegister, CouponValueRecord,
+};
 use payments::core::records::{ReservationCreate, Source, Vendor, VendorCode};
 use payments::core::secret::Secret;
 use payments::core::timestamp::Timestamp;
@@ -202,7 +204,9 @@ fn refused<T: std::fmt::Debug>(
     code: &str,
 ) -> Result<String, Error> {
     match result {
-        Err(error) if error.status().map(|s| s.as_u16()) == Some(status) && error.code() == Some(code) => {
+        Err(error)
+            if error.status().map(|s| s.as_u16()) == Some(status) && error.code() == Some(code) =>
+        {
             Ok(error.message().unwrap_or_default().to_owned())
         }
         Err(error) => Err(format!("expected {status} {code}, got {error}").into()),
@@ -251,7 +255,12 @@ async fn show(client: &PaymentsClient, charge: &Charge, password: &str) -> Resul
     Ok(())
 }
 
-async fn toss_post(http: &reqwest::Client, toss: &FakeToss, path: &str, body: Value) -> Result<Value, Error> {
+async fn toss_post(
+    http: &reqwest::Client,
+    toss: &FakeToss,
+    path: &str,
+    body: Value,
+) -> Result<Value, Error> {
     let response = http
         .post(format!("{}{path}", toss.uri()))
         .header("Authorization", toss.authorization())
@@ -266,7 +275,12 @@ async fn toss_post(http: &reqwest::Client, toss: &FakeToss, path: &str, body: Va
     Ok(body)
 }
 
-async fn iamport_post(http: &reqwest::Client, iamport: &FakeIamport, path: &str, body: Value) -> Result<Value, Error> {
+async fn iamport_post(
+    http: &reqwest::Client,
+    iamport: &FakeIamport,
+    path: &str,
+    body: Value,
+) -> Result<Value, Error> {
     let (imp_key, imp_secret) = iamport.credentials();
     let token: Value = http
         .post(format!("{}/users/getToken", iamport.uri()))
@@ -275,7 +289,9 @@ async fn iamport_post(http: &reqwest::Client, iamport: &FakeIamport, path: &str,
         .await?
         .json()
         .await?;
-    let token = token["response"]["access_token"].as_str().ok_or("no PortOne token")?;
+    let token = token["response"]["access_token"]
+        .as_str()
+        .ok_or("no PortOne token")?;
     let answer: Value = http
         .post(format!("{}{path}", iamport.uri()))
         .header("Authorization", token)
@@ -303,7 +319,12 @@ async fn main() -> Result<(), Error> {
         .iamport_store(STORE, iamport.uri(), imp_key, imp_secret)
         .start()
         .await?;
-    println!("fake-toss {} · fake-iamport {} · server {}", toss.uri(), iamport.uri(), server.uri());
+    println!(
+        "fake-toss {} · fake-iamport {} · server {}",
+        toss.uri(),
+        iamport.uri(),
+        server.uri()
+    );
     let client = PaymentsClient::new(Connection::new(server.uri()).sealed_v2(SECRET))?;
     let http = reqwest::Client::new();
     let ids: Arc<dyn IdGen> = Arc::new(RandomIdGen);
@@ -355,7 +376,9 @@ async fn main() -> Result<(), Error> {
     let token = qr.issue(card.clone());
     println!("phone shows QR token {}… (valid 20 s)", &token[..6]);
     clock.advance(chrono::Duration::seconds(5));
-    let scanned = qr.scan(&token).map_err(|e| format!("a fresh QR was refused: {e:?}"))?;
+    let scanned = qr
+        .scan(&token)
+        .map_err(|e| format!("a fresh QR was refused: {e:?}"))?;
     assert_eq!(scanned.reservation, reservation.id);
     println!("scanned after 5 s: saved card {}", scanned.reservation);
     assert_eq!(qr.scan(&token).err(), Some(QrError::Unknown));
@@ -374,7 +397,10 @@ async fn main() -> Result<(), Error> {
     let message = refused(
         client
             .charges()
-            .create(&charge_input(&sold_out, method.clone(), &password), &key(&basket_id)?)
+            .create(
+                &charge_input(&sold_out, method.clone(), &password),
+                &key(&basket_id)?,
+            )
             .await,
         422,
         "INVALID_ORDER",
@@ -384,7 +410,10 @@ async fn main() -> Result<(), Error> {
     let message = refused(
         client
             .charges()
-            .create(&charge_input(&empty, method.clone(), &password), &key(&basket_id)?)
+            .create(
+                &charge_input(&empty, method.clone(), &password),
+                &key(&basket_id)?,
+            )
             .await,
         422,
         "INVALID_ORDER",
@@ -396,27 +425,118 @@ async fn main() -> Result<(), Error> {
         .charges()
         .create(&charge_input(&order, method.clone(), &password), &order_key)
         .await?;
-    assert_eq!(charge.transaction.transaction.status(), TransactionStatus::Approved);
-    assert_eq!(charge.transaction.transaction.total(), Money::new(5_000, Currency::Krw)?);
+    assert_eq!(
+        charge.transaction.transaction.status(),
+        TransactionStatus::Approved
+    );
+    assert_eq!(
+        charge.transaction.transaction.total(),
+        Money::new(5_000, Currency::Krw)?
+    );
     assert_eq!(charge.history.price, 5_000);
-    println!("milk ×2 + bread: charged {} to the saved card", charge.transaction.transaction.total());
+    println!(
+        "milk ×2 + bread: charged {} to the saved card",
+        charge.transaction.transaction.total()
+    );
     show(&client, &charge, &password).await?;
     // The kiosk lost the answer and retries with the same key: the same charge, not a new one.
     let again = client
         .charges()
         .create(&charge_input(&order, method.clone(), &password), &order_key)
         .await?;
-    assert_eq!(again.transaction.transaction.id(), charge.transaction.transaction.id());
+    assert_eq!(
+        again.transaction.transaction.id(),
+        charge.transaction.transaction.id()
+    );
     println!("a retry with the same key answers the same transaction (charged once)");
 
     println!("\n   A QR shown too late");
     let late = qr.issue(card.clone());
     clock.advance(chrono::Duration::seconds(21));
-    let refusal = qr.scan(&late);
-    assert!(matches!(refusal, Err(QrError::Expired { age_seconds: 21 })), "{refusal:?}");
-    println!("scanned after 21 s: refused ({refusal:?}); the phone shows a fresh QR");
+    match qr.scan(&late) {
+        Err(QrError::Expired { age_seconds: 21 }) => {
+            println!(
+                "scanned after 21 s: refused (expired: 20 s is the limit); the phone shows a fresh QR"
+            );
+        }
+        other => {
+            return Err(format!("a 21-second-old QR was not refused as expired: {other:?}").into());
+        }
+    }
 
-    // COUPON_SECTION
+    println!("\n== 3. A second basket, paid with a coupon and the card");
+    let coupon = client
+        .coupons()
+        .issue(&CouponIssue {
+            value: CouponValueRecord::Product {
+                product_id: milk.id.clone(),
+            },
+            expires_at: chrono::Utc::now() + chrono::Duration::days(30),
+            count: None,
+        })
+        .await?
+        .coupons
+        .into_iter()
+        .next()
+        .ok_or("no coupon issued")?;
+    let owner = OwnerId::new(student);
+    client
+        .coupons()
+        .register(&CouponRegister {
+            code: coupon.code.clone(),
+            owner: owner.clone(),
+        })
+        .await?;
+    println!(
+        "the student registered a free-milk coupon {}…",
+        &coupon.code.to_string()[..5]
+    );
+    let second = qr
+        .scan(&qr.issue(card.clone()))
+        .map_err(|e| format!("QR refused: {e:?}"))?;
+    let method = PaymentMethod::saved_card_by_id(second.reservation, second.password)?;
+    let basket_id = format!("basket-{}", ids.code(TOKEN_ALPHABET, 10));
+    let password = format!("receipt-{}", ids.uuid());
+    let full = basket(&basket_id, &[(&milk, 1), (&juice, 1)]);
+    let redemption = client
+        .coupons()
+        .redeem(&CouponRedeem {
+            code: coupon.code.clone(),
+            owner,
+            order: full.clone(),
+            password: password.as_str().into(),
+        })
+        .await?;
+    assert_eq!(redemption.discount, milk.price);
+    assert_eq!(
+        redemption.transaction.transaction.status(),
+        TransactionStatus::Approved
+    );
+    println!(
+        "coupon: {} off — screen: {}",
+        redemption.discount, redemption.transaction.status_message
+    );
+    // The card pays what the coupon did not: the basket without the free milk.
+    let rest = basket(&basket_id, &[(&juice, 1)]);
+    let charge = client
+        .charges()
+        .create(&charge_input(&rest, method, &password), &key(&basket_id)?)
+        .await?;
+    assert_eq!(charge.transaction.transaction.total(), juice.price);
+    println!(
+        "card: {} for the rest",
+        charge.transaction.transaction.total()
+    );
+    show(&client, &charge, &password).await?;
+    let paid = redemption
+        .discount
+        .checked_add(charge.transaction.transaction.total())?;
+    assert_eq!(paid, Money::new(2_700, Currency::Krw)?);
+    println!(
+        "basket total {paid} = coupon {} + card {}",
+        redemption.discount, juice.price
+    );
+
     println!("\n== 4. A teacher recognised by the camera pays with a PIN");
     // The teacher's card is saved at PortOne (customer_uid) and kept as a reservation
     // whose password is the teacher's 6-digit payment PIN.
@@ -446,9 +566,16 @@ async fn main() -> Result<(), Error> {
         })
         .await?;
     // Face recognition is the camera vendor's; here a face is the template it answers.
-    let faces: HashMap<&str, Source> = HashMap::from([("face-template-7f3a", source("members", teacher))]);
-    let recognised = faces.get("face-template-7f3a").ok_or("face not enrolled")?.clone();
-    println!("camera: recognised {} (card {})", recognised.id, teacher_card.id);
+    let faces: HashMap<&str, Source> =
+        HashMap::from([("face-template-7f3a", source("members", teacher))]);
+    let recognised = faces
+        .get("face-template-7f3a")
+        .ok_or("face not enrolled")?
+        .clone();
+    println!(
+        "camera: recognised {} (card {})",
+        recognised.id, teacher_card.id
+    );
 
     let basket_id = format!("basket-{}", ids.code(TOKEN_ALPHABET, 10));
     let password = format!("receipt-{}", ids.uuid());
@@ -477,8 +604,14 @@ async fn main() -> Result<(), Error> {
         .create(&charge_input(&order, method, &password), &key(&basket_id)?)
         .await?;
     assert_eq!(charge.history.vendor.code, VendorCode::Iamport);
-    assert_eq!(charge.transaction.transaction.total(), Money::new(4_000, Currency::Krw)?);
-    println!("taps {taps:?}: the PIN unlocked the card; charged {}", charge.transaction.transaction.total());
+    assert_eq!(
+        charge.transaction.transaction.total(),
+        Money::new(4_000, Currency::Krw)?
+    );
+    println!(
+        "taps {taps:?}: the PIN unlocked the card; charged {}",
+        charge.transaction.transaction.total()
+    );
     show(&client, &charge, &password).await?;
 
     server.shutdown().await;

@@ -22,7 +22,9 @@ use payments::core::clock::{IdGen, RandomIdGen};
 use payments::core::money::{Currency, Money};
 use payments::core::order::{Order, Product, ProductId};
 use payments::core::records::charges::{CertificationVerify, OrderInput, OrderLineInput};
-use payments::core::records::{Accessor, PaymentHistory, PaymentHistoryCreate, Source, Vendor, VendorCode};
+use payments::core::records::{
+    Accessor, PaymentHistory, PaymentHistoryCreate, Source, Vendor, VendorCode,
+};
 use payments::core::secret::Secret;
 use payments::fake_iamport::FakeIamport;
 use payments::fake_toss::FakeToss;
@@ -62,7 +64,9 @@ enum ShopError {
 impl std::fmt::Display for ShopError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::AlreadyMember { member } => write!(f, "this person already has an account ({member})"),
+            Self::AlreadyMember { member } => {
+                write!(f, "this person already has an account ({member})")
+            }
             Self::UnknownOrder => f.write_str("no such order"),
             Self::NotYourOrder => f.write_str("this order belongs to another customer"),
             Self::Order(e) => write!(f, "order refused: {e}"),
@@ -125,6 +129,12 @@ impl Shop {
                 },
             })
             .await?;
+        println!(
+            "  the server verified {} (born {}): CI hash {}…",
+            person.name,
+            person.birth_date,
+            &person.ci_hash[..12]
+        );
         let mut members = lock(&self.members);
         if let Some(member) = members.get(&person.ci_hash) {
             return Err(ShopError::AlreadyMember {
@@ -133,21 +143,17 @@ impl Shop {
         }
         let member = format!("member-{}", members.len() + 1);
         // Only the hash is kept: name, birth date and phone were needed for this check only.
-        members.insert(person.ci_hash.clone(), member.clone());
-        println!(
-            "  verified {} (born {}), CI hash {}…; stored: {{{}… → {member}}}",
-            person.name,
-            person.birth_date,
-            &person.ci_hash[..12],
-            &person.ci_hash[..12]
-        );
+        members.insert(person.ci_hash, member.clone());
         Ok(member)
     }
 
     /// Places an order: the lines snapshot each product's id, name and price now.
     fn place_order(&self, member: &str, lines: &[(&Product, i64)]) -> Result<Order, ShopError> {
         let input = OrderInput {
-            id: format!("order-{}", self.ids.code(b"0123456789ABCDEFGHJKMNPQRSTVWXYZ", 12)),
+            id: format!(
+                "order-{}",
+                self.ids.code(b"0123456789ABCDEFGHJKMNPQRSTVWXYZ", 12)
+            ),
             lines: lines
                 .iter()
                 .map(|(product, quantity)| OrderLineInput {
@@ -172,7 +178,12 @@ impl Shop {
     /// Completes an order with the customer's Toss payment: only the order's owner may,
     /// for the order's own total. The idempotency key is the order and the payment, so a
     /// double click or a retry is the same request; the server confirms with Toss once.
-    async fn complete(&self, member: &str, order_id: &str, payment_key: &str) -> Result<PaymentHistory, ShopError> {
+    async fn complete(
+        &self,
+        member: &str,
+        order_id: &str,
+        payment_key: &str,
+    ) -> Result<PaymentHistory, ShopError> {
         let (price, password) = {
             let orders = lock(&self.orders);
             let order = orders.get(order_id).ok_or(ShopError::UnknownOrder)?;
@@ -212,7 +223,10 @@ impl Shop {
     }
 
     fn paid_orders(&self) -> usize {
-        lock(&self.orders).values().filter(|o| o.paid.is_some()).count()
+        lock(&self.orders)
+            .values()
+            .filter(|o| o.paid.is_some())
+            .count()
     }
 }
 
@@ -236,7 +250,10 @@ async fn certify(
         .await?
         .json()
         .await?;
-    let token = token["response"]["access_token"].as_str().ok_or("no PortOne token")?.to_owned();
+    let token = token["response"]["access_token"]
+        .as_str()
+        .ok_or("no PortOne token")?
+        .to_owned();
     let requested: Value = http
         .post(format!("{}/certifications/otp/request", iamport.uri()))
         .header("Authorization", &token)
@@ -253,7 +270,10 @@ async fn certify(
         .to_owned();
     let otp = iamport.otp(&imp_uid).ok_or("no OTP was sent")?;
     let confirmed: Value = http
-        .post(format!("{}/certifications/otp/confirm/{imp_uid}", iamport.uri()))
+        .post(format!(
+            "{}/certifications/otp/confirm/{imp_uid}",
+            iamport.uri()
+        ))
         .header("Authorization", &token)
         .json(&json!({ "otp": otp }))
         .send()
@@ -269,7 +289,11 @@ async fn certify(
 
 /// The Toss payment widget: the customer pays; the payment waits for the merchant's
 /// confirmation (`IN_PROGRESS`) — what `__approved: false` simulates on the fake.
-async fn pay_in_widget(http: &reqwest::Client, toss: &FakeToss, order: &Order) -> Result<String, Error> {
+async fn pay_in_widget(
+    http: &reqwest::Client,
+    toss: &FakeToss,
+    order: &Order,
+) -> Result<String, Error> {
     let response = http
         .post(format!("{}/v1/payments/key-in", toss.uri()))
         .header("Authorization", toss.authorization())
@@ -283,14 +307,20 @@ async fn pay_in_widget(http: &reqwest::Client, toss: &FakeToss, order: &Order) -
         .await?;
     let payment: Value = response.json().await?;
     assert_eq!(payment["status"], "IN_PROGRESS", "{payment}");
-    Ok(payment["paymentKey"].as_str().ok_or("no paymentKey")?.to_owned())
+    Ok(payment["paymentKey"]
+        .as_str()
+        .ok_or("no paymentKey")?
+        .to_owned())
 }
 
 fn confirmations(toss: &FakeToss, payment_key: &str) -> usize {
     toss.received_requests()
         .iter()
         .filter(|r| r.path == "/v1/payments/confirm")
-        .filter(|r| r.body_json().is_some_and(|b| b["paymentKey"] == payment_key))
+        .filter(|r| {
+            r.body_json()
+                .is_some_and(|b| b["paymentKey"] == payment_key)
+        })
         .count()
 }
 
@@ -318,7 +348,12 @@ async fn main() -> Result<(), Error> {
         .await?;
     // Toss's webhooks go to the server, so they race the shop's completions below.
     toss.set_webhook_url(format!("{}/payments/webhooks/toss", server.uri()));
-    println!("fake-toss {} · fake-iamport {} · server {}", toss.uri(), iamport.uri(), server.uri());
+    println!(
+        "fake-toss {} · fake-iamport {} · server {}",
+        toss.uri(),
+        iamport.uri(),
+        server.uri()
+    );
     let http = reqwest::Client::new();
     let shop = Arc::new(Shop {
         client: PaymentsClient::new(Connection::new(server.uri()).sealed_v2(SECRET))?,
@@ -331,8 +366,10 @@ async fn main() -> Result<(), Error> {
     let certification = certify(&http, &iamport, "김민지", "010-2345-6789", "19950412").await?;
     let alice = shop.sign_up(&certification).await?;
     println!("signed up as {alice}");
-    // The same person again (the sign-up form submitted with her certification again).
-    match shop.sign_up(&certification).await {
+    // The same person again, weeks later: a fresh certification, the same CI.
+    let again = certify(&http, &iamport, "김민지", "010-2345-6789", "19950412").await?;
+    assert_ne!(again, certification);
+    match shop.sign_up(&again).await {
         Err(ShopError::AlreadyMember { member }) => {
             assert_eq!(member, alice);
             println!("second sign-up by the same person: refused (same CI hash, account {member})");
@@ -359,14 +396,22 @@ async fn main() -> Result<(), Error> {
     }
     println!("{alice} ordered {}: total {}", order.id(), order.total());
     keyboard.price = Money::new(45_000, Currency::Krw)?;
-    let snapshot = order.line_for(&keyboard.id).ok_or("no keyboard line")?.unit_price();
+    let snapshot = order
+        .line_for(&keyboard.id)
+        .ok_or("no keyboard line")?
+        .unit_price();
     assert_eq!(snapshot, Money::new(39_000, Currency::Krw)?);
     assert_eq!(order.total(), Money::new(52_000, Currency::Krw)?);
-    println!("the catalogue raises the keyboard to {}; the order keeps {snapshot}", keyboard.price);
+    println!(
+        "the catalogue raises the keyboard to {}; the order keeps {snapshot}",
+        keyboard.price
+    );
 
     println!("\n== 3. The customer pays in the Toss widget; the shop completes it");
     let payment_key = pay_in_widget(&http, &toss, &order).await?;
-    println!("widget: paid, waiting for the shop's confirmation (IN_PROGRESS), paymentKey {payment_key}");
+    println!(
+        "widget: paid, waiting for the shop's confirmation (IN_PROGRESS), paymentKey {payment_key}"
+    );
 
     println!("\n== 4. Double click, retry and Toss's webhook: one paid order");
     let order_id = order.id().to_string();
@@ -378,7 +423,10 @@ async fn main() -> Result<(), Error> {
     assert_eq!(first.id, second.id);
     assert_eq!(first.price, 52_000);
     assert_eq!(first.data["status"], "DONE");
-    println!("double click: both requests answered history {} (Toss status {})", first.id, first.data["status"]);
+    println!(
+        "double click: both requests answered history {} (Toss status {})",
+        first.id, first.data["status"]
+    );
     let retry = shop.complete(&alice, &order_id, &payment_key).await?;
     assert_eq!(retry, first);
     println!("client retry later with the same key: the same history, replayed");
@@ -387,11 +435,17 @@ async fn main() -> Result<(), Error> {
             w.is_delivered() && w.body["data"]["paymentKey"] == payment_key.as_str()
         })
         .await;
-    let webhook = delivered.first().ok_or("Toss's webhook never reached the server")?;
+    let webhook = delivered
+        .first()
+        .ok_or("Toss's webhook never reached the server")?;
     println!(
         "Toss's {} webhook (status {}) reached the server: {:?}",
         webhook.event_type, webhook.body["data"]["status"], webhook.outcome
     );
+    let password = lock(&shop.orders)
+        .get(&order_id)
+        .map(|o| o.password.clone())
+        .ok_or("order vanished")?;
     let history = shop
         .client
         .histories()
@@ -399,10 +453,7 @@ async fn main() -> Result<(), Error> {
             schema: "shop".into(),
             table: "orders".into(),
             id: order_id.clone(),
-            password: lock(&shop.orders)
-                .get(&order_id)
-                .map(|o| o.password.clone())
-                .ok_or("order vanished")?,
+            password,
         })
         .await?;
     assert_eq!(history.id, first.id);
@@ -420,8 +471,12 @@ async fn main() -> Result<(), Error> {
     let bobs = shop.place_order(&bob, &[(&cable, 1)])?;
     let bobs_key = pay_in_widget(&http, &toss, &bobs).await?;
     match shop.complete(&bob, unpaid.id().as_str(), &bobs_key).await {
-        Err(ShopError::NotYourOrder) => println!("{bob} completes {alice}'s order at the shop: refused (not the owner)"),
-        other => return Err(format!("the shop let {bob} complete {alice}'s order: {other:?}").into()),
+        Err(ShopError::NotYourOrder) => {
+            println!("{bob} completes {alice}'s order at the shop: refused (not the owner)")
+        }
+        other => {
+            return Err(format!("the shop let {bob} complete {alice}'s order: {other:?}").into());
+        }
     }
     // Even a shop front that forgot the owner check cannot: Toss's payment names Bob's order.
     let attempt = shop
@@ -440,7 +495,10 @@ async fn main() -> Result<(), Error> {
         })
         .await;
     match attempt {
-        Err(error) if error.status().map(|s| s.as_u16()) == Some(422) && error.code() == Some("ORDER_MISMATCH") => {
+        Err(error)
+            if error.status().map(|s| s.as_u16()) == Some(422)
+                && error.code() == Some("ORDER_MISMATCH") =>
+        {
             println!(
                 "{bob}'s payment sent straight to the server for {alice}'s order: refused 422 ORDER_MISMATCH ({})",
                 error.message().unwrap_or_default()
@@ -450,7 +508,10 @@ async fn main() -> Result<(), Error> {
     }
     let untouched = toss.payment(&bobs_key).ok_or("no payment at Toss")?;
     assert_eq!(untouched["status"], "IN_PROGRESS");
-    println!("{bob}'s payment is left alone at Toss (status {})", untouched["status"]);
+    println!(
+        "{bob}'s payment is left alone at Toss (status {})",
+        untouched["status"]
+    );
     let own = shop.complete(&bob, bobs.id().as_str(), &bobs_key).await?;
     assert_eq!(own.data["status"], "DONE");
     assert_eq!(shop.paid_orders(), 2);

@@ -48,8 +48,7 @@ impl Route {
             .collect();
         let s: Vec<&str> = segs.iter().map(String::as_str).collect();
         let id = |v: &str| v.to_owned();
-        let m = method.as_str();
-        Some(match (m, s.as_slice()) {
+        Some(match (method.as_str(), s.as_slice()) {
             ("POST", ["users", "getToken"]) => Route::GetToken,
             ("POST", ["internal", "webhook"]) => Route::InternalWebhook,
             ("PUT", ["internal", "deposit", i]) => Route::Deposit(id(i)),

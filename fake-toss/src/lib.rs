@@ -23,8 +23,9 @@
 //!   bodies and field checks.
 //! - [`webhook`]: outbox, dispatcher with retries and webhook fault knobs, the attempt log.
 //! - [`cards`]: the declined-card table. [`error`]: Toss-style errors.
-//! - `clock`, `faults`, `idempotency`, `auth`, `recorder`, `state`: the injectable clock,
-//!   fault counters, idempotency cache, secret-key check, request log, shared state.
+//! - `clock`, `faults`, `idempotency`, `auth`, `recorder`, `state`, `pool`: the injectable
+//!   clock, fault counters, idempotency cache, secret-key check, request log, shared state,
+//!   and the pre-spawned server threads that make `start()` cheap.
 //!
 //! # API served
 //! Every endpoint of the Toss v1 OpenAPI file shipped in `spec/`, plus
@@ -74,6 +75,7 @@ mod clock;
 mod faults;
 mod idempotency;
 mod model;
+mod pool;
 mod recorder;
 mod requests;
 mod routes;

@@ -166,7 +166,7 @@ async fn api_guard(State(s): S, req: Request, next: Next) -> Response {
     }
     let lose = s.faults.take_lose();
     let secret = match s.auth.check(req.headers()) {
-        Ok(k) => k.to_owned(),
+        Ok(k) => k,
         Err(e) => return e.into_response(),
     };
     let idem_key = if req.method() == Method::POST {
@@ -189,7 +189,7 @@ async fn api_guard(State(s): S, req: Request, next: Next) -> Response {
                 .into_response();
             }
             let scope = Scope {
-                secret_key: secret,
+                secret_key: secret.to_owned(),
                 method: req.method().to_string(),
                 path: req.uri().path().to_owned(),
                 key: key.to_owned(),

@@ -8,7 +8,6 @@
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::thread;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -184,31 +183,26 @@ impl FakeTossBuilder {
             record_requests: self.record_requests,
             requests: Mutex::new(Vec::new()),
         });
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let (done_tx, done_rx) = oneshot::channel::<()>();
         let app = crate::routes::router(shared.clone());
         let hub = shared.hub.clone();
-        thread::Builder::new()
-            .name(format!("fake-toss-{}", addr.port()))
-            .spawn(move || {
-                runtime.block_on(async move {
-                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-                        return;
-                    };
-                    tokio::spawn(crate::webhook::run_dispatcher(hub, events));
-                    tokio::select! {
-                        _ = axum::serve(listener, app) => {}
-                        _ = stop_rx => {}
-                    }
-                });
-                // Dropping the runtime cancels open connections (hung requests included)
-                // and the webhook dispatcher.
-                drop(runtime);
-                let _ = done_tx.send(());
-            })?;
+        crate::pool::run(Box::new(move |runtime: tokio::runtime::Runtime| {
+            runtime.block_on(async move {
+                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                    return;
+                };
+                tokio::spawn(crate::webhook::run_dispatcher(hub, events));
+                tokio::select! {
+                    _ = axum::serve(listener, app) => {}
+                    _ = stop_rx => {}
+                }
+            });
+            // Dropping the runtime cancels open connections (hung requests included)
+            // and the webhook dispatcher.
+            drop(runtime);
+            let _ = done_tx.send(());
+        }))?;
         Ok(FakeToss {
             addr,
             shared,

@@ -42,9 +42,19 @@ impl<'a> Charges<'a> {
     /// println!("{}: {}", charge.transaction.status_message, charge.transaction.transaction.total());
     /// # Ok(()) }
     /// ```
-    pub async fn create(&self, input: &ChargeCreate, key: &IdempotencyKey) -> Result<Charge, Error> {
+    pub async fn create(
+        &self,
+        input: &ChargeCreate,
+        key: &IdempotencyKey,
+    ) -> Result<Charge, Error> {
         self.inner
-            .call(Method::POST, "/payments/charges", Body::Sealed, Some(input), Kind::Write(Some(key)))
+            .call(
+                Method::POST,
+                "/payments/charges",
+                Body::Sealed,
+                Some(input),
+                Kind::Write(Some(key)),
+            )
             .await
     }
 }
@@ -75,7 +85,11 @@ impl<'a> Transactions<'a> {
     /// println!("{}", record.status_message);
     /// # Ok(()) }
     /// ```
-    pub async fn at(&self, id: Uuid, access: &TransactionAccess) -> Result<TransactionRecord, Error> {
+    pub async fn at(
+        &self,
+        id: Uuid,
+        access: &TransactionAccess,
+    ) -> Result<TransactionRecord, Error> {
         self.inner
             .call(
                 Method::PATCH,
@@ -123,7 +137,13 @@ impl<'a> Certifications<'a> {
     /// ```
     pub async fn verify(&self, input: &CertificationVerify) -> Result<VerifiedIdentity, Error> {
         self.inner
-            .call(Method::POST, "/payments/certifications", Body::Sealed, Some(input), Kind::Idempotent)
+            .call(
+                Method::POST,
+                "/payments/certifications",
+                Body::Sealed,
+                Some(input),
+                Kind::Idempotent,
+            )
             .await
     }
 }

@@ -110,7 +110,9 @@ impl Connection {
     }
 
     /// Adds a header sent with every request (e.g. a gateway's API key). An invalid name
-    /// or value is reported by `PaymentsClient::new`. Values are never printed.
+    /// or value, or a header the SDK sets itself (`Content-Type`, `Accept`,
+    /// `Content-Length`, `X-Payments-Timestamp`, `Idempotency-Key`), is reported by
+    /// `PaymentsClient::new`. Values are never printed.
     ///
     /// ```
     /// use payments_client::Connection;

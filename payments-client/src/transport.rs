@@ -15,6 +15,16 @@ use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use url::Url;
 
+/// Headers the SDK sets per request: an extra header of these names would put, say,
+/// one idempotency key on every write, or break the envelope.
+const RESERVED_HEADERS: [&str; 5] = [
+    "content-type",
+    "accept",
+    TIMESTAMP_HEADER,
+    crate::IDEMPOTENCY_KEY_HEADER,
+    "content-length",
+];
+
 /// Whether a route's bodies are enveloped (spec §3 "sealed") or plain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Body {
@@ -70,6 +80,12 @@ impl Inner {
                     name: name.clone(),
                     reason: "not a valid header name",
                 })?;
+            if RESERVED_HEADERS.contains(&header_name.as_str()) {
+                return Err(ConfigError::Header {
+                    name: name.clone(),
+                    reason: "the SDK sets this header itself, per request",
+                });
+            }
             let mut header_value =
                 HeaderValue::try_from(value.as_str()).map_err(|_| ConfigError::Header {
                     name: name.clone(),

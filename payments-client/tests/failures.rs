@@ -574,4 +574,10 @@ async fn bad_configuration_is_reported_before_any_request() {
     .unwrap_err();
     assert!(matches!(bad_header, ConfigError::Header { .. }));
     assert!(!bad_header.to_string().contains("break-secret"));
+    let reserved = PaymentsClient::new(
+        Connection::new("http://127.0.0.1:1")
+            .envelope(sealed_envelope())
+            .header("Idempotency-Key", "one-for-all"),
+    );
+    assert!(matches!(reserved, Err(ConfigError::Header { .. })));
 }

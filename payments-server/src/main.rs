@@ -1,5 +1,5 @@
 //! The `payments-server` binary: reads a TOML configuration (`--config FILE`) with
-//! `PAYMENTS_*` environment overrides and serves until Ctrl-C. `keygen` prints fresh
+//! `PAYMENTS_*` environment overrides and serves until Ctrl-C or SIGTERM (graceful). `keygen` prints fresh
 //! keys; `--demo` starts fake-toss and fake-iamport in-process and points the server
 //! at them, so the whole API can be tried with nothing else running.
 
@@ -49,6 +49,22 @@ fn keygen() {
     println!("[data_keys]");
     println!("active = \"k1\"");
     println!("keys = {{ k1 = \"{}\" }}", DataKeys::generate());
+}
+
+/// Ctrl-C, or SIGTERM where there is one (service managers stop with it).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 #[tokio::main]
@@ -124,7 +140,7 @@ async fn main() -> ExitCode {
         }
     };
     println!("payments-server listening on {}", server.uri());
-    let _ = tokio::signal::ctrl_c().await;
+    stop_signal().await;
     tracing::info!("shutting down");
     server.shutdown().await;
     drop(fakes);

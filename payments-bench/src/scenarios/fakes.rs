@@ -1,7 +1,8 @@
 //! `fake-lookup`: payment lookups on fake-toss (`GET /v1/payments/{paymentKey}`) and
 //! fake-iamport (`GET /payments/{imp_uid}`) next to a wiremock server serving the same
 //! canned Toss payment, with plain reqwest (no SDK); and the start-up time of each,
-//! `FakeToss::start()` / `FakeIamport::start()` against `MockServer::start()`. All three
+//! `FakeToss::start()` / `FakeIamport::start()` against `MockServer::start()` (pooled)
+//! and `MockServer::builder().start()` (a fresh server each time). All three
 //! start with their defaults, as a test suite would call them.
 
 use crate::error::BenchError;
@@ -25,15 +26,20 @@ where
     Fut: Future<Output = T>,
 {
     let mut measured = Measured::default();
+    let mut first = None;
     let begun = Instant::now();
     for _ in 0..starts.max(1) {
         let at = Instant::now();
         let server = start().await;
-        measured.add(Ok(at.elapsed()));
+        let took = at.elapsed();
+        first.get_or_insert(took);
+        measured.add(Ok(took));
         drop(server);
     }
     measured.elapsed = begun.elapsed();
+    let first = first.unwrap_or_default();
     Row::measured(Scenario::FakeLookup, label, &measured)
+        .with_note(format!("first (cold) start {:.3} ms", first.as_secs_f64() * 1000.0))
 }
 
 /// GETs `url` with `authorization` on `concurrency` workers, each with its own client.
@@ -74,7 +80,21 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, BenchError> {
         time_starts("start fake-toss", starts, FakeToss::start).await,
         time_starts("start fake-iamport", starts, FakeIamport::start).await,
         time_starts("start wiremock", starts, MockServer::start).await,
+        time_starts("start wiremock builder", starts, || MockServer::builder().start()).await,
     ];
+    if let Some(row) = rows.get_mut(2) {
+        row.note = Some(format!(
+            "{}; MockServer::start() takes servers from a pool that dropped ones return to, so \
+             after the first start it hands back a running server",
+            row.note.take().unwrap_or_default()
+        ));
+    }
+    if let Some(row) = rows.get_mut(3) {
+        row.note = Some(format!(
+            "{}; MockServer::builder().start() binds a fresh server every time (no pool)",
+            row.note.take().unwrap_or_default()
+        ));
+    }
 
     let toss = FakeToss::start().await;
     let iamport = FakeIamport::start().await;
