@@ -153,6 +153,7 @@ impl FakeTossBuilder {
     /// # Errors
     /// The bind error, or the error spawning the runtime or its thread.
     pub fn try_start(self) -> std::io::Result<FakeToss> {
+        let t0 = std::time::Instant::now();
         let listener = TcpListener::bind((self.host.as_str(), self.port))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
@@ -183,9 +184,11 @@ impl FakeTossBuilder {
             record_requests: self.record_requests,
             requests: Mutex::new(Vec::new()),
         });
+        let t1 = t0.elapsed();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let (done_tx, done_rx) = oneshot::channel::<()>();
         let app = crate::routes::router(shared.clone());
+        let t2 = t0.elapsed();
         let hub = shared.hub.clone();
         crate::pool::run(Box::new(move |runtime: tokio::runtime::Runtime| {
             runtime.block_on(async move {
@@ -203,6 +206,7 @@ impl FakeTossBuilder {
             drop(runtime);
             let _ = done_tx.send(());
         }))?;
+        if std::env::var("PROBE").is_ok() { eprintln!("{:?} {:?} {:?}", t1, t2, t0.elapsed()); }
         Ok(FakeToss {
             addr,
             shared,

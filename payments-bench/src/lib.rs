@@ -48,6 +48,11 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
         budget,
         progress: Progress::new(!(options.quiet || options.json)),
         notes: Vec::new(),
+        // Count runs are exact (tests); timed runs first load for a tenth of the row.
+        warmup: match budget {
+            Budget::For(duration) => (duration / 10).min(std::time::Duration::from_secs(1)),
+            Budget::Count(_) => std::time::Duration::ZERO,
+        },
     };
     let mut rows = Vec::new();
     for scenario in options.selected() {

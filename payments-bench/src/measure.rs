@@ -192,13 +192,16 @@ impl RowBar {
 }
 
 /// Runs `op(worker, sequence)` on `concurrency` tokio tasks until `budget` is spent,
-/// timing each call. Each operation returns `Ok(())` or a message saying what failed;
-/// `sequence` numbers the operations from 0 across all workers.
+/// timing each call, after `warmup` of the same load whose results are dropped (so
+/// connections are open and caches warm when measuring starts). Each operation returns
+/// `Ok(())` or a message saying what failed; `sequence` numbers the operations from 0
+/// across all workers and both phases, so it can name unique records.
 pub async fn drive<F, Fut>(
     progress: &Progress,
     label: &str,
     concurrency: usize,
     budget: Budget,
+    warmup: Duration,
     op: F,
 ) -> Measured
 where
@@ -207,12 +210,32 @@ where
 {
     let op = Arc::new(op);
     let next = Arc::new(AtomicU64::new(0));
+    if !warmup.is_zero() {
+        let ignored = Arc::new(AtomicU64::new(0));
+        run_workers(&op, &next, &ignored, concurrency, Budget::For(warmup)).await;
+    }
     let done = Arc::new(AtomicU64::new(0));
     let bar = progress.bar(label, budget, done.clone());
+    let total = run_workers(&op, &next, &done, concurrency, budget).await;
+    bar.finish();
+    total
+}
+
+async fn run_workers<F, Fut>(
+    op: &Arc<F>,
+    next: &Arc<AtomicU64>,
+    done: &Arc<AtomicU64>,
+    concurrency: usize,
+    budget: Budget,
+) -> Measured
+where
+    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
     let started = Instant::now();
-    let deadline = match budget {
-        Budget::For(duration) => Some(started + duration),
-        Budget::Count(_) => None,
+    let (deadline, limit) = match budget {
+        Budget::For(duration) => (Some(started + duration), u64::MAX),
+        Budget::Count(count) => (None, next.load(Ordering::Relaxed).saturating_add(count)),
     };
     let mut workers = Vec::with_capacity(concurrency.max(1));
     for worker in 0..concurrency.max(1) {
@@ -224,10 +247,8 @@ where
                     break;
                 }
                 let sequence = next.fetch_add(1, Ordering::Relaxed);
-                if let Budget::Count(count) = budget {
-                    if sequence >= count {
-                        break;
-                    }
+                if sequence >= limit {
+                    break;
                 }
                 let start = Instant::now();
                 let outcome = op(worker, sequence).await;
@@ -245,7 +266,6 @@ where
         }
     }
     total.elapsed = started.elapsed();
-    bar.finish();
     total
 }
 
@@ -277,7 +297,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_count_budget_runs_exactly_that_many_operations() {
-        let measured = drive(&Progress::new(false), "test", 4, Budget::Count(25), |_, sequence| async move {
+        let measured = drive(&Progress::new(false), "test", 4, Budget::Count(25), Duration::ZERO, |_, sequence| async move {
             if sequence == 3 { Err("three".to_owned()) } else { Ok(()) }
         })
         .await;
@@ -285,6 +305,27 @@ mod tests {
         assert_eq!(measured.errors, 1);
         assert_eq!(measured.first_error.as_deref(), Some("three"));
         assert_eq!(measured.latencies.len(), 24);
+    }
+
+    #[tokio::test]
+    async fn warmup_results_are_dropped_and_sequences_continue() {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = seen.clone();
+        let measured = drive(&Progress::new(false), "test", 2, Budget::Count(10), Duration::from_millis(20), move |_, sequence| {
+            record.lock().map(|mut seen| seen.push(sequence)).ok();
+            async move {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                Err::<(), _>("always".to_owned())
+            }
+        })
+        .await;
+        assert_eq!(measured.operations, 10);
+        let mut seen = seen.lock().map(|seen| seen.clone()).unwrap_or_default();
+        let total = seen.len();
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len(), total, "no sequence number is handed out twice");
+        assert!(total > 10, "the warm-up ran operations too");
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Receiving webhooks in an `axum` app (feature `axum`): the [`VerifiedWebhook`]
-//! extractor opens and verifies the webhook with a [`WebhookVerifier`] taken from the
+//! Receiving webhooks in an `axum` app (feature `axum`): the [`VerifiedWebhook`] (and
+//! [`VerifiedEvent`]) extractor opens and verifies the webhook with a [`WebhookVerifier`] taken from the
 //! router's state, and refuses anything else with the right status and a JSON
 //! `{status, code, message}` body.
 //!
@@ -19,7 +19,7 @@
 //! When your app has its own state, implement `FromRef<YourState> for WebhookVerifier`.
 
 use crate::client::PaymentsClient;
-use crate::webhook::{WebhookError, open_webhook};
+use crate::webhook::{WebhookError, open_message, open_webhook};
 use ::axum::Json;
 use ::axum::body::Bytes;
 use ::axum::extract::rejection::BytesRejection;
@@ -27,7 +27,9 @@ use ::axum::extract::{FromRef, FromRequest, OriginalUri, Request};
 use ::axum::response::{IntoResponse, Response};
 use payments_core::clock::{Clock, SystemClock};
 use payments_core::envelope::Envelope;
+use payments_core::records::charges::EventRecord;
 use payments_core::records::{ErrorBody, WebhookHistory};
+use serde::de::DeserializeOwned;
 use std::sync::Arc;
 
 /// What opens webhooks: the envelope (shared, keys derived once) and the clock they are
@@ -151,6 +153,35 @@ impl IntoResponse for WebhookRejection {
     }
 }
 
+/// Like [`VerifiedWebhook`], for the merchant events the server POSTs to its event URL.
+#[derive(Debug, Clone)]
+pub struct VerifiedEvent(pub EventRecord);
+
+/// Reads the method, the original path, the headers and the body, and opens them.
+async fn verified<T: DeserializeOwned, S>(req: Request, state: &S) -> Result<T, WebhookRejection>
+where
+    S: Send + Sync,
+    WebhookVerifier: FromRef<S>,
+{
+    let verifier = WebhookVerifier::from_ref(state);
+    let method = req.method().as_str().to_owned();
+    let path = match req.extensions().get::<OriginalUri>() {
+        Some(OriginalUri(uri)) => uri.path().to_owned(),
+        None => req.uri().path().to_owned(),
+    };
+    let headers = req.headers().clone();
+    let body = Bytes::from_request(req, state).await?;
+    let now = verifier.clock.now();
+    Ok(open_message(
+        &verifier.envelope,
+        &method,
+        &path,
+        &headers,
+        &body,
+        now,
+    )?)
+}
+
 impl<S> FromRequest<S> for VerifiedWebhook
 where
     S: Send + Sync,
@@ -159,15 +190,18 @@ where
     type Rejection = WebhookRejection;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let verifier = WebhookVerifier::from_ref(state);
-        let method = req.method().as_str().to_owned();
-        let path = match req.extensions().get::<OriginalUri>() {
-            Some(OriginalUri(uri)) => uri.path().to_owned(),
-            None => req.uri().path().to_owned(),
-        };
-        let headers = req.headers().clone();
-        let body = Bytes::from_request(req, state).await?;
-        let webhook = verifier.verify(&method, &path, &headers, &body)?;
-        Ok(Self(webhook))
+        verified(req, state).await.map(Self)
+    }
+}
+
+impl<S> FromRequest<S> for VerifiedEvent
+where
+    S: Send + Sync,
+    WebhookVerifier: FromRef<S>,
+{
+    type Rejection = WebhookRejection;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        verified(req, state).await.map(Self)
     }
 }

@@ -117,7 +117,11 @@ impl<'a> Coupons<'a> {
     /// let gift = client.coupons().gift_with_key(&input, &key).await?;
     /// # let _ = gift; Ok(()) }
     /// ```
-    pub async fn gift_with_key(&self, input: &GiftCreate, key: &IdempotencyKey) -> Result<CouponRecord, Error> {
+    pub async fn gift_with_key(
+        &self,
+        input: &GiftCreate,
+        key: &IdempotencyKey,
+    ) -> Result<CouponRecord, Error> {
         self.write("/payments/coupons/gift", input, Some(key)).await
     }
 
@@ -162,7 +166,8 @@ impl<'a> Coupons<'a> {
         input: &CouponRegister,
         key: &IdempotencyKey,
     ) -> Result<CouponRecord, Error> {
-        self.write("/payments/coupons/register", input, Some(key)).await
+        self.write("/payments/coupons/register", input, Some(key))
+            .await
     }
 
     /// `POST /payments/coupons/redeem` (sealed): uses a registered coupon, once, for an
@@ -216,7 +221,8 @@ impl<'a> Coupons<'a> {
         input: &CouponRedeem,
         key: &IdempotencyKey,
     ) -> Result<CouponRedemption, Error> {
-        self.write("/payments/coupons/redeem", input, Some(key)).await
+        self.write("/payments/coupons/redeem", input, Some(key))
+            .await
     }
 
     /// `PATCH /payments/coupons/get` (sealed): reads a coupon as its owner. Retried per
@@ -250,13 +256,24 @@ impl<'a> Coupons<'a> {
             .await
     }
 
-    async fn write<I, T>(&self, path: &str, input: &I, key: Option<&IdempotencyKey>) -> Result<T, Error>
+    async fn write<I, T>(
+        &self,
+        path: &str,
+        input: &I,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<T, Error>
     where
         I: serde::Serialize + Sync,
         T: serde::de::DeserializeOwned,
     {
         self.inner
-            .call(Method::POST, path, Body::Sealed, Some(input), Kind::Write(key))
+            .call(
+                Method::POST,
+                path,
+                Body::Sealed,
+                Some(input),
+                Kind::Write(key),
+            )
             .await
     }
 }

@@ -5,14 +5,16 @@
 //! - [`connection`]: [`Connection`], where the server is and how to talk to it (envelope,
 //!   headers, timeouts, retries, clock).
 //! - [`client`]: [`PaymentsClient`], cheap to clone, with one handle per route group.
-//! - [`histories`], [`reservations`], [`monitors`], [`redelivery`]: one typed method per
-//!   route.
+//! - [`histories`], [`reservations`], [`monitors`]: one typed method per route of the
+//!   base spec.
+//! - [`charges`], [`redelivery`]: the routes this project adds (`docs/protocol.md`):
+//!   charges, transactions, certifications, webhook and event re-delivery.
 //! - [`idempotency`]: [`IdempotencyKey`], which makes a write safe to retry.
 //! - [`retry`]: [`RetryPolicy`], what is retried and how long to wait.
 //! - [`error`]: [`Error`], split by what a caller can do about it.
 //! - [`data`]: [`VendorData`], reading a record's `data` as the PG's typed object.
-//! - [`webhook`]: [`open_webhook`], verifying and opening what the server POSTs to a
-//!   history's `webhook_url`.
+//! - [`webhook`]: [`open_webhook`] and [`open_event`], verifying and opening what the
+//!   server POSTs to a history's `webhook_url` and to the merchant's event URL.
 //! - `axum` (feature `axum`): an extractor that makes a webhook endpoint three lines.
 //! - `transport` (private): sealing, sending, retrying and opening one call.
 //!
@@ -57,7 +59,7 @@ pub use data::VendorData;
 pub use error::{Error, ResponseError, ServerError, UnknownCause};
 pub use idempotency::{IdempotencyKey, InvalidIdempotencyKey};
 pub use retry::RetryPolicy;
-pub use webhook::{WEBHOOK_ID_HEADER, WebhookError, open_webhook};
+pub use webhook::{WEBHOOK_ID_HEADER, WebhookError, open_event, open_webhook};
 
 /// The header that carries an [`IdempotencyKey`] on writes.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";

@@ -1,6 +1,9 @@
-//! [`Webhooks`]: the server's own webhook routes, `POST /payments/webhooks/{id}/redeliver`
-//! (added by the server beyond the base spec; the PG-facing `/payments/webhooks/toss` and
-//! `/iamport` are for the PGs, not for this SDK).
+//! [`Webhooks`] and [`Events`]: re-delivery of what the server sends out, `POST
+//! /payments/webhooks/{id}/redeliver` and `POST /payments/events/{id}/redeliver` (added
+//! by this project, `docs/protocol.md`; the PG-facing `/payments/webhooks/toss` and
+//! `/iamport` are for the PGs, not for this SDK). Re-delivery keeps the message's id, so
+//! receivers de-duplicate; that makes both safe to repeat, and they are retried like
+//! reads.
 
 use crate::error::Error;
 use crate::transport::{Body, Inner, Kind};
@@ -9,10 +12,10 @@ use payments_core::records::Password;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// The answer to a re-delivery request: the webhook and where its delivery stands.
+/// The answer to a re-delivery request: the message and where its delivery stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Redelivery {
-    /// The webhook queued again (the `id` of its `WebhookHistory`).
+    /// The message queued again (the `id` of its `WebhookHistory` or `EventRecord`).
     pub webhook_id: Uuid,
     /// Its delivery state, `"pending"` right after the request.
     pub state: String,
@@ -60,6 +63,46 @@ impl<'a> Webhooks<'a> {
                 &path,
                 Body::Sealed,
                 Some(password),
+                Kind::Idempotent,
+            )
+            .await
+    }
+}
+
+/// The event routes; get one from [`PaymentsClient::events`](crate::PaymentsClient::events).
+#[derive(Debug, Clone, Copy)]
+pub struct Events<'a> {
+    inner: &'a Inner,
+}
+
+impl<'a> Events<'a> {
+    pub(crate) fn new(inner: &'a Inner) -> Self {
+        Self { inner }
+    }
+
+    /// `POST /payments/events/{id}/redeliver` (sealed body `{}`, `202`): queues an
+    /// event for delivery to the merchant's event URL again. The sealed request is the
+    /// authority (events belong to the merchant). Retried like a read.
+    ///
+    /// # Errors
+    /// [`Error::Server`] `404 NOT_FOUND` for an unknown event; the other variants of
+    /// [`Error`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: payments_client::PaymentsClient, event_id: uuid::Uuid) -> Result<(), payments_client::Error> {
+    /// let redelivery = client.events().redeliver(event_id).await?;
+    /// assert_eq!(redelivery.state, "pending");
+    /// # Ok(()) }
+    /// ```
+    pub async fn redeliver(&self, event_id: Uuid) -> Result<Redelivery, Error> {
+        let path = format!("/payments/events/{event_id}/redeliver");
+        let empty = serde_json::Map::new();
+        self.inner
+            .call(
+                Method::POST,
+                &path,
+                Body::Sealed,
+                Some(&empty),
                 Kind::Idempotent,
             )
             .await

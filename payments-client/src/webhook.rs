@@ -14,7 +14,9 @@ use crate::transport::{read_timestamp, same_media_type};
 use http::{HeaderMap, StatusCode, header};
 use payments_core::envelope::{Binding, Envelope, EnvelopeError, check_freshness};
 use payments_core::records::WebhookHistory;
+use payments_core::records::charges::EventRecord;
 use payments_core::timestamp::Timestamp;
+use serde::de::DeserializeOwned;
 
 /// The header carrying the webhook's id (also the body's `id`), the same on every
 /// delivery attempt.
@@ -50,8 +52,8 @@ pub enum WebhookError {
     /// The body could not be decrypted (bad base64, bad padding, wrong compat key).
     #[error("the webhook body could not be opened: {0}")]
     Open(#[source] EnvelopeError),
-    /// The opened body is not a `WebhookHistory`.
-    #[error("the webhook body is not a WebhookHistory: {0}")]
+    /// The opened body is not the expected record (`WebhookHistory`, `EventRecord`).
+    #[error("the webhook body is not the expected record: {0}")]
     Decode(#[source] serde_json::Error),
 }
 
@@ -122,6 +124,42 @@ pub fn open_webhook(
     body: &[u8],
     now: Timestamp,
 ) -> Result<WebhookHistory, WebhookError> {
+    open_message(envelope, method, path, headers, body, now)
+}
+
+/// [`open_webhook`] for the merchant events the server POSTs to its configured event
+/// URL (`docs/protocol.md`): sealed the same way, carrying an [`EventRecord`].
+///
+/// # Errors
+/// As [`open_webhook`]; [`WebhookError::Decode`] when the body is not an `EventRecord`.
+///
+/// ```no_run
+/// use payments_client::open_event;
+/// # fn run(envelope: payments_core::envelope::Envelope, headers: http::HeaderMap, body: bytes::Bytes) -> Result<(), payments_client::WebhookError> {
+/// let event = open_event(&envelope, "POST", "/hooks/events", &headers, &body, chrono::Utc::now())?;
+/// println!("{}: {}", event.id, event.transaction.status_message);
+/// # Ok(()) }
+/// ```
+pub fn open_event(
+    envelope: &Envelope,
+    method: &str,
+    path: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: Timestamp,
+) -> Result<EventRecord, WebhookError> {
+    open_message(envelope, method, path, headers, body, now)
+}
+
+/// Verifies, opens and decodes one message the server sent out.
+pub(crate) fn open_message<T: DeserializeOwned>(
+    envelope: &Envelope,
+    method: &str,
+    path: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: Timestamp,
+) -> Result<T, WebhookError> {
     let expected = envelope.kind().content_type();
     let actual = headers
         .get(header::CONTENT_TYPE)

@@ -103,14 +103,23 @@ fn open(app: &App, stored: &StoredCoupon) -> Result<Body, ApiError> {
 pub fn error(error: CouponError) -> ApiError {
     let message = error.to_string();
     match error {
-        CouponError::Code(cause) => ApiError::internal(format!("the code generator is broken: {cause}")),
-        CouponError::ZeroAmount => ApiError::bad_request("INVALID_FIELD", format!("value.amount: {message}")),
+        CouponError::Code(cause) => {
+            ApiError::internal(format!("the code generator is broken: {cause}"))
+        }
+        CouponError::ZeroAmount => {
+            ApiError::bad_request("INVALID_FIELD", format!("value.amount: {message}"))
+        }
         CouponError::InvalidExpiry { issued_at, .. } => ApiError::bad_request(
             "INVALID_FIELD",
-            format!("expires_at: must be after now ({})", timestamp::format(&issued_at)),
+            format!(
+                "expires_at: must be after now ({})",
+                timestamp::format(&issued_at)
+            ),
         ),
         CouponError::EmptyOwner { .. } => ApiError::bad_request("INVALID_FIELD", message),
-        CouponError::GiftToSelf => ApiError::unprocessable("GIFT_TO_SELF", format!("recipient: {message}")),
+        CouponError::GiftToSelf => {
+            ApiError::unprocessable("GIFT_TO_SELF", format!("recipient: {message}"))
+        }
         CouponError::Expired { .. } => ApiError::unprocessable("COUPON_EXPIRED", message),
         CouponError::AlreadyRegistered { .. } => {
             ApiError::new(StatusCode::CONFLICT, "COUPON_ALREADY_REGISTERED", message)
@@ -120,7 +129,9 @@ pub fn error(error: CouponError) -> ApiError {
             format!("{message}: register it first"),
         ),
         CouponError::ForeignOwner { .. } => foreign(),
-        CouponError::AlreadyRedeemed { .. } => ApiError::new(StatusCode::CONFLICT, "COUPON_SPENT", message),
+        CouponError::AlreadyRedeemed { .. } => {
+            ApiError::new(StatusCode::CONFLICT, "COUPON_SPENT", message)
+        }
         CouponError::ProductNotInOrder { .. } | CouponError::CurrencyMismatch { .. } => {
             ApiError::unprocessable("COUPON_NOT_APPLICABLE", format!("order: {message}"))
         }
@@ -128,7 +139,11 @@ pub fn error(error: CouponError) -> ApiError {
 }
 
 fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "COUPON_NOT_FOUND", "code: no coupon has this code")
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "COUPON_NOT_FOUND",
+        "code: no coupon has this code",
+    )
 }
 
 fn foreign() -> ApiError {
@@ -172,7 +187,10 @@ pub fn check_guard(app: &App, owner: &OwnerId) -> Result<(), ApiError> {
 
 /// Counts a wrong guess against `owner` and passes `error` on.
 fn miss(app: &App, owner: &OwnerId, error: ApiError) -> ApiError {
-    if let Some(lockout) = app.coupon_guard.record_miss(owner.as_str(), app.clock.now()) {
+    if let Some(lockout) = app
+        .coupon_guard
+        .record_miss(owner.as_str(), app.clock.now())
+    {
         tracing::warn!(%owner, until = %timestamp::format(&lockout.until), "coupon guessing: owner locked out");
     }
     error
@@ -207,7 +225,8 @@ pub async fn issue(app: Arc<App>, input: CouponIssue) -> Result<CouponsIssued, A
     let mut rows = Vec::with_capacity(count as usize);
     let mut coupons = Vec::with_capacity(count as usize);
     for _ in 0..count {
-        let coupon = Coupon::issue(app.ids.as_ref(), value.clone(), now, input.expires_at).map_err(error)?;
+        let coupon =
+            Coupon::issue(app.ids.as_ref(), value.clone(), now, input.expires_at).map_err(error)?;
         let body = Body {
             coupon,
             registered_at: None,
@@ -287,7 +306,11 @@ pub async fn register(app: Arc<App>, input: CouponRegister) -> Result<CouponReco
             Err(refusal) => return Err(error(refusal)),
         };
         body.registered_at = Some(now);
-        if app.store.update_coupon(&seal(&app, &hash, &body, row.version), None, &[]).await? {
+        if app
+            .store
+            .update_coupon(&seal(&app, &hash, &body, row.version), None, &[])
+            .await?
+        {
             tracing::info!(?event, "coupon registered");
             return Ok(body.record());
         }
@@ -323,11 +346,18 @@ pub async fn redeem(app: Arc<App>, input: CouponRedeem) -> Result<CouponRedempti
         };
         let mut body = open(&app, &row)?;
         // Ownership first: a stranger learns nothing about the coupon's state.
-        if body.coupon.owner().is_some_and(|holder| *holder != input.owner) {
+        if body
+            .coupon
+            .owner()
+            .is_some_and(|holder| *holder != input.owner)
+        {
             return Err(miss(&app, &input.owner, foreign()));
         }
         let now = app.clock.now();
-        let redemption = body.coupon.redeem(&input.owner, &order, now).map_err(error)?;
+        let redemption = body
+            .coupon
+            .redeem(&input.owner, &order, now)
+            .map_err(error)?;
         if redemption.discount.is_zero() {
             return Err(ApiError::unprocessable(
                 "COUPON_NOT_APPLICABLE",
@@ -336,17 +366,30 @@ pub async fn redeem(app: Arc<App>, input: CouponRedeem) -> Result<CouponRedempti
         }
         let password_hash = match &password_hash {
             Some(hash) => hash.clone(),
-            None => password_hash.insert(app.hash_password(input.password.expose()).await?).clone(),
+            None => password_hash
+                .insert(app.hash_password(input.password.expose()).await?)
+                .clone(),
         };
-        let mut transaction = transactions::pending(&app, order.id().as_str(), redemption.discount)?;
+        let mut transaction =
+            transactions::pending(&app, order.id().as_str(), redemption.discount)?;
         let approved = transaction
             .approve(redemption.discount, now)
             .map_err(ApiError::internal)?;
-        let record = transactions::record(transaction, TransactionKind::Coupon, None, Some(order.clone()));
-        let row_write = TransactionWrite::Insert(transactions::stored(&app, &record, &password_hash, now, 0));
+        let record = transactions::record(
+            transaction,
+            TransactionKind::Coupon,
+            None,
+            Some(order.clone()),
+        );
+        let row_write =
+            TransactionWrite::Insert(transactions::stored(&app, &record, &password_hash, now, 0));
         let messages = transactions::event_messages(&app, vec![approved], &record);
         let sealed = seal(&app, &hash, &body, row.version);
-        if app.store.update_coupon(&sealed, Some(&row_write), &messages).await? {
+        if app
+            .store
+            .update_coupon(&sealed, Some(&row_write), &messages)
+            .await?
+        {
             if !messages.is_empty() {
                 app.outbox_wake.notify_one();
             }
@@ -517,7 +560,10 @@ impl GuessGuard {
     pub fn record_miss(&self, owner: &str, now: Timestamp) -> Option<Lockout> {
         let policy = self.policy;
         let mut suspects = self.suspects();
-        if suspects.get(owner).is_some_and(|s| s.is_stale(now, &policy)) {
+        if suspects
+            .get(owner)
+            .is_some_and(|s| s.is_stale(now, &policy))
+        {
             suspects.remove(owner);
         }
         if !suspects.contains_key(owner) && suspects.len() >= policy.max_owners {
@@ -605,11 +651,16 @@ mod tests {
         assert_eq!(guard.record_miss("eve", now), None);
         assert_eq!(guard.record_miss("eve", now + Duration::seconds(1)), None);
         assert!(guard.check("eve", now + Duration::seconds(2)).is_ok());
-        let lock = guard.record_miss("eve", now + Duration::seconds(2)).expect("third miss locks");
+        let lock = guard
+            .record_miss("eve", now + Duration::seconds(2))
+            .expect("third miss locks");
         assert_eq!(lock.until, now + Duration::seconds(62));
         let refused = guard.check("eve", now + Duration::seconds(3)).unwrap_err();
         assert_eq!(refused.retry_after_secs(now + Duration::seconds(3)), 59);
-        assert_eq!(refused.retry_after_secs(now + Duration::milliseconds(61_500)), 1);
+        assert_eq!(
+            refused.retry_after_secs(now + Duration::milliseconds(61_500)),
+            1
+        );
         // Someone else is not affected.
         assert!(guard.check("bob", now + Duration::seconds(3)).is_ok());
         // The lock ends exactly when it says.
@@ -626,7 +677,11 @@ mod tests {
         // The first miss left the window: two misses in it, no lock.
         assert_eq!(guard.record_miss("eve", now + Duration::minutes(10)), None);
         assert!(guard.check("eve", now + Duration::minutes(10)).is_ok());
-        assert!(guard.record_miss("eve", now + Duration::minutes(11)).is_some());
+        assert!(
+            guard
+                .record_miss("eve", now + Duration::minutes(11))
+                .is_some()
+        );
     }
 
     #[test]
@@ -662,7 +717,11 @@ mod tests {
         guard.record_miss("eve", later);
         guard.record_miss("eve", later);
         let lock = guard.record_miss("eve", later).unwrap();
-        assert_eq!(lock.until - later, Duration::minutes(1), "back to the first lock");
+        assert_eq!(
+            lock.until - later,
+            Duration::minutes(1),
+            "back to the first lock"
+        );
     }
 
     #[test]
@@ -676,7 +735,10 @@ mod tests {
             guard.record_miss(&format!("owner-{n}"), now + Duration::milliseconds(n));
             assert!(guard.tracked() <= 16);
         }
-        assert!(guard.check("eve", now + Duration::seconds(2)).is_err(), "the locked owner survives eviction");
+        assert!(
+            guard.check("eve", now + Duration::seconds(2)).is_err(),
+            "the locked owner survives eviction"
+        );
         // The most recent owners are still tracked.
         assert!(guard.tracked() >= 8);
     }
@@ -762,26 +824,52 @@ mod tests {
         #[tokio::test]
         async fn a_product_coupon_discounts_one_unit_and_records_an_approved_transaction() {
             let (app, _) = app(":memory:");
-            let code = registered(&app, CouponValueRecord::Product { product_id: "latte".into() }, "u1").await;
-            let wrong = redeem(app.clone(), redeem_input(&code, "u1", order("o-0", "mocha", 4_500)))
-                .await
-                .unwrap_err();
-            assert_eq!((wrong.status.as_u16(), wrong.code), (422, "COUPON_NOT_APPLICABLE"));
+            let code = registered(
+                &app,
+                CouponValueRecord::Product {
+                    product_id: "latte".into(),
+                },
+                "u1",
+            )
+            .await;
+            let wrong = redeem(
+                app.clone(),
+                redeem_input(&code, "u1", order("o-0", "mocha", 4_500)),
+            )
+            .await
+            .unwrap_err();
+            assert_eq!(
+                (wrong.status.as_u16(), wrong.code),
+                (422, "COUPON_NOT_APPLICABLE")
+            );
 
-            let done = redeem(app.clone(), redeem_input(&code, "u1", order("o-1", "latte", 4_500)))
-                .await
-                .unwrap();
+            let done = redeem(
+                app.clone(),
+                redeem_input(&code, "u1", order("o-1", "latte", 4_500)),
+            )
+            .await
+            .unwrap();
             assert_eq!(done.discount, krw(4_500));
             assert_eq!(done.coupon.status, CouponStatus::Redeemed);
-            assert_eq!(done.coupon.registered_at, Some(t0()), "kept after redemption");
+            assert_eq!(
+                done.coupon.registered_at,
+                Some(t0()),
+                "kept after redemption"
+            );
             let transaction = &done.transaction.transaction;
             assert_eq!(transaction.status(), TransactionStatus::Approved);
             assert_eq!(transaction.total(), krw(4_500));
             assert_eq!(done.transaction.kind, TransactionKind::Coupon);
             // Readable with the redemption's password only.
-            let read = transactions::get(&app, transaction.id(), "pw").await.unwrap();
+            let read = transactions::get(&app, transaction.id(), "pw")
+                .await
+                .unwrap();
             assert_eq!(read, done.transaction);
-            assert!(transactions::get(&app, transaction.id(), "other").await.is_err());
+            assert!(
+                transactions::get(&app, transaction.id(), "other")
+                    .await
+                    .is_err()
+            );
         }
 
         #[tokio::test]
@@ -790,11 +878,25 @@ mod tests {
             let value = CouponValueRecord::Amount { amount: krw(1_000) };
             let code = registered(&app, value, "u1").await;
             clock.advance(Duration::days(1));
-            let refused = redeem(app.clone(), redeem_input(&code, "u1", order("o-1", "latte", 4_500)))
-                .await
-                .unwrap_err();
-            assert_eq!((refused.status.as_u16(), refused.code), (422, "COUPON_EXPIRED"));
-            let read = get(app.clone(), CouponAccess { code, owner: OwnerId::new("u1") }).await.unwrap();
+            let refused = redeem(
+                app.clone(),
+                redeem_input(&code, "u1", order("o-1", "latte", 4_500)),
+            )
+            .await
+            .unwrap_err();
+            assert_eq!(
+                (refused.status.as_u16(), refused.code),
+                (422, "COUPON_EXPIRED")
+            );
+            let read = get(
+                app.clone(),
+                CouponAccess {
+                    code,
+                    owner: OwnerId::new("u1"),
+                },
+            )
+            .await
+            .unwrap();
             assert_eq!(read.status, CouponStatus::Registered);
         }
 
@@ -815,7 +917,10 @@ mod tests {
                 assert_eq!(attempt().await.unwrap_err().code, "COUPON_NOT_FOUND");
             }
             let locked = attempt().await.unwrap_err();
-            assert_eq!((locked.status.as_u16(), locked.code), (429, "TOO_MANY_ATTEMPTS"));
+            assert_eq!(
+                (locked.status.as_u16(), locked.code),
+                (429, "TOO_MANY_ATTEMPTS")
+            );
             clock.advance(Duration::seconds(61));
             assert_eq!(attempt().await.unwrap_err().code, "COUPON_NOT_FOUND");
         }
@@ -825,7 +930,8 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("coupons.sqlite");
             let (app, _) = app(path.to_str().unwrap());
-            let code = registered(&app, CouponValueRecord::Amount { amount: krw(1_000) }, "u1").await;
+            let code =
+                registered(&app, CouponValueRecord::Amount { amount: krw(1_000) }, "u1").await;
             let attempts = (0..12).map(|n| {
                 let app = app.clone();
                 let input = redeem_input(&code, "u1", order(&format!("o-{n}"), "latte", 4_500));
@@ -841,7 +947,13 @@ mod tests {
             assert_eq!(won, 1);
             let orders: usize = futures::future::join_all((0..12).map(|n| {
                 let app = app.clone();
-                async move { app.store.transactions_by_order("coupon", &format!("o-{n}")).await.unwrap().len() }
+                async move {
+                    app.store
+                        .transactions_by_order("coupon", &format!("o-{n}"))
+                        .await
+                        .unwrap()
+                        .len()
+                }
             }))
             .await
             .into_iter()

@@ -6,22 +6,19 @@
 //! seals requests and opens answers itself, so these scenarios also pin the raw wire.
 
 use crate::common::*;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
 use fake_iamport::FakeIamport;
 use fake_toss::FakeToss;
 use payments::core::clock::{Clock, FixedClock};
 use payments::core::envelope::{Binding, Envelope, TIMESTAMP_HEADER};
-use payments::core::records::charges::{EventRecord, TransactionKind, TransactionRecord};
-use payments::core::records::coupons::{CouponRecord, CouponRedemption, CouponStatus, CouponsIssued};
+use payments::core::records::charges::{TransactionKind, TransactionRecord};
+use payments::core::records::coupons::{
+    CouponRecord, CouponRedemption, CouponStatus, CouponsIssued,
+};
 use payments::core::transaction::{TransactionEvent, TransactionStatus};
 use payments::server::ServerHandle;
 use reqwest::Method;
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 /// One answer: status, `Retry-After`, and the body (opened when sealed).
 #[derive(Debug)]
@@ -135,8 +132,11 @@ impl Api {
     }
 
     async fn register(&self, code: &str, owner: &str) -> Answer {
-        self.post("/payments/coupons/register", json!({"code": code, "owner": owner}))
-            .await
+        self.post(
+            "/payments/coupons/register",
+            json!({"code": code, "owner": owner}),
+        )
+        .await
     }
 
     async fn get(&self, code: &str, owner: &str) -> Answer {
@@ -179,8 +179,7 @@ fn in_days(days: i64) -> String {
     payments::core::timestamp::format(&(chrono::Utc::now() + chrono::Duration::days(days)))
 }
 
-/// A server (and its fakes) with an injected clock and/or an event URL, on a temporary
-/// SQLite file.
+/// A server (and its fakes) with an injected clock, on a temporary SQLite file.
 struct CouponServer {
     server: ServerHandle,
     _toss: FakeToss,
@@ -188,20 +187,21 @@ struct CouponServer {
     _dir: tempfile::TempDir,
 }
 
-async fn coupon_server(clock: Option<Arc<FixedClock>>, event_url: Option<&str>) -> CouponServer {
+async fn coupon_server(clock: Arc<FixedClock>) -> CouponServer {
     let dir = tempfile::tempdir().unwrap();
-    let database = dir.path().join("payments.sqlite").to_string_lossy().into_owned();
+    let database = dir
+        .path()
+        .join("payments.sqlite")
+        .to_string_lossy()
+        .into_owned();
     let toss = FakeToss::start().await;
     let iamport = FakeIamport::start().await;
-    let mut builder = server_builder(&toss, &iamport, &database);
-    if let Some(clock) = clock {
-        builder = builder.clock(clock);
-    }
-    if let Some(url) = event_url {
-        builder = builder.event_url(url);
-    }
     CouponServer {
-        server: builder.start().await.unwrap(),
+        server: server_builder(&toss, &iamport, &database)
+            .clock(clock)
+            .start()
+            .await
+            .unwrap(),
         _toss: toss,
         _iamport: iamport,
         _dir: dir,
@@ -220,35 +220,55 @@ async fn coupons_are_issued_registered_redeemed_once_and_read_back() {
     codes.dedup();
     assert_eq!(codes.len(), 3, "distinct codes");
     let coupon = &issued.coupons[0];
-    assert_eq!((coupon.status, coupon.owner.clone()), (CouponStatus::Issued, None));
+    assert_eq!(
+        (coupon.status, coupon.owner.clone()),
+        (CouponStatus::Issued, None)
+    );
     let code = coupon.code.to_string();
     assert_eq!(code.len(), 23, "four groups of five: {code}");
 
     // A code typed in lower case with spaces is the same code.
     let typed = code.to_lowercase().replace('-', " ");
-    let registered: CouponRecord = serde_json::from_value(api.register(&typed, "member-1").await.expect(200)).unwrap();
+    let registered: CouponRecord =
+        serde_json::from_value(api.register(&typed, "member-1").await.expect(200)).unwrap();
     assert_eq!(registered.status, CouponStatus::Registered);
-    assert_eq!(registered.owner.as_ref().map(|o| o.as_str()), Some("member-1"));
+    assert_eq!(
+        registered.owner.as_ref().map(|o| o.as_str()),
+        Some("member-1")
+    );
     assert!(registered.registered_at.is_some());
 
-    let read: CouponRecord = serde_json::from_value(api.get(&code, "member-1").await.expect(200)).unwrap();
+    let read: CouponRecord =
+        serde_json::from_value(api.get(&code, "member-1").await.expect(200)).unwrap();
     assert_eq!(read, registered);
 
     // 2 × 1,000 won: the 3,000 won coupon is capped at the order's total.
-    let redeemed = api.redeem(&code, "member-1", order("order-1", "cookie", 1_000, 2)).await.expect(200);
+    let redeemed = api
+        .redeem(&code, "member-1", order("order-1", "cookie", 1_000, 2))
+        .await
+        .expect(200);
     let redemption: CouponRedemption = serde_json::from_value(redeemed).unwrap();
     assert_eq!(redemption.discount.amount(), 2_000);
     assert_eq!(redemption.coupon.status, CouponStatus::Redeemed);
-    assert_eq!(redemption.coupon.order_id.as_ref().map(|o| o.as_str()), Some("order-1"));
+    assert_eq!(
+        redemption.coupon.order_id.as_ref().map(|o| o.as_str()),
+        Some("order-1")
+    );
     let transaction = &redemption.transaction;
     assert_eq!(transaction.kind, TransactionKind::Coupon);
-    assert_eq!(transaction.transaction.status(), TransactionStatus::Approved);
+    assert_eq!(
+        transaction.transaction.status(),
+        TransactionStatus::Approved
+    );
     assert_eq!(transaction.transaction.total(), redemption.discount);
     assert_eq!(transaction.transaction.order_id().as_str(), "order-1");
 
     // The transaction is stored and readable with the redemption's password.
     let path = format!("/payments/transactions/{}", transaction.transaction.id());
-    let stored = api.call(Method::PATCH, &path, &json!({"password": PASSWORD}), None).await.expect(200);
+    let stored = api
+        .call(Method::PATCH, &path, &json!({"password": PASSWORD}), None)
+        .await
+        .expect(200);
     let stored: TransactionRecord = serde_json::from_value(stored).unwrap();
     assert_eq!(&stored, transaction);
     api.call(Method::PATCH, &path, &json!({"password": "not it"}), None)
@@ -259,14 +279,21 @@ async fn coupons_are_issued_registered_redeemed_once_and_read_back() {
     api.redeem(&code, "member-1", order("order-2", "cookie", 1_000, 2))
         .await
         .refused(409, "COUPON_SPENT");
-    let after: CouponRecord = serde_json::from_value(api.get(&code, "member-1").await.expect(200)).unwrap();
+    let after: CouponRecord =
+        serde_json::from_value(api.get(&code, "member-1").await.expect(200)).unwrap();
     assert_eq!(after, redemption.coupon);
     assert_eq!(after.registered_at, registered.registered_at);
 
     // The other coupons of the batch are untouched.
-    let other: CouponRecord =
-        serde_json::from_value(api.register(&codes.iter().find(|c| **c != code).unwrap().clone(), "member-2").await.expect(200))
-            .unwrap();
+    let other: CouponRecord = serde_json::from_value(
+        api.register(
+            &codes.iter().find(|c| **c != code).unwrap().clone(),
+            "member-2",
+        )
+        .await
+        .expect(200),
+    )
+    .unwrap();
     assert_eq!(other.status, CouponStatus::Registered);
 }
 
@@ -288,24 +315,43 @@ async fn gifts_arrive_registered_to_their_recipient_with_the_message() {
     assert_eq!(gift.status, CouponStatus::Registered);
     assert_eq!(gift.owner.as_ref().map(|o| o.as_str()), Some("member-2"));
     let note = gift.gift.clone().unwrap();
-    assert_eq!((note.giver.as_str(), note.message.as_str()), ("member-1", "커피 한 잔 하세요"));
+    assert_eq!(
+        (note.giver.as_str(), note.message.as_str()),
+        ("member-1", "커피 한 잔 하세요")
+    );
     let code = gift.code.to_string();
 
     // Only the recipient reads or uses it; registering it again is refused.
-    api.get(&code, "member-1").await.refused(403, "COUPON_FOREIGN");
-    let read: CouponRecord = serde_json::from_value(api.get(&code, "member-2").await.expect(200)).unwrap();
-    assert_eq!(read, gift);
-    api.register(&code, "member-2").await.refused(409, "COUPON_ALREADY_REGISTERED");
-    api.redeem(&code, "member-1", order("gift-order-0", "americano", 4_000, 1))
+    api.get(&code, "member-1")
         .await
         .refused(403, "COUPON_FOREIGN");
+    let read: CouponRecord =
+        serde_json::from_value(api.get(&code, "member-2").await.expect(200)).unwrap();
+    assert_eq!(read, gift);
+    api.register(&code, "member-2")
+        .await
+        .refused(409, "COUPON_ALREADY_REGISTERED");
+    api.redeem(
+        &code,
+        "member-1",
+        order("gift-order-0", "americano", 4_000, 1),
+    )
+    .await
+    .refused(403, "COUPON_FOREIGN");
 
     // One americano of two is free.
     let redeemed = api
-        .redeem(&code, "member-2", order("gift-order-1", "americano", 4_000, 2))
+        .redeem(
+            &code,
+            "member-2",
+            order("gift-order-1", "americano", 4_000, 2),
+        )
         .await
         .expect(200);
-    assert_eq!(redeemed["discount"], json!({"amount": 4000, "currency": "KRW"}));
+    assert_eq!(
+        redeemed["discount"],
+        json!({"amount": 4000, "currency": "KRW"})
+    );
     assert_eq!(redeemed["coupon"]["gift"]["message"], "커피 한 잔 하세요");
 
     api.post(
@@ -322,23 +368,31 @@ async fn every_refusal_has_its_own_code_and_status() {
     // compat requests carry no timestamp, so the server's clock may stand still.
     let now = chrono::Utc::now();
     let clock = Arc::new(FixedClock::new(now));
-    let server = coupon_server(Some(clock.clone()), None).await;
+    let server = coupon_server(clock.clone()).await;
     let api = Api::new(&server.server, Wire::Compat);
     let expiry = payments::core::timestamp::format(&(now + chrono::Duration::hours(1)));
     let issued = api.issue(product("latte"), &expiry, Some(4)).await;
     let code = |n: usize| issued.coupons[n].code.to_string();
 
     // Unknown code.
-    api.register("ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ", "member-1").await.refused(404, "COUPON_NOT_FOUND");
+    api.register("ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ", "member-1")
+        .await
+        .refused(404, "COUPON_NOT_FOUND");
     // Unregistered.
     api.redeem(&code(0), "member-1", order("o-1", "latte", 5_000, 1))
         .await
         .refused(422, "COUPON_NOT_REGISTERED");
-    api.get(&code(0), "member-1").await.refused(422, "COUPON_NOT_REGISTERED");
+    api.get(&code(0), "member-1")
+        .await
+        .refused(422, "COUPON_NOT_REGISTERED");
     // Already registered.
     api.register(&code(0), "member-1").await.expect(200);
-    api.register(&code(0), "member-1").await.refused(409, "COUPON_ALREADY_REGISTERED");
-    api.register(&code(0), "member-9").await.refused(409, "COUPON_ALREADY_REGISTERED");
+    api.register(&code(0), "member-1")
+        .await
+        .refused(409, "COUPON_ALREADY_REGISTERED");
+    api.register(&code(0), "member-9")
+        .await
+        .refused(409, "COUPON_ALREADY_REGISTERED");
     // Someone else's.
     api.redeem(&code(0), "member-2", order("o-1", "latte", 5_000, 1))
         .await
@@ -348,7 +402,11 @@ async fn every_refusal_has_its_own_code_and_status() {
         .await
         .refused(422, "COUPON_NOT_APPLICABLE");
     let dollars = api
-        .issue(json!({"type": "amount", "amount": {"amount": 500, "currency": "USD"}}), &expiry, None)
+        .issue(
+            json!({"type": "amount", "amount": {"amount": 500, "currency": "USD"}}),
+            &expiry,
+            None,
+        )
         .await;
     let dollar_code = dollars.coupons[0].code.to_string();
     api.register(&dollar_code, "member-1").await.expect(200);
@@ -356,52 +414,90 @@ async fn every_refusal_has_its_own_code_and_status() {
         .await
         .refused(422, "COUPON_NOT_APPLICABLE");
     // Spent.
-    api.redeem(&code(0), "member-1", order("o-1", "latte", 5_000, 1)).await.expect(200);
+    api.redeem(&code(0), "member-1", order("o-1", "latte", 5_000, 1))
+        .await
+        .expect(200);
     api.redeem(&code(0), "member-1", order("o-2", "latte", 5_000, 1))
         .await
         .refused(409, "COUPON_SPENT");
-    api.register(&code(0), "member-1").await.refused(409, "COUPON_SPENT");
+    api.register(&code(0), "member-1")
+        .await
+        .refused(409, "COUPON_SPENT");
     // Expired: registered or not, an hour later it is no longer usable.
     api.register(&code(1), "member-1").await.expect(200);
     clock.advance(chrono::Duration::hours(1));
     api.redeem(&code(1), "member-1", order("o-3", "latte", 5_000, 1))
         .await
         .refused(422, "COUPON_EXPIRED");
-    api.register(&code(2), "member-1").await.refused(422, "COUPON_EXPIRED");
+    api.register(&code(2), "member-1")
+        .await
+        .refused(422, "COUPON_EXPIRED");
 
     // Bad input names its field.
-    api.post("/payments/coupons", json!({"value": krw(1_000), "expires_at": in_days(1), "count": 0}))
-        .await
-        .refused(400, "INVALID_FIELD");
+    api.post(
+        "/payments/coupons",
+        json!({"value": krw(1_000), "expires_at": in_days(1), "count": 0}),
+    )
+    .await
+    .refused(400, "INVALID_FIELD");
     let too_many = api
-        .post("/payments/coupons", json!({"value": krw(1_000), "expires_at": in_days(1), "count": 1001}))
+        .post(
+            "/payments/coupons",
+            json!({"value": krw(1_000), "expires_at": in_days(1), "count": 1001}),
+        )
         .await;
     too_many.refused(400, "INVALID_FIELD");
-    assert!(too_many.body["message"].as_str().unwrap().starts_with("count"), "{}", too_many.body);
-    api.post("/payments/coupons", json!({"value": krw(0), "expires_at": in_days(1)}))
-        .await
-        .refused(400, "INVALID_FIELD");
+    assert!(
+        too_many.body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("count"),
+        "{}",
+        too_many.body
+    );
+    api.post(
+        "/payments/coupons",
+        json!({"value": krw(0), "expires_at": in_days(1)}),
+    )
+    .await
+    .refused(400, "INVALID_FIELD");
     let past = payments::core::timestamp::format(&(now - chrono::Duration::days(1)));
-    api.post("/payments/coupons", json!({"value": krw(1_000), "expires_at": past}))
-        .await
-        .refused(400, "INVALID_FIELD");
+    api.post(
+        "/payments/coupons",
+        json!({"value": krw(1_000), "expires_at": past}),
+    )
+    .await
+    .refused(400, "INVALID_FIELD");
     let malformed = api.register("not a code", "member-1").await;
     malformed.refused(400, "INVALID_BODY");
-    assert!(malformed.body["message"].as_str().unwrap().starts_with("code"), "{}", malformed.body);
-    api.register(&code(3), "").await.refused(400, "INVALID_FIELD");
+    assert!(
+        malformed.body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("code"),
+        "{}",
+        malformed.body
+    );
+    api.register(&code(3), "")
+        .await
+        .refused(400, "INVALID_FIELD");
 }
 
 #[tokio::test]
 async fn guessing_codes_is_slowed_down_per_owner() {
     let clock = Arc::new(FixedClock::new(chrono::Utc::now()));
-    let server = coupon_server(Some(clock.clone()), None).await;
+    let server = coupon_server(clock.clone()).await;
     let api = Api::new(&server.server, Wire::Compat);
     let expiry = payments::core::timestamp::format(&(clock.now() + chrono::Duration::days(1)));
-    let real = api.issue(krw(1_000), &expiry, None).await.coupons[0].code.to_string();
+    let real = api.issue(krw(1_000), &expiry, None).await.coupons[0]
+        .code
+        .to_string();
 
     for n in 0..5 {
         let guess = format!("ABCDE-FGHJK-MNPQR-STVW{}", n);
-        api.register(&guess, "guesser").await.refused(404, "COUPON_NOT_FOUND");
+        api.register(&guess, "guesser")
+            .await
+            .refused(404, "COUPON_NOT_FOUND");
     }
     // Locked: even the right code is refused, with Retry-After.
     let locked = api.register(&real, "guesser").await;
@@ -411,7 +507,9 @@ async fn guessing_codes_is_slowed_down_per_owner() {
     read.refused(429, "TOO_MANY_ATTEMPTS");
     assert!(read.retry_after.is_some());
     // Other owners are not affected.
-    api.get("ABCDE-FGHJK-MNPQR-STVWX", "someone-else").await.refused(404, "COUPON_NOT_FOUND");
+    api.get("ABCDE-FGHJK-MNPQR-STVWX", "someone-else")
+        .await
+        .refused(404, "COUPON_NOT_FOUND");
 
     // After the lock, the owner may try again; the next lock is twice as long.
     clock.advance(chrono::Duration::seconds(30));
@@ -421,77 +519,35 @@ async fn guessing_codes_is_slowed_down_per_owner() {
     assert_eq!(registered["owner"], "guesser");
     for n in 0..5 {
         let guess = format!("ABCDE-FGHJK-MNPQR-STVW{}", n);
-        api.get(&guess, "guesser").await.refused(404, "COUPON_NOT_FOUND");
+        api.get(&guess, "guesser")
+            .await
+            .refused(404, "COUPON_NOT_FOUND");
     }
     assert_eq!(api.get(&real, "guesser").await.retry_after, Some(120));
 }
 
-/// Receives transaction events and opens them.
-#[derive(Clone, Default)]
-struct EventSink {
-    received: Arc<Mutex<Vec<EventRecord>>>,
-}
-
-async fn receive_event(State(sink): State<EventSink>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let timestamp_ms = headers
-        .get(TIMESTAMP_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let opened = envelope(Wire::SealedV2).open(
-        std::str::from_utf8(&body).unwrap_or(""),
-        &Binding {
-            method: "POST",
-            path: "/events",
-            timestamp_ms,
-        },
-    );
-    match opened.ok().and_then(|json| serde_json::from_slice::<EventRecord>(&json).ok()) {
-        Some(event) => {
-            sink.received.lock().unwrap().push(event);
-            StatusCode::OK
-        }
-        None => StatusCode::BAD_REQUEST,
-    }
-}
-
-impl EventSink {
-    async fn start(&self) -> String {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/events", listener.local_addr().unwrap());
-        let router = axum::Router::new()
-            .route("/events", post(receive_event))
-            .with_state(self.clone());
-        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-        url
-    }
-
-    async fn wait_for(&self, count: usize) -> Vec<EventRecord> {
-        for _ in 0..500 {
-            let received = self.received.lock().unwrap().clone();
-            if received.len() >= count {
-                return received;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("expected {count} events, got {}", self.received.lock().unwrap().len());
-    }
-}
-
 #[tokio::test]
 async fn concurrent_redemptions_of_one_coupon_have_exactly_one_winner_and_one_event() {
-    let sink = EventSink::default();
-    let url = sink.start().await;
-    let server = coupon_server(None, Some(&url)).await;
-    let api = Arc::new(Api::new(&server.server, Wire::SealedV2));
-    let code = api.issue(krw(1_000), &in_days(1), None).await.coupons[0].code.to_string();
+    // spawn_app() configures the merchant's event URL (`app.events`).
+    let app = spawn_app().await;
+    let api = Arc::new(Api::new(&app.server, Wire::SealedV2));
+    let code = api.issue(krw(1_000), &in_days(1), None).await.coupons[0]
+        .code
+        .to_string();
     api.register(&code, "member-1").await.expect(200);
 
     let mut tasks = tokio::task::JoinSet::new();
     for n in 0..20 {
         let api = api.clone();
         let code = code.clone();
-        tasks.spawn(async move { api.redeem(&code, "member-1", order(&format!("race-{n}"), "cake", 6_000, 1)).await });
+        tasks.spawn(async move {
+            api.redeem(
+                &code,
+                "member-1",
+                order(&format!("race-{n}"), "cake", 6_000, 1),
+            )
+            .await
+        });
     }
     let mut winners = Vec::new();
     while let Some(answer) = tasks.join_next().await {
@@ -509,15 +565,19 @@ async fn concurrent_redemptions_of_one_coupon_have_exactly_one_winner_and_one_ev
     assert_eq!(transaction.total().amount(), 1_000);
 
     // Exactly one transaction was stored, for the winner's order only.
-    let store = &server.server.app().store;
+    let store = &app.server.app().store;
     let mut stored = 0;
     for n in 0..20 {
-        stored += store.transactions_by_order("coupon", &format!("race-{n}")).await.unwrap().len();
+        stored += store
+            .transactions_by_order("coupon", &format!("race-{n}"))
+            .await
+            .unwrap()
+            .len();
     }
     assert_eq!(stored, 1);
 
     // Its Approved event reaches the merchant's event URL.
-    let events = sink.wait_for(1).await;
+    let events = app.events.wait_for(1).await;
     assert_eq!(events.len(), 1);
     let event = &events[0];
     assert_eq!(event.transaction.transaction.id(), transaction.id());
@@ -539,15 +599,27 @@ async fn concurrent_redemptions_of_one_coupon_have_exactly_one_winner_and_one_ev
 async fn a_redemption_retried_with_its_key_is_answered_again_not_refused() {
     let app = spawn_app().await;
     let api = Api::new(&app.server, Wire::SealedV2);
-    let code = api.issue(krw(500), &in_days(1), None).await.coupons[0].code.to_string();
+    let code = api.issue(krw(500), &in_days(1), None).await.coupons[0]
+        .code
+        .to_string();
     api.register(&code, "member-1").await.expect(200);
     let body = redeem_body(&code, "member-1", order("idem-order", "tea", 3_000, 1));
     let first = api
-        .call(Method::POST, "/payments/coupons/redeem", &body, Some("order-idem/coupon"))
+        .call(
+            Method::POST,
+            "/payments/coupons/redeem",
+            &body,
+            Some("order-idem/coupon"),
+        )
         .await
         .expect(200);
     let again = api
-        .call(Method::POST, "/payments/coupons/redeem", &body, Some("order-idem/coupon"))
+        .call(
+            Method::POST,
+            "/payments/coupons/redeem",
+            &body,
+            Some("order-idem/coupon"),
+        )
         .await
         .expect(200);
     assert_eq!(first, again);

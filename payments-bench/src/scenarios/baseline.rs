@@ -32,7 +32,7 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, BenchError> {
             .map(|_| sdk_client(&uri, &envelope))
             .collect::<Result<Vec<_>, _>>()?,
     );
-    let measured = drive(&ctx.progress, "baseline", ctx.concurrency(), ctx.budget, move |worker, _| {
+    let measured = drive(&ctx.progress, "baseline", ctx.concurrency(), ctx.budget, ctx.warmup, move |worker, _| {
         let client = clients[worker].clone();
         async move { client.monitors().health().await.map_err(|e| e.to_string()) }
     })

@@ -48,7 +48,7 @@ async fn lookups(ctx: &Ctx<'_>, label: &str, url: String, authorization: String)
         Arc::new((0..ctx.concurrency()).map(|_| reqwest::Client::new()).collect());
     let url = Arc::new(url);
     let authorization = Arc::new(authorization);
-    let measured = drive(&ctx.progress, label, ctx.concurrency(), ctx.budget, move |worker, _| {
+    let measured = drive(&ctx.progress, label, ctx.concurrency(), ctx.budget, ctx.warmup, move |worker, _| {
         let client = clients[worker].clone();
         let (url, authorization) = (url.clone(), authorization.clone());
         async move {

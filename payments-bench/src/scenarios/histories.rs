@@ -28,7 +28,7 @@ async fn read_row(
     ids: Arc<Vec<Uuid>>,
     budget: Budget,
 ) -> Row {
-    let measured = drive(&ctx.progress, label, ctx.concurrency(), budget, move |worker, sequence| {
+    let measured = drive(&ctx.progress, label, ctx.concurrency(), budget, ctx.warmup, move |worker, sequence| {
         let client = clients[worker].clone();
         let ids = ids.clone();
         async move {
@@ -101,7 +101,7 @@ pub async fn create(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, BenchError> {
         let clients = stack.clients(ctx.concurrency())?;
         let pg = stack.pg.clone();
         let label = format!("history-create pbkdf2={iterations}");
-        let measured = drive(&ctx.progress, &label, ctx.concurrency(), ctx.budget, move |worker, sequence| {
+        let measured = drive(&ctx.progress, &label, ctx.concurrency(), ctx.budget, ctx.warmup, move |worker, sequence| {
             let client = clients[worker].clone();
             let pg = pg.clone();
             async move {

@@ -27,6 +27,8 @@ pub struct Ctx<'a> {
     pub progress: Progress,
     /// Setup facts for the report (preload times…).
     pub notes: Vec<String>,
+    /// Unmeasured load before each closed-loop row.
+    pub warmup: std::time::Duration,
 }
 
 impl Ctx<'_> {

@@ -126,13 +126,20 @@ impl CouponRecord {
     pub fn new(coupon: &Coupon, registered_at: Option<Timestamp>) -> Self {
         let (order_id, discount, redeemed_at, state_registered) = match coupon.state() {
             CouponState::Issued => (None, None, None, None),
-            CouponState::Registered { registered_at, .. } => (None, None, None, Some(*registered_at)),
+            CouponState::Registered { registered_at, .. } => {
+                (None, None, None, Some(*registered_at))
+            }
             CouponState::Redeemed {
                 order_id,
                 discount,
                 redeemed_at,
                 ..
-            } => (Some(order_id.clone()), Some(*discount), Some(*redeemed_at), None),
+            } => (
+                Some(order_id.clone()),
+                Some(*discount),
+                Some(*redeemed_at),
+                None,
+            ),
         };
         Self {
             code: coupon.code().clone(),
@@ -286,7 +293,8 @@ mod tests {
             amount: Money::new(500, Currency::Krw).unwrap(),
         };
         let issued = at("2026-01-01T00:00:00.000Z");
-        let mut coupon = Coupon::issue(&ids, value, issued, at("2027-01-01T00:00:00.000Z")).unwrap();
+        let mut coupon =
+            Coupon::issue(&ids, value, issued, at("2027-01-01T00:00:00.000Z")).unwrap();
         let record = CouponRecord::from(&coupon);
         assert_eq!(record.status, CouponStatus::Issued);
         assert_eq!(record.owner, None);
@@ -301,7 +309,8 @@ mod tests {
         assert_eq!(record.status, CouponStatus::Registered);
         assert_eq!(record.owner, Some(OwnerId::new("u1")));
         assert_eq!(record.registered_at, Some(registered));
-        let back: CouponRecord = serde_json::from_value(serde_json::to_value(&record).unwrap()).unwrap();
+        let back: CouponRecord =
+            serde_json::from_value(serde_json::to_value(&record).unwrap()).unwrap();
         assert_eq!(back, record);
     }
 }

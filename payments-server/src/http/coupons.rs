@@ -52,7 +52,11 @@ fn retry_after(app: &App, owner: &OwnerId, mut response: Response) -> Response {
     response
 }
 
-async fn issue(State(app): State<Arc<App>>, headers: HeaderMap, sealed: Sealed<CouponIssue>) -> Response {
+async fn issue(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    sealed: Sealed<CouponIssue>,
+) -> Response {
     let work_app = app.clone();
     idempotency::run(
         &app,
@@ -66,7 +70,11 @@ async fn issue(State(app): State<Arc<App>>, headers: HeaderMap, sealed: Sealed<C
     .await
 }
 
-async fn gift(State(app): State<Arc<App>>, headers: HeaderMap, sealed: Sealed<GiftCreate>) -> Response {
+async fn gift(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    sealed: Sealed<GiftCreate>,
+) -> Response {
     let work_app = app.clone();
     idempotency::run(
         &app,
@@ -103,7 +111,11 @@ async fn register(
     retry_after(&app, &owner, response)
 }
 
-async fn redeem(State(app): State<Arc<App>>, headers: HeaderMap, sealed: Sealed<CouponRedeem>) -> Response {
+async fn redeem(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    sealed: Sealed<CouponRedeem>,
+) -> Response {
     let owner = sealed.value.owner.clone();
     if let Some(refusal) = throttled(&app, &owner) {
         return refusal;

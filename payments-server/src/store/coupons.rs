@@ -230,13 +230,22 @@ mod tests {
     #[tokio::test]
     async fn coupons_round_trip_and_duplicates_write_nothing() {
         let store = SqliteStore::in_memory().unwrap();
-        store.insert_coupons(&[coupon("a"), coupon("b")]).await.unwrap();
+        store
+            .insert_coupons(&[coupon("a"), coupon("b")])
+            .await
+            .unwrap();
         assert_eq!(store.coupon_by_hash("a").await.unwrap(), Some(coupon("a")));
         assert_eq!(store.coupon_by_hash("missing").await.unwrap(), None);
 
         // "c" is new but "a" is taken: the batch is refused as a whole.
-        let error = store.insert_coupons(&[coupon("c"), coupon("a")]).await.unwrap_err();
-        assert!(matches!(error, StoreError::Conflict("coupon code")), "{error:?}");
+        let error = store
+            .insert_coupons(&[coupon("c"), coupon("a")])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, StoreError::Conflict("coupon code")),
+            "{error:?}"
+        );
         assert_eq!(store.coupon_by_hash("c").await.unwrap(), None);
     }
 
@@ -250,7 +259,12 @@ mod tests {
 
         let (first, second) = (Uuid::from_u128(1), Uuid::from_u128(2));
         let write = TransactionWrite::Insert(transaction(first));
-        assert!(store.update_coupon(&redeemed, Some(&write), &[message(Uuid::from_u128(11))]).await.unwrap());
+        assert!(
+            store
+                .update_coupon(&redeemed, Some(&write), &[message(Uuid::from_u128(11))])
+                .await
+                .unwrap()
+        );
         let stored = store.coupon_by_hash("a").await.unwrap().unwrap();
         assert_eq!((stored.status.as_str(), stored.version), ("redeemed", 1));
         assert_eq!(stored.body_sealed, "sealed-redeemed");
@@ -259,13 +273,23 @@ mod tests {
 
         // A second writer that read version 0 loses and leaves no trace.
         let write = TransactionWrite::Insert(transaction(second));
-        assert!(!store.update_coupon(&redeemed, Some(&write), &[message(Uuid::from_u128(12))]).await.unwrap());
+        assert!(
+            !store
+                .update_coupon(&redeemed, Some(&write), &[message(Uuid::from_u128(12))])
+                .await
+                .unwrap()
+        );
         assert!(store.transaction_by_id(second).await.unwrap().is_none());
         assert_eq!(store.outbox_depth().await.unwrap(), 1);
         assert_eq!(store.coupon_by_hash("a").await.unwrap().unwrap().version, 1);
 
         // An unknown coupon is not updated either.
-        assert!(!store.update_coupon(&coupon("zzz"), None, &[]).await.unwrap());
+        assert!(
+            !store
+                .update_coupon(&coupon("zzz"), None, &[])
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test]
@@ -281,7 +305,12 @@ mod tests {
         redeemed.status = "redeemed".into();
         // The transaction id is taken: the whole write fails and the coupon stays issued.
         let write = TransactionWrite::Insert(transaction(id));
-        assert!(store.update_coupon(&redeemed, Some(&write), &[]).await.is_err());
+        assert!(
+            store
+                .update_coupon(&redeemed, Some(&write), &[])
+                .await
+                .is_err()
+        );
         let stored = store.coupon_by_hash("a").await.unwrap().unwrap();
         assert_eq!((stored.status.as_str(), stored.version), ("issued", 0));
     }
