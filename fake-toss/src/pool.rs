@@ -80,14 +80,9 @@ fn keep(asked: &Receiver<()>) {
 /// # Errors
 /// When no spare is ready and a runtime or thread cannot be created.
 pub(crate) fn run(job: Job) -> std::io::Result<()> {
-    let t = std::time::Instant::now();
     let pool = pool();
     let spare = lock(&pool.spares).pop();
-    let hit = spare.is_some();
-    let t1 = t.elapsed();
     let _ = lock(&pool.keeper).send(());
-    let t2 = t.elapsed();
-    if std::env::var("PROBE").is_ok() { eprintln!("pool hit={hit} {t1:?} {t2:?}"); }
     let job = match spare {
         Some(tx) => match tx.send(job) {
             Ok(()) => return Ok(()),

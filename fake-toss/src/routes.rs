@@ -2,15 +2,18 @@
 //! middleware that records requests, injects faults, checks the secret key and applies
 //! `Idempotency-Key`.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequest, Path, Request, State};
-use axum::middleware::{Next, from_fn_with_state};
+use axum::Extension;
+use axum::extract::{FromRequest, Path, Request};
+use axum::middleware::{Next, from_fn};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
+use axum::ServiceExt;
+use tower::Layer as _;
 use http::{Method, StatusCode, header};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -24,14 +27,29 @@ use crate::recorder::RecordedRequest;
 use crate::requests as rq;
 use crate::state::Shared;
 
-type S = State<Arc<Shared>>;
+type S = Extension<Arc<Shared>>;
 type Answer = Result<Response, TossError>;
 
 /// Largest request body the fake reads.
 const BODY_LIMIT: usize = 2 * 1024 * 1024;
 
-/// Builds the whole app for one instance.
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
+/// Serves one instance on `listener` until the future is dropped.
+///
+/// The routes are built once per process and shared by every instance (building them
+/// costs more than the rest of a start); the instance's state reaches handlers as an
+/// `Extension` added around the cloned router.
+pub(crate) async fn serve(
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+) -> std::io::Result<()> {
+    static TEMPLATE: OnceLock<Router> = OnceLock::new();
+    let router = TEMPLATE.get_or_init(router).clone();
+    let app = Extension(shared).layer(router);
+    axum::serve(listener, ServiceExt::<Request>::into_make_service(app)).await
+}
+
+/// The routes and middleware, independent of any instance.
+fn router() -> Router {
     let api = Router::new()
         .route("/v1/payments/key-in", post(key_in))
         .route("/v1/payments/confirm", post(confirm))
@@ -54,7 +72,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/v1/cash-receipts/{receipt_key}/cancel",
             post(cash_receipt_cancel),
         )
-        .layer(from_fn_with_state(shared.clone(), api_guard));
+        .layer(from_fn(api_guard));
     let internal = Router::new()
         .route("/internal/{payment_key}/deposit", put(deposit))
         .route("/internal/billing/auth-keys", post(auth_key))
@@ -63,14 +81,13 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/internal/faults", put(faults_set))
         .route("/internal/cards/declined", post(decline_card))
         .route("/internal/webhooks", get(webhook_log))
-        .layer(from_fn_with_state(shared.clone(), internal_guard));
+        .layer(from_fn(internal_guard));
     Router::new()
         .merge(api)
         .merge(internal)
         .route("/internal/webhook", post(self_webhook))
         .fallback(not_found)
-        .layer(from_fn_with_state(shared.clone(), record))
-        .with_state(shared)
+        .layer(from_fn(record))
 }
 
 // ---- extractors and response helpers ---------------------------------------------------
@@ -112,7 +129,7 @@ fn created_json(v: &Value) -> Response {
 // ---- middleware ------------------------------------------------------------------------
 
 /// Records every request (method, path, headers, body) before anything else runs.
-async fn record(State(s): S, req: Request, next: Next) -> Response {
+async fn record(Extension(s): S, req: Request, next: Next) -> Response {
     if !s.record_requests {
         return next.run(req).await;
     }
@@ -147,7 +164,7 @@ async fn record(State(s): S, req: Request, next: Next) -> Response {
 }
 
 /// The `/v1` guard: injected faults, then the secret key, then `Idempotency-Key`.
-async fn api_guard(State(s): S, req: Request, next: Next) -> Response {
+async fn api_guard(Extension(s): S, req: Request, next: Next) -> Response {
     let latency = s.faults.latency();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
@@ -251,7 +268,7 @@ async fn idempotent(s: &Shared, scope: Scope, req: Request, next: Next) -> Respo
 }
 
 /// The `/internal` guard: the secret key only (fault knobs never apply to test controls).
-async fn internal_guard(State(s): S, req: Request, next: Next) -> Response {
+async fn internal_guard(Extension(s): S, req: Request, next: Next) -> Response {
     if let Err(e) = s.auth.check(req.headers()) {
         return e.into_response();
     }
@@ -268,21 +285,21 @@ async fn not_found(req: Request) -> TossError {
 
 // ---- payments --------------------------------------------------------------------------
 
-async fn payment(State(s): S, Path(key): Path<String>) -> Answer {
+async fn payment(Extension(s): S, Path(key): Path<String>) -> Answer {
     s.with_store(|st, now| st.get(&key, now))
         .map(|b| json_bytes(StatusCode::OK, b))
 }
 
-async fn payment_by_order(State(s): S, Path(order_id): Path<String>) -> Answer {
+async fn payment_by_order(Extension(s): S, Path(order_id): Path<String>) -> Answer {
     s.with_store(|st, now| st.get_by_order(&order_id, now))
         .map(|b| json_bytes(StatusCode::OK, b))
 }
 
-async fn key_in(State(s): S, JsonBody(r): JsonBody<rq::KeyIn>) -> Answer {
+async fn key_in(Extension(s): S, JsonBody(r): JsonBody<rq::KeyIn>) -> Answer {
     s.with_store(|st, now| st.key_in(r, now)).map(created)
 }
 
-async fn confirm(State(s): S, JsonBody(r): JsonBody<rq::Approval>) -> Answer {
+async fn confirm(Extension(s): S, JsonBody(r): JsonBody<rq::Approval>) -> Answer {
     let key = r
         .payment_key
         .clone()
@@ -292,7 +309,7 @@ async fn confirm(State(s): S, JsonBody(r): JsonBody<rq::Approval>) -> Answer {
 }
 
 async fn confirm_by_path(
-    State(s): S,
+    Extension(s): S,
     Path(key): Path<String>,
     JsonBody(r): JsonBody<rq::Approval>,
 ) -> Answer {
@@ -306,32 +323,32 @@ async fn confirm_by_path(
 }
 
 async fn cancel(
-    State(s): S,
+    Extension(s): S,
     Path(key): Path<String>,
     JsonBody(r): JsonBody<rq::CancelReq>,
 ) -> Answer {
     s.with_store(|st, now| st.cancel(&key, r, now)).map(created)
 }
 
-async fn virtual_account(State(s): S, JsonBody(r): JsonBody<rq::VirtualAccountReq>) -> Answer {
+async fn virtual_account(Extension(s): S, JsonBody(r): JsonBody<rq::VirtualAccountReq>) -> Answer {
     s.with_store(|st, now| st.issue_virtual_account(r, now))
         .map(created)
 }
 
 // ---- billing ---------------------------------------------------------------------------
 
-async fn billing_card(State(s): S, JsonBody(r): JsonBody<rq::BillingCardReq>) -> Answer {
+async fn billing_card(Extension(s): S, JsonBody(r): JsonBody<rq::BillingCardReq>) -> Answer {
     s.with_store(|st, now| st.billing_card(r, now))
         .map(|v| created_json(&v))
 }
 
-async fn billing_issue(State(s): S, JsonBody(r): JsonBody<rq::IssueReq>) -> Answer {
+async fn billing_issue(Extension(s): S, JsonBody(r): JsonBody<rq::IssueReq>) -> Answer {
     s.with_store(|st, now| st.issue_billing(r, now))
         .map(|v| created_json(&v))
 }
 
 async fn billing_read(
-    State(s): S,
+    Extension(s): S,
     Path(key): Path<String>,
     JsonBody(r): JsonBody<rq::CustomerKeyReq>,
 ) -> Answer {
@@ -340,7 +357,7 @@ async fn billing_read(
 }
 
 async fn billing_charge(
-    State(s): S,
+    Extension(s): S,
     Path(key): Path<String>,
     JsonBody(r): JsonBody<rq::ChargeReq>,
 ) -> Answer {
@@ -349,13 +366,13 @@ async fn billing_charge(
 
 // ---- cash receipts ---------------------------------------------------------------------
 
-async fn cash_receipt(State(s): S, JsonBody(r): JsonBody<rq::CashReceiptReq>) -> Answer {
+async fn cash_receipt(Extension(s): S, JsonBody(r): JsonBody<rq::CashReceiptReq>) -> Answer {
     s.with_store(|st, now| st.issue_cash_receipt(r, now))
         .map(|v| created_json(&v))
 }
 
 async fn cash_receipt_cancel(
-    State(s): S,
+    Extension(s): S,
     Path(key): Path<String>,
     JsonBody(r): JsonBody<rq::CashReceiptCancelReq>,
 ) -> Answer {
@@ -365,12 +382,12 @@ async fn cash_receipt_cancel(
 
 // ---- fake-only -------------------------------------------------------------------------
 
-async fn deposit(State(s): S, Path(key): Path<String>) -> Answer {
+async fn deposit(Extension(s): S, Path(key): Path<String>) -> Answer {
     s.with_store(|st, now| st.deposit(&key, now))
         .map(|b| json_bytes(StatusCode::OK, b))
 }
 
-async fn auth_key(State(s): S, JsonBody(r): JsonBody<rq::AuthKeyReq>) -> Answer {
+async fn auth_key(Extension(s): S, JsonBody(r): JsonBody<rq::AuthKeyReq>) -> Answer {
     s.with_store(|st, _| st.create_auth_key(r))
         .map(|v| created_json(&v))
 }
@@ -379,7 +396,7 @@ fn clock_json(s: &Shared) -> Response {
     axum::Json(json!({ "now": toss_time(s.clock.now()) })).into_response()
 }
 
-async fn clock_get(State(s): S) -> Response {
+async fn clock_get(Extension(s): S) -> Response {
     clock_json(&s)
 }
 
@@ -388,7 +405,7 @@ struct ClockSet {
     now: String,
 }
 
-async fn clock_set(State(s): S, JsonBody(r): JsonBody<ClockSet>) -> Answer {
+async fn clock_set(Extension(s): S, JsonBody(r): JsonBody<ClockSet>) -> Answer {
     let at = chrono::DateTime::parse_from_rfc3339(&r.now)
         .map_err(|e| TossError::invalid(format!("now: not an RFC 3339 time ({e})")))?;
     s.clock.set_now(at.with_timezone(&chrono::Utc));
@@ -401,7 +418,7 @@ struct ClockAdvance {
     ms: u64,
 }
 
-async fn clock_advance(State(s): S, JsonBody(r): JsonBody<ClockAdvance>) -> Response {
+async fn clock_advance(Extension(s): S, JsonBody(r): JsonBody<ClockAdvance>) -> Response {
     s.clock.advance(Duration::from_millis(r.ms));
     s.with_store(|st, now| st.sweep(now));
     clock_json(&s)
@@ -421,7 +438,7 @@ struct FaultsReq {
     webhook_url: Option<String>,
 }
 
-async fn faults_set(State(s): S, JsonBody(r): JsonBody<FaultsReq>) -> Response {
+async fn faults_set(Extension(s): S, JsonBody(r): JsonBody<FaultsReq>) -> Response {
     if let Some(ms) = r.latency_ms {
         s.faults.set_latency(Duration::from_millis(ms));
     }
@@ -463,7 +480,7 @@ struct DeclineReq {
     message: Option<String>,
 }
 
-async fn decline_card(State(s): S, JsonBody(r): JsonBody<DeclineReq>) -> Answer {
+async fn decline_card(Extension(s): S, JsonBody(r): JsonBody<DeclineReq>) -> Answer {
     rq::card_number(&r.card_number)?;
     let status = r.status.unwrap_or(403);
     if !(400..=599).contains(&status) {
@@ -482,7 +499,7 @@ async fn decline_card(State(s): S, JsonBody(r): JsonBody<DeclineReq>) -> Answer 
     Ok(created_json(&body))
 }
 
-async fn webhook_log(State(s): S) -> Response {
+async fn webhook_log(Extension(s): S) -> Response {
     axum::Json(s.hub.log()).into_response()
 }
 

@@ -153,7 +153,6 @@ impl FakeTossBuilder {
     /// # Errors
     /// The bind error, or the error spawning the runtime or its thread.
     pub fn try_start(self) -> std::io::Result<FakeToss> {
-        let t0 = std::time::Instant::now();
         let listener = TcpListener::bind((self.host.as_str(), self.port))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
@@ -184,12 +183,10 @@ impl FakeTossBuilder {
             record_requests: self.record_requests,
             requests: Mutex::new(Vec::new()),
         });
-        let t1 = t0.elapsed();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let (done_tx, done_rx) = oneshot::channel::<()>();
-        let app = crate::routes::router(shared.clone());
-        let t2 = t0.elapsed();
         let hub = shared.hub.clone();
+        let served = shared.clone();
         crate::pool::run(Box::new(move |runtime: tokio::runtime::Runtime| {
             runtime.block_on(async move {
                 let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
@@ -197,7 +194,7 @@ impl FakeTossBuilder {
                 };
                 tokio::spawn(crate::webhook::run_dispatcher(hub, events));
                 tokio::select! {
-                    _ = axum::serve(listener, app) => {}
+                    _ = crate::routes::serve(listener, served) => {}
                     _ = stop_rx => {}
                 }
             });
@@ -206,7 +203,6 @@ impl FakeTossBuilder {
             drop(runtime);
             let _ = done_tx.send(());
         }))?;
-        if std::env::var("PROBE").is_ok() { eprintln!("{:?} {:?} {:?}", t1, t2, t0.elapsed()); }
         Ok(FakeToss {
             addr,
             shared,

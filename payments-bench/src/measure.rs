@@ -269,6 +269,69 @@ where
     total
 }
 
+/// Open loop: starts `op(slot, sequence)` at `rate` per second for the budget, whatever
+/// the server is doing, with at most `concurrency` in flight (`slot` is a free one of
+/// them, for a per-connection client). Latency runs from when the operation was due, so
+/// time spent waiting for a free slot counts (no coordinated omission).
+pub async fn drive_rate<F, Fut>(
+    progress: &Progress,
+    label: &str,
+    concurrency: usize,
+    rate: u32,
+    budget: Budget,
+    op: F,
+) -> Measured
+where
+    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    let count = match budget {
+        Budget::Count(count) => count,
+        Budget::For(duration) => (duration.as_secs_f64() * f64::from(rate.max(1))).ceil() as u64,
+    };
+    let op = Arc::new(op);
+    let done = Arc::new(AtomicU64::new(0));
+    let bar = progress.bar(label, Budget::Count(count), done.clone());
+    let (slots_tx, slots_rx) = tokio::sync::mpsc::channel(concurrency.max(1));
+    for slot in 0..concurrency.max(1) {
+        // The channel holds exactly `concurrency` slots, so this never waits.
+        let _ = slots_tx.try_send(slot);
+    }
+    let slots = Arc::new(tokio::sync::Mutex::new(slots_rx));
+    let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(count as usize);
+    for sequence in 0..count {
+        let due = ticks.tick().await.into_std();
+        let (op, done, slots, slots_tx) = (op.clone(), done.clone(), slots.clone(), slots_tx.clone());
+        tasks.push(tokio::spawn(async move {
+            let slot = slots.lock().await.recv().await;
+            let outcome = match slot {
+                Some(slot) => {
+                    let outcome = op(slot, sequence).await;
+                    let _ = slots_tx.send(slot).await;
+                    outcome.map(|()| due.elapsed())
+                }
+                None => Err("no connection slot".to_owned()),
+            };
+            done.fetch_add(1, Ordering::Relaxed);
+            outcome
+        }));
+    }
+    let mut total = Measured::default();
+    for task in tasks {
+        match task.await {
+            Ok(outcome) => total.add(outcome),
+            Err(error) => total.add(Err(format!("an operation task died: {error}"))),
+        }
+    }
+    total.elapsed = started.elapsed();
+    bar.finish();
+    total
+}
+
 /// A well-mixed 64-bit value from a counter (splitmix64), to pick records uniformly
 /// without a shared random generator.
 pub fn mix(sequence: u64) -> u64 {
@@ -326,6 +389,28 @@ mod tests {
         seen.dedup();
         assert_eq!(seen.len(), total, "no sequence number is handed out twice");
         assert!(total > 10, "the warm-up ran operations too");
+    }
+
+    #[tokio::test]
+    async fn the_open_loop_runs_every_operation_within_its_slots() {
+        let in_flight = Arc::new(AtomicU64::new(0));
+        let peak = Arc::new(AtomicU64::new(0));
+        let (now, top) = (in_flight.clone(), peak.clone());
+        let measured = drive_rate(&Progress::new(false), "test", 2, 1000, Budget::Count(20), move |slot, _| {
+            let (now, top) = (now.clone(), top.clone());
+            async move {
+                assert!(slot < 2);
+                let current = now.fetch_add(1, Ordering::SeqCst) + 1;
+                top.fetch_max(current, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                now.fetch_sub(1, Ordering::SeqCst);
+                Ok(())
+            }
+        })
+        .await;
+        assert_eq!(measured.operations, 20);
+        assert_eq!(measured.errors, 0);
+        assert!(peak.load(Ordering::SeqCst) <= 2);
     }
 
     #[test]

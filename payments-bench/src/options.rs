@@ -91,6 +91,11 @@ pub struct Options {
     #[arg(long, default_value_t = 200)]
     pub webhook_rate: u32,
 
+    /// Requests per second of the open-loop `history-read` row (latency at a load below
+    /// saturation; the closed-loop rows measure it at saturation).
+    #[arg(long, default_value_t = 1000)]
+    pub read_rate: u32,
+
     /// Start-ups timed per server in the `fake-lookup` start rows.
     #[arg(long, default_value_t = 20)]
     pub starts: u64,

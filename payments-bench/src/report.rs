@@ -148,6 +148,10 @@ impl Report {
         let baseline = self.row("baseline").map(|row| row.ops_per_sec);
         let low = self.iterations_low;
         let read = self.row(&format!("history-read pbkdf2={low}"));
+        let open_loop = self
+            .row(&format!("history-read pbkdf2={low} open-loop"))
+            .map(|row| format!("; open loop at {}: p99 {:.2} ms", row.label, row.p99_ms))
+            .unwrap_or_default();
         targets.push(match (read, baseline) {
             (Some(read), Some(baseline)) => {
                 let share = read.ops_per_sec / baseline;
@@ -156,7 +160,11 @@ impl Report {
                         "history-read >= 30% of baseline ops/s, p99 < 5 ms at 64 connections (ran at {})",
                         self.concurrency
                     ),
-                    measured: format!("{:.1}% of baseline, p99 {:.2} ms", share * 100.0, read.p99_ms),
+                    measured: format!(
+                        "{:.1}% of baseline, p99 {:.2} ms at saturation{open_loop}",
+                        share * 100.0,
+                        read.p99_ms
+                    ),
                     met: Some(share >= 0.30 && read.p99_ms < 5.0),
                 }
             }

@@ -15,6 +15,7 @@ async fn every_scenario_yields_rows_without_errors() {
         "--iterations", "2000",
         "--iterations-low", "1000",
         "--webhook-rate", "200",
+        "--read-rate", "200",
         "--starts", "2",
         "--quiet",
     ]);
@@ -39,6 +40,7 @@ async fn every_scenario_yields_rows_without_errors() {
         "baseline",
         "history-read pbkdf2=1000",
         "history-read pbkdf2=2000",
+        "history-read pbkdf2=1000 open-loop 200/s",
         "history-create pbkdf2=1000",
         "history-create pbkdf2=2000",
         "webhook 200/s",

@@ -1,6 +1,5 @@
-//! [`Charges`], [`Transactions`], [`Certifications`]: the routes this project adds
-//! beyond the base spec (`docs/protocol.md`): charging a saved card, reading the
-//! resulting transaction, and verifying a person's identity certification.
+//! [`Charges`], [`Transactions`] and [`Certifications`]: the routes the server adds for
+//! taking payments itself (`docs/protocol.md`).
 
 use crate::error::Error;
 use crate::idempotency::IdempotencyKey;
@@ -23,25 +22,24 @@ impl<'a> Charges<'a> {
         Self { inner }
     }
 
-    /// `POST /payments/charges` (sealed, `201`): charges a saved card (a reservation)
-    /// for an order. The server requires an `Idempotency-Key` and passes it on to the
-    /// PG, so the key is a parameter here: the call is retried on transport errors,
-    /// timeouts, `502`/`503`/`504` and `409 IDEMPOTENCY_IN_FLIGHT`, always with this
-    /// key, and the card is charged at most once. Store the key with the order and reuse
-    /// it if you retry later.
+    /// `POST /payments/charges` (sealed): charges an order to a saved card at whichever
+    /// PG holds it. The key is required: the server passes it on to the PG, and every
+    /// retry (transport errors, timeouts, `502`/`503`/`504`) sends the same key, so the
+    /// card is charged at most once. Identical concurrent calls get the same answer.
     ///
     /// # Errors
-    /// [`Error::Server`] `402 PAYMENT_DECLINED` (the message starts with the PG's code),
-    /// `422 INVALID_ORDER`, `409 DUPLICATE` for an order already paid, `404`/`403` for
-    /// the reservation, `504 VENDOR_TIMEOUT` (outcome unknown: retry with the same key);
-    /// [`Error::OutcomeUnknown`]; the other variants of [`Error`].
+    /// [`Error::Server`] `402 PAYMENT_DECLINED` (the PG's code and message; the failed
+    /// transaction is recorded), `422 INVALID_ORDER` (no lines, a quantity below 1, a
+    /// disabled product), `404`/`403` for the reservation, `409 DUPLICATE` for an order
+    /// already paid; [`Error::OutcomeUnknown`] when no answer came — retry with the same
+    /// key, the server will not charge twice.
     ///
     /// ```no_run
     /// # async fn run(client: payments_client::PaymentsClient, input: payments_core::records::charges::ChargeCreate) -> Result<(), payments_client::Error> {
     /// use payments_client::IdempotencyKey;
-    /// let key = IdempotencyKey::new("order-0001/charge").expect("a valid key");
+    /// let key = IdempotencyKey::new("kiosk-7/basket-42").expect("a valid key");
     /// let charge = client.charges().create(&input, &key).await?;
-    /// println!("{}: {}", charge.history.id, charge.transaction.status_message);
+    /// println!("{}: {}", charge.transaction.status_message, charge.transaction.transaction.total());
     /// # Ok(()) }
     /// ```
     pub async fn create(
@@ -73,21 +71,17 @@ impl<'a> Transactions<'a> {
         Self { inner }
     }
 
-    /// `PATCH /payments/transactions/{id}` (sealed): reads a transaction with the
-    /// password of its history (for a coupon, the owner id that redeemed it). Retried
-    /// per the [`RetryPolicy`](crate::RetryPolicy).
+    /// `PATCH /payments/transactions/{id}` (sealed): reads an approval attempt — status,
+    /// status message and total, what a kiosk screen shows — with the password given when
+    /// it was made (the charge's or the recorded payment's).
     ///
     /// # Errors
-    /// [`Error::Server`] `404 NOT_FOUND`, `403 WRONG_PASSWORD`; the other variants of
-    /// [`Error`].
+    /// [`Error::Server`] `404` for an unknown id, `403` for a wrong password.
     ///
     /// ```no_run
     /// # async fn run(client: payments_client::PaymentsClient, id: uuid::Uuid) -> Result<(), payments_client::Error> {
     /// use payments_core::records::charges::TransactionAccess;
-    /// let record = client
-    ///     .transactions()
-    ///     .at(id, &TransactionAccess { password: "record password".into() })
-    ///     .await?;
+    /// let record = client.transactions().at(id, &TransactionAccess { password: "pw".into() }).await?;
     /// println!("{}", record.status_message);
     /// # Ok(()) }
     /// ```
@@ -96,11 +90,10 @@ impl<'a> Transactions<'a> {
         id: Uuid,
         access: &TransactionAccess,
     ) -> Result<TransactionRecord, Error> {
-        let path = format!("/payments/transactions/{id}");
         self.inner
             .call(
                 Method::PATCH,
-                &path,
+                &format!("/payments/transactions/{id}"),
                 Body::Sealed,
                 Some(access),
                 Kind::Idempotent,
@@ -109,7 +102,7 @@ impl<'a> Transactions<'a> {
     }
 }
 
-/// The identity-certification route; get one from
+/// The identity-verification route; get one from
 /// [`PaymentsClient::certifications`](crate::PaymentsClient::certifications).
 #[derive(Debug, Clone, Copy)]
 pub struct Certifications<'a> {
@@ -121,26 +114,25 @@ impl<'a> Certifications<'a> {
         Self { inner }
     }
 
-    /// `POST /payments/certifications` (sealed): asks the server to verify a PG
-    /// identity certification (PortOne `imp_uid`) and answers the verified identity,
-    /// with only a keyed hash of the person's CI. A lookup that changes nothing, so it
-    /// is retried like a read.
+    /// `POST /payments/certifications` (sealed): has the server fetch a PG certification
+    /// and answer the verified name, birth date and phone with a keyed hash of the
+    /// person's CI (never the CI). Safe to retry: it changes nothing.
     ///
     /// # Errors
-    /// [`Error::Server`] `404 VENDOR_NOT_FOUND` for an unknown certification, `400
-    /// UNKNOWN_STORE`, `502`; the other variants of [`Error`].
+    /// [`Error::Server`] `404 VENDOR_NOT_FOUND` for an unknown certification, `422
+    /// NOT_CERTIFIED` for an unfinished one, `400 UNKNOWN_STORE`.
     ///
     /// ```no_run
     /// # async fn run(client: payments_client::PaymentsClient) -> Result<(), payments_client::Error> {
-    /// use payments_core::records::charges::CertificationVerify;
     /// use payments_core::records::{Vendor, VendorCode};
-    /// let identity = client
+    /// use payments_core::records::charges::CertificationVerify;
+    /// let person = client
     ///     .certifications()
     ///     .verify(&CertificationVerify {
-    ///         vendor: Vendor { code: VendorCode::Iamport, store_id: "main".into(), uid: "imp_cert_1".into() },
+    ///         vendor: Vendor { code: VendorCode::Iamport, store_id: "main".into(), uid: "imp_123".into() },
     ///     })
     ///     .await?;
-    /// println!("{} born {}", identity.name, identity.birth_date);
+    /// println!("{} born {}, CI hash {}", person.name, person.birth_date, person.ci_hash);
     /// # Ok(()) }
     /// ```
     pub async fn verify(&self, input: &CertificationVerify) -> Result<VerifiedIdentity, Error> {

@@ -1,7 +1,6 @@
 //! [`PaymentsClient`]: the entry point. It holds one HTTP connection pool and the derived
 //! keys behind an `Arc`, so clone it freely (per request, per task).
 
-use crate::charges::{Certifications, Charges, Transactions};
 use crate::connection::{ConfigError, Connection};
 use crate::histories::Histories;
 use crate::monitors::Monitors;
@@ -153,44 +152,6 @@ impl PaymentsClient {
     /// ```
     pub fn events(&self) -> Events<'_> {
         Events::new(&self.inner)
-    }
-
-    /// Saved-card charges: `create` (with its required idempotency key).
-    ///
-    /// ```no_run
-    /// # async fn run(client: payments_client::PaymentsClient, input: payments_core::records::charges::ChargeCreate) -> Result<(), payments_client::Error> {
-    /// let key = payments_client::IdempotencyKey::random();
-    /// let charge = client.charges().create(&input, &key).await?;
-    /// # let _ = charge; Ok(()) }
-    /// ```
-    pub fn charges(&self) -> Charges<'_> {
-        Charges::new(&self.inner)
-    }
-
-    /// Transactions: `at` (by id).
-    ///
-    /// ```no_run
-    /// # async fn run(client: payments_client::PaymentsClient) -> Result<(), payments_client::Error> {
-    /// use payments_core::records::charges::TransactionAccess;
-    /// let record = client
-    ///     .transactions()
-    ///     .at(uuid::Uuid::nil(), &TransactionAccess { password: "pw".into() })
-    ///     .await?;
-    /// # let _ = record; Ok(()) }
-    /// ```
-    pub fn transactions(&self) -> Transactions<'_> {
-        Transactions::new(&self.inner)
-    }
-
-    /// Identity certifications: `verify`.
-    ///
-    /// ```no_run
-    /// # async fn run(client: payments_client::PaymentsClient, input: payments_core::records::charges::CertificationVerify) -> Result<(), payments_client::Error> {
-    /// let identity = client.certifications().verify(&input).await?;
-    /// # let _ = identity; Ok(()) }
-    /// ```
-    pub fn certifications(&self) -> Certifications<'_> {
-        Certifications::new(&self.inner)
     }
 
     /// The envelope this client seals with: hand it to

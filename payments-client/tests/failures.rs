@@ -43,6 +43,39 @@ async fn every_method(client: &PaymentsClient) -> Vec<(&'static str, Error)> {
         ("monitors.performance", m.performance().await.unwrap_err()),
         ("monitors.system", m.system().await.unwrap_err()),
         (
+            "charges.create",
+            client
+                .charges()
+                .create(&charge_create(), &IdempotencyKey::random())
+                .await
+                .unwrap_err(),
+        ),
+        (
+            "transactions.at",
+            client
+                .transactions()
+                .at(
+                    id,
+                    &payments_core::records::charges::TransactionAccess {
+                        password: "pw".into(),
+                    },
+                )
+                .await
+                .unwrap_err(),
+        ),
+        (
+            "certifications.verify",
+            client
+                .certifications()
+                .verify(&payments_core::records::charges::CertificationVerify { vendor: vendor() })
+                .await
+                .unwrap_err(),
+        ),
+        (
+            "events.redeliver",
+            client.events().redeliver(id).await.unwrap_err(),
+        ),
+        (
             "webhooks.redeliver",
             client
                 .webhooks()

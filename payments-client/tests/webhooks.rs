@@ -386,4 +386,104 @@ mod axum_extractor {
         );
         assert!(received.lock().unwrap().is_empty(), "the handler never ran");
     }
+
+    #[tokio::test]
+    async fn the_event_extractor_opens_events() {
+        use payments_client::axum::VerifiedEvent;
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let sink = received.clone();
+        let verifier =
+            WebhookVerifier::new(sealed_envelope()).with_clock(Arc::new(FixedClock::new(now())));
+        let app = Router::new()
+            .route(
+                "/hooks/events",
+                post(move |VerifiedEvent(event): VerifiedEvent| async move {
+                    sink.lock().unwrap().push(event.id);
+                }),
+            )
+            .with_state(verifier);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let event = json!({
+            "id": "7e0b7c8a-0000-4000-8000-00000000000b",
+            "event": {"type": "approved", "transaction_id": HISTORY_ID, "order_id": "order-0001",
+                      "amount": {"amount": 12000, "currency": "KRW"}, "at": "2026-11-21T03:04:05.678Z"},
+            "transaction": transaction_record_json(),
+            "created_at": "2026-11-21T03:04:05.678Z"
+        });
+        let body = sealed_envelope().seal(
+            &serde_json::to_vec(&event).unwrap(),
+            &Binding {
+                method: "POST",
+                path: "/hooks/events",
+                timestamp_ms: now_ms(),
+            },
+        );
+        let (headers, _) = sealed_webhook("/hooks/events", now_ms());
+        let response = reqwest::Client::new()
+            .post(format!("{base}/hooks/events"))
+            .headers(headers)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        assert_eq!(
+            received
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|id| id.to_string())
+                .collect::<Vec<_>>(),
+            ["7e0b7c8a-0000-4000-8000-00000000000b"]
+        );
+    }
+}
+
+#[test]
+fn an_event_opens_like_a_webhook() {
+    let event = json!({
+        "id": "7e0b7c8a-0000-4000-8000-00000000000b",
+        "event": {
+            "type": "approved",
+            "transaction_id": HISTORY_ID,
+            "order_id": "order-0001",
+            "amount": {"amount": 12000, "currency": "KRW"},
+            "at": "2026-11-21T03:04:05.678Z"
+        },
+        "transaction": transaction_record_json(),
+        "created_at": "2026-11-21T03:04:05.678Z"
+    });
+    let body = sealed_envelope().seal(
+        &serde_json::to_vec(&event).unwrap(),
+        &Binding {
+            method: "POST",
+            path: "/hooks/events",
+            timestamp_ms: now_ms(),
+        },
+    );
+    let (headers, _) = sealed_webhook("/hooks/events", now_ms());
+    let opened = payments_client::open_event(
+        &sealed_envelope(),
+        "POST",
+        "/hooks/events",
+        &headers,
+        body.as_bytes(),
+        now(),
+    )
+    .expect("the event opens");
+    assert_eq!(serde_json::to_value(&opened).unwrap(), event);
+    // A webhook body is not an event.
+    let (headers, webhook) = sealed_webhook("/hooks/events", now_ms());
+    let error = payments_client::open_event(
+        &sealed_envelope(),
+        "POST",
+        "/hooks/events",
+        &headers,
+        &webhook,
+        now(),
+    )
+    .unwrap_err();
+    assert!(matches!(error, WebhookError::Decode(_)), "{error:?}");
 }

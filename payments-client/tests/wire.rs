@@ -572,3 +572,126 @@ async fn webhooks_redeliver_posts_the_password_and_is_retried_as_safe() {
     assert_eq!(requests.len(), 2);
     assert_sealed_v2(&requests[1], &json!({"password": "pw-1234"}));
 }
+
+// ---- routes this project adds (docs/protocol.md) --------------------------------
+
+#[tokio::test]
+async fn charges_create_posts_with_its_required_key_and_is_retried_with_it() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/payments/charges"))
+        .respond_with(ResponseTemplate::new(504))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/payments/charges"))
+        .respond_with(Sealed::new(
+            sealed_envelope(),
+            201,
+            json!({"transaction": transaction_record_json(), "history": history_json()}),
+        ))
+        .mount(&server)
+        .await;
+    let key = IdempotencyKey::new("kiosk-7/basket-42").unwrap();
+    let charge = client(&server, sealed_envelope())
+        .charges()
+        .create(&charge_create(), &key)
+        .await
+        .expect("charged");
+    assert_eq!(charge.history, expected_history());
+    assert_eq!(charge.transaction.status_message, "승인 대기");
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 2);
+    for request in &requests {
+        assert_eq!(request.headers["idempotency-key"], "kiosk-7/basket-42");
+        let opened = open_request(&sealed_envelope(), request).unwrap().unwrap();
+        assert_eq!(opened, serde_json::to_value(charge_create()).unwrap());
+        assert_eq!(opened["method"]["type"], "saved_card");
+    }
+}
+
+#[tokio::test]
+async fn transactions_at_patches_the_access_to_the_ids_path() {
+    let server = MockServer::start().await;
+    Mock::given(method("PATCH"))
+        .and(path(format!("/payments/transactions/{HISTORY_ID}")))
+        .respond_with(Sealed::new(
+            sealed_envelope(),
+            200,
+            transaction_record_json(),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let record = client(&server, sealed_envelope())
+        .transactions()
+        .at(
+            HISTORY_ID.parse().unwrap(),
+            &payments_core::records::charges::TransactionAccess {
+                password: "pw-1234".into(),
+            },
+        )
+        .await
+        .expect("read");
+    assert_eq!(
+        serde_json::to_value(&record).unwrap(),
+        transaction_record_json()
+    );
+    assert_sealed_v2(
+        &only_request(&server).await,
+        &json!({"password": "pw-1234"}),
+    );
+}
+
+#[tokio::test]
+async fn certifications_verify_posts_the_vendor() {
+    let server = MockServer::start().await;
+    let identity = json!({
+        "name": "홍길동", "birth_date": "1990-01-02", "phone": "01012345678",
+        "ci_hash": "ab".repeat(32), "certified_at": "2026-11-21T03:00:00.000Z"
+    });
+    Mock::given(method("POST"))
+        .and(path("/payments/certifications"))
+        .respond_with(Sealed::new(sealed_envelope(), 200, identity))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let input = payments_core::records::charges::CertificationVerify { vendor: vendor() };
+    let person = client(&server, sealed_envelope())
+        .certifications()
+        .verify(&input)
+        .await
+        .expect("verified");
+    assert_eq!(
+        (person.name.as_str(), person.birth_date.as_str()),
+        ("홍길동", "1990-01-02")
+    );
+    assert_sealed_v2(
+        &only_request(&server).await,
+        &json!({"vendor": {"code": "iamport", "store_id": "imp12345678", "uid": "imp_1234567890"}}),
+    );
+}
+
+#[tokio::test]
+async fn events_redeliver_posts_an_empty_object() {
+    let server = MockServer::start().await;
+    let event_id = "7e0b7c8a-0000-4000-8000-00000000000b";
+    Mock::given(method("POST"))
+        .and(path(format!("/payments/events/{event_id}/redeliver")))
+        .respond_with(Sealed::new(
+            sealed_envelope(),
+            202,
+            json!({"webhook_id": event_id, "state": "pending"}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let redelivery = client(&server, sealed_envelope())
+        .events()
+        .redeliver(event_id.parse().unwrap())
+        .await
+        .expect("queued");
+    assert_eq!(redelivery.webhook_id.to_string(), event_id);
+    assert_sealed_v2(&only_request(&server).await, &json!({}));
+}

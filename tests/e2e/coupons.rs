@@ -2,8 +2,9 @@
 //! routes; every refusal's code; guessing slowed down; concurrent redemptions of one
 //! coupon with exactly one winner; the redemption's transaction and its event.
 //!
-//! The SDK's `coupons()` group is driven through a small local caller ([`Api`]) that
-//! seals requests and opens answers itself, so these scenarios also pin the raw wire.
+//! The scenarios talk to the routes through a small local caller ([`Api`]) that seals
+//! requests and opens answers itself, in either envelope, so they pin the raw wire (the
+//! SDK's `coupons()` group is a thin typed layer over the same calls).
 
 use crate::common::*;
 use fake_iamport::FakeIamport;
@@ -526,11 +527,26 @@ async fn guessing_codes_is_slowed_down_per_owner() {
     assert_eq!(api.get(&real, "guesser").await.retry_after, Some(120));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_redemptions_of_one_coupon_have_exactly_one_winner_and_one_event() {
-    // spawn_app() configures the merchant's event URL (`app.events`).
-    let app = spawn_app().await;
-    let api = Arc::new(Api::new(&app.server, Wire::SealedV2));
+    // A production-like PBKDF2 cost holds every request between its read of the coupon
+    // and its write for a while, so the requests really overlap: without the version
+    // check they would all win.
+    let events = EventSink::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir
+        .path()
+        .join("payments.sqlite")
+        .to_string_lossy()
+        .into_owned();
+    let (toss, iamport) = (FakeToss::start().await, FakeIamport::start().await);
+    let server = server_builder(&toss, &iamport, &database)
+        .password_iterations(100_000)
+        .event_url(events.url.clone())
+        .start()
+        .await
+        .unwrap();
+    let api = Arc::new(Api::new(&server, Wire::SealedV2));
     let code = api.issue(krw(1_000), &in_days(1), None).await.coupons[0]
         .code
         .to_string();
@@ -565,7 +581,7 @@ async fn concurrent_redemptions_of_one_coupon_have_exactly_one_winner_and_one_ev
     assert_eq!(transaction.total().amount(), 1_000);
 
     // Exactly one transaction was stored, for the winner's order only.
-    let store = &app.server.app().store;
+    let store = &server.app().store;
     let mut stored = 0;
     for n in 0..20 {
         stored += store
@@ -577,7 +593,7 @@ async fn concurrent_redemptions_of_one_coupon_have_exactly_one_winner_and_one_ev
     assert_eq!(stored, 1);
 
     // Its Approved event reaches the merchant's event URL.
-    let events = app.events.wait_for(1).await;
+    let events = events.wait_for(1).await;
     assert_eq!(events.len(), 1);
     let event = &events[0];
     assert_eq!(event.transaction.transaction.id(), transaction.id());

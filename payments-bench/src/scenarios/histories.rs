@@ -5,7 +5,7 @@
 
 use crate::error::BenchError;
 use crate::harness::{PASSWORD, STORE, Stack};
-use crate::measure::{Budget, drive, mix};
+use crate::measure::{drive, drive_rate, mix};
 use crate::options::Scenario;
 use crate::preload::PreloadSet;
 use crate::report::Row;
@@ -13,6 +13,7 @@ use crate::scenarios::Ctx;
 use payments_client::PaymentsClient;
 use payments_core::records::{Password, PaymentHistoryCreate, Source, Vendor, VendorCode};
 use std::sync::Arc;
+use std::time::Duration;
 use uuid::Uuid;
 
 /// Records preloaded at the configured factor: hashing them costs nothing (one hash is
@@ -26,32 +27,33 @@ async fn read_row(
     label: &str,
     clients: Arc<Vec<PaymentsClient>>,
     ids: Arc<Vec<Uuid>>,
-    budget: Budget,
+    warmup: Duration,
 ) -> Row {
-    let measured = drive(&ctx.progress, label, ctx.concurrency(), budget, ctx.warmup, move |worker, sequence| {
-        let client = clients[worker].clone();
-        let ids = ids.clone();
-        async move {
-            if ids.is_empty() {
-                return Err("no preloaded histories".to_owned());
-            }
-            let id = ids[(mix(sequence) % ids.len() as u64) as usize];
-            let password = Password {
-                password: PASSWORD.to_owned().into(),
-            };
-            let history = client
-                .histories()
-                .at(id, &password)
-                .await
-                .map_err(|e| e.to_string())?;
-            if history.id != id {
-                return Err(format!("asked for {id}, got {}", history.id));
-            }
-            Ok(())
-        }
+    let measured = drive(&ctx.progress, label, ctx.concurrency(), ctx.budget, warmup, move |worker, sequence| {
+        read_one(clients[worker].clone(), ids.clone(), sequence)
     })
     .await;
     Row::measured(scenario, label, &measured)
+}
+
+/// Reads the record `sequence` picks (uniformly) and checks the answer is that record.
+async fn read_one(client: PaymentsClient, ids: Arc<Vec<Uuid>>, sequence: u64) -> Result<(), String> {
+    if ids.is_empty() {
+        return Err("no preloaded histories".to_owned());
+    }
+    let id = ids[(mix(sequence) % ids.len() as u64) as usize];
+    let password = Password {
+        password: PASSWORD.to_owned().into(),
+    };
+    let history = client
+        .histories()
+        .at(id, &password)
+        .await
+        .map_err(|e| e.to_string())?;
+    if history.id != id {
+        return Err(format!("asked for {id}, got {}", history.id));
+    }
+    Ok(())
 }
 
 /// `history-read` at the low and at the configured factor.
@@ -75,6 +77,7 @@ pub async fn read(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, BenchError> {
     let (stack, preloaded) = Stack::start(options.iterations_low, &sets).await?;
     let clients = stack.clients(ctx.concurrency())?;
     let mut rows = Vec::new();
+    let mut low_ids = None;
     for (set, loaded) in sets.iter().zip(preloaded) {
         let label = format!("history-read pbkdf2={}", set.iterations);
         ctx.notes.push(format!(
@@ -83,7 +86,20 @@ pub async fn read(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, BenchError> {
             loaded.elapsed
         ));
         let ids = Arc::new(loaded.ids);
-        rows.push(read_row(ctx, Scenario::HistoryRead, &label, clients.clone(), ids, ctx.budget).await);
+        let warmup = ctx.warmup_at(set.iterations);
+        rows.push(read_row(ctx, Scenario::HistoryRead, &label, clients.clone(), ids.clone(), warmup).await);
+        low_ids.get_or_insert(ids);
+    }
+    if let Some(ids) = low_ids {
+        let rate = options.read_rate.max(1);
+        let label = format!("history-read pbkdf2={} open-loop {rate}/s", options.iterations_low);
+        let measured = drive_rate(&ctx.progress, &label, ctx.concurrency(), rate, ctx.budget, move |slot, sequence| {
+            read_one(clients[slot].clone(), ids.clone(), sequence)
+        })
+        .await;
+        rows.push(Row::measured(Scenario::HistoryRead, label, &measured).with_note(
+            "fixed arrival rate over the same connections; latency from when each read was due",
+        ));
     }
     stack.stop().await;
     Ok(rows)
@@ -101,7 +117,8 @@ pub async fn create(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, BenchError> {
         let clients = stack.clients(ctx.concurrency())?;
         let pg = stack.pg.clone();
         let label = format!("history-create pbkdf2={iterations}");
-        let measured = drive(&ctx.progress, &label, ctx.concurrency(), ctx.budget, ctx.warmup, move |worker, sequence| {
+        let warmup = ctx.warmup_at(iterations);
+        let measured = drive(&ctx.progress, &label, ctx.concurrency(), ctx.budget, warmup, move |worker, sequence| {
             let client = clients[worker].clone();
             let pg = pg.clone();
             async move {
@@ -166,7 +183,7 @@ pub async fn scale(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, BenchError> {
         ));
         let clients = stack.clients(ctx.concurrency())?;
         let ids = Arc::new(loaded.ids);
-        rows.push(read_row(ctx, Scenario::Scale, &label, clients, ids, ctx.budget).await);
+        rows.push(read_row(ctx, Scenario::Scale, &label, clients, ids, ctx.warmup).await);
         stack.stop().await;
     }
     Ok(rows)

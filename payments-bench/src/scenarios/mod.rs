@@ -36,4 +36,14 @@ impl Ctx<'_> {
     pub fn concurrency(&self) -> usize {
         self.options.concurrency.max(1)
     }
+
+    /// The warm-up for a row whose passwords take `iterations`: none above the low
+    /// factor, where one round of in-flight operations already lasts seconds.
+    pub fn warmup_at(&self, iterations: u32) -> std::time::Duration {
+        if iterations > self.options.iterations_low {
+            std::time::Duration::ZERO
+        } else {
+            self.warmup
+        }
+    }
 }

@@ -254,3 +254,57 @@ pub fn error_answer(status: u16, code: &str, message: &str) -> ResponseTemplate 
     ResponseTemplate::new(status)
         .set_body_json(json!({"status": status, "code": code, "message": message}))
 }
+
+/// A transaction record as the server answers it, built with the core types so the
+/// fixture follows their serde shape.
+pub fn transaction_record_json() -> Value {
+    use payments_core::money::{Currency, Money};
+    use payments_core::order::OrderId;
+    use payments_core::records::charges::{TransactionKind, TransactionRecord};
+    use payments_core::transaction::Transaction;
+    let total = Money::new(12000, Currency::Krw).unwrap();
+    let transaction = Transaction::pending(
+        HISTORY_ID.parse().unwrap(),
+        OrderId::new("order-0001"),
+        total,
+        now(),
+    )
+    .unwrap();
+    serde_json::to_value(TransactionRecord {
+        transaction,
+        kind: TransactionKind::Charge,
+        status_message: "승인 대기".into(),
+        history_id: None,
+        order: None,
+    })
+    .unwrap()
+}
+
+/// `Charge.Create` for two of one product, paid with a saved card by id.
+pub fn charge_create() -> payments_core::records::charges::ChargeCreate {
+    use payments_core::money::{Currency, Money};
+    use payments_core::order::{Product, ProductId};
+    use payments_core::payment_method::{PaymentMethod, ReservationRef};
+    use payments_core::records::charges::{ChargeCreate, OrderInput, OrderLineInput};
+    ChargeCreate {
+        source: source(),
+        order: OrderInput {
+            id: "order-0001".into(),
+            lines: vec![OrderLineInput {
+                product: Product {
+                    id: ProductId::new("americano"),
+                    name: "아메리카노".into(),
+                    price: Money::new(6000, Currency::Krw).unwrap(),
+                    enabled: true,
+                },
+                quantity: 2,
+            }],
+        },
+        method: PaymentMethod::SavedCard {
+            reservation: ReservationRef::Id(HISTORY_ID.parse().unwrap()),
+            password: "card-pw".into(),
+        },
+        password: "pw-1234".into(),
+        webhook_url: None,
+    }
+}

@@ -49,7 +49,7 @@ pub(super) fn decrypt_in_place<C>(
 where
     C: BlockDecryptMut + BlockCipher + BlockSizeUser<BlockSize = U16>,
 {
-    if buf.is_empty() || buf.len() % BLOCK != 0 {
+    if buf.is_empty() || !buf.len().is_multiple_of(BLOCK) {
         return Err(EnvelopeError::Truncated);
     }
     cbc::Decryptor::<C>::inner_iv_init(cipher, iv.into())
