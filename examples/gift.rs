@@ -62,7 +62,16 @@ struct GiftOrder {
 struct App {
     client: PaymentsClient,
     ids: RandomIdGen,
+    /// Members, by the owner id of their verified phone number.
+    members: Mutex<Vec<OwnerId>>,
     orders: Mutex<HashMap<String, GiftOrder>>,
+}
+
+/// The app's coupon owner id for a phone number: a gift is sent to a number, so the
+/// friend need not have the app yet; whoever registers with that number owns it.
+fn owner_for_phone(phone: &str) -> OwnerId {
+    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    OwnerId::new(format!("tel:{digits}"))
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -91,11 +100,40 @@ fn input(id: &str, lines: &[(&Product, i64)]) -> OrderInput {
 }
 
 impl App {
-    /// The giver picks a product, a friend and a message; the app prices the order.
+    /// Registers a member by their (already verified) phone number.
+    fn register(&self, phone: &str) -> OwnerId {
+        let member = owner_for_phone(phone);
+        let mut members = lock(&self.members);
+        if !members.contains(&member) {
+            members.push(member.clone());
+        }
+        member
+    }
+
+    /// The gifts sent to `member`, as the server reads them for their owner.
+    async fn inbox(&self, member: &OwnerId) -> Result<Vec<CouponRecord>, payments::client::Error> {
+        let codes: Vec<_> = lock(&self.orders)
+            .values()
+            .filter(|o| o.recipient == *member)
+            .filter_map(|o| o.coupon.as_ref().map(|c| c.code.clone()))
+            .collect();
+        let mut gifts = Vec::new();
+        for code in codes {
+            let access = CouponAccess {
+                code,
+                owner: member.clone(),
+            };
+            gifts.push(self.client.coupons().get(&access).await?);
+        }
+        Ok(gifts)
+    }
+
+    /// A member picks a product, a friend's phone number and a message; the app prices
+    /// the order.
     fn order_gift(
         &self,
-        giver: &str,
-        recipient: &str,
+        giver: &OwnerId,
+        friend_phone: &str,
         message: &str,
         product: &Product,
     ) -> Result<Order, Error> {
@@ -104,8 +142,8 @@ impl App {
         lock(&self.orders).insert(
             id,
             GiftOrder {
-                giver: OwnerId::new(giver),
-                recipient: OwnerId::new(recipient),
+                giver: giver.clone(),
+                recipient: owner_for_phone(friend_phone),
                 message: message.into(),
                 expires_at: chrono::Utc::now() + chrono::Duration::days(90),
                 order: order.clone(),
@@ -120,6 +158,8 @@ impl App {
     /// `imp_uid`". Nothing in it is trusted: the server records the payment only if
     /// PortOne says it is this order's, for this order's total; only then is the gift
     /// issued (keyed by the order, so a repeated notice cannot issue twice).
+    /// Payment keys name the payment too: a notice naming another payment is a new
+    /// request, answered on its own merits.
     async fn payment_notice(
         &self,
         order_id: &str,
@@ -156,7 +196,7 @@ impl App {
                     password,
                     webhook_url: None,
                 },
-                &key("payment")?,
+                &key(&format!("payment/{imp_uid}"))?,
             )
             .await?;
         let coupon = self
@@ -278,14 +318,14 @@ async fn pay_at_portone(
 async fn redeem_at_store(
     client: &PaymentsClient,
     coupon: &CouponRecord,
-    owner: &str,
+    owner: &OwnerId,
     order: &OrderInput,
 ) -> Result<CouponRedemption, payments::client::Error> {
     client
         .coupons()
         .redeem(&CouponRedeem {
             code: coupon.code.clone(),
-            owner: OwnerId::new(owner),
+            owner: owner.clone(),
             order: order.clone(),
             password: "pos-receipt-password".into(),
         })
@@ -316,6 +356,7 @@ async fn main() -> Result<(), Error> {
     let app = App {
         client: PaymentsClient::new(Connection::new(server.uri()).sealed_v2(SECRET))?,
         ids: RandomIdGen,
+        members: Mutex::new(Vec::new()),
         orders: Mutex::new(HashMap::new()),
     };
     let americano = Product {
@@ -330,10 +371,12 @@ async fn main() -> Result<(), Error> {
         price: Money::new(2_800, Currency::Krw)?,
         enabled: true,
     };
-    let (giver, friend) = ("member-jiwoo", "member-minho");
+    let giver = app.register("010-1234-5678");
+    let friend_phone = "010-9876-5432";
+    let friend = owner_for_phone(friend_phone);
 
-    println!("\n== 1. {giver} buys an Americano gift for {friend}");
-    let order = app.order_gift(giver, friend, "시험 끝난 거 축하해! ☕", &americano)?;
+    println!("\n== 1. {giver} buys an Americano gift for the friend at {friend_phone}");
+    let order = app.order_gift(&giver, friend_phone, "시험 끝난 거 축하해! ☕", &americano)?;
     let order_id = order.id().to_string();
     let imp_uid = pay_at_portone(&http, &iamport, &order_id, order.total().amount()).await?;
     println!(
@@ -342,7 +385,7 @@ async fn main() -> Result<(), Error> {
     );
     let gift = app.payment_notice(&order_id, &imp_uid).await?;
     assert_eq!(gift.status, CouponStatus::Registered);
-    assert_eq!(gift.owner, Some(OwnerId::new(friend)));
+    assert_eq!(gift.owner.as_ref(), Some(&friend));
     println!(
         "payment verified with PortOne and recorded; gift {}… issued to {friend}",
         &gift.code.to_string()[..5]
@@ -353,34 +396,30 @@ async fn main() -> Result<(), Error> {
     assert_eq!(app.gifts_issued(), 1);
     println!("the same notice again: the same gift (issued once)");
 
-    println!("\n== 2. {friend} registers in the app, finds the gift and uses it at a store");
-    let inbox = app
-        .client
-        .coupons()
-        .get(&CouponAccess {
-            code: gift.code.clone(),
-            owner: OwnerId::new(friend),
-        })
-        .await?;
-    let note = inbox.gift.as_ref().ok_or("the coupon carries no gift")?;
-    assert_eq!(note.giver, OwnerId::new(giver));
+    println!("\n== 2. The friend registers in the app, finds the gift and uses it at a store");
+    let member = app.register(friend_phone);
+    assert_eq!(member, friend);
+    let inbox = app.inbox(&member).await?;
+    assert_eq!(inbox.len(), 1);
+    let note = inbox[0].gift.as_ref().ok_or("the coupon carries no gift")?;
+    assert_eq!(note.giver, giver);
     println!(
-        "{friend}'s inbox: from {} — \"{}\", valid until {}",
+        "{member} registered; inbox: 1 gift from {} — \"{}\", valid until {}",
         note.giver,
         note.message,
-        inbox.expires_at.date_naive()
+        inbox[0].expires_at.date_naive()
     );
     let counter = input(
         &format!("store-{}", app.ids.code(CODES, 8)),
         &[(&americano, 1), (&cookie, 1)],
     );
     let message = refused(
-        redeem_at_store(&app.client, &gift, giver, &counter).await,
+        redeem_at_store(&app.client, &gift, &giver, &counter).await,
         403,
         "COUPON_FOREIGN",
     )?;
     println!("{giver} tries to use the gift: refused 403 COUPON_FOREIGN ({message})");
-    let redemption = redeem_at_store(&app.client, &gift, friend, &counter).await?;
+    let redemption = redeem_at_store(&app.client, &gift, &member, &counter).await?;
     assert_eq!(redemption.discount, americano.price);
     assert_eq!(redemption.coupon.status, CouponStatus::Redeemed);
     assert_eq!(
@@ -401,7 +440,7 @@ async fn main() -> Result<(), Error> {
         &[(&americano, 1)],
     );
     let message = refused(
-        redeem_at_store(&app.client, &gift, friend, &next).await,
+        redeem_at_store(&app.client, &gift, &member, &next).await,
         409,
         "COUPON_SPENT",
     )?;
@@ -411,7 +450,7 @@ async fn main() -> Result<(), Error> {
     // (a) A cheap payment of another order, claimed for a new gift.
     let cheap = format!("tip-{}", app.ids.code(CODES, 12));
     let other_uid = pay_at_portone(&http, &iamport, &cheap, 100).await?;
-    let forged = app.order_gift(giver, friend, "공짜 커피?", &americano)?;
+    let forged = app.order_gift(&giver, friend_phone, "공짜 커피?", &americano)?;
     let message = notice_refused(
         app.payment_notice(forged.id().as_str(), &other_uid).await,
         422,

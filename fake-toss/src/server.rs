@@ -153,9 +153,8 @@ impl FakeTossBuilder {
     /// # Errors
     /// The bind error, or the error spawning the runtime or its thread.
     pub fn try_start(self) -> std::io::Result<FakeToss> {
-        let listener = TcpListener::bind((self.host.as_str(), self.port))?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
+        let launcher = crate::pool::Launcher::prepare(&self.host, self.port)?;
+        let addr = launcher.addr();
         let keys = if self.secret_keys.is_empty() {
             vec![DEFAULT_SECRET_KEY.to_owned()]
         } else {
@@ -187,7 +186,7 @@ impl FakeTossBuilder {
         let (done_tx, done_rx) = oneshot::channel::<()>();
         let hub = shared.hub.clone();
         let served = shared.clone();
-        crate::pool::run(Box::new(move |runtime: tokio::runtime::Runtime| {
+        launcher.launch(Box::new(move |runtime: tokio::runtime::Runtime, listener: TcpListener| {
             runtime.block_on(async move {
                 let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
                     return;

@@ -36,7 +36,9 @@ pub const PASSWORD: &str = "bench-record-password";
 /// Locks a mutex, carrying on past a poisoned one (a panicked benchmark task must not
 /// take the report down with it).
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The at-rest keys the server is configured with, to seal preloaded rows the same way.
@@ -44,8 +46,11 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// # Errors
 /// Never with the constant key; the type says so for the caller's `?`.
 pub fn data_keys() -> Result<DataKeys, BenchError> {
-    DataKeys::new(DATA_KEY_ID, &[(DATA_KEY_ID.to_owned(), DATA_KEY.to_owned())])
-        .map_err(|e| BenchError::Setup(format!("data key: {e}")))
+    DataKeys::new(
+        DATA_KEY_ID,
+        &[(DATA_KEY_ID.to_owned(), DATA_KEY.to_owned())],
+    )
+    .map_err(|e| BenchError::Setup(format!("data key: {e}")))
 }
 
 /// HTTP helpers for the fakes' own APIs (a shop's checkout and a bank's deposit). Cheap
@@ -164,7 +169,12 @@ impl Pg {
     ///
     /// # Errors
     /// As [`Pg::toss_card`].
-    pub async fn iamport_vbank(&self, token: &str, order: &str, amount: i64) -> Result<String, String> {
+    pub async fn iamport_vbank(
+        &self,
+        token: &str,
+        order: &str,
+        amount: i64,
+    ) -> Result<String, String> {
         let due = chrono::Utc::now().timestamp() + 86_400;
         let payment = self
             .iamport_post(
@@ -186,7 +196,12 @@ impl Pg {
     ///
     /// # Errors
     /// As [`Pg::toss_card`].
-    pub async fn iamport_card(&self, token: &str, order: &str, amount: i64) -> Result<String, String> {
+    pub async fn iamport_card(
+        &self,
+        token: &str,
+        order: &str,
+        amount: i64,
+    ) -> Result<String, String> {
         let payment = self
             .iamport_post(
                 token,
@@ -251,14 +266,19 @@ impl Stack {
         let pg = Pg::new(&toss, &iamport);
         let mut preloaded = Vec::new();
         if !sets.is_empty() {
-            let key = pg.toss_card("bench-canned", 15_000).await.map_err(BenchError::Setup)?;
+            let key = pg
+                .toss_card("bench-canned", 15_000)
+                .await
+                .map_err(BenchError::Setup)?;
             let data = pg.toss_payment(&key).await.map_err(BenchError::Setup)?;
             let keys = data_keys()?;
             let path = database.clone();
             let sets = sets.to_vec();
-            preloaded = tokio::task::spawn_blocking(move || preload::bulk_insert(&path, &keys, &sets, &data))
-                .await
-                .map_err(|e| BenchError::Setup(format!("preload task: {e}")))??;
+            preloaded = tokio::task::spawn_blocking(move || {
+                preload::bulk_insert(&path, &keys, &sets, &data)
+            })
+            .await
+            .map_err(|e| BenchError::Setup(format!("preload task: {e}")))??;
         }
         let (imp_key, imp_secret) = iamport.credentials();
         let server = PaymentServer::builder()
@@ -343,7 +363,9 @@ pub struct Receiver {
 
 impl std::fmt::Debug for Receiver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Receiver").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("Receiver")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -356,8 +378,19 @@ struct ReceiverState {
     arrived: tokio::sync::Notify,
 }
 
-async fn receive(State(state): State<Arc<ReceiverState>>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    match open_webhook(&state.envelope, "POST", &state.path, &headers, &body, chrono::Utc::now()) {
+async fn receive(
+    State(state): State<Arc<ReceiverState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    match open_webhook(
+        &state.envelope,
+        "POST",
+        &state.path,
+        &headers,
+        &body,
+        chrono::Utc::now(),
+    ) {
         Ok(webhook) => {
             let started = lock(&state.expected).remove(&webhook.source.id);
             if let Some(started) = started {
@@ -434,7 +467,10 @@ impl Receiver {
             }
             let _ = tokio::time::timeout(Duration::from_millis(50), notified).await;
         }
-        let missing: Vec<String> = lock(&self.state.expected).drain().map(|(id, _)| id).collect();
+        let missing: Vec<String> = lock(&self.state.expected)
+            .drain()
+            .map(|(id, _)| id)
+            .collect();
         let mut measured = std::mem::take(&mut *lock(&self.state.measured));
         for id in missing {
             measured.add(Err(format!("no webhook for {id} within {limit:?}")));

@@ -151,7 +151,11 @@ impl Progress {
         };
         let bar = ProgressBar::with_draw_target(
             Some(length),
-            if self.enabled { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
+            if self.enabled {
+                ProgressDrawTarget::stderr()
+            } else {
+                ProgressDrawTarget::hidden()
+            },
         );
         if let Ok(style) = ProgressStyle::with_template(&format!(
             "{{prefix:>34}} [{{bar:30}}] {{pos}}/{{len}} {unit} {{msg}}"
@@ -305,7 +309,8 @@ where
     let mut tasks = Vec::with_capacity(count as usize);
     for sequence in 0..count {
         let due = ticks.tick().await.into_std();
-        let (op, done, slots, slots_tx) = (op.clone(), done.clone(), slots.clone(), slots_tx.clone());
+        let (op, done, slots, slots_tx) =
+            (op.clone(), done.clone(), slots.clone(), slots_tx.clone());
         tasks.push(tokio::spawn(async move {
             let slot = slots.lock().await.recv().await;
             let outcome = match slot {
@@ -360,9 +365,20 @@ mod tests {
 
     #[tokio::test]
     async fn a_count_budget_runs_exactly_that_many_operations() {
-        let measured = drive(&Progress::new(false), "test", 4, Budget::Count(25), Duration::ZERO, |_, sequence| async move {
-            if sequence == 3 { Err("three".to_owned()) } else { Ok(()) }
-        })
+        let measured = drive(
+            &Progress::new(false),
+            "test",
+            4,
+            Budget::Count(25),
+            Duration::ZERO,
+            |_, sequence| async move {
+                if sequence == 3 {
+                    Err("three".to_owned())
+                } else {
+                    Ok(())
+                }
+            },
+        )
         .await;
         assert_eq!(measured.operations, 25);
         assert_eq!(measured.errors, 1);
@@ -374,13 +390,20 @@ mod tests {
     async fn warmup_results_are_dropped_and_sequences_continue() {
         let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
         let record = seen.clone();
-        let measured = drive(&Progress::new(false), "test", 2, Budget::Count(10), Duration::from_millis(20), move |_, sequence| {
-            record.lock().map(|mut seen| seen.push(sequence)).ok();
-            async move {
-                tokio::time::sleep(Duration::from_millis(1)).await;
-                Err::<(), _>("always".to_owned())
-            }
-        })
+        let measured = drive(
+            &Progress::new(false),
+            "test",
+            2,
+            Budget::Count(10),
+            Duration::from_millis(20),
+            move |_, sequence| {
+                record.lock().map(|mut seen| seen.push(sequence)).ok();
+                async move {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    Err::<(), _>("always".to_owned())
+                }
+            },
+        )
         .await;
         assert_eq!(measured.operations, 10);
         let mut seen = seen.lock().map(|seen| seen.clone()).unwrap_or_default();
@@ -396,17 +419,24 @@ mod tests {
         let in_flight = Arc::new(AtomicU64::new(0));
         let peak = Arc::new(AtomicU64::new(0));
         let (now, top) = (in_flight.clone(), peak.clone());
-        let measured = drive_rate(&Progress::new(false), "test", 2, 1000, Budget::Count(20), move |slot, _| {
-            let (now, top) = (now.clone(), top.clone());
-            async move {
-                assert!(slot < 2);
-                let current = now.fetch_add(1, Ordering::SeqCst) + 1;
-                top.fetch_max(current, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(2)).await;
-                now.fetch_sub(1, Ordering::SeqCst);
-                Ok(())
-            }
-        })
+        let measured = drive_rate(
+            &Progress::new(false),
+            "test",
+            2,
+            1000,
+            Budget::Count(20),
+            move |slot, _| {
+                let (now, top) = (now.clone(), top.clone());
+                async move {
+                    assert!(slot < 2);
+                    let current = now.fetch_add(1, Ordering::SeqCst) + 1;
+                    top.fetch_max(current, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    now.fetch_sub(1, Ordering::SeqCst);
+                    Ok(())
+                }
+            },
+        )
         .await;
         assert_eq!(measured.operations, 20);
         assert_eq!(measured.errors, 0);

@@ -53,7 +53,10 @@ impl Scenario {
 /// The benchmark's options. Every field has a default so that a bare
 /// `cargo run -p payments-bench --release` runs everything in a few minutes.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "payments-bench", about = "Throughput, latency and scaling of payments-server and the fake PGs")]
+#[command(
+    name = "payments-bench",
+    about = "Throughput, latency and scaling of payments-server and the fake PGs"
+)]
 pub struct Options {
     /// Scenarios to run (default: all of them).
     #[arg(value_enum)]
@@ -165,10 +168,23 @@ mod tests {
     #[test]
     fn the_issue_command_line_parses() {
         let options = Options::parse_from([
-            "payments-bench", "history-read", "scale", "--duration", "5s", "--concurrency", "64",
-            "--scale", "10000,100000,1000000", "--iterations-low", "1000", "--json",
+            "payments-bench",
+            "history-read",
+            "scale",
+            "--duration",
+            "5s",
+            "--concurrency",
+            "64",
+            "--scale",
+            "10000,100000,1000000",
+            "--iterations-low",
+            "1000",
+            "--json",
         ]);
-        assert_eq!(options.selected(), vec![Scenario::HistoryRead, Scenario::Scale]);
+        assert_eq!(
+            options.selected(),
+            vec![Scenario::HistoryRead, Scenario::Scale]
+        );
         assert_eq!(options.scale, vec![10_000, 100_000, 1_000_000]);
         assert_eq!(options.duration, Duration::from_secs(5));
         assert!(options.json);

@@ -70,7 +70,10 @@ pub fn bulk_insert(
 ) -> Result<Vec<Preloaded>, BenchError> {
     let path_text = path.to_string_lossy().into_owned();
     // The server's own open applies its migrations; dropping it closes the file.
-    drop(SqliteStore::open(&path_text).map_err(|e| BenchError::Setup(format!("preload open: {e}")))?);
+    drop(
+        SqliteStore::open(&path_text)
+            .map_err(|e| BenchError::Setup(format!("preload open: {e}")))?,
+    );
     let mut connection = rusqlite::Connection::open(path).map_err(|e| engine("open", e))?;
     // A bulk load of a scratch file: no journal (a WAL would hold every page twice and
     // grow its index with one huge transaction), no fsync, a big page cache. The server
@@ -81,7 +84,8 @@ pub fn bulk_insert(
         )
         .map_err(|e| engine("pragmas", e))?;
     let now = payments_core::timestamp::format(&chrono::Utc::now());
-    let data = serde_json::to_vec(data).map_err(|e| BenchError::Setup(format!("preload data: {e}")))?;
+    let data =
+        serde_json::to_vec(data).map_err(|e| BenchError::Setup(format!("preload data: {e}")))?;
     let cancels = serde_json::to_vec(&Vec::<CancelHistory>::new())
         .map_err(|e| BenchError::Setup(format!("preload cancels: {e}")))?;
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());

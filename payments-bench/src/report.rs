@@ -249,7 +249,14 @@ impl Report {
             self.concurrency, self.budget, self.iterations, self.iterations_low
         );
         let header = [
-            "scenario", "operations", "ops/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors",
+            "scenario",
+            "operations",
+            "ops/s",
+            "p50 ms",
+            "p90 ms",
+            "p99 ms",
+            "max ms",
+            "errors",
             "vs baseline",
         ];
         let mut lines: Vec<[String; 9]> = Vec::new();
@@ -306,7 +313,11 @@ impl Report {
         };
         let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
         let _ = writeln!(out, "{}", format_line(&header));
-        let _ = writeln!(out, "{}", "-".repeat(widths.iter().sum::<usize>() + 2 * (widths.len() - 1)));
+        let _ = writeln!(
+            out,
+            "{}",
+            "-".repeat(widths.iter().sum::<usize>() + 2 * (widths.len() - 1))
+        );
         for line in &lines {
             if line[2].is_empty() {
                 let _ = writeln!(out, "{:<width$}  {}", line[0], line[1], width = widths[0]);
@@ -381,8 +392,16 @@ mod tests {
     fn ratios_and_targets_follow_the_rows() {
         let mut report = report(vec![
             Row::measured(Scenario::Baseline, "baseline", &measured(1000, 1, 1)),
-            Row::measured(Scenario::HistoryRead, "history-read pbkdf2=1000", &measured(400, 2, 1)),
-            Row::measured(Scenario::HistoryCreate, "history-create pbkdf2=1000", &measured(100, 9, 1)),
+            Row::measured(
+                Scenario::HistoryRead,
+                "history-read pbkdf2=1000",
+                &measured(400, 2, 1),
+            ),
+            Row::measured(
+                Scenario::HistoryCreate,
+                "history-create pbkdf2=1000",
+                &measured(100, 9, 1),
+            ),
             Row::skipped(Scenario::Charge, "charge", "n/a (route not present)"),
         ]);
         report.fill_ratios();
@@ -390,7 +409,12 @@ mod tests {
         assert_eq!(report.rows[1].ratio_to_baseline, Some(0.4));
         assert_eq!(report.rows[3].ratio_to_baseline, None);
         assert_eq!(report.targets[0].met, Some(true), "{:?}", report.targets[0]);
-        assert_eq!(report.targets[1].met, Some(false), "{:?}", report.targets[1]);
+        assert_eq!(
+            report.targets[1].met,
+            Some(false),
+            "{:?}",
+            report.targets[1]
+        );
         assert_eq!(report.targets[2].met, None);
         let text = report.render();
         assert!(text.contains("charge"), "{text}");

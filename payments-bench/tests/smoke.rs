@@ -8,15 +8,24 @@ use payments_bench::options::{Options, Scenario};
 async fn every_scenario_yields_rows_without_errors() {
     let options = Options::parse_from([
         "payments-bench",
-        "--count", "6",
-        "--concurrency", "2",
-        "--scale", "50,200",
-        "--preload", "20",
-        "--iterations", "2000",
-        "--iterations-low", "1000",
-        "--webhook-rate", "200",
-        "--read-rate", "200",
-        "--starts", "2",
+        "--count",
+        "6",
+        "--concurrency",
+        "2",
+        "--scale",
+        "50,200",
+        "--preload",
+        "20",
+        "--iterations",
+        "2000",
+        "--iterations-low",
+        "1000",
+        "--webhook-rate",
+        "200",
+        "--read-rate",
+        "200",
+        "--starts",
+        "2",
         "--quiet",
     ]);
     let report = payments_bench::run(&options).await.expect("the bench runs");
@@ -33,7 +42,11 @@ async fn every_scenario_yields_rows_without_errors() {
         if row.scenario == Scenario::Charge {
             continue;
         }
-        assert!(row.operations > 0, "{} measured nothing:\n{text}", row.label);
+        assert!(
+            row.operations > 0,
+            "{} measured nothing:\n{text}",
+            row.label
+        );
     }
     let labels: Vec<&str> = report.rows.iter().map(|row| row.label.as_str()).collect();
     for expected in [
@@ -53,20 +66,35 @@ async fn every_scenario_yields_rows_without_errors() {
         "scale 50",
         "scale 200",
     ] {
-        assert!(labels.contains(&expected), "no {expected:?} row in {labels:?}");
+        assert!(
+            labels.contains(&expected),
+            "no {expected:?} row in {labels:?}"
+        );
     }
     // Counts are exact in count mode; the table and JSON carry every row.
     let read = report.row("history-read pbkdf2=1000").expect("read row");
     assert_eq!(read.operations, 6);
-    assert!(text.contains("PBKDF2-HMAC-SHA256 at 2000 iterations (configured) and 1000 (low)"), "{text}");
+    assert!(
+        text.contains("PBKDF2-HMAC-SHA256 at 2000 iterations (configured) and 1000 (low)"),
+        "{text}"
+    );
     let json = serde_json::to_value(&report).expect("JSON");
-    assert_eq!(json["rows"].as_array().map(Vec::len), Some(report.rows.len()));
+    assert_eq!(
+        json["rows"].as_array().map(Vec::len),
+        Some(report.rows.len())
+    );
     assert_eq!(report.targets.len(), 6, "{text}");
 }
 
 #[tokio::test]
 async fn a_work_factor_below_the_minimum_is_refused() {
-    let options = Options::parse_from(["payments-bench", "baseline", "--iterations-low", "10", "--quiet"]);
+    let options = Options::parse_from([
+        "payments-bench",
+        "baseline",
+        "--iterations-low",
+        "10",
+        "--quiet",
+    ]);
     let error = payments_bench::run(&options).await.expect_err("refused");
     assert!(error.to_string().contains("work factor"), "{error}");
 }

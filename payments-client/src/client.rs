@@ -91,6 +91,18 @@ impl PaymentsClient {
         crate::charges::Charges::new(&self.inner)
     }
 
+    /// Coupons and gifts: `issue`, `gift`, `register`, `redeem`, `get` (each write also
+    /// `*_with_key`).
+    ///
+    /// ```no_run
+    /// # async fn run(client: payments_client::PaymentsClient, access: payments_core::records::coupons::CouponAccess) -> Result<(), payments_client::Error> {
+    /// let coupon = client.coupons().get(&access).await?;
+    /// # let _ = coupon; Ok(()) }
+    /// ```
+    pub fn coupons(&self) -> crate::coupons::Coupons<'_> {
+        crate::coupons::Coupons::new(&self.inner)
+    }
+
     /// Approval attempts (charges, coupons, recorded payments): `at` (by id).
     ///
     /// ```no_run

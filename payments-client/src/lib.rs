@@ -7,7 +7,7 @@
 //! - [`client`]: [`PaymentsClient`], cheap to clone, with one handle per route group.
 //! - [`histories`], [`reservations`], [`monitors`]: one typed method per route of the
 //!   base spec.
-//! - [`charges`], [`redelivery`]: the routes this project adds (`docs/protocol.md`):
+//! - [`charges`], [`coupons`], [`redelivery`]: the routes this project adds (`docs/protocol.md`):
 //!   charges, transactions, certifications, webhook and event re-delivery.
 //! - [`idempotency`]: [`IdempotencyKey`], which makes a write safe to retry.
 //! - [`retry`]: [`RetryPolicy`], what is retried and how long to wait.
@@ -42,6 +42,7 @@ pub mod axum;
 pub mod charges;
 pub mod client;
 pub mod connection;
+pub mod coupons;
 pub mod data;
 pub mod error;
 pub mod histories;

@@ -75,13 +75,13 @@ fn mask_refund_accounts(value: &mut serde_json::Value) {
         serde_json::Value::Object(map) => {
             for (key, inner) in map.iter_mut() {
                 if key == "refundReceiveAccount" {
-                    if let Some(number) = inner.get_mut("accountNumber") {
-                        if let Some(text) = number.as_str() {
-                            let chars: Vec<char> = text.chars().collect();
-                            let hidden = chars.len().saturating_sub(4);
-                            let tail: String = chars[hidden..].iter().collect();
-                            *number = serde_json::Value::String("*".repeat(hidden) + &tail);
-                        }
+                    if let Some(number) = inner.get_mut("accountNumber")
+                        && let Some(text) = number.as_str()
+                    {
+                        let chars: Vec<char> = text.chars().collect();
+                        let hidden = chars.len().saturating_sub(4);
+                        let tail: String = chars[hidden..].iter().collect();
+                        *number = serde_json::Value::String("*".repeat(hidden) + &tail);
                     }
                 } else {
                     mask_refund_accounts(inner);

@@ -55,13 +55,13 @@ pub async fn create(app: Arc<App>, input: ReservationCreate) -> Result<PaymentRe
     let key = gateway
         .lookup_billing_key(&input.vendor.uid, &input.source.id)
         .await?;
-    if let Some(customer_key) = &key.customer_key {
-        if customer_key != &input.source.id {
-            return Err(ApiError::unprocessable(
-                "CUSTOMER_MISMATCH",
-                "source.id: the billing key belongs to another customer",
-            ));
-        }
+    if let Some(customer_key) = &key.customer_key
+        && customer_key != &input.source.id
+    {
+        return Err(ApiError::unprocessable(
+            "CUSTOMER_MISMATCH",
+            "source.id: the billing key belongs to another customer",
+        ));
     }
     let id = app.ids.uuid();
     let stored = StoredReservation {

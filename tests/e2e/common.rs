@@ -117,8 +117,10 @@ pub struct EventSink {
     events: Arc<Mutex<Vec<EventRecord>>>,
 }
 
+type EventState = (Arc<SealedV2Key>, Arc<Mutex<Vec<EventRecord>>>);
+
 async fn receive_event(
-    State((key, events)): State<(Arc<SealedV2Key>, Arc<Mutex<Vec<EventRecord>>>)>,
+    State((key, events)): State<EventState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {

@@ -644,3 +644,91 @@ async fn a_redemption_retried_with_its_key_is_answered_again_not_refused() {
         .await
         .refused(409, "COUPON_SPENT");
 }
+#[tokio::test]
+async fn the_sdk_drives_every_coupon_route() {
+    use payments::core::coupon::OwnerId;
+    use payments::core::money::{Currency, Money};
+    use payments::core::order::Product;
+    use payments::core::records::charges::{OrderInput, OrderLineInput, TransactionAccess};
+    use payments::core::records::coupons::{
+        CouponAccess, CouponIssue, CouponRedeem, CouponRegister, CouponValueRecord, GiftCreate,
+    };
+
+    let app = spawn_app().await;
+    let coupons = app.client.coupons();
+    let krw = |amount| Money::new(amount, Currency::Krw).unwrap();
+    let expires_at = chrono::Utc::now() + chrono::Duration::days(1);
+    let issued = coupons
+        .issue(&CouponIssue {
+            value: CouponValueRecord::Amount { amount: krw(700) },
+            expires_at,
+            count: Some(2),
+        })
+        .await
+        .unwrap();
+    assert_eq!(issued.coupons.len(), 2);
+    let code = issued.coupons[0].code.clone();
+    let owner = OwnerId::new("sdk-member");
+    let registered = coupons
+        .register(&CouponRegister {
+            code: code.clone(),
+            owner: owner.clone(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(registered.status, CouponStatus::Registered);
+    let order = OrderInput {
+        id: "sdk-order".into(),
+        lines: vec![OrderLineInput {
+            product: Product {
+                id: "bagel".into(),
+                name: "Bagel".into(),
+                price: krw(2_500),
+                enabled: true,
+            },
+            quantity: 1,
+        }],
+    };
+    let input = CouponRedeem {
+        code: code.clone(),
+        owner: owner.clone(),
+        order,
+        password: PASSWORD.into(),
+    };
+    let key = payments::client::IdempotencyKey::new("sdk-order/coupon").unwrap();
+    let redemption = coupons.redeem_with_key(&input, &key).await.unwrap();
+    assert_eq!(redemption.discount, krw(700));
+    assert_eq!(
+        coupons.redeem_with_key(&input, &key).await.unwrap(),
+        redemption
+    );
+    let error = coupons.redeem(&input).await.unwrap_err();
+    assert_eq!(error.code(), Some("COUPON_SPENT"));
+    let read = coupons.get(&CouponAccess { code, owner }).await.unwrap();
+    assert_eq!(read, redemption.coupon);
+    let transaction = app
+        .client
+        .transactions()
+        .at(
+            redemption.transaction.transaction.id(),
+            &TransactionAccess {
+                password: PASSWORD.into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(transaction, redemption.transaction);
+    let gift = coupons
+        .gift(&GiftCreate {
+            value: CouponValueRecord::Product {
+                product_id: "bagel".into(),
+            },
+            expires_at,
+            giver: OwnerId::new("a"),
+            recipient: OwnerId::new("b"),
+            message: "for you".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(gift.owner, Some(OwnerId::new("b")));
+}

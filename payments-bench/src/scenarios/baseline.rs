@@ -23,7 +23,8 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, BenchError> {
     let addr = listener
         .local_addr()
         .map_err(|e| BenchError::Setup(format!("baseline addr: {e}")))?;
-    let router = axum::Router::new().route("/monitors/health", axum::routing::get(|| async { "ok" }));
+    let router =
+        axum::Router::new().route("/monitors/health", axum::routing::get(|| async { "ok" }));
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
     let envelope = Envelope::SealedV2(SealedV2Key::derive(SECRET));
     let uri = format!("http://{addr}");
@@ -32,11 +33,22 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, BenchError> {
             .map(|_| sdk_client(&uri, &envelope))
             .collect::<Result<Vec<_>, _>>()?,
     );
-    let measured = drive(&ctx.progress, "baseline", ctx.concurrency(), ctx.budget, ctx.warmup, move |worker, _| {
-        let client = clients[worker].clone();
-        async move { client.monitors().health().await.map_err(|e| e.to_string()) }
-    })
+    let measured = drive(
+        &ctx.progress,
+        "baseline",
+        ctx.concurrency(),
+        ctx.budget,
+        ctx.warmup,
+        move |worker, _| {
+            let client = clients[worker].clone();
+            async move { client.monitors().health().await.map_err(|e| e.to_string()) }
+        },
+    )
     .await;
     server.abort();
-    Ok(vec![Row::measured(Scenario::Baseline, "baseline", &measured)])
+    Ok(vec![Row::measured(
+        Scenario::Baseline,
+        "baseline",
+        &measured,
+    )])
 }

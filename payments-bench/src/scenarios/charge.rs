@@ -6,5 +6,9 @@ use crate::report::Row;
 
 /// The charge row: `n/a (route not present)` until `PaymentsClient::charges()` exists.
 pub fn run() -> Vec<Row> {
-    vec![Row::skipped(Scenario::Charge, "charge", "n/a (route not present)")]
+    vec![Row::skipped(
+        Scenario::Charge,
+        "charge",
+        "n/a (route not present)",
+    )]
 }

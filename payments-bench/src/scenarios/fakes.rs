@@ -38,34 +38,46 @@ where
     }
     measured.elapsed = begun.elapsed();
     let first = first.unwrap_or_default();
-    Row::measured(Scenario::FakeLookup, label, &measured)
-        .with_note(format!("first (cold) start {:.3} ms", first.as_secs_f64() * 1000.0))
+    Row::measured(Scenario::FakeLookup, label, &measured).with_note(format!(
+        "first (cold) start {:.3} ms",
+        first.as_secs_f64() * 1000.0
+    ))
 }
 
 /// GETs `url` with `authorization` on `concurrency` workers, each with its own client.
 async fn lookups(ctx: &Ctx<'_>, label: &str, url: String, authorization: String) -> Row {
-    let clients: Arc<Vec<reqwest::Client>> =
-        Arc::new((0..ctx.concurrency()).map(|_| reqwest::Client::new()).collect());
+    let clients: Arc<Vec<reqwest::Client>> = Arc::new(
+        (0..ctx.concurrency())
+            .map(|_| reqwest::Client::new())
+            .collect(),
+    );
     let url = Arc::new(url);
     let authorization = Arc::new(authorization);
-    let measured = drive(&ctx.progress, label, ctx.concurrency(), ctx.budget, ctx.warmup, move |worker, _| {
-        let client = clients[worker].clone();
-        let (url, authorization) = (url.clone(), authorization.clone());
-        async move {
-            let response = client
-                .get(url.as_str())
-                .header("Authorization", authorization.as_str())
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
-            let status = response.status();
-            let body = response.bytes().await.map_err(|e| e.to_string())?;
-            if !status.is_success() || body.is_empty() {
-                return Err(format!("{status}: {}", String::from_utf8_lossy(&body)));
+    let measured = drive(
+        &ctx.progress,
+        label,
+        ctx.concurrency(),
+        ctx.budget,
+        ctx.warmup,
+        move |worker, _| {
+            let client = clients[worker].clone();
+            let (url, authorization) = (url.clone(), authorization.clone());
+            async move {
+                let response = client
+                    .get(url.as_str())
+                    .header("Authorization", authorization.as_str())
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let status = response.status();
+                let body = response.bytes().await.map_err(|e| e.to_string())?;
+                if !status.is_success() || body.is_empty() {
+                    return Err(format!("{status}: {}", String::from_utf8_lossy(&body)));
+                }
+                Ok(())
             }
-            Ok(())
-        }
-    })
+        },
+    )
     .await;
     Row::measured(Scenario::FakeLookup, label, &measured)
 }
@@ -80,7 +92,10 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, BenchError> {
         time_starts("start fake-toss", starts, FakeToss::start).await,
         time_starts("start fake-iamport", starts, FakeIamport::start).await,
         time_starts("start wiremock", starts, MockServer::start).await,
-        time_starts("start wiremock builder", starts, || MockServer::builder().start()).await,
+        time_starts("start wiremock builder", starts, || {
+            MockServer::builder().start()
+        })
+        .await,
     ];
     if let Some(row) = rows.get_mut(2) {
         row.note = Some(format!(
@@ -99,10 +114,19 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, BenchError> {
     let toss = FakeToss::start().await;
     let iamport = FakeIamport::start().await;
     let pg = Pg::new(&toss, &iamport);
-    let payment_key = pg.toss_card("lookup-1", 15_000).await.map_err(BenchError::Setup)?;
-    let canned = pg.toss_payment(&payment_key).await.map_err(BenchError::Setup)?;
+    let payment_key = pg
+        .toss_card("lookup-1", 15_000)
+        .await
+        .map_err(BenchError::Setup)?;
+    let canned = pg
+        .toss_payment(&payment_key)
+        .await
+        .map_err(BenchError::Setup)?;
     let token = pg.iamport_token().await.map_err(BenchError::Setup)?;
-    let imp_uid = pg.iamport_card(&token, "lookup-2", 15_000).await.map_err(BenchError::Setup)?;
+    let imp_uid = pg
+        .iamport_card(&token, "lookup-2", 15_000)
+        .await
+        .map_err(BenchError::Setup)?;
     let wiremock = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path_regex(r"^/v1/payments/[^/]+$"))

@@ -29,15 +29,24 @@ async fn read_row(
     ids: Arc<Vec<Uuid>>,
     warmup: Duration,
 ) -> Row {
-    let measured = drive(&ctx.progress, label, ctx.concurrency(), ctx.budget, warmup, move |worker, sequence| {
-        read_one(clients[worker].clone(), ids.clone(), sequence)
-    })
+    let measured = drive(
+        &ctx.progress,
+        label,
+        ctx.concurrency(),
+        ctx.budget,
+        warmup,
+        move |worker, sequence| read_one(clients[worker].clone(), ids.clone(), sequence),
+    )
     .await;
     Row::measured(scenario, label, &measured)
 }
 
 /// Reads the record `sequence` picks (uniformly) and checks the answer is that record.
-async fn read_one(client: PaymentsClient, ids: Arc<Vec<Uuid>>, sequence: u64) -> Result<(), String> {
+async fn read_one(
+    client: PaymentsClient,
+    ids: Arc<Vec<Uuid>>,
+    sequence: u64,
+) -> Result<(), String> {
     if ids.is_empty() {
         return Err("no preloaded histories".to_owned());
     }
@@ -87,19 +96,39 @@ pub async fn read(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, BenchError> {
         ));
         let ids = Arc::new(loaded.ids);
         let warmup = ctx.warmup_at(set.iterations);
-        rows.push(read_row(ctx, Scenario::HistoryRead, &label, clients.clone(), ids.clone(), warmup).await);
+        rows.push(
+            read_row(
+                ctx,
+                Scenario::HistoryRead,
+                &label,
+                clients.clone(),
+                ids.clone(),
+                warmup,
+            )
+            .await,
+        );
         low_ids.get_or_insert(ids);
     }
     if let Some(ids) = low_ids {
         let rate = options.read_rate.max(1);
-        let label = format!("history-read pbkdf2={} open-loop {rate}/s", options.iterations_low);
-        let measured = drive_rate(&ctx.progress, &label, ctx.concurrency(), rate, ctx.budget, move |slot, sequence| {
-            read_one(clients[slot].clone(), ids.clone(), sequence)
-        })
+        let label = format!(
+            "history-read pbkdf2={} open-loop {rate}/s",
+            options.iterations_low
+        );
+        let measured = drive_rate(
+            &ctx.progress,
+            &label,
+            ctx.concurrency(),
+            rate,
+            ctx.budget,
+            move |slot, sequence| read_one(clients[slot].clone(), ids.clone(), sequence),
+        )
         .await;
-        rows.push(Row::measured(Scenario::HistoryRead, label, &measured).with_note(
-            "fixed arrival rate over the same connections; latency from when each read was due",
-        ));
+        rows.push(
+            Row::measured(Scenario::HistoryRead, label, &measured).with_note(
+                "fixed arrival rate over the same connections; latency from when each read was due",
+            ),
+        );
     }
     stack.stop().await;
     Ok(rows)
@@ -118,34 +147,48 @@ pub async fn create(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, BenchError> {
         let pg = stack.pg.clone();
         let label = format!("history-create pbkdf2={iterations}");
         let warmup = ctx.warmup_at(iterations);
-        let measured = drive(&ctx.progress, &label, ctx.concurrency(), ctx.budget, warmup, move |worker, sequence| {
-            let client = clients[worker].clone();
-            let pg = pg.clone();
-            async move {
-                let order = format!("create-{sequence}");
-                let payment_key = pg.toss_card(&order, 15_000).await?;
-                let input = PaymentHistoryCreate {
-                    vendor: Vendor {
-                        code: VendorCode::TossPayments,
-                        store_id: STORE.into(),
-                        uid: payment_key,
-                    },
-                    source: Source {
-                        schema: "bench".into(),
-                        table: "orders".into(),
-                        id: order,
-                    },
-                    price: 15_000,
-                    password: PASSWORD.to_owned().into(),
-                    webhook_url: None,
-                };
-                let history = client.histories().create(&input).await.map_err(|e| e.to_string())?;
-                if history.price != 15_000 || history.paid_at.is_none() {
-                    return Err(format!("unexpected history: price {} paid_at {:?}", history.price, history.paid_at));
+        let measured = drive(
+            &ctx.progress,
+            &label,
+            ctx.concurrency(),
+            ctx.budget,
+            warmup,
+            move |worker, sequence| {
+                let client = clients[worker].clone();
+                let pg = pg.clone();
+                async move {
+                    let order = format!("create-{sequence}");
+                    let payment_key = pg.toss_card(&order, 15_000).await?;
+                    let input = PaymentHistoryCreate {
+                        vendor: Vendor {
+                            code: VendorCode::TossPayments,
+                            store_id: STORE.into(),
+                            uid: payment_key,
+                        },
+                        source: Source {
+                            schema: "bench".into(),
+                            table: "orders".into(),
+                            id: order,
+                        },
+                        price: 15_000,
+                        password: PASSWORD.to_owned().into(),
+                        webhook_url: None,
+                    };
+                    let history = client
+                        .histories()
+                        .create(&input)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if history.price != 15_000 || history.paid_at.is_none() {
+                        return Err(format!(
+                            "unexpected history: price {} paid_at {:?}",
+                            history.price, history.paid_at
+                        ));
+                    }
+                    Ok(())
                 }
-                Ok(())
-            }
-        })
+            },
+        )
         .await;
         rows.push(
             Row::measured(Scenario::HistoryCreate, label, &measured)
@@ -169,12 +212,15 @@ pub async fn scale(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, BenchError> {
             iterations: ctx.options.iterations_low,
             prefix: "scale".into(),
         };
-        let (stack, mut preloaded) = Stack::start(ctx.options.iterations_low, std::slice::from_ref(&set)).await?;
+        let (stack, mut preloaded) =
+            Stack::start(ctx.options.iterations_low, std::slice::from_ref(&set)).await?;
         let loaded = preloaded
             .pop()
             .ok_or_else(|| BenchError::Setup("scale: nothing was preloaded".into()))?;
         let label = format!("scale {count}");
-        let size = std::fs::metadata(&stack.database).map(|m| m.len()).unwrap_or(0);
+        let size = std::fs::metadata(&stack.database)
+            .map(|m| m.len())
+            .unwrap_or(0);
         ctx.notes.push(format!(
             "{label}: {} histories preloaded in {:.2?} ({} MiB database)",
             loaded.ids.len(),

@@ -42,7 +42,12 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, BenchError> {
     let pg = stack.pg.clone();
     let prepared: Vec<Result<(String, String), String>> = futures::stream::iter(0..count)
         .map(|n| {
-            let (pg, client, token, receiver_url) = (pg.clone(), client.clone(), token.clone(), receiver_url.clone());
+            let (pg, client, token, receiver_url) = (
+                pg.clone(),
+                client.clone(),
+                token.clone(),
+                receiver_url.clone(),
+            );
             async move {
                 let order = format!("vbank-{n}");
                 let imp_uid = pg.iamport_vbank(&token, &order, 50_000).await?;
@@ -61,7 +66,11 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, BenchError> {
                     password: PASSWORD.into(),
                     webhook_url: Some(receiver_url),
                 };
-                client.histories().create(&input).await.map_err(|e| e.to_string())?;
+                client
+                    .histories()
+                    .create(&input)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 Ok((order, imp_uid))
             }
         })
@@ -98,7 +107,9 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, BenchError> {
     measured.merge(deposit_errors);
     bar.finish();
     stack.stop().await;
-    Ok(vec![Row::measured(Scenario::Webhook, label, &measured).with_note(
+    Ok(
+        vec![Row::measured(Scenario::Webhook, label, &measured).with_note(
         "latency from FakeIamport::deposit to the verified receipt; ops/s = receipts per second",
-    )])
+    )],
+    )
 }

@@ -110,8 +110,8 @@ pub struct Charge {
 /// `Transaction.Read`: read a transaction by id, with the password of its history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransactionAccess {
-    /// The password of the history the transaction recorded (or, for a coupon, the
-    /// owner id that redeemed it).
+    /// The password given when the transaction was made: the charge's (or the recorded
+    /// payment's) password, or the one sent with a coupon redemption.
     pub password: Secret<String>,
 }
 

@@ -171,16 +171,16 @@ fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
 
 /// Maps a uniqueness failure to the rule it broke.
 fn conflict_or_engine(error: rusqlite::Error) -> StoreError {
-    if let rusqlite::Error::SqliteFailure(code, Some(message)) = &error {
-        if code.code == rusqlite::ErrorCode::ConstraintViolation {
-            if message.contains("source_") {
-                return StoreError::Conflict("source");
-            }
-            if message.contains("vendor_") {
-                return StoreError::Conflict("vendor uid");
-            }
-            return StoreError::Conflict("key");
+    if let rusqlite::Error::SqliteFailure(code, Some(message)) = &error
+        && code.code == rusqlite::ErrorCode::ConstraintViolation
+    {
+        if message.contains("source_") {
+            return StoreError::Conflict("source");
         }
+        if message.contains("vendor_") {
+            return StoreError::Conflict("vendor uid");
+        }
+        return StoreError::Conflict("key");
     }
     engine(error)
 }
@@ -598,10 +598,10 @@ impl Store for SqliteStore {
             if changed == 0 {
                 return Ok(false);
             }
-            if let Some(write) = &transaction {
-                if !write_transaction_in(&tx, write)? {
-                    return Ok(false);
-                }
+            if let Some(write) = &transaction
+                && !write_transaction_in(&tx, write)?
+            {
+                return Ok(false);
             }
             insert_messages(&tx, &messages)?;
             tx.commit().map_err(engine)?;
