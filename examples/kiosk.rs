@@ -539,7 +539,8 @@ async fn main() -> Result<(), Error> {
 
     println!("\n== 4. A teacher recognised by the camera pays with a PIN");
     // The teacher's card is saved at PortOne (customer_uid) and kept as a reservation
-    // whose password is the teacher's 6-digit payment PIN.
+    // whose password is the teacher's 6-digit payment PIN. The server checks it (PBKDF2)
+    // on every charge; six digits are few, so a real kiosk also caps wrong tries.
     let teacher = "teacher-7";
     let pin = "482916";
     iamport_post(

@@ -52,7 +52,8 @@ const EXAMPLES: &[(&str, &[&str])] = &[
     (
         "gift",
         &[
-            "issued to member-minho",
+            "issued to tel:01098765432",
+            "inbox: 1 gift from tel:01012345678",
             "refused 403 COUPON_FOREIGN",
             "the same gift again: refused 409 COUPON_SPENT",
             "refused 422 ORDER_MISMATCH",
