@@ -1,13 +1,14 @@
 //! fake-toss against wiremock, in the same run:
 //! - `start_to_first_request`: from `start()` to the first answered request (a GET that
-//!   both answer 404), per instance;
+//!   both answer 404) and the drop, per instance; "paced" leaves 1 ms untimed between
+//!   starts (as tests do work between servers), the others start back to back;
 //! - `lookup`: `GET /v1/payments/{paymentKey}` on a real payment of the fake versus a
 //!   wiremock mock returning the same payment JSON, one request at a time and 16 at once.
 //!
 //! Run: `cargo bench -p fake-toss --bench vs_wiremock`.
 #![allow(missing_docs)]
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use fake_toss::FakeToss;
@@ -43,6 +44,32 @@ fn start_to_first_request(c: &mut Criterion) {
     let auth = "Basic dGVzdF9za19mYWtlOg==";
     let mut g = c.benchmark_group("start_to_first_request");
     g.sample_size(40).measurement_time(Duration::from_secs(4));
+    // Paced: 1 ms of untimed pause between starts, as a test does work between servers.
+    // Each timed iteration is start + first request + drop, for both servers.
+    let paced = |b: &mut criterion::Bencher, fake: bool| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let t = Instant::now();
+                rt.block_on(async {
+                    if fake {
+                        let toss = FakeToss::start().await;
+                        first_request(&client, &toss.uri(), auth).await;
+                    } else {
+                        let server = MockServer::start().await;
+                        first_request(&client, &server.uri(), auth).await;
+                    }
+                });
+                total += t.elapsed();
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            total
+        });
+    };
+    g.bench_function("paced fake-toss FakeToss::start", |b| paced(b, true));
+    g.bench_function("paced wiremock MockServer::start (pooled)", |b| {
+        paced(b, false)
+    });
     g.bench_function("fake-toss FakeToss::start", |b| {
         b.iter(|| {
             rt.block_on(async {

@@ -11,22 +11,34 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::runtime::Runtime;
+use tokio::sync::{mpsc as tmpsc, oneshot};
 
 use crate::lock;
+use crate::state::Shared;
+use crate::webhook::{Event, WebhookHub};
 
 /// How many idle server threads to keep ready.
 const SPARES: usize = 2;
 
-/// The server's body, run on its own thread with its own runtime and listener.
-pub(crate) type Job = Box<dyn FnOnce(Runtime, TcpListener) + Send>;
+/// Where a server thread finds the state of the fake it serves, once `start()` claims it.
+pub(crate) type Slot = Arc<OnceLock<Arc<Shared>>>;
 
-/// An idle thread waiting for its job, and the address its listener is bound to.
+/// What a claimed server thread needs besides its state.
+pub(crate) struct Started {
+    pub hub: Arc<WebhookHub>,
+    pub events: tmpsc::UnboundedReceiver<Event>,
+    pub stop: oneshot::Receiver<()>,
+    pub done: oneshot::Sender<()>,
+}
+
+/// A server thread already accepting on its listener, and how to claim it.
 struct Spare {
     addr: SocketAddr,
-    tx: Sender<Job>,
+    slot: Slot,
+    start: oneshot::Sender<Started>,
 }
 
 struct Pool {
@@ -51,100 +63,89 @@ fn pool() -> &'static Pool {
     })
 }
 
-fn runtime() -> std::io::Result<Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-}
-
-fn bind(host: &str, port: u16) -> std::io::Result<TcpListener> {
-    let listener = TcpListener::bind((host, port))?;
-    listener.set_nonblocking(true)?;
-    Ok(listener)
-}
-
-fn spawn(rt: Runtime, listener: TcpListener, job: Job) -> std::io::Result<()> {
-    std::thread::Builder::new()
-        .name("fake-toss-server".into())
-        .spawn(move || job(rt, listener))
-        .map(drop)
-}
-
 /// Refills the pool each time it is asked to.
 fn keep(asked: &Receiver<()>) {
     while asked.recv().is_ok() {
         while lock(&pool().spares).len() < SPARES {
-            let Ok(spare) = make_spare() else { return };
+            let Ok(spare) = server_thread("127.0.0.1", 0) else {
+                return;
+            };
             lock(&pool().spares).push(spare);
         }
     }
 }
 
-fn make_spare() -> std::io::Result<Spare> {
-    let rt = runtime()?;
-    let listener = bind("127.0.0.1", 0)?;
+/// Binds, then starts a thread whose runtime serves the listener at once (answering
+/// through the slot) and waits to be claimed; once claimed it runs the webhook dispatcher
+/// until told to stop. Dropping the runtime at the end cancels every open connection.
+fn server_thread(host: &str, port: u16) -> std::io::Result<Spare> {
+    let listener = TcpListener::bind((host, port))?;
+    listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
-    let (tx, rx) = mpsc::channel::<Job>();
+    let rt: Runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let slot: Slot = Arc::default();
+    let (start_tx, start_rx) = oneshot::channel::<Started>();
+    let served = slot.clone();
     std::thread::Builder::new()
         .name("fake-toss-server".into())
         .spawn(move || {
-            if let Ok(job) = rx.recv() {
-                job(rt, listener);
+            let done = rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).ok()?;
+                tokio::spawn(crate::routes::serve(listener, served));
+                // An unclaimed spare (the process is exiting) just ends here.
+                let started = start_rx.await.ok()?;
+                tokio::spawn(crate::webhook::run_dispatcher(started.hub, started.events));
+                let _ = started.stop.await;
+                Some(started.done)
+            });
+            drop(rt);
+            if let Some(done) = done {
+                let _ = done.send(());
             }
         })?;
-    Ok(Spare { addr, tx })
+    Ok(Spare {
+        addr,
+        slot,
+        start: start_tx,
+    })
 }
 
-/// A bound address and the means to start serving on it.
-pub(crate) struct Launcher {
-    addr: SocketAddr,
-    how: How,
-}
-
-enum How {
-    Spare(Sender<Job>),
-    Fresh(Runtime, TcpListener),
-}
+/// A bound, serving address waiting for the state of the fake it will serve.
+pub(crate) struct Launcher(Spare);
 
 impl Launcher {
-    /// Reserves a listener on `host:port`: a ready spare for `127.0.0.1:0`, else a new bind.
+    /// A server on `host:port`: a ready spare for `127.0.0.1:0`, else a new one.
     ///
     /// # Errors
-    /// The bind or runtime error when no spare can be used.
+    /// The bind, runtime or thread error when no spare can be used.
     pub(crate) fn prepare(host: &str, port: u16) -> std::io::Result<Self> {
         if host == "127.0.0.1" && port == 0 {
             let pool = pool();
             let spare = lock(&pool.spares).pop();
             let _ = lock(&pool.keeper).send(());
             if let Some(s) = spare {
-                return Ok(Self {
-                    addr: s.addr,
-                    how: How::Spare(s.tx),
-                });
+                return Ok(Self(s));
             }
         }
-        let listener = bind(host, port)?;
-        Ok(Self {
-            addr: listener.local_addr()?,
-            how: How::Fresh(runtime()?, listener),
-        })
+        server_thread(host, port).map(Self)
     }
 
     /// The bound address.
     pub(crate) fn addr(&self) -> SocketAddr {
-        self.addr
+        self.0.addr
     }
 
-    /// Runs `job` on the server thread.
+    /// Hands the fake's state to the server thread; requests are answered from now on.
     ///
     /// # Errors
-    /// When the thread cannot be spawned, or a spare's thread is gone.
-    pub(crate) fn launch(self, job: Job) -> std::io::Result<()> {
-        match self.how {
-            How::Spare(tx) => tx
-                .send(job)
-                .map_err(|_| std::io::Error::other("fake-toss: spare server thread is gone")),
-            How::Fresh(rt, listener) => spawn(rt, listener, job),
-        }
+    /// When the server thread is gone (it could not start its listener).
+    pub(crate) fn launch(self, shared: Arc<Shared>, started: Started) -> std::io::Result<()> {
+        let _ = self.0.slot.set(shared);
+        self.0
+            .start
+            .send(started)
+            .map_err(|_| std::io::Error::other("fake-toss: server thread is gone"))
     }
 }

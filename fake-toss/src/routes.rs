@@ -5,24 +5,25 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use axum::Router;
-use axum::body::{Body, Bytes};
 use axum::Extension;
-use axum::extract::{FromRequest, Path, Request};
-use axum::middleware::{Next, from_fn};
+use axum::Router;
+use axum::ServiceExt;
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use axum::ServiceExt;
-use tower::Layer as _;
 use http::{Method, StatusCode, header};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use tower::Layer as _;
 
 use crate::clock::toss_time;
 use crate::error::TossError;
 use crate::idempotency::{Begin, MAX_KEY_LEN, Scope};
 use crate::lock;
+use crate::pool::Slot;
 use crate::recorder::RecordedRequest;
 use crate::requests as rq;
 use crate::state::Shared;
@@ -33,19 +34,33 @@ type Answer = Result<Response, TossError>;
 /// Largest request body the fake reads.
 const BODY_LIMIT: usize = 2 * 1024 * 1024;
 
-/// Serves one instance on `listener` until the future is dropped.
+/// Serves `listener` until the future is dropped, answering with the state found in
+/// `slot` (filled by `start()` before it returns the address, so before any request can
+/// name this port).
 ///
 /// The routes are built once per process and shared by every instance (building them
 /// costs more than the rest of a start); the instance's state reaches handlers as an
-/// `Extension` added around the cloned router.
-pub(crate) async fn serve(
-    listener: tokio::net::TcpListener,
-    shared: Arc<Shared>,
-) -> std::io::Result<()> {
+/// extension that one outer layer attaches.
+pub(crate) async fn serve(listener: tokio::net::TcpListener, slot: Slot) -> std::io::Result<()> {
     static TEMPLATE: OnceLock<Router> = OnceLock::new();
     let router = TEMPLATE.get_or_init(router).clone();
-    let app = Extension(shared).layer(router);
+    let app = from_fn_with_state(slot, attach).layer(router);
     axum::serve(listener, ServiceExt::<Request>::into_make_service(app)).await
+}
+
+async fn attach(State(slot): State<Slot>, mut req: Request, next: Next) -> Response {
+    match slot.get() {
+        Some(shared) => {
+            req.extensions_mut().insert(shared.clone());
+            next.run(req).await
+        }
+        None => TossError::new(
+            503,
+            "NOT_STARTED",
+            "fake-toss: this server is not started yet",
+        )
+        .into_response(),
+    }
 }
 
 /// The routes and middleware, independent of any instance.

@@ -2,10 +2,10 @@
 //!
 //! The server runs on its own OS thread with its own single-threaded tokio runtime, as
 //! wiremock does, so it works from `#[tokio::test]` of either flavour and from plain sync
-//! code. The listener is bound before `start` returns, so the port accepts connections at
-//! once (the kernel queues them until the runtime picks them up).
+//! code. The thread, its runtime and its bound, accepting listener usually come ready-made
+//! from the `pool` module, so `start` only hands over the new instance's state.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -184,24 +184,15 @@ impl FakeTossBuilder {
         });
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let (done_tx, done_rx) = oneshot::channel::<()>();
-        let hub = shared.hub.clone();
-        let served = shared.clone();
-        launcher.launch(Box::new(move |runtime: tokio::runtime::Runtime, listener: TcpListener| {
-            runtime.block_on(async move {
-                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-                    return;
-                };
-                tokio::spawn(crate::webhook::run_dispatcher(hub, events));
-                tokio::select! {
-                    _ = crate::routes::serve(listener, served) => {}
-                    _ = stop_rx => {}
-                }
-            });
-            // Dropping the runtime cancels open connections (hung requests included)
-            // and the webhook dispatcher.
-            drop(runtime);
-            let _ = done_tx.send(());
-        }))?;
+        launcher.launch(
+            shared.clone(),
+            crate::pool::Started {
+                hub: shared.hub.clone(),
+                events,
+                stop: stop_rx,
+                done: done_tx,
+            },
+        )?;
         Ok(FakeToss {
             addr,
             shared,

@@ -285,10 +285,8 @@ impl Store {
         rq::text("orderName", &order_name, 100)?;
         check_not_expired(year, month, now)?;
         let widget = r.approved == Some(false);
-        if !widget {
-            if let Some(err) = self.decline_for(&r.card_number) {
-                return Err(err);
-            }
+        if !widget && let Some(err) = self.decline_for(&r.card_number) {
+            return Err(err);
         }
         let card = CardInfo {
             number: r.card_number,
@@ -460,18 +458,18 @@ impl Store {
             )));
         }
         let deposited = p.approved_at.is_some();
-        if let Method::VirtualAccount(acct) = &mut p.method {
-            if deposited {
-                let Some(account) = r.refund_receive_account else {
-                    return Err(TossError::new(
-                        400,
-                        "INVALID_REFUND_ACCOUNT_INFO",
-                        "refundReceiveAccount: required to refund a deposited virtual account",
-                    ));
-                };
-                check_refund_account(&account)?;
-                acct.refund_account = serde_json::to_value(&account).ok();
-            }
+        if let Method::VirtualAccount(acct) = &mut p.method
+            && deposited
+        {
+            let Some(account) = r.refund_receive_account else {
+                return Err(TossError::new(
+                    400,
+                    "INVALID_REFUND_ACCOUNT_INFO",
+                    "refundReceiveAccount: required to refund a deposited virtual account",
+                ));
+            };
+            check_refund_account(&account)?;
+            acct.refund_account = serde_json::to_value(&account).ok();
         }
         let tx = random_hex(32);
         let (_, tax) = split_vat(amount - tax_free);

@@ -117,6 +117,29 @@ impl Pg {
             .ok_or_else(|| format!("fake-toss key-in: no paymentKey in {payment}"))
     }
 
+    /// A Toss billing key (a saved card) bound to `customer_key`.
+    ///
+    /// # Errors
+    /// As [`Pg::toss_card`].
+    pub async fn toss_billing_key(&self, customer_key: &str) -> Result<String, String> {
+        let billing = Self::json(
+            self.http
+                .post(format!("{}/v1/billing/authorizations/card", self.toss_uri))
+                .header("Authorization", &self.toss_authorization)
+                .json(&json!({
+                    "cardNumber": "4330123412341234", "cardExpirationYear": "30",
+                    "cardExpirationMonth": "12", "cardPassword": "12",
+                    "customerBirthday": "900101", "customerKey": customer_key
+                })),
+            "fake-toss billing authorization",
+        )
+        .await?;
+        billing["billingKey"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("fake-toss billing authorization: no billingKey in {billing}"))
+    }
+
     /// The Toss payment object `GET /v1/payments/{paymentKey}` answers.
     ///
     /// # Errors

@@ -54,6 +54,10 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
             Budget::Count(_) => std::time::Duration::ZERO,
         },
     };
+    // Other processes on this small machine (builds, tests) skew every row: say how busy
+    // it was when the run began and ended.
+    ctx.notes
+        .push(format!("load average at start: {}", load_average()));
     let mut rows = Vec::new();
     for scenario in options.selected() {
         let mut produced = match scenario {
@@ -61,12 +65,14 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
             Scenario::HistoryRead => scenarios::histories::read(&mut ctx).await?,
             Scenario::HistoryCreate => scenarios::histories::create(&mut ctx).await?,
             Scenario::Webhook => scenarios::webhook::run(&mut ctx).await?,
-            Scenario::Charge => scenarios::charge::run(),
+            Scenario::Charge => scenarios::charge::run(&mut ctx).await?,
             Scenario::FakeLookup => scenarios::fakes::run(&mut ctx).await?,
             Scenario::Scale => scenarios::histories::scale(&mut ctx).await?,
         };
         rows.append(&mut produced);
     }
+    ctx.notes
+        .push(format!("load average at end: {}", load_average()));
     let mut report = Report {
         iterations: options.iterations,
         iterations_low: options.iterations_low,
@@ -82,4 +88,17 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
     report.fill_ratios();
     report.judge();
     Ok(report)
+}
+
+/// The 1, 5 and 15 minute load averages (`/proc/loadavg`), or `unknown` off Linux.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|| "unknown".into())
 }

@@ -84,6 +84,8 @@ pub struct Measured {
     pub latencies: Latencies,
     /// From the first operation's start to the last one's end.
     pub elapsed: Duration,
+    /// The share of the machine's CPU other processes used meanwhile (0..=1), when known.
+    pub others_cpu: Option<f64>,
 }
 
 impl Measured {
@@ -110,7 +112,7 @@ impl Measured {
         }
     }
 
-    /// Adds another worker's counts (not its elapsed time).
+    /// Adds another worker's counts (not its elapsed time or CPU share).
     pub fn merge(&mut self, other: Measured) {
         self.operations += other.operations;
         self.errors += other.errors;
@@ -119,6 +121,63 @@ impl Measured {
         }
         self.latencies.merge(&other.latencies);
     }
+}
+
+/// Watches how much CPU other processes take while a row runs: on a small shared
+/// machine a build next door halves a row's throughput, and the table should say so.
+/// Reads Linux's `/proc/stat` (the machine) and `/proc/self/stat` (this process, fakes
+/// and server included); elsewhere it knows nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct CpuWatch {
+    start: Option<(u64, u64, u64)>,
+}
+
+impl CpuWatch {
+    /// Starts watching now.
+    pub fn start() -> Self {
+        Self {
+            start: cpu_sample(),
+        }
+    }
+
+    /// Other processes' share of the machine's CPU since [`CpuWatch::start`] (0..=1).
+    pub fn others_share(&self) -> Option<f64> {
+        let (busy0, total0, own0) = self.start?;
+        let (busy1, total1, own1) = cpu_sample()?;
+        let total = total1.checked_sub(total0)?;
+        if total == 0 {
+            return None;
+        }
+        let others = busy1
+            .saturating_sub(busy0)
+            .saturating_sub(own1.saturating_sub(own0));
+        Some((others as f64 / total as f64).clamp(0.0, 1.0))
+    }
+}
+
+/// (busy ticks of all CPUs, all ticks of all CPUs, this process's user+system ticks).
+fn cpu_sample() -> Option<(u64, u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .map(|f| f.parse().ok())
+        .collect::<Option<_>>()?;
+    let [user, nice, system, idle, iowait, irq, softirq, steal] = fields[..] else {
+        return None;
+    };
+    let busy = user + nice + system + irq + softirq + steal;
+    let own = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name: state is the 3rd field, utime the
+    // 14th and stime the 15th of the whole line.
+    let after = own.rsplit_once(')')?.1;
+    let mut rest = after.split_whitespace().skip(11);
+    let utime: u64 = rest.next()?.parse().ok()?;
+    let stime: u64 = rest.next()?.parse().ok()?;
+    Some((busy, busy + idle + iowait, utime + stime))
 }
 
 /// How long a row runs: a wall-clock duration or a number of operations.
@@ -220,7 +279,9 @@ where
     }
     let done = Arc::new(AtomicU64::new(0));
     let bar = progress.bar(label, budget, done.clone());
-    let total = run_workers(&op, &next, &done, concurrency, budget).await;
+    let watch = CpuWatch::start();
+    let mut total = run_workers(&op, &next, &done, concurrency, budget).await;
+    total.others_cpu = watch.others_share();
     bar.finish();
     total
 }
@@ -305,6 +366,7 @@ where
     let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let watch = CpuWatch::start();
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(count as usize);
     for sequence in 0..count {
@@ -333,6 +395,7 @@ where
         }
     }
     total.elapsed = started.elapsed();
+    total.others_cpu = watch.others_share();
     bar.finish();
     total
 }
@@ -441,6 +504,23 @@ mod tests {
         assert_eq!(measured.operations, 20);
         assert_eq!(measured.errors, 0);
         assert!(peak.load(Ordering::SeqCst) <= 2);
+    }
+
+    #[test]
+    fn the_cpu_watch_reports_a_share_on_linux() {
+        let watch = CpuWatch::start();
+        let mut x = 0u64;
+        for i in 0..5_000_000u64 {
+            x = x.wrapping_add(mix(i));
+        }
+        assert_ne!(x, 1);
+        if cfg!(target_os = "linux") {
+            let share = watch.others_share();
+            assert!(
+                share.is_none_or(|share| (0.0..=1.0).contains(&share)),
+                "{share:?}"
+            );
+        }
     }
 
     #[test]

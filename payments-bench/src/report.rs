@@ -33,6 +33,8 @@ pub struct Row {
     pub note: Option<String>,
     /// The first failure, when there were any.
     pub first_error: Option<String>,
+    /// The share of the machine's CPU other processes took while the row ran (0..=1).
+    pub others_cpu: Option<f64>,
 }
 
 impl Row {
@@ -51,6 +53,7 @@ impl Row {
             ratio_to_baseline: None,
             note: None,
             first_error: measured.first_error.clone(),
+            others_cpu: measured.others_cpu,
         }
     }
 
@@ -69,6 +72,7 @@ impl Row {
             ratio_to_baseline: None,
             note: Some(why.into()),
             first_error: None,
+            others_cpu: None,
         }
     }
 
@@ -258,14 +262,16 @@ impl Report {
             "max ms",
             "errors",
             "vs baseline",
+            "other CPU",
         ];
-        let mut lines: Vec<[String; 9]> = Vec::new();
+        let mut lines: Vec<[String; 10]> = Vec::new();
         for row in &self.rows {
             if !row.is_measured() {
                 let why = row.note.clone().unwrap_or_else(|| "n/a".into());
                 lines.push([
                     row.label.clone(),
                     why,
+                    String::new(),
                     String::new(),
                     String::new(),
                     String::new(),
@@ -287,6 +293,9 @@ impl Report {
                 row.errors.to_string(),
                 row.ratio_to_baseline
                     .map(|ratio| format!("{:.1}%", ratio * 100.0))
+                    .unwrap_or_else(|| "-".into()),
+                row.others_cpu
+                    .map(|share| format!("{:.0}%", share * 100.0))
                     .unwrap_or_else(|| "-".into()),
             ]);
         }
@@ -333,6 +342,10 @@ impl Report {
                 let _ = writeln!(out, "  {}: first error: {error}", row.label);
             }
         }
+        let _ = writeln!(
+            out,
+            "  (other CPU: the share of this machine's CPU that other processes took while the row ran)"
+        );
         if !self.targets.is_empty() {
             let _ = writeln!(out, "\ntargets (this machine):");
             for target in &self.targets {

@@ -57,6 +57,8 @@ async fn every_scenario_yields_rows_without_errors() {
         "history-create pbkdf2=1000",
         "history-create pbkdf2=2000",
         "webhook 200/s",
+        "charge pbkdf2=1000",
+        "charge pbkdf2=2000",
         "start fake-toss",
         "start fake-iamport",
         "start wiremock",

@@ -3,7 +3,7 @@
 //! - [`baseline`]: the ceiling, a bare axum handler behind the same SDK stack.
 //! - [`histories`]: `history-read`, `history-create` and `scale`.
 //! - [`webhook`]: deposit -> PG webhook -> verified update -> delivery.
-//! - [`charge`]: billing-key charges, when the route exists.
+//! - [`charge`]: billing-key charges through `POST /payments/charges`.
 //! - [`fakes`]: the fakes' lookups and start-up next to wiremock.
 
 pub mod baseline;

@@ -55,6 +55,11 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::{describe, elapsed_ms, idempotency_header, segment, transport_error};
+
+/// The PG's name in messages.
+const PG: &str = "PortOne";
+
 /// How long before its expiry a token is replaced, so that it never expires in flight.
 const REFRESH_MARGIN_SECONDS: i64 = 60;
 
@@ -205,7 +210,7 @@ impl IamportGateway {
             Err(error) => {
                 tracing::debug!(vendor = "iamport", method = "POST", path = route, elapsed_ms = elapsed_ms(started), error = %describe(&error), "PG call failed");
                 // Asking for a token changes nothing worth knowing: never "outcome unknown".
-                return Err(transport_error(&error, Call::Read));
+                return Err(transport_error(&error, false, PG));
             }
         };
         let status = response.status().as_u16();
@@ -218,7 +223,7 @@ impl IamportGateway {
             elapsed_ms = elapsed_ms(started),
             "PG call"
         );
-        let bytes = bytes.map_err(|error| transport_error(&error, Call::Read))?;
+        let bytes = bytes.map_err(|error| transport_error(&error, false, PG))?;
         let received_at = self.clock.now();
         let user = match read_envelope(status, &bytes, Call::Read) {
             Ok(user) => user,
@@ -307,13 +312,13 @@ impl IamportGateway {
             Ok(response) => response,
             Err(error) => {
                 tracing::debug!(vendor = "iamport", %method, path = route, elapsed_ms = elapsed_ms(started), error = %describe(&error), "PG call failed");
-                return Err(transport_error(&error, request.call).into());
+                return Err(transport_error(&error, request.call.writes(), PG).into());
             }
         };
         let status = response.status().as_u16();
         let bytes = response.bytes().await;
         tracing::debug!(vendor = "iamport", %method, path = route, status, elapsed_ms = elapsed_ms(started), "PG call");
-        let bytes = bytes.map_err(|error| transport_error(&error, request.call))?;
+        let bytes = bytes.map_err(|error| transport_error(&error, request.call.writes(), PG))?;
         read_envelope(status, &bytes, request.call)
     }
 
@@ -330,7 +335,7 @@ impl PaymentGateway for IamportGateway {
     }
 
     async fn lookup_payment(&self, uid: &str) -> Result<VendorPayment, GatewayError> {
-        let imp_uid = segment(uid, "imp_uid")?;
+        let imp_uid = segment(uid, "imp_uid", PG)?;
         self.payment(Request {
             method: Method::GET,
             route: "/payments/{imp_uid}",
@@ -343,7 +348,7 @@ impl PaymentGateway for IamportGateway {
     }
 
     async fn lookup_payment_by_order(&self, order_id: &str) -> Result<VendorPayment, GatewayError> {
-        let merchant_uid = segment(order_id, "merchant_uid")?;
+        let merchant_uid = segment(order_id, "merchant_uid", PG)?;
         self.payment(Request {
             method: Method::GET,
             route: "/payments/find/{merchant_uid}",
@@ -425,7 +430,7 @@ impl PaymentGateway for IamportGateway {
         uid: &str,
         _customer_key: &str,
     ) -> Result<VendorBillingKey, GatewayError> {
-        let customer_uid = segment(uid, "customer_uid")?;
+        let customer_uid = segment(uid, "customer_uid", PG)?;
         let raw = self
             .call(Request {
                 method: Method::GET,
@@ -440,7 +445,7 @@ impl PaymentGateway for IamportGateway {
     }
 
     async fn lookup_certification(&self, uid: &str) -> Result<serde_json::Value, GatewayError> {
-        let imp_uid = segment(uid, "imp_uid")?;
+        let imp_uid = segment(uid, "imp_uid", PG)?;
         self.call(Request {
             method: Method::GET,
             route: "/certifications/{imp_uid}",
@@ -562,65 +567,3 @@ fn says_order_already_used(message: &str) -> bool {
     lower.contains("merchant_uid") && (message.contains("이미") || lower.contains("already"))
 }
 
-/// Percent-encodes an identifier for one path segment. `""`, `"."` and `".."` cannot name
-/// anything at PortOne (and would change the path), so they are `NotFound` without a call.
-fn segment(value: &str, field: &'static str) -> Result<String, GatewayError> {
-    if value.is_empty() || value == "." || value == ".." {
-        return Err(GatewayError::NotFound(format!(
-            "{field} {value:?} cannot name anything at PortOne"
-        )));
-    }
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    Ok(out)
-}
-
-/// Classifies a reqwest failure by whether the request may have reached PortOne.
-fn transport_error(error: &reqwest::Error, call: Call) -> GatewayError {
-    let text = describe(error);
-    if error.is_connect() || error.is_builder() {
-        // Nothing was sent (connection refused, DNS, TLS, bad URL): nothing happened.
-        return GatewayError::Unavailable(format!("cannot reach PortOne: {text}"));
-    }
-    if call.writes() {
-        GatewayError::OutcomeUnknown(format!("no answer from PortOne after sending: {text}"))
-    } else {
-        GatewayError::Unavailable(format!("no answer from PortOne: {text}"))
-    }
-}
-
-/// The error and its causes, without the URL (which may hold a customer_uid).
-fn describe(error: &reqwest::Error) -> String {
-    let mut text = if error.is_timeout() {
-        "timed out".to_owned()
-    } else {
-        "request failed".to_owned()
-    };
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-/// The `Idempotency-Key` header; a key that cannot be a header value is refused before
-/// anything is sent (rather than surfacing as a transport failure).
-fn idempotency_header(key: &str) -> Result<HeaderValue, GatewayError> {
-    HeaderValue::from_str(key).map_err(|_| GatewayError::Rejected {
-        status: 400,
-        code: "INVALID_IDEMPOTENCY_KEY".into(),
-        message: "the idempotency key must be visible ASCII without line breaks".into(),
-    })
-}
-
-fn elapsed_ms(started: Instant) -> u64 {
-    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
-}

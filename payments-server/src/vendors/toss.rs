@@ -43,6 +43,11 @@ use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde_json::{Value, json};
 use std::time::Instant;
 
+use super::{describe, elapsed_ms, idempotency_header, segment, transport_error};
+
+/// The PG's name in messages.
+const PG: &str = "Toss";
+
 /// Toss Payments v1 for one merchant: every call authenticates with
 /// `Authorization: Basic base64(secret_key + ":")`.
 ///
@@ -136,13 +141,13 @@ impl TossGateway {
             Ok(response) => response,
             Err(error) => {
                 tracing::debug!(vendor = "toss", %method, path = route, elapsed_ms = elapsed_ms(started), error = %describe(&error), "PG call failed");
-                return Err(transport_error(&error, call));
+                return Err(transport_error(&error, call.writes(), PG));
             }
         };
         let status = response.status();
         let bytes = response.bytes().await;
         tracing::debug!(vendor = "toss", %method, path = route, status = status.as_u16(), elapsed_ms = elapsed_ms(started), "PG call");
-        let bytes = bytes.map_err(|error| transport_error(&error, call))?;
+        let bytes = bytes.map_err(|error| transport_error(&error, call.writes(), PG))?;
         if status.is_success() {
             serde_json::from_slice(&bytes).map_err(|error| {
                 GatewayError::Malformed(format!(
@@ -171,7 +176,7 @@ impl PaymentGateway for TossGateway {
     }
 
     async fn lookup_payment(&self, uid: &str) -> Result<VendorPayment, GatewayError> {
-        let key = segment(uid, "paymentKey")?;
+        let key = segment(uid, "paymentKey", PG)?;
         self.payment(Request {
             method: Method::GET,
             route: "/v1/payments/{paymentKey}",
@@ -184,7 +189,7 @@ impl PaymentGateway for TossGateway {
     }
 
     async fn lookup_payment_by_order(&self, order_id: &str) -> Result<VendorPayment, GatewayError> {
-        let order = segment(order_id, "orderId")?;
+        let order = segment(order_id, "orderId", PG)?;
         self.payment(Request {
             method: Method::GET,
             route: "/v1/payments/orders/{orderId}",
@@ -217,7 +222,7 @@ impl PaymentGateway for TossGateway {
         &self,
         cancel: CancelPayment<'_>,
     ) -> Result<VendorPayment, GatewayError> {
-        let key = segment(cancel.uid, "paymentKey")?;
+        let key = segment(cancel.uid, "paymentKey", PG)?;
         let mut body = json!({ "paymentKey": cancel.uid, "cancelReason": cancel.reason });
         if let Some(amount) = cancel.amount {
             body["cancelAmount"] = json!(amount);
@@ -252,7 +257,7 @@ impl PaymentGateway for TossGateway {
         uid: &str,
         customer_key: &str,
     ) -> Result<VendorBillingKey, GatewayError> {
-        let key = segment(uid, "billingKey")?;
+        let key = segment(uid, "billingKey", PG)?;
         // A POST, but it only reads: a failure never leaves anything half done.
         let raw = self
             .send(Request {
@@ -282,7 +287,7 @@ impl PaymentGateway for TossGateway {
                 ),
             });
         }
-        let key = segment(charge.billing_key, "billingKey")?;
+        let key = segment(charge.billing_key, "billingKey", PG)?;
         self.payment(Request {
             method: Method::POST,
             route: "/v1/billing/{billingKey}",
@@ -385,65 +390,3 @@ fn is_card_refusal(status: u16, code: &str) -> bool {
         || (status == 403 && !NOT_REFUSALS.contains(&code))
 }
 
-/// Percent-encodes an identifier for one path segment. `""`, `"."` and `".."` cannot name
-/// anything at Toss (and would change the path), so they are `NotFound` without a call.
-fn segment(value: &str, field: &'static str) -> Result<String, GatewayError> {
-    if value.is_empty() || value == "." || value == ".." {
-        return Err(GatewayError::NotFound(format!(
-            "{field} {value:?} cannot name anything at Toss"
-        )));
-    }
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    Ok(out)
-}
-
-/// Classifies a reqwest failure by whether the request may have reached Toss.
-fn transport_error(error: &reqwest::Error, call: Call) -> GatewayError {
-    let text = describe(error);
-    if error.is_connect() || error.is_builder() {
-        // Nothing was sent (connection refused, DNS, TLS, bad URL): nothing happened.
-        return GatewayError::Unavailable(format!("cannot reach Toss: {text}"));
-    }
-    if call.writes() {
-        GatewayError::OutcomeUnknown(format!("no answer from Toss after sending: {text}"))
-    } else {
-        GatewayError::Unavailable(format!("no answer from Toss: {text}"))
-    }
-}
-
-/// The error and its causes, without the URL (which holds payment or billing keys).
-fn describe(error: &reqwest::Error) -> String {
-    let mut text = if error.is_timeout() {
-        "timed out".to_owned()
-    } else {
-        "request failed".to_owned()
-    };
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-/// The `Idempotency-Key` header; a key that cannot be a header value is refused before
-/// anything is sent (rather than surfacing as a transport failure).
-fn idempotency_header(key: &str) -> Result<HeaderValue, GatewayError> {
-    HeaderValue::from_str(key).map_err(|_| GatewayError::Rejected {
-        status: 400,
-        code: "INVALID_IDEMPOTENCY_KEY".into(),
-        message: "the idempotency key must be visible ASCII without line breaks".into(),
-    })
-}
-
-fn elapsed_ms(started: Instant) -> u64 {
-    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
-}
