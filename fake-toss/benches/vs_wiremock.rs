@@ -5,6 +5,10 @@
 //! - `lookup`: `GET /v1/payments/{paymentKey}` on a real payment of the fake versus a
 //!   wiremock mock returning the same payment JSON, one request at a time and 16 at once.
 //!
+//! - `interleaved` (printed first, not a criterion group): the same two measurements taken
+//!   in alternating rounds, fake then wiremock, so background load hits both alike;
+//!   medians and the ratio are printed.
+//!
 //! Run: `cargo bench -p fake-toss --bench vs_wiremock`.
 #![allow(missing_docs)]
 
@@ -185,5 +189,101 @@ async fn futures_join_all<F: std::future::Future<Output = ()>>(futs: impl Iterat
     .await;
 }
 
-criterion_group!(benches, start_to_first_request, lookup);
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// A/B rounds: start→first request (with a 1 ms pause between starts) and 200-lookup
+/// rounds, alternating fake-toss and wiremock; prints medians and ratios.
+fn interleaved(_: &mut Criterion) {
+    let rt = runtime();
+    let fresh = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("client");
+    let auth = "Basic dGVzdF9za19mYWtlOg==";
+    let (mut fake_start, mut mock_start) = (Vec::new(), Vec::new());
+    for _ in 0..400 {
+        let t = Instant::now();
+        rt.block_on(async {
+            let toss = FakeToss::start().await;
+            first_request(&fresh, &toss.uri(), auth).await;
+        });
+        fake_start.push(t.elapsed());
+        std::thread::sleep(Duration::from_millis(1));
+        let t = Instant::now();
+        rt.block_on(async {
+            let server = MockServer::start().await;
+            first_request(&fresh, &server.uri(), auth).await;
+        });
+        mock_start.push(t.elapsed());
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let (fs, ms) = (median(fake_start), median(mock_start));
+    println!(
+        "interleaved start->first request (median of 400): fake-toss {fs:?}, wiremock pooled {ms:?}, wiremock/fake = {:.2}",
+        ms.as_secs_f64() / fs.as_secs_f64()
+    );
+
+    let client = reqwest::Client::new();
+    let toss = FakeToss::builder().start_blocking();
+    let auth = toss.authorization();
+    let (fake_url, mock, mock_url) = rt.block_on(async {
+        let payment: Value = client
+            .post(format!("{}/v1/payments/key-in", toss.uri()))
+            .header("authorization", &auth)
+            .json(&json!({
+                "method": "card", "cardNumber": "4330123412341234", "cardExpirationYear": "39",
+                "cardExpirationMonth": "12", "amount": 15000, "orderId": "bench-order-2",
+            }))
+            .send()
+            .await
+            .expect("key-in")
+            .json()
+            .await
+            .expect("payment");
+        let key = payment["paymentKey"]
+            .as_str()
+            .expect("paymentKey")
+            .to_owned();
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path_regex(r"^/v1/payments/[^/]+$"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(&payment))
+            .mount(&server)
+            .await;
+        let mock_url = format!("{}/v1/payments/{key}", server.uri());
+        (
+            format!("{}/v1/payments/{key}", toss.uri()),
+            server,
+            mock_url,
+        )
+    });
+    let round = |url: &str| {
+        let t = Instant::now();
+        rt.block_on(async {
+            for _ in 0..200 {
+                get_ok(&client, url, &auth).await;
+            }
+        });
+        t.elapsed()
+    };
+    round(&fake_url);
+    round(&mock_url);
+    let (mut fake_rounds, mut mock_rounds) = (Vec::new(), Vec::new());
+    for _ in 0..30 {
+        fake_rounds.push(round(&fake_url));
+        mock_rounds.push(round(&mock_url));
+    }
+    let per_s = |d: Duration| 200.0 / d.as_secs_f64();
+    let (f, m) = (per_s(median(fake_rounds)), per_s(median(mock_rounds)));
+    println!(
+        "interleaved lookups (median of 30 rounds of 200 sequential GETs): fake-toss {f:.0}/s, wiremock {m:.0}/s, fake/wiremock = {:.2}",
+        f / m
+    );
+    drop(mock);
+}
+
+criterion_group!(benches, interleaved, start_to_first_request, lookup);
 criterion_main!(benches);

@@ -7,7 +7,7 @@
 //! in the same SQL transaction as the coupon's new state, so a coupon is spent exactly
 //! when its transaction exists.
 
-use super::sqlite::{SqliteStore, engine, insert_messages, write_transaction_in};
+use super::sqlite::{SqliteStore, commit_change, engine};
 use super::{NewMessage, StoreError, TransactionWrite};
 use async_trait::async_trait;
 use payments_core::timestamp::{self, Timestamp};
@@ -166,14 +166,7 @@ impl CouponStore for SqliteStore {
             if changed != 1 {
                 return Ok(false);
             }
-            if let Some(write) = &transaction
-                && !write_transaction_in(&tx, write)?
-            {
-                return Ok(false);
-            }
-            insert_messages(&tx, &messages)?;
-            tx.commit().map_err(engine)?;
-            Ok(true)
+            commit_change(tx, transaction.as_ref(), &messages)
         })
         .await
     }

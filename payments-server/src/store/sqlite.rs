@@ -383,6 +383,27 @@ pub(crate) fn insert_messages(tx: &rusqlite::Transaction<'_>, messages: &[NewMes
     Ok(())
 }
 
+/// Finishes a change inside `tx`: writes the transaction that goes with it and the
+/// messages it reports, then commits. `false` (and nothing written: `tx` rolls back on
+/// drop) when the transaction's version moved on.
+///
+/// # Errors
+/// Engine failures.
+pub(crate) fn commit_change(
+    tx: rusqlite::Transaction<'_>,
+    transaction: Option<&TransactionWrite>,
+    messages: &[NewMessage],
+) -> Result<bool, StoreError> {
+    if let Some(write) = transaction
+        && !write_transaction_in(&tx, write)?
+    {
+        return Ok(false);
+    }
+    insert_messages(&tx, messages)?;
+    tx.commit().map_err(engine)?;
+    Ok(true)
+}
+
 /// Writes a transaction inside `tx`; `false` when an update's version moved on.
 ///
 /// # Errors
@@ -519,12 +540,12 @@ impl Store for SqliteStore {
                     h.version,
                 ])
                 .map_err(conflict_or_engine)?;
-            if let Some(write) = &transaction {
-                write_transaction_in(&tx, write)?;
+            // The transaction that approves the history must still be the one read.
+            if commit_change(tx, transaction.as_ref(), &messages)? {
+                Ok(())
+            } else {
+                Err(StoreError::Conflict("transaction"))
             }
-            insert_messages(&tx, &messages)?;
-            tx.commit().map_err(engine)?;
-            Ok(())
         })
         .await
     }
@@ -598,14 +619,7 @@ impl Store for SqliteStore {
             if changed == 0 {
                 return Ok(false);
             }
-            if let Some(write) = &transaction
-                && !write_transaction_in(&tx, write)?
-            {
-                return Ok(false);
-            }
-            insert_messages(&tx, &messages)?;
-            tx.commit().map_err(engine)?;
-            Ok(true)
+            commit_change(tx, transaction.as_ref(), &messages)
         })
         .await
     }
@@ -619,12 +633,7 @@ impl Store for SqliteStore {
         let messages = messages.to_vec();
         self.write(move |connection| {
             let tx = connection.transaction().map_err(engine)?;
-            if !write_transaction_in(&tx, &write)? {
-                return Ok(false);
-            }
-            insert_messages(&tx, &messages)?;
-            tx.commit().map_err(engine)?;
-            Ok(true)
+            commit_change(tx, Some(&write), &messages)
         })
         .await
     }
