@@ -23,6 +23,9 @@ use crate::webhook::{Event, WebhookHub};
 /// How many idle server threads to keep ready.
 const SPARES: usize = 2;
 
+/// How long the keeper waits after a spare was taken before it makes a new one.
+const REFILL_DELAY: std::time::Duration = std::time::Duration::from_millis(2);
+
 /// Where a server thread finds the state of the fake it serves, once `start()` claims it.
 pub(crate) type Slot = Arc<OnceLock<Arc<Shared>>>;
 
@@ -66,6 +69,9 @@ fn pool() -> &'static Pool {
 /// Refills the pool each time it is asked to.
 fn keep(asked: &Receiver<()>) {
     while asked.recv().is_ok() {
+        // Let the fake that just started serve its first requests before competing with
+        // it for the CPU (a thread spawn and a bind are the costly part of a start).
+        std::thread::sleep(REFILL_DELAY);
         while lock(&pool().spares).len() < SPARES {
             let Ok(spare) = server_thread("127.0.0.1", 0) else {
                 return;
