@@ -35,7 +35,14 @@ async fn webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
-    match open_webhook(&envelope, "POST", "/webhooks/payments", &headers, &body, chrono::Utc::now()) {
+    match open_webhook(
+        &envelope,
+        "POST",
+        "/webhooks/payments",
+        &headers,
+        &body,
+        chrono::Utc::now(),
+    ) {
         Ok(history) => {
             let _ = sender.send(history);
             StatusCode::OK
@@ -73,7 +80,11 @@ async fn main() -> Result<(), Error> {
         .webhook_retry_schedule(&[Duration::from_millis(100)])
         .start()
         .await?;
-    println!("server       {} (database {})", server.uri(), database.display());
+    println!(
+        "server       {} (database {})",
+        server.uri(),
+        database.display()
+    );
     toss.set_webhook_url(format!("{}/payments/webhooks/toss", server.uri()));
     iamport.set_webhook_url(format!("{}/payments/webhooks/iamport", server.uri()));
 
@@ -104,7 +115,10 @@ async fn main() -> Result<(), Error> {
         .await?
         .json()
         .await?;
-    let payment_key = payment["paymentKey"].as_str().ok_or("no paymentKey")?.to_owned();
+    let payment_key = payment["paymentKey"]
+        .as_str()
+        .ok_or("no paymentKey")?
+        .to_owned();
     println!("customer paid 15,000 KRW at Toss: paymentKey {payment_key}");
     let history = client
         .histories()
@@ -134,7 +148,10 @@ async fn main() -> Result<(), Error> {
         })
         .await?;
     assert_eq!(read, history);
-    println!("read back by source with its password: {} {}", read.price, read.currency);
+    println!(
+        "read back by source with its password: {} {}",
+        read.price, read.currency
+    );
 
     println!("\n== 2. A PortOne virtual account, deposited, and its webhook");
     let token: Value = http
@@ -144,7 +161,10 @@ async fn main() -> Result<(), Error> {
         .await?
         .json()
         .await?;
-    let token = token["response"]["access_token"].as_str().ok_or("no token")?.to_owned();
+    let token = token["response"]["access_token"]
+        .as_str()
+        .ok_or("no token")?
+        .to_owned();
     let vbank: Value = http
         .post(format!("{}/vbanks", iamport.uri()))
         .header("Authorization", token)
@@ -157,7 +177,10 @@ async fn main() -> Result<(), Error> {
         .await?
         .json()
         .await?;
-    let imp_uid = vbank["response"]["imp_uid"].as_str().ok_or("no imp_uid")?.to_owned();
+    let imp_uid = vbank["response"]["imp_uid"]
+        .as_str()
+        .ok_or("no imp_uid")?
+        .to_owned();
     println!(
         "virtual account issued: {} {} ({imp_uid})",
         vbank["response"]["vbank_name"], vbank["response"]["vbank_num"]
@@ -201,12 +224,18 @@ async fn main() -> Result<(), Error> {
         reason: reason.into(),
         account: Some(account.clone()),
     };
-    let partial = client.histories().cancel(&cancel(20_000, "one book returned")).await?;
+    let partial = client
+        .histories()
+        .cancel(&cancel(20_000, "one book returned"))
+        .await?;
     println!(
         "partial cancel: refunded {:?}, PortOne status {}",
         partial.refund, partial.data["status"]
     );
-    let full = client.histories().cancel(&cancel(30_000, "order cancelled")).await?;
+    let full = client
+        .histories()
+        .cancel(&cancel(30_000, "order cancelled"))
+        .await?;
     println!(
         "full cancel: refunded {:?}, PortOne status {}, cancelled at {:?}, {} cancels",
         full.refund,

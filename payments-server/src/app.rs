@@ -79,7 +79,11 @@ impl App {
     ///
     /// # Errors
     /// `400 UNKNOWN_STORE` naming the vendor and store.
-    pub fn gateway(&self, vendor: VendorCode, store_id: &str) -> Result<Arc<dyn PaymentGateway>, ApiError> {
+    pub fn gateway(
+        &self,
+        vendor: VendorCode,
+        store_id: &str,
+    ) -> Result<Arc<dyn PaymentGateway>, ApiError> {
         self.gateways.get(vendor, store_id).ok_or_else(|| {
             ApiError::bad_request(
                 "UNKNOWN_STORE",
@@ -107,11 +111,16 @@ impl App {
     pub async fn check_password(&self, stored: &str, password: &str) -> Result<(), ApiError> {
         let stored = stored.to_owned();
         let password = zeroizing(password);
-        let matches = tokio::task::spawn_blocking(move || verify_password(&stored, password.expose()))
-            .await
-            .map_err(ApiError::internal)?
-            .map_err(ApiError::internal)?;
-        if matches { Ok(()) } else { Err(ApiError::wrong_password()) }
+        let matches =
+            tokio::task::spawn_blocking(move || verify_password(&stored, password.expose()))
+                .await
+                .map_err(ApiError::internal)?
+                .map_err(ApiError::internal)?;
+        if matches {
+            Ok(())
+        } else {
+            Err(ApiError::wrong_password())
+        }
     }
 
     /// Now, in Unix milliseconds.

@@ -63,10 +63,12 @@ impl DataKeys {
                     problem: "key ids must be non-empty and contain no '.'".into(),
                 });
             }
-            let bytes = STANDARD.decode(encoded.trim()).map_err(|_| AtRestError::BadKey {
-                id: id.clone(),
-                problem: "not base64".into(),
-            })?;
+            let bytes = STANDARD
+                .decode(encoded.trim())
+                .map_err(|_| AtRestError::BadKey {
+                    id: id.clone(),
+                    problem: "not base64".into(),
+                })?;
             let bytes: [u8; 64] = bytes.try_into().map_err(|b: Vec<u8>| AtRestError::BadKey {
                 id: id.clone(),
                 problem: format!("expected 64 bytes, got {}", b.len()),
@@ -169,7 +171,11 @@ mod tests {
         let sealed = keys.seal("history:1:data", b"{\"a\":1}");
         assert!(sealed.starts_with("k1."));
         assert_eq!(keys.open("history:1:data", &sealed).unwrap(), b"{\"a\":1}");
-        assert_ne!(sealed, keys.seal("history:1:data", b"{\"a\":1}"), "fresh IV each time");
+        assert_ne!(
+            sealed,
+            keys.seal("history:1:data", b"{\"a\":1}"),
+            "fresh IV each time"
+        );
     }
 
     #[test]

@@ -19,15 +19,17 @@ fn ci_key(app: &App) -> Vec<u8> {
     if !configured.is_empty() {
         return configured.as_bytes().to_vec();
     }
-    let mut mac = Hmac::<Sha256>::new_from_slice(app.config.envelopes.sealed_v2_secret.expose().as_bytes())
-        .expect("HMAC takes keys of any length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(app.config.envelopes.sealed_v2_secret.expose().as_bytes())
+            .expect("HMAC takes keys of any length");
     mac.update(b"payments/ci-hash");
     mac.finalize().into_bytes().to_vec()
 }
 
 /// The keyed hash of a CI, hex.
 pub fn ci_hash(app: &App, ci: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(&ci_key(app)).expect("HMAC takes keys of any length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(&ci_key(app)).expect("HMAC takes keys of any length");
     mac.update(ci.as_bytes());
     mac.finalize()
         .into_bytes()
@@ -37,14 +39,13 @@ pub fn ci_hash(app: &App, ci: &str) -> String {
 }
 
 fn text<'a>(object: &'a serde_json::Value, field: &str) -> Result<&'a str, ApiError> {
-    object
-        .get(field)
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| ApiError::new(
+    object.get(field).and_then(|v| v.as_str()).ok_or_else(|| {
+        ApiError::new(
             axum::http::StatusCode::BAD_GATEWAY,
             "VENDOR_ERROR",
             format!("the PG's certification has no {field}"),
-        ))
+        )
+    })
 }
 
 /// Verifies a person with a PG certification.
@@ -52,7 +53,10 @@ fn text<'a>(object: &'a serde_json::Value, field: &str) -> Result<&'a str, ApiEr
 /// # Errors
 /// `400` for bad input or an unknown store, `404 VENDOR_NOT_FOUND` for an unknown
 /// certification, `422 NOT_CERTIFIED` for one the person did not complete.
-pub async fn verify(app: Arc<App>, input: CertificationVerify) -> Result<VerifiedIdentity, ApiError> {
+pub async fn verify(
+    app: Arc<App>,
+    input: CertificationVerify,
+) -> Result<VerifiedIdentity, ApiError> {
     validate::text("vendor.uid", &input.vendor.uid)?;
     let gateway = app.gateway(input.vendor.code, &input.vendor.store_id)?;
     let certification = gateway.lookup_certification(&input.vendor.uid).await?;

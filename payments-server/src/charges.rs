@@ -17,8 +17,8 @@ use axum::http::StatusCode;
 use payments_core::envelope::EnvelopeKind;
 use payments_core::order::Order;
 use payments_core::payment_method::{PaymentMethod, ReservationRef};
-use payments_core::records::charges::{Charge, ChargeCreate, TransactionKind, TransactionRecord};
 use payments_core::records::Vendor;
+use payments_core::records::charges::{Charge, ChargeCreate, TransactionKind, TransactionRecord};
 use payments_core::transaction::{FailureReason, TransactionStatus};
 use payments_core::vendor::{BillingCharge, CancelPayment, GatewayError, VendorPayment};
 use std::sync::Arc;
@@ -86,7 +86,10 @@ pub async fn create(
     if total.currency().minor_units() != 0 {
         return Err(ApiError::unprocessable(
             "UNSUPPORTED_CURRENCY",
-            format!("order: the PGs charge {} in whole units only", total.currency()),
+            format!(
+                "order: the PGs charge {} in whole units only",
+                total.currency()
+            ),
         ));
     }
     let reservation = reservation(&app, &input.method).await?;
@@ -125,7 +128,12 @@ pub async fn create(
         Some(pending) => pending,
         None => {
             let transaction = transactions::pending(&app, &order_id, total)?;
-            let record = transactions::record(transaction, TransactionKind::Charge, None, Some(order.clone()));
+            let record = transactions::record(
+                transaction,
+                TransactionKind::Charge,
+                None,
+                Some(order.clone()),
+            );
             let row = transactions::stored(&app, &record, &password_hash, app.clock.now(), 0);
             app.store
                 .write_transaction(&TransactionWrite::Insert(row.clone()), &[])
@@ -173,9 +181,22 @@ pub async fn create(
         }
         Err(other) => return Err(other.into()),
     };
-    if payment.order_id != order_id || payment.amount != total.amount() || !payment.status.is_paid() {
-        refund(gateway.as_ref(), &payment, "the PG's payment does not match the charge").await;
-        fail(&app, record, row, "VENDOR_MISMATCH", "the PG's payment does not match the order").await?;
+    if payment.order_id != order_id || payment.amount != total.amount() || !payment.status.is_paid()
+    {
+        refund(
+            gateway.as_ref(),
+            &payment,
+            "the PG's payment does not match the charge",
+        )
+        .await;
+        fail(
+            &app,
+            record,
+            row,
+            "VENDOR_MISMATCH",
+            "the PG's payment does not match the order",
+        )
+        .await?;
         return Err(ApiError::new(
             StatusCode::BAD_GATEWAY,
             "VENDOR_MISMATCH",
@@ -193,16 +214,26 @@ pub async fn create(
         envelope,
         password_hash,
     };
-    let stored = match histories::record_verified(&app, new, &payment, Some((record.clone(), row.clone()))).await {
-        Ok(stored) => stored,
-        Err(error) if error.status == StatusCode::CONFLICT => {
-            // Charged, but the source was taken meanwhile: give the money back.
-            refund(gateway.as_ref(), &payment, "duplicate source").await;
-            fail(&app, record, row, "DUPLICATE", "the source was recorded by another request").await?;
-            return Err(error);
-        }
-        Err(error) => return Err(error),
-    };
+    let stored =
+        match histories::record_verified(&app, new, &payment, Some((record.clone(), row.clone())))
+            .await
+        {
+            Ok(stored) => stored,
+            Err(error) if error.status == StatusCode::CONFLICT => {
+                // Charged, but the source was taken meanwhile: give the money back.
+                refund(gateway.as_ref(), &payment, "duplicate source").await;
+                fail(
+                    &app,
+                    record,
+                    row,
+                    "DUPLICATE",
+                    "the source was recorded by another request",
+                )
+                .await?;
+                return Err(error);
+            }
+            Err(error) => return Err(error),
+        };
     let history = histories::to_record(&app, &stored)?;
     let transaction = app
         .store
@@ -215,7 +246,11 @@ pub async fn create(
     })
 }
 
-async fn refund(gateway: &dyn payments_core::vendor::PaymentGateway, payment: &VendorPayment, reason: &str) {
+async fn refund(
+    gateway: &dyn payments_core::vendor::PaymentGateway,
+    payment: &VendorPayment,
+    reason: &str,
+) {
     let key = format!("refund-{}", payment.uid);
     let result = gateway
         .cancel_payment(CancelPayment {

@@ -156,7 +156,8 @@ impl Default for WebhookConfig {
 impl WebhookConfig {
     /// The wait after the `attempts`-th failed attempt (1-based).
     pub fn backoff(&self, attempts: u32) -> Duration {
-        let index = (attempts.max(1) as usize - 1).min(self.retry_schedule_ms.len().saturating_sub(1));
+        let index =
+            (attempts.max(1) as usize - 1).min(self.retry_schedule_ms.len().saturating_sub(1));
         Duration::from_millis(self.retry_schedule_ms.get(index).copied().unwrap_or(1_000))
     }
 }
@@ -292,7 +293,10 @@ impl ServerConfig {
                 _ => {}
             }
         }
-        match (vars.get("PAYMENTS_COMPAT_KEY"), vars.get("PAYMENTS_COMPAT_IV")) {
+        match (
+            vars.get("PAYMENTS_COMPAT_KEY"),
+            vars.get("PAYMENTS_COMPAT_IV"),
+        ) {
             (Some(key), Some(iv)) => {
                 self.envelopes.compat = Some(CompatConfig {
                     key: Secret::new(key.clone()),
@@ -312,7 +316,9 @@ impl ServerConfig {
                 .get("PAYMENTS_DATA_KEY_ID")
                 .cloned()
                 .unwrap_or_else(|| "env".into());
-            self.data_keys.keys.insert(id.clone(), Secret::new(key.clone()));
+            self.data_keys
+                .keys
+                .insert(id.clone(), Secret::new(key.clone()));
             self.data_keys.active = id;
         }
         Ok(())
@@ -330,7 +336,8 @@ impl ServerConfig {
         }
         if self.data_keys.keys.is_empty() {
             return Err(ConfigError::Invalid(
-                "data_keys: at least one key is required (payments-server keygen prints one)".into(),
+                "data_keys: at least one key is required (payments-server keygen prints one)"
+                    .into(),
             ));
         }
         if self.body_limit == 0 || self.webhooks.max_attempts == 0 {
@@ -388,7 +395,13 @@ mod tests {
             .apply_env([("PAYMENTS_BODY_LIMIT".to_string(), "lots".to_string())])
             .unwrap_err();
         assert!(error.to_string().contains("PAYMENTS_BODY_LIMIT"));
-        assert!(config.validate().unwrap_err().to_string().contains("sealed_v2_secret"));
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("sealed_v2_secret")
+        );
     }
 
     #[test]

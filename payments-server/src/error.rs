@@ -67,7 +67,8 @@ impl ApiError {
     /// Whether a retry of the same request may succeed (the request had no effect we
     /// know of): such failures are not stored against an idempotency key.
     pub fn is_retryable(&self) -> bool {
-        self.status.is_server_error() || self.status == StatusCode::CONFLICT && self.code == "IDEMPOTENCY_IN_FLIGHT"
+        self.status.is_server_error()
+            || self.status == StatusCode::CONFLICT && self.code == "IDEMPOTENCY_IN_FLIGHT"
     }
 
     /// The wire body.
@@ -82,7 +83,13 @@ impl ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
     }
 }
 
@@ -118,9 +125,7 @@ impl From<GatewayError> for ApiError {
                 "VENDOR_NOT_FOUND",
                 format!("the PG has no such record: {what}"),
             ),
-            GatewayError::Rejected {
-                code, message, ..
-            } => Self::new(
+            GatewayError::Rejected { code, message, .. } => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "VENDOR_REJECTED",
                 format!("the PG refused: {code}: {message}"),
@@ -143,7 +148,11 @@ impl From<GatewayError> for ApiError {
             }
             GatewayError::Unavailable(detail) | GatewayError::Malformed(detail) => {
                 tracing::warn!(%detail, "PG failure");
-                Self::new(StatusCode::BAD_GATEWAY, "VENDOR_ERROR", "the PG is unavailable")
+                Self::new(
+                    StatusCode::BAD_GATEWAY,
+                    "VENDOR_ERROR",
+                    "the PG is unavailable",
+                )
             }
         }
     }

@@ -7,10 +7,10 @@ use crate::store::{MessageKind, NewMessage, StoredHistory, TransactionWrite};
 use crate::transactions;
 use crate::validate;
 use payments_core::envelope::EnvelopeKind;
+use payments_core::records::charges::TransactionKind;
 use payments_core::records::{
     Accessor, CancelCreate, CancelHistory, PaymentHistory, PaymentHistoryCreate, WebhookHistory,
 };
-use payments_core::records::charges::TransactionKind;
 use payments_core::vendor::{CancelPayment, GatewayError, PaymentStatus, VendorPayment};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -134,7 +134,9 @@ async fn verified_payment(
             } else {
                 "AMOUNT_MISMATCH"
             },
-            format!("the PG refused to confirm the payment for this order and price: {code}: {message}"),
+            format!(
+                "the PG refused to confirm the payment for this order and price: {code}: {message}"
+            ),
         )),
         Err(other) => Err(other.into()),
     }
@@ -271,7 +273,10 @@ pub async fn record_verified(
     app: &App,
     new: NewHistory,
     payment: &VendorPayment,
-    charge: Option<(payments_core::records::charges::TransactionRecord, crate::store::StoredTransaction)>,
+    charge: Option<(
+        payments_core::records::charges::TransactionRecord,
+        crate::store::StoredTransaction,
+    )>,
 ) -> Result<StoredHistory, ApiError> {
     let id = app.ids.uuid();
     let now = app.clock.now();
@@ -303,7 +308,8 @@ pub async fn record_verified(
             let total = transactions::money(payment.amount, &payment.currency)?;
             let mut transaction = transactions::pending(app, &payment.order_id, total)?;
             let events = transactions::follow_payment(&mut transaction, payment, now);
-            let record = transactions::record(transaction, TransactionKind::Payment, Some(id), None);
+            let record =
+                transactions::record(transaction, TransactionKind::Payment, Some(id), None);
             let row = transactions::stored(app, &record, &new.password_hash, now, 0);
             (TransactionWrite::Insert(row), record, events)
         }
@@ -311,7 +317,13 @@ pub async fn record_verified(
             let mut transaction = record.transaction.clone();
             let events = transactions::follow_payment(&mut transaction, payment, now);
             let record = transactions::record(transaction, record.kind, Some(id), record.order);
-            let row = transactions::stored(app, &record, &row.password_hash, row.created_at, row.version);
+            let row = transactions::stored(
+                app,
+                &record,
+                &row.password_hash,
+                row.created_at,
+                row.version,
+            );
             (TransactionWrite::Update(row), record, events)
         }
     };
@@ -350,7 +362,11 @@ pub async fn get_by_source(app: Arc<App>, accessor: Accessor) -> Result<PaymentH
 ///
 /// # Errors
 /// `404` for an unknown id, `403` for a wrong password.
-pub async fn get_by_id(app: Arc<App>, id: Uuid, password: &str) -> Result<PaymentHistory, ApiError> {
+pub async fn get_by_id(
+    app: Arc<App>,
+    id: Uuid,
+    password: &str,
+) -> Result<PaymentHistory, ApiError> {
     let stored = app
         .store
         .history_by_id(id)
@@ -385,7 +401,10 @@ pub async fn cancel(
     if input.price > balance {
         return Err(ApiError::unprocessable(
             "CANCEL_EXCEEDS_BALANCE",
-            format!("price: {} is more than the {balance} left to cancel", input.price),
+            format!(
+                "price: {} is more than the {balance} left to cancel",
+                input.price
+            ),
         ));
     }
     let gateway = app.gateway(stored.vendor.code, &stored.vendor.store_id)?;
@@ -450,7 +469,8 @@ pub async fn apply(
             let mut transaction = record.transaction.clone();
             let events = transactions::follow_payment(&mut transaction, payment, app.clock.now());
             if !events.is_empty() {
-                let record = transactions::record(transaction, record.kind, record.history_id, record.order);
+                let record =
+                    transactions::record(transaction, record.kind, record.history_id, record.order);
                 messages.extend(transactions::event_messages(app, events, &record));
                 transaction_write = Some(TransactionWrite::Update(transactions::stored(
                     app,
@@ -479,7 +499,9 @@ pub async fn apply(
             .await?
             .ok_or_else(|| ApiError::internal("a history vanished during an update"))?;
     }
-    Err(ApiError::internal("a history kept changing during an update"))
+    Err(ApiError::internal(
+        "a history kept changing during an update",
+    ))
 }
 
 /// Fetches a recorded payment from its PG and applies what changed.

@@ -5,16 +5,20 @@
 
 use base64::Engine;
 use clap::{Parser, Subcommand};
+use payments_core::secret::Secret;
+use payments_server::PaymentServer;
 use payments_server::at_rest::DataKeys;
 use payments_server::config::{IamportStore, ServerConfig, TossStore};
-use payments_server::PaymentServer;
-use payments_core::secret::Secret;
 use rand::RngCore;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(name = "payments-server", version, about = "The integrated payment server for Toss Payments and PortOne")]
+#[command(
+    name = "payments-server",
+    version,
+    about = "The integrated payment server for Toss Payments and PortOne"
+)]
 struct Cli {
     /// The TOML configuration file.
     #[arg(long, short)]
@@ -71,8 +75,7 @@ async fn stop_signal() {
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     let cli = Cli::parse();
@@ -123,9 +126,15 @@ async fn main() -> ExitCode {
         if config.data_keys.keys.is_empty() {
             config.database = ":memory:".into();
         }
-        println!("demo: fake-toss at {} (secret key {})", toss.uri(), toss.secret_key());
+        println!(
+            "demo: fake-toss at {} (secret key {})",
+            toss.uri(),
+            toss.secret_key()
+        );
         println!("demo: fake-iamport at {}", iamport.uri());
-        println!("demo: store id \"demo\" for both; sealed-v2 secret \"demo-sealed-v2-secret\" unless configured");
+        println!(
+            "demo: store id \"demo\" for both; sealed-v2 secret \"demo-sealed-v2-secret\" unless configured"
+        );
         fakes = Some((toss, iamport));
     }
     if !cli.demo && config.data_keys.keys.is_empty() {

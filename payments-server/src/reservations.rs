@@ -39,13 +39,21 @@ pub fn to_record(app: &App, stored: &StoredReservation) -> Result<PaymentReserva
 /// # Errors
 /// `400` for bad input or an unknown store, `409 DUPLICATE`, `404 VENDOR_NOT_FOUND` when
 /// the PG does not know the key (or it belongs to another customer).
-pub async fn create(app: Arc<App>, input: ReservationCreate) -> Result<PaymentReservation, ApiError> {
+pub async fn create(
+    app: Arc<App>,
+    input: ReservationCreate,
+) -> Result<PaymentReservation, ApiError> {
     validate::source("source", &input.source)?;
     validate::text("vendor.uid", &input.vendor.uid)?;
     validate::text("title", &input.title)?;
     validate::password("password", input.password.expose())?;
     let gateway = app.gateway(input.vendor.code, &input.vendor.store_id)?;
-    if app.store.reservation_by_source(&input.source).await?.is_some() {
+    if app
+        .store
+        .reservation_by_source(&input.source)
+        .await?
+        .is_some()
+    {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "DUPLICATE",
@@ -81,7 +89,10 @@ pub async fn create(app: Arc<App>, input: ReservationCreate) -> Result<PaymentRe
 ///
 /// # Errors
 /// `404` for an unknown source, `403` for a wrong password.
-pub async fn get_by_source(app: Arc<App>, accessor: Accessor) -> Result<PaymentReservation, ApiError> {
+pub async fn get_by_source(
+    app: Arc<App>,
+    accessor: Accessor,
+) -> Result<PaymentReservation, ApiError> {
     let stored = app
         .store
         .reservation_by_source(&accessor.source())
@@ -96,7 +107,11 @@ pub async fn get_by_source(app: Arc<App>, accessor: Accessor) -> Result<PaymentR
 ///
 /// # Errors
 /// `404` for an unknown id, `403` for a wrong password.
-pub async fn get_by_id(app: Arc<App>, id: Uuid, password: &str) -> Result<PaymentReservation, ApiError> {
+pub async fn get_by_id(
+    app: Arc<App>,
+    id: Uuid,
+    password: &str,
+) -> Result<PaymentReservation, ApiError> {
     let stored = app
         .store
         .reservation_by_id(id)

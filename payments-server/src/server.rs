@@ -264,7 +264,11 @@ impl PaymentServerBuilder {
         )?;
         let mut gateways = Gateways::default();
         for store in &config.vendors.toss {
-            let gateway = TossGateway::new(&store.base_url, store.secret_key.clone(), vendor_http.clone());
+            let gateway = TossGateway::new(
+                &store.base_url,
+                store.secret_key.clone(),
+                vendor_http.clone(),
+            );
             gateways.insert(VendorCode::TossPayments, &store.store_id, Arc::new(gateway));
         }
         for store in &config.vendors.iamport {
@@ -334,10 +338,9 @@ impl PaymentServerBuilder {
                 addr: bind.clone(),
                 source,
             })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Bind {
-            addr: bind,
-            source,
-        })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr: bind, source })?;
         let (shutdown, watch_shutdown) = watch::channel(false);
         let mut server_shutdown = watch_shutdown.clone();
         let router = crate::http::router(app.clone());
@@ -371,7 +374,9 @@ pub struct ServerHandle {
 
 impl std::fmt::Debug for ServerHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerHandle").field("addr", &self.addr).finish()
+        f.debug_struct("ServerHandle")
+            .field("addr", &self.addr)
+            .finish()
     }
 }
 

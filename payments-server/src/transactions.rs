@@ -25,7 +25,10 @@ fn context(id: Uuid) -> String {
 /// (the PGs here charge whole units), `422` for a negative amount.
 pub fn money(amount: i64, currency: &str) -> Result<Money, ApiError> {
     let currency: Currency = currency.parse().map_err(|_| {
-        ApiError::unprocessable("UNSUPPORTED_CURRENCY", format!("currency {currency:?} is not supported"))
+        ApiError::unprocessable(
+            "UNSUPPORTED_CURRENCY",
+            format!("currency {currency:?} is not supported"),
+        )
     })?;
     Money::from_major(amount, currency)
         .map_err(|e| ApiError::unprocessable("INVALID_AMOUNT", e.to_string()))
@@ -81,7 +84,11 @@ pub fn stored(
 }
 
 /// The outbox messages for `events`, or none when no event URL is configured.
-pub fn event_messages(app: &App, events: Vec<TransactionEvent>, record: &TransactionRecord) -> Vec<NewMessage> {
+pub fn event_messages(
+    app: &App,
+    events: Vec<TransactionEvent>,
+    record: &TransactionRecord,
+) -> Vec<NewMessage> {
     let Some(url) = &app.config.events.url else {
         return Vec::new();
     };
@@ -114,19 +121,32 @@ pub fn event_messages(app: &App, events: Vec<TransactionEvent>, record: &Transac
 /// Moves a transaction along with what the PG says of its payment; returns the events.
 /// Steps the transaction does not allow (e.g. a second approval) are skipped: the PG's
 /// view is the truth and the transaction only follows it.
-pub fn follow_payment(transaction: &mut Transaction, payment: &VendorPayment, at: Timestamp) -> Vec<TransactionEvent> {
+pub fn follow_payment(
+    transaction: &mut Transaction,
+    payment: &VendorPayment,
+    at: Timestamp,
+) -> Vec<TransactionEvent> {
     let mut events = Vec::new();
     if transaction.status() == TransactionStatus::Pending {
-        if payment.status.is_paid() || payment.status == PaymentStatus::Cancelled && payment.paid_at.is_some() {
-            if let Ok(event) = transaction.approve(transaction.total(), payment.paid_at.unwrap_or(at)) {
+        if payment.status.is_paid()
+            || payment.status == PaymentStatus::Cancelled && payment.paid_at.is_some()
+        {
+            if let Ok(event) =
+                transaction.approve(transaction.total(), payment.paid_at.unwrap_or(at))
+            {
                 events.push(event);
             }
-        } else if matches!(payment.status, PaymentStatus::Failed | PaymentStatus::Expired)
-            || payment.status == PaymentStatus::Cancelled
+        } else if matches!(
+            payment.status,
+            PaymentStatus::Failed | PaymentStatus::Expired
+        ) || payment.status == PaymentStatus::Cancelled
         {
             let reason = FailureReason {
                 code: format!("{:?}", payment.status).to_uppercase(),
-                message: payment.failure.clone().unwrap_or_else(|| "the PG payment did not complete".into()),
+                message: payment
+                    .failure
+                    .clone()
+                    .unwrap_or_else(|| "the PG payment did not complete".into()),
             };
             if let Ok(event) = transaction.fail(reason, at) {
                 events.push(event);
@@ -136,7 +156,11 @@ pub fn follow_payment(transaction: &mut Transaction, payment: &VendorPayment, at
     let already = transaction.cancelled().amount();
     let delta = payment.cancelled_amount - already;
     if delta > 0 && transaction.paid().amount() > 0 {
-        let reason = payment.cancels.last().map(|c| c.reason.clone()).unwrap_or_default();
+        let reason = payment
+            .cancels
+            .last()
+            .map(|c| c.reason.clone())
+            .unwrap_or_default();
         let when = payment.cancels.last().map(|c| c.created_at).unwrap_or(at);
         if let Ok(event) = transaction.cancel_minor(delta, reason, when) {
             events.push(event);
@@ -150,8 +174,13 @@ pub fn follow_payment(transaction: &mut Transaction, payment: &VendorPayment, at
 /// # Errors
 /// `422` for a zero total.
 pub fn pending(app: &App, order_id: &str, total: Money) -> Result<Transaction, ApiError> {
-    Transaction::pending(app.ids.uuid(), OrderId::new(order_id), total, app.clock.now())
-        .map_err(|e| ApiError::unprocessable("INVALID_TRANSACTION", e.to_string()))
+    Transaction::pending(
+        app.ids.uuid(),
+        OrderId::new(order_id),
+        total,
+        app.clock.now(),
+    )
+    .map_err(|e| ApiError::unprocessable("INVALID_TRANSACTION", e.to_string()))
 }
 
 /// Reads a transaction by id, with the password of the charge (or recorded payment)

@@ -12,7 +12,10 @@ const MAX_LEN: usize = 255;
 /// `400 INVALID_FIELD` naming the field.
 pub fn text(field: &str, value: &str) -> Result<(), ApiError> {
     if value.trim().is_empty() {
-        return Err(ApiError::bad_request("INVALID_FIELD", format!("{field}: must not be empty")));
+        return Err(ApiError::bad_request(
+            "INVALID_FIELD",
+            format!("{field}: must not be empty"),
+        ));
     }
     if value.chars().count() > MAX_LEN {
         return Err(ApiError::bad_request(
@@ -67,7 +70,9 @@ pub fn password(field: &str, password: &str) -> Result<(), ApiError> {
 /// `400 INVALID_FIELD` naming the field.
 pub fn webhook_url(field: &str, url: &str) -> Result<(), ApiError> {
     match url::Url::parse(url) {
-        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => Ok(()),
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => {
+            Ok(())
+        }
         _ => Err(ApiError::bad_request(
             "INVALID_FIELD",
             format!("{field}: {url:?} is not an absolute http(s) URL"),

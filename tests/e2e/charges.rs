@@ -67,19 +67,28 @@ async fn a_saved_toss_card_is_charged_recorded_and_reported() {
     let reservation = toss_reservation(&app, "kiosk-customer-1").await;
     let order = basket(
         "kiosk-order-0001",
-        vec![(product("milk", "우유", 1_500, true), 2), (product("bread", "빵", 2_000, true), 1)],
+        vec![
+            (product("milk", "우유", 1_500, true), 2),
+            (product("bread", "빵", 2_000, true), 1),
+        ],
     );
     let charge = app
         .client
         .charges()
-        .create(&charge_input(reservation, order, "kiosk-order-0001"), &IdempotencyKey::random())
+        .create(
+            &charge_input(reservation, order, "kiosk-order-0001"),
+            &IdempotencyKey::random(),
+        )
         .await
         .unwrap();
     let transaction = &charge.transaction.transaction;
     assert_eq!(transaction.status(), TransactionStatus::Approved);
     assert_eq!(transaction.total().amount(), 5_000);
     assert_eq!(charge.transaction.kind, TransactionKind::Charge);
-    assert_eq!(charge.transaction.status_message, transaction.status_message());
+    assert_eq!(
+        charge.transaction.status_message,
+        transaction.status_message()
+    );
     assert_eq!(charge.transaction.history_id, Some(charge.history.id));
     assert_eq!(charge.transaction.order.as_ref().unwrap().lines().len(), 2);
     assert_eq!(charge.history.price, 5_000);
@@ -90,20 +99,32 @@ async fn a_saved_toss_card_is_charged_recorded_and_reported() {
     let read = app
         .client
         .transactions()
-        .at(transaction.id(), &TransactionAccess { password: PASSWORD.into() })
+        .at(
+            transaction.id(),
+            &TransactionAccess {
+                password: PASSWORD.into(),
+            },
+        )
         .await
         .unwrap();
     assert_eq!(read, charge.transaction);
     let wrong = app
         .client
         .transactions()
-        .at(transaction.id(), &TransactionAccess { password: "nope".into() })
+        .at(
+            transaction.id(),
+            &TransactionAccess {
+                password: "nope".into(),
+            },
+        )
         .await
         .unwrap_err();
     assert!(wrong.is_wrong_password());
 
     let events = app.events.wait_for(1).await;
-    assert!(matches!(events[0].event, TransactionEvent::Approved { transaction_id, .. } if transaction_id == transaction.id()));
+    assert!(
+        matches!(events[0].event, TransactionEvent::Approved { transaction_id, .. } if transaction_id == transaction.id())
+    );
 }
 
 #[tokio::test]
@@ -125,14 +146,23 @@ async fn a_saved_portone_card_is_charged_with_again() {
         })
         .await
         .unwrap();
-    let order = basket("imp-kiosk-order-1", vec![(product("juice", "주스", 2_500, true), 2)]);
+    let order = basket(
+        "imp-kiosk-order-1",
+        vec![(product("juice", "주스", 2_500, true), 2)],
+    );
     let charge = app
         .client
         .charges()
-        .create(&charge_input(reservation.id, order, "imp-kiosk-order-1"), &IdempotencyKey::random())
+        .create(
+            &charge_input(reservation.id, order, "imp-kiosk-order-1"),
+            &IdempotencyKey::random(),
+        )
         .await
         .unwrap();
-    assert_eq!(charge.transaction.transaction.status(), TransactionStatus::Approved);
+    assert_eq!(
+        charge.transaction.transaction.status(),
+        TransactionStatus::Approved
+    );
     assert_eq!(charge.history.data["status"], "paid");
     assert_eq!(charge.history.data["customer_uid"], "imp-kiosk-customer");
 }
@@ -141,31 +171,58 @@ async fn a_saved_portone_card_is_charged_with_again() {
 async fn a_decline_is_402_with_the_pg_reason_and_a_failed_transaction() {
     let app = spawn_app().await;
     let reservation = toss_reservation(&app, "declined-customer").await;
-    app.toss
-        .decline_card("4330123412341234", 403, "REJECT_CARD_COMPANY", "결제 승인이 거절되었습니다.");
-    let order = basket("declined-order-1", vec![(product("milk", "우유", 1_500, true), 1)]);
+    app.toss.decline_card(
+        "4330123412341234",
+        403,
+        "REJECT_CARD_COMPANY",
+        "결제 승인이 거절되었습니다.",
+    );
+    let order = basket(
+        "declined-order-1",
+        vec![(product("milk", "우유", 1_500, true), 1)],
+    );
     let error = app
         .client
         .charges()
-        .create(&charge_input(reservation, order, "declined-order-1"), &IdempotencyKey::random())
+        .create(
+            &charge_input(reservation, order, "declined-order-1"),
+            &IdempotencyKey::random(),
+        )
         .await
         .unwrap_err();
     assert_eq!(error.status().map(|s| s.as_u16()), Some(402));
     assert!(error.is_declined());
-    assert!(error.message().unwrap().contains("REJECT_CARD_COMPANY"), "{error}");
+    assert!(
+        error.message().unwrap().contains("REJECT_CARD_COMPANY"),
+        "{error}"
+    );
     let events = app.events.wait_for(1).await;
-    let TransactionEvent::Failed { transaction_id, reason, .. } = &events[0].event else {
+    let TransactionEvent::Failed {
+        transaction_id,
+        reason,
+        ..
+    } = &events[0].event
+    else {
         panic!("expected a failed event, got {:?}", events[0].event);
     };
     assert_eq!(reason.code, "REJECT_CARD_COMPANY");
     let failed = app
         .client
         .transactions()
-        .at(*transaction_id, &TransactionAccess { password: PASSWORD.into() })
+        .at(
+            *transaction_id,
+            &TransactionAccess {
+                password: PASSWORD.into(),
+            },
+        )
         .await
         .unwrap();
     assert_eq!(failed.transaction.status(), TransactionStatus::Failed);
-    assert!(failed.status_message.contains("결제 승인이 거절되었습니다"), "{}", failed.status_message);
+    assert!(
+        failed.status_message.contains("결제 승인이 거절되었습니다"),
+        "{}",
+        failed.status_message
+    );
 }
 
 #[tokio::test]
@@ -174,7 +231,10 @@ async fn fifty_identical_concurrent_charges_charge_once_and_agree() {
     let reservation = toss_reservation(&app, "busy-customer").await;
     let input = charge_input(
         reservation,
-        basket("busy-order-1", vec![(product("milk", "우유", 1_500, true), 1)]),
+        basket(
+            "busy-order-1",
+            vec![(product("milk", "우유", 1_500, true), 1)],
+        ),
         "busy-order-1",
     );
     let key = IdempotencyKey::new("busy-order-1/pay").unwrap();
@@ -192,7 +252,11 @@ async fn fifty_identical_concurrent_charges_charge_once_and_agree() {
         .toss
         .received_requests()
         .iter()
-        .filter(|r| r.method == "POST" && r.path.starts_with("/v1/billing/") && !r.path.contains("authorizations"))
+        .filter(|r| {
+            r.method == "POST"
+                && r.path.starts_with("/v1/billing/")
+                && !r.path.contains("authorizations")
+        })
         .count();
     assert_eq!(charges_sent, 1, "the card was charged once");
 }
@@ -212,7 +276,14 @@ async fn empty_baskets_and_disabled_products_are_refused() {
     let empty = app
         .client
         .charges()
-        .create(&charge_input(reservation, basket("empty-order-1", vec![]), "empty-order-1"), &IdempotencyKey::random())
+        .create(
+            &charge_input(
+                reservation,
+                basket("empty-order-1", vec![]),
+                "empty-order-1",
+            ),
+            &IdempotencyKey::random(),
+        )
         .await
         .unwrap_err();
     assert_eq!(empty.code(), Some("INVALID_ORDER"));
@@ -222,7 +293,10 @@ async fn empty_baskets_and_disabled_products_are_refused() {
         .create(
             &charge_input(
                 reservation,
-                basket("disabled-order-1", vec![(product("gum", "껌", 500, false), 1)]),
+                basket(
+                    "disabled-order-1",
+                    vec![(product("gum", "껌", 500, false), 1)],
+                ),
                 "disabled-order-1",
             ),
             &IdempotencyKey::random(),
@@ -231,7 +305,12 @@ async fn empty_baskets_and_disabled_products_are_refused() {
         .unwrap_err();
     assert_eq!(disabled.status().map(|s| s.as_u16()), Some(422));
     assert!(disabled.message().unwrap().contains("gum"), "{disabled}");
-    assert!(app.toss.received_requests().iter().all(|r| !(r.method == "POST" && r.path.starts_with("/v1/billing/b"))));
+    assert!(
+        app.toss
+            .received_requests()
+            .iter()
+            .all(|r| !(r.method == "POST" && r.path.starts_with("/v1/billing/b")))
+    );
 }
 
 #[tokio::test]
@@ -252,19 +331,29 @@ async fn a_lost_answer_is_resolved_by_asking_the_pg_not_by_charging_again() {
         .create(
             &charge_input(
                 reservation,
-                basket("lost-order-1", vec![(product("milk", "우유", 1_500, true), 1)]),
+                basket(
+                    "lost-order-1",
+                    vec![(product("milk", "우유", 1_500, true), 1)],
+                ),
                 "lost-order-1",
             ),
             &IdempotencyKey::random(),
         )
         .await
         .unwrap();
-    assert_eq!(charge.transaction.transaction.status(), TransactionStatus::Approved);
+    assert_eq!(
+        charge.transaction.transaction.status(),
+        TransactionStatus::Approved
+    );
     let charges_sent = app
         .toss
         .received_requests()
         .iter()
-        .filter(|r| r.method == "POST" && r.path.starts_with("/v1/billing/") && !r.path.contains("authorizations"))
+        .filter(|r| {
+            r.method == "POST"
+                && r.path.starts_with("/v1/billing/")
+                && !r.path.contains("authorizations")
+        })
         .count();
     assert_eq!(charges_sent, 1);
 }
@@ -281,7 +370,12 @@ async fn a_recorded_virtual_account_has_a_transaction_that_follows_the_deposit()
         .unwrap();
     app.iamport.deposit(&uid).await.unwrap();
     let events = app.events.wait_for(1).await;
-    let TransactionEvent::Approved { transaction_id, amount, .. } = &events[0].event else {
+    let TransactionEvent::Approved {
+        transaction_id,
+        amount,
+        ..
+    } = &events[0].event
+    else {
         panic!("expected approval, got {:?}", events[0].event);
     };
     assert_eq!(amount.amount(), 30_000);
@@ -290,7 +384,12 @@ async fn a_recorded_virtual_account_has_a_transaction_that_follows_the_deposit()
     let read = app
         .client
         .transactions()
-        .at(*transaction_id, &TransactionAccess { password: PASSWORD.into() })
+        .at(
+            *transaction_id,
+            &TransactionAccess {
+                password: PASSWORD.into(),
+            },
+        )
         .await
         .unwrap();
     assert_eq!(read.transaction.status(), TransactionStatus::Approved);

@@ -49,7 +49,14 @@ async fn receive(
         *state.refused.lock().unwrap() += 1;
         return StatusCode::SERVICE_UNAVAILABLE;
     }
-    match open_webhook(&state.envelope, "POST", &state.path, &headers, &body, chrono::Utc::now()) {
+    match open_webhook(
+        &state.envelope,
+        "POST",
+        &state.path,
+        &headers,
+        &body,
+        chrono::Utc::now(),
+    ) {
         Ok(webhook) => {
             let id = headers
                 .get("x-payments-webhook-id")
@@ -131,7 +138,11 @@ async fn receive_event(
     else {
         return StatusCode::UNAUTHORIZED;
     };
-    let binding = Binding { method: "POST", path: "/events", timestamp_ms };
+    let binding = Binding {
+        method: "POST",
+        path: "/events",
+        timestamp_ms,
+    };
     let Ok(json) = key.open(std::str::from_utf8(&body).unwrap_or(""), &binding) else {
         return StatusCode::UNAUTHORIZED;
     };
@@ -195,7 +206,11 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(Wire::SealedV2).await
 }
 
-pub fn server_builder(app_toss: &FakeToss, app_iamport: &FakeIamport, database: &str) -> payments::server::PaymentServerBuilder {
+pub fn server_builder(
+    app_toss: &FakeToss,
+    app_iamport: &FakeIamport,
+    database: &str,
+) -> payments::server::PaymentServerBuilder {
     let (imp_key, imp_secret) = app_iamport.credentials();
     PaymentServer::builder()
         .database(database)
@@ -228,7 +243,11 @@ pub fn envelope(wire: Wire) -> Envelope {
 
 pub async fn spawn_app_with(wire: Wire) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let database = dir.path().join("payments.sqlite").to_string_lossy().into_owned();
+    let database = dir
+        .path()
+        .join("payments.sqlite")
+        .to_string_lossy()
+        .into_owned();
     let toss = FakeToss::start().await;
     let iamport = FakeIamport::start().await;
     let events = EventSink::start().await;
@@ -273,7 +292,13 @@ pub fn accessor(id: &str) -> Accessor {
 }
 
 impl TestApp {
-    pub fn history_input(&self, code: VendorCode, uid: &str, order: &str, price: i64) -> PaymentHistoryCreate {
+    pub fn history_input(
+        &self,
+        code: VendorCode,
+        uid: &str,
+        order: &str,
+        price: i64,
+    ) -> PaymentHistoryCreate {
         PaymentHistoryCreate {
             vendor: Vendor {
                 code,
@@ -348,7 +373,13 @@ impl TestApp {
     }
 
     /// Charges a Toss billing key.
-    pub async fn toss_billing_charge(&self, billing_key: &str, customer_key: &str, order: &str, amount: i64) -> String {
+    pub async fn toss_billing_charge(
+        &self,
+        billing_key: &str,
+        customer_key: &str,
+        order: &str,
+        amount: i64,
+    ) -> String {
         let payment = self
             .toss_post(
                 &format!("/v1/billing/{billing_key}"),
@@ -373,10 +404,18 @@ impl TestApp {
             .json()
             .await
             .unwrap();
-        body["response"]["access_token"].as_str().unwrap().to_owned()
+        body["response"]["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
-    pub async fn iamport_request(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    pub async fn iamport_request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
         let token = self.iamport_token().await;
         let mut request = self
             .http

@@ -16,7 +16,12 @@ async fn amount_mismatch_is_422_and_the_pg_payment_is_cancelled() {
     assert_eq!(error.code(), Some("AMOUNT_MISMATCH"));
     assert_eq!(app.toss.payment(&key).unwrap()["status"], "CANCELED");
     // Nothing was recorded.
-    let missing = app.client.histories().get(&accessor("mismatch-1")).await.unwrap_err();
+    let missing = app
+        .client
+        .histories()
+        .get(&accessor("mismatch-1"))
+        .await
+        .unwrap_err();
     assert!(missing.is_not_found());
 
     let uid = app.iamport_card("mismatch-2", 10_000).await;
@@ -70,14 +75,25 @@ async fn duplicates_wrong_passwords_and_unknown_records() {
     // The same PG payment under another source is a duplicate too.
     let other_source = app.history_input(VendorCode::TossPayments, &key, "dup-order-2", 5_000);
     assert_eq!(
-        app.client.histories().create(&other_source).await.unwrap_err().status().map(|s| s.as_u16()),
+        app.client
+            .histories()
+            .create(&other_source)
+            .await
+            .unwrap_err()
+            .status()
+            .map(|s| s.as_u16()),
         Some(409)
     );
 
     let wrong = app
         .client
         .histories()
-        .at(created.id, &Password { password: "nope".into() })
+        .at(
+            created.id,
+            &Password {
+                password: "nope".into(),
+            },
+        )
         .await
         .unwrap_err();
     assert_eq!(wrong.status().map(|s| s.as_u16()), Some(403));
@@ -85,11 +101,21 @@ async fn duplicates_wrong_passwords_and_unknown_records() {
     let unknown = app
         .client
         .histories()
-        .at(uuid::Uuid::new_v4(), &Password { password: PASSWORD.into() })
+        .at(
+            uuid::Uuid::new_v4(),
+            &Password {
+                password: PASSWORD.into(),
+            },
+        )
         .await
         .unwrap_err();
     assert_eq!(unknown.status().map(|s| s.as_u16()), Some(404));
-    let unknown_source = app.client.histories().get(&accessor("never")).await.unwrap_err();
+    let unknown_source = app
+        .client
+        .histories()
+        .get(&accessor("never"))
+        .await
+        .unwrap_err();
     assert!(unknown_source.is_not_found());
 }
 
@@ -166,7 +192,10 @@ async fn bad_bodies_get_clear_errors() {
         .unwrap();
     assert_eq!(wrong_shape.status(), 400);
     let body: serde_json::Value = wrong_shape.json().await.unwrap();
-    assert!(body["message"].as_str().unwrap().contains("vendor.code"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("vendor.code"),
+        "{body}"
+    );
 
     // Unknown store.
     let key = app.toss_card("unknown-store", 1_000, true).await;
@@ -236,14 +265,23 @@ async fn webhook_receiver_down_then_up_gets_it_later_once() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    assert!(app.receiver.refused() >= 2, "the server retried while the receiver was down");
+    assert!(
+        app.receiver.refused() >= 2,
+        "the server retried while the receiver was down"
+    );
     app.receiver.set_up(true);
     let received = app.receiver.wait_for(1).await;
     tokio::time::sleep(std::time::Duration::from_millis(150)).await;
     assert_eq!(app.receiver.received().len(), 1, "delivered once");
     let webhook_id: uuid::Uuid = received[0].0.parse().unwrap();
     assert_eq!(received[0].1.id, webhook_id);
-    let attempts = app.server.app().store.delivery_attempts(webhook_id).await.unwrap();
+    let attempts = app
+        .server
+        .app()
+        .store
+        .delivery_attempts(webhook_id)
+        .await
+        .unwrap();
     assert!(attempts.len() >= 3);
     assert_eq!(attempts.last().unwrap().status, Some(200));
     assert_eq!(attempts[0].status, Some(503));
@@ -266,15 +304,26 @@ async fn a_webhook_can_be_redelivered() {
     let sealed = payments::core::envelope::CompatKey::new(COMPAT_KEY, COMPAT_IV).unwrap();
     let redeliver = |password: &str| {
         app.http
-            .post(format!("{}/payments/webhooks/{webhook_id}/redeliver", app.server.uri()))
+            .post(format!(
+                "{}/payments/webhooks/{webhook_id}/redeliver",
+                app.server.uri()
+            ))
             .header("content-type", "text/plain")
-            .body(sealed.encrypt(serde_json::json!({"password": password}).to_string().as_bytes()))
+            .body(
+                sealed.encrypt(
+                    serde_json::json!({"password": password})
+                        .to_string()
+                        .as_bytes(),
+                ),
+            )
             .send()
     };
     assert_eq!(redeliver("wrong").await.unwrap().status(), 403);
     assert_eq!(redeliver(PASSWORD).await.unwrap().status(), 202);
     let received = app.receiver.wait_for(2).await;
-    assert_eq!(received[1].1.id, webhook_id, "the same webhook id, for de-duplication");
+    assert_eq!(
+        received[1].1.id, webhook_id,
+        "the same webhook id, for de-duplication"
+    );
     assert_eq!(received[1].1.current.id, history.id);
 }
-

@@ -1,5 +1,7 @@
 use crate::common::*;
-use payments::core::records::{CancelCreate, Password, RefundAccount, ReservationCreate, Vendor, VendorCode};
+use payments::core::records::{
+    CancelCreate, Password, RefundAccount, ReservationCreate, Vendor, VendorCode,
+};
 use payments::core::vendor::iamport::IamportPayment;
 
 #[tokio::test]
@@ -18,7 +20,12 @@ async fn card_payment_is_verified_recorded_and_read_back_over_compat() {
     let read = app
         .client
         .histories()
-        .at(created.id, &Password { password: PASSWORD.into() })
+        .at(
+            created.id,
+            &Password {
+                password: PASSWORD.into(),
+            },
+        )
         .await
         .unwrap();
     assert_eq!(read, created);
@@ -80,7 +87,11 @@ async fn virtual_account_deposit_webhook_then_partial_cancels() {
         })
         .await
         .unwrap_err();
-    assert_eq!(without_account.status().map(|s| s.as_u16()), Some(422), "{without_account}");
+    assert_eq!(
+        without_account.status().map(|s| s.as_u16()),
+        Some(422),
+        "{without_account}"
+    );
     let account = RefundAccount {
         bank: "088".into(),
         account: "110123456789".into(),
@@ -131,7 +142,11 @@ async fn form_encoded_webhook_is_verified_and_repeats_change_nothing() {
         let answer: serde_json::Value = app
             .http
             .post(format!("{}/payments/webhooks/iamport", app.server.uri()))
-            .form(&[("imp_uid", uid.as_str()), ("merchant_uid", "imp-form-1"), ("status", "paid")])
+            .form(&[
+                ("imp_uid", uid.as_str()),
+                ("merchant_uid", "imp-form-1"),
+                ("status", "paid"),
+            ])
             .send()
             .await
             .unwrap()
@@ -164,9 +179,16 @@ async fn saved_card_reservation_and_again_payment() {
         .await
         .unwrap();
     assert_eq!(reservation.data["customer_uid"], "imp-customer-1");
-    let read = app.client.reservations().get(&accessor("imp-customer-1")).await.unwrap();
+    let read = app
+        .client
+        .reservations()
+        .get(&accessor("imp-customer-1"))
+        .await
+        .unwrap();
     assert_eq!(read.id, reservation.id);
-    let uid = app.iamport_again("imp-customer-1", "imp-sub-1", 7_700).await;
+    let uid = app
+        .iamport_again("imp-customer-1", "imp-sub-1", 7_700)
+        .await;
     let history = app
         .client
         .histories()

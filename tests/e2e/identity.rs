@@ -53,17 +53,34 @@ async fn a_certified_person_is_verified_without_revealing_their_ci() {
     assert_eq!(person.phone, "01012345678");
     assert_eq!(person.ci_hash.len(), 64);
     let certification = app
-        .iamport_request(reqwest::Method::GET, &format!("/certifications/{first}"), None)
+        .iamport_request(
+            reqwest::Method::GET,
+            &format!("/certifications/{first}"),
+            None,
+        )
         .await;
     let ci = certification["unique_key"].as_str().unwrap();
-    assert!(!person.ci_hash.contains(ci), "the CI itself never leaves the server");
+    assert!(
+        !person.ci_hash.contains(ci),
+        "the CI itself never leaves the server"
+    );
 
     // The same person certified again hashes the same; someone else does not.
     let again = app.certify("홍길동", "19900101", "01012345678").await;
-    let same = app.client.certifications().verify(&app.verify_input(&again)).await.unwrap();
+    let same = app
+        .client
+        .certifications()
+        .verify(&app.verify_input(&again))
+        .await
+        .unwrap();
     assert_eq!(same.ci_hash, person.ci_hash);
     let other = app.certify("김철수", "19851231", "01099998888").await;
-    let different = app.client.certifications().verify(&app.verify_input(&other)).await.unwrap();
+    let different = app
+        .client
+        .certifications()
+        .verify(&app.verify_input(&other))
+        .await
+        .unwrap();
     assert_ne!(different.ci_hash, person.ci_hash);
 }
 

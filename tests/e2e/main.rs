@@ -5,7 +5,7 @@ mod charges;
 mod common;
 mod coupons;
 mod failures;
-mod identity;
 mod iamport;
+mod identity;
 mod restart;
 mod toss;

@@ -28,14 +28,28 @@ async fn server_stopped_mid_outbox_delivers_after_restart_and_nothing_twice() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(app.receiver.refused() >= 3);
-    let TestApp { toss, iamport, server, receiver, database, _dir: dir, .. } = app;
+    let TestApp {
+        toss,
+        iamport,
+        server,
+        receiver,
+        database,
+        _dir: dir,
+        ..
+    } = app;
     server.shutdown().await;
 
     receiver.set_up(true);
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(receiver.received().is_empty(), "nothing is delivered while the server is down");
+    assert!(
+        receiver.received().is_empty(),
+        "nothing is delivered while the server is down"
+    );
 
-    let server = server_builder(&toss, &iamport, &database).start().await.unwrap();
+    let server = server_builder(&toss, &iamport, &database)
+        .start()
+        .await
+        .unwrap();
     let received = receiver.wait_for(3).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let received_now = receiver.received();
@@ -46,7 +60,11 @@ async fn server_stopped_mid_outbox_delivers_after_restart_and_nothing_twice() {
     assert_eq!(ids.len(), 3);
     // The records written before the restart still open under the same data key.
     let client = client_for(&server, Wire::SealedV2);
-    let history = client.histories().get(&accessor("restart-0")).await.unwrap();
+    let history = client
+        .histories()
+        .get(&accessor("restart-0"))
+        .await
+        .unwrap();
     assert!(history.paid_at.is_some());
     server.shutdown().await;
     drop(dir);

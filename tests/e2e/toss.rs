@@ -1,5 +1,7 @@
 use crate::common::*;
-use payments::core::records::{CancelCreate, Password, RefundAccount, ReservationCreate, Vendor, VendorCode};
+use payments::core::records::{
+    CancelCreate, Password, RefundAccount, ReservationCreate, Vendor, VendorCode,
+};
 use payments::core::vendor::toss::TossPayment;
 
 #[tokio::test]
@@ -19,12 +21,22 @@ async fn card_payment_is_verified_recorded_and_read_back() {
     let typed: TossPayment = serde_json::from_value(created.data.clone()).unwrap();
     assert_eq!(typed.status, "DONE");
 
-    let by_source = app.client.histories().get(&accessor("toss-card-1")).await.unwrap();
+    let by_source = app
+        .client
+        .histories()
+        .get(&accessor("toss-card-1"))
+        .await
+        .unwrap();
     assert_eq!(by_source, created);
     let by_id = app
         .client
         .histories()
-        .at(created.id, &Password { password: PASSWORD.into() })
+        .at(
+            created.id,
+            &Password {
+                password: PASSWORD.into(),
+            },
+        )
         .await
         .unwrap();
     assert_eq!(by_id, created);
@@ -68,7 +80,12 @@ async fn card_cancel_and_partial_cancels() {
     let second = app.client.histories().cancel(&cancel(2_000)).await.unwrap();
     assert_eq!(second.refund, Some(5_000));
     assert_eq!(second.cancels.len(), 2);
-    let over = app.client.histories().cancel(&cancel(6_000)).await.unwrap_err();
+    let over = app
+        .client
+        .histories()
+        .cancel(&cancel(6_000))
+        .await
+        .unwrap_err();
     assert_eq!(over.status().map(|s| s.as_u16()), Some(422));
     let last = app.client.histories().cancel(&cancel(5_000)).await.unwrap();
     assert_eq!(last.refund, Some(10_000));
@@ -98,7 +115,12 @@ async fn virtual_account_deposit_webhook_reaches_the_caller_then_cancels_with_re
     assert_eq!(webhook.previous.paid_at, None);
     assert!(webhook.current.paid_at.is_some());
     assert_eq!(webhook.current.data["status"], "DONE");
-    let read = app.client.histories().get(&accessor("toss-vbank-1")).await.unwrap();
+    let read = app
+        .client
+        .histories()
+        .get(&accessor("toss-vbank-1"))
+        .await
+        .unwrap();
     assert!(read.paid_at.is_some());
 
     let account = RefundAccount {
@@ -134,7 +156,11 @@ async fn virtual_account_deposit_webhook_reaches_the_caller_then_cancels_with_re
         .unwrap();
     assert_eq!(rest.data["status"], "CANCELED");
     // The refund account was used for the PG call and is stored nowhere we return.
-    assert!(!serde_json::to_string(&rest).unwrap().contains("12345678901"));
+    assert!(
+        !serde_json::to_string(&rest)
+            .unwrap()
+            .contains("12345678901")
+    );
 }
 
 #[tokio::test]
@@ -160,7 +186,12 @@ async fn saved_card_reservation_and_subscription_payment() {
     let read = app
         .client
         .reservations()
-        .at(reservation.id, &Password { password: PASSWORD.into() })
+        .at(
+            reservation.id,
+            &Password {
+                password: PASSWORD.into(),
+            },
+        )
         .await
         .unwrap();
     assert_eq!(read, reservation);

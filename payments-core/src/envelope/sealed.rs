@@ -182,7 +182,9 @@ impl SealedV2Key {
             Some(&VERSION) => {}
             Some(&other) => return Err(EnvelopeError::UnknownVersion(other)),
         }
-        if sealed.len() < HEADER + BLOCK + TAG || !(sealed.len() - HEADER - TAG).is_multiple_of(BLOCK) {
+        if sealed.len() < HEADER + BLOCK + TAG
+            || !(sealed.len() - HEADER - TAG).is_multiple_of(BLOCK)
+        {
             return Err(EnvelopeError::Truncated);
         }
         let ct_end = sealed.len() - TAG;

@@ -34,7 +34,10 @@ pub struct IamportPayment {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-fn time(value: Option<&serde_json::Value>, field: &'static str) -> Result<Option<Timestamp>, MappingError> {
+fn time(
+    value: Option<&serde_json::Value>,
+    field: &'static str,
+) -> Result<Option<Timestamp>, MappingError> {
     match value {
         None | Some(serde_json::Value::Null) => Ok(None),
         Some(value) => {
@@ -107,7 +110,10 @@ pub fn payment_view(raw: serde_json::Value) -> Result<VendorPayment, MappingErro
         },
         cancels,
         deposit_secret: None,
-        failure: raw.get("fail_reason").and_then(|f| f.as_str()).map(str::to_owned),
+        failure: raw
+            .get("fail_reason")
+            .and_then(|f| f.as_str())
+            .map(str::to_owned),
         raw,
     })
 }
@@ -121,7 +127,10 @@ pub fn billing_view(raw: serde_json::Value) -> Result<VendorBillingKey, MappingE
         vendor: VendorCode::Iamport,
         uid: string(&raw, "customer_uid")?,
         customer_key: None,
-        card_number: raw.get("card_number").and_then(|c| c.as_str()).map(str::to_owned),
+        card_number: raw
+            .get("card_number")
+            .and_then(|c| c.as_str())
+            .map(str::to_owned),
         raw,
     })
 }
@@ -132,7 +141,12 @@ mod tests {
     use serde_json::json;
 
     /// A payment as `IIamportCardPayment` / `IIamportVBankPayment` in the spec describe it.
-    fn payment(method: &str, status: &str, cancel_amount: i64, history: serde_json::Value) -> serde_json::Value {
+    fn payment(
+        method: &str,
+        status: &str,
+        cancel_amount: i64,
+        history: serde_json::Value,
+    ) -> serde_json::Value {
         json!({
             "imp_uid": "imp_1", "merchant_uid": "order-1", "pay_method": method,
             "name": "Coffee", "amount": 10000, "cancel_amount": cancel_amount, "currency": "KRW",
@@ -200,7 +214,8 @@ mod tests {
         let typed: IamportPayment =
             serde_json::from_value(payment("card", "paid", 0, json!([]))).unwrap();
         assert_eq!(typed.merchant_uid, "order-1");
-        let billing = billing_view(json!({"customer_uid": "cu_1", "card_number": "4330-****"})).unwrap();
+        let billing =
+            billing_view(json!({"customer_uid": "cu_1", "card_number": "4330-****"})).unwrap();
         assert_eq!(billing.uid, "cu_1");
         assert_eq!(billing.customer_key, None);
     }

@@ -216,8 +216,7 @@ pub trait PaymentGateway: Send + Sync {
     ///
     /// # Errors
     /// As [`PaymentGateway::lookup_payment`].
-    async fn lookup_payment_by_order(&self, order_id: &str)
-    -> Result<VendorPayment, GatewayError>;
+    async fn lookup_payment_by_order(&self, order_id: &str) -> Result<VendorPayment, GatewayError>;
 
     /// Confirms (approves) a payment that awaits the merchant's confirmation, for exactly
     /// `order_id` and `amount`. PGs without a confirmation step look the payment up.
@@ -237,8 +236,10 @@ pub trait PaymentGateway: Send + Sync {
     /// # Errors
     /// [`GatewayError::Rejected`] for an over-cancel or a missing refund account;
     /// [`GatewayError::OutcomeUnknown`] when it may have been cancelled anyway.
-    async fn cancel_payment(&self, cancel: CancelPayment<'_>)
-    -> Result<VendorPayment, GatewayError>;
+    async fn cancel_payment(
+        &self,
+        cancel: CancelPayment<'_>,
+    ) -> Result<VendorPayment, GatewayError>;
 
     /// Looks a billing key up. Toss binds billing keys to a `customer_key`; PortOne
     /// ignores it.
@@ -278,20 +279,29 @@ pub trait PaymentGateway: Send + Sync {
 }
 
 /// Reads a JSON number as a whole amount (PG amounts may arrive as `1000` or `1000.0`).
-pub(crate) fn amount(value: Option<&serde_json::Value>, field: &'static str) -> Result<i64, MappingError> {
+pub(crate) fn amount(
+    value: Option<&serde_json::Value>,
+    field: &'static str,
+) -> Result<i64, MappingError> {
     let value = value.ok_or_else(|| MappingError::new(field, "missing"))?;
     if let Some(whole) = value.as_i64() {
         return Ok(whole);
     }
     match value.as_f64() {
         Some(float) if float.fract() == 0.0 && float.abs() < 9.0e15 => Ok(float as i64),
-        Some(_) => Err(MappingError::new(field, format!("{value} is not a whole amount"))),
+        Some(_) => Err(MappingError::new(
+            field,
+            format!("{value} is not a whole amount"),
+        )),
         None => Err(MappingError::new(field, format!("{value} is not a number"))),
     }
 }
 
 /// Reads a required string field.
-pub(crate) fn string(object: &serde_json::Value, field: &'static str) -> Result<String, MappingError> {
+pub(crate) fn string(
+    object: &serde_json::Value,
+    field: &'static str,
+) -> Result<String, MappingError> {
     match object.get(field) {
         Some(serde_json::Value::String(text)) => Ok(text.clone()),
         Some(other) => Err(MappingError::new(field, format!("{other} is not a string"))),

@@ -50,16 +50,24 @@ pub fn status(word: &str) -> Result<PaymentStatus, MappingError> {
         "CANCELED" => PaymentStatus::Cancelled,
         "ABORTED" => PaymentStatus::Failed,
         "EXPIRED" => PaymentStatus::Expired,
-        other => return Err(MappingError::new("status", format!("unknown Toss status {other:?}"))),
+        other => {
+            return Err(MappingError::new(
+                "status",
+                format!("unknown Toss status {other:?}"),
+            ));
+        }
     })
 }
 
-fn time(value: Option<&serde_json::Value>, field: &'static str) -> Result<Option<Timestamp>, MappingError> {
+fn time(
+    value: Option<&serde_json::Value>,
+    field: &'static str,
+) -> Result<Option<Timestamp>, MappingError> {
     match value {
         None | Some(serde_json::Value::Null) => Ok(None),
-        Some(serde_json::Value::String(text)) => timestamp::parse(text)
-            .map(Some)
-            .map_err(|e| MappingError::new(field, format!("{text:?} is not an ISO 8601 time: {e}"))),
+        Some(serde_json::Value::String(text)) => timestamp::parse(text).map(Some).map_err(|e| {
+            MappingError::new(field, format!("{text:?} is not an ISO 8601 time: {e}"))
+        }),
         Some(other) => Err(MappingError::new(field, format!("{other} is not a time"))),
     }
 }
@@ -107,7 +115,10 @@ pub fn payment_view(raw: serde_json::Value) -> Result<VendorPayment, MappingErro
         paid_at: time(raw.get("approvedAt"), "approvedAt")?,
         cancelled_at,
         cancels,
-        deposit_secret: raw.get("secret").and_then(|s| s.as_str()).map(str::to_owned),
+        deposit_secret: raw
+            .get("secret")
+            .and_then(|s| s.as_str())
+            .map(str::to_owned),
         failure,
         raw,
     })
@@ -122,7 +133,10 @@ pub fn billing_view(raw: serde_json::Value) -> Result<VendorBillingKey, MappingE
         vendor: VendorCode::TossPayments,
         uid: string(&raw, "billingKey")?,
         customer_key: Some(string(&raw, "customerKey")?),
-        card_number: raw.get("cardNumber").and_then(|c| c.as_str()).map(str::to_owned),
+        card_number: raw
+            .get("cardNumber")
+            .and_then(|c| c.as_str())
+            .map(str::to_owned),
         raw,
     })
 }

@@ -90,10 +90,14 @@ fn envelope_disabled() -> ApiError {
 
 fn undecryptable(error: EnvelopeError) -> ApiError {
     match error {
-        EnvelopeError::StaleTimestamp { .. } => {
-            ApiError::new(StatusCode::UNAUTHORIZED, "STALE_TIMESTAMP", error.to_string())
+        EnvelopeError::StaleTimestamp { .. } => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "STALE_TIMESTAMP",
+            error.to_string(),
+        ),
+        EnvelopeError::InvalidTimestamp => {
+            ApiError::bad_request("INVALID_TIMESTAMP", error.to_string())
         }
-        EnvelopeError::InvalidTimestamp => ApiError::bad_request("INVALID_TIMESTAMP", error.to_string()),
         other => ApiError::bad_request("UNDECRYPTABLE", other.to_string()),
     }
 }
@@ -121,17 +125,19 @@ fn media_type(headers: &HeaderMap) -> Option<&str> {
 /// # Errors
 /// `413 PAYLOAD_TOO_LARGE`, or `400 BAD_BODY` when the body cannot be read.
 pub async fn read_body(request: Request, app: &Arc<App>) -> Result<Bytes, ApiError> {
-    Bytes::from_request(request, app).await.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
-                format!("the body is larger than {} bytes", app.config.body_limit),
-            )
-        } else {
-            ApiError::bad_request("BAD_BODY", rejection.body_text())
-        }
-    })
+    Bytes::from_request(request, app)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "PAYLOAD_TOO_LARGE",
+                    format!("the body is larger than {} bytes", app.config.body_limit),
+                )
+            } else {
+                ApiError::bad_request("BAD_BODY", rejection.body_text())
+            }
+        })
 }
 
 /// Decodes JSON into `T`, naming the field at fault.
@@ -140,8 +146,9 @@ pub async fn read_body(request: Request, app: &Arc<App>) -> Result<Bytes, ApiErr
 /// `400 INVALID_JSON` for text that is not JSON; `400 INVALID_BODY` for JSON of the
 /// wrong shape, naming the field.
 pub fn decode_json<T: DeserializeOwned>(json: &[u8]) -> Result<(T, serde_json::Value), ApiError> {
-    let value: serde_json::Value = serde_json::from_slice(json)
-        .map_err(|e| ApiError::bad_request("INVALID_JSON", format!("the body is not valid JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_slice(json).map_err(|e| {
+        ApiError::bad_request("INVALID_JSON", format!("the body is not valid JSON: {e}"))
+    })?;
     let decoded = serde_path_to_error::deserialize(&value).map_err(|e| {
         let path = e.path().to_string();
         ApiError::bad_request(

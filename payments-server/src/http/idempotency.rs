@@ -9,9 +9,9 @@
 use crate::app::App;
 use crate::error::ApiError;
 use crate::http::envelope::SealContext;
+use crate::store::IdempotencyBegin;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use crate::store::IdempotencyBegin;
 use serde::Serialize;
 use std::future::Future;
 use std::sync::Arc;
@@ -27,9 +27,10 @@ pub fn key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get(IDEMPOTENCY_HEADER) else {
         return Ok(None);
     };
-    let text = value.to_str().ok().filter(|t| {
-        (1..=255).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_graphic())
-    });
+    let text = value
+        .to_str()
+        .ok()
+        .filter(|t| (1..=255).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_graphic()));
     text.map(|t| Some(t.to_owned())).ok_or_else(|| {
         ApiError::bad_request(
             "INVALID_IDEMPOTENCY_KEY",
@@ -90,11 +91,20 @@ where
                 let now = app.now_ms();
                 let again = app
                     .store
-                    .idempotency_begin(&key, route, request_hash, now, now - app.config.idempotency_in_flight_ms as i64)
+                    .idempotency_begin(
+                        &key,
+                        route,
+                        request_hash,
+                        now,
+                        now - app.config.idempotency_in_flight_ms as i64,
+                    )
                     .await;
                 match again {
                     Ok(IdempotencyBegin::InFlight) => continue,
-                    Ok(IdempotencyBegin::Replay { status, body_sealed }) => {
+                    Ok(IdempotencyBegin::Replay {
+                        status,
+                        body_sealed,
+                    }) => {
                         return replay(app, context, &at_rest, status, &body_sealed);
                     }
                     // The first request released the key (a retryable failure) and this
@@ -114,9 +124,11 @@ where
             )
             .into_response()
         }
-        IdempotencyBegin::Replay { status, body_sealed } => replay(app, context, &at_rest, status, &body_sealed),
+        IdempotencyBegin::Replay {
+            status,
+            body_sealed,
+        } => replay(app, context, &at_rest, status, &body_sealed),
         IdempotencyBegin::Proceed => {
-
             let outcome = detached(work()).await;
             let (status, json) = match &outcome {
                 Err(error) if error.is_retryable() => {
@@ -126,7 +138,10 @@ where
                     return error.clone().into_response();
                 }
                 Ok(value) => (success, serde_json::to_vec(value).unwrap_or_default()),
-                Err(error) => (error.status, serde_json::to_vec(&error.body()).unwrap_or_default()),
+                Err(error) => (
+                    error.status,
+                    serde_json::to_vec(&error.body()).unwrap_or_default(),
+                ),
             };
             let sealed = app.data_keys.seal(&at_rest, &json);
             if let Err(e) = app
@@ -145,7 +160,13 @@ where
 }
 
 /// Answers a stored response again: sealed when it was a success, plain otherwise.
-fn replay(app: &App, context: &SealContext, at_rest: &str, status: u16, body_sealed: &str) -> Response {
+fn replay(
+    app: &App,
+    context: &SealContext,
+    at_rest: &str,
+    status: u16,
+    body_sealed: &str,
+) -> Response {
     let json = match app.data_keys.open(at_rest, body_sealed) {
         Ok(json) => json,
         Err(error) => return ApiError::internal(error).into_response(),
@@ -167,5 +188,7 @@ fn replay(app: &App, context: &SealContext, at_rest: &str, status: u16, body_sea
 async fn detached<T: Send + 'static>(
     work: impl Future<Output = Result<T, ApiError>> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::spawn(work).await.unwrap_or_else(|e| Err(ApiError::internal(e)))
+    tokio::spawn(work)
+        .await
+        .unwrap_or_else(|e| Err(ApiError::internal(e)))
 }

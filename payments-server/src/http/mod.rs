@@ -52,7 +52,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/monitors/system", get(monitors::system))
         .merge(coupons::routes())
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(app.clone(), count_in_flight))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            count_in_flight,
+        ))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(app)
 }
@@ -193,7 +196,9 @@ async fn redeliver_webhook(
 ) -> Response {
     let result = async {
         let webhook_id = parse_id(&id)?;
-        let Some((MessageKind::Webhook, Some(history_id))) = app.store.message_info(webhook_id).await? else {
+        let Some((MessageKind::Webhook, Some(history_id))) =
+            app.store.message_info(webhook_id).await?
+        else {
             return Err(ApiError::not_found(format!("no webhook {webhook_id}")));
         };
         // The history's password authorises re-delivery of its webhooks.

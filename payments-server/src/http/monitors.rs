@@ -1,8 +1,8 @@
 //! Monitors: `health` (plain), `performance` and `system` (sealed; the envelope follows
 //! `Accept`, see [`super::envelope::SealedGet`]).
 
-use crate::app::App;
 use super::envelope::SealedGet;
+use crate::app::App;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -69,7 +69,12 @@ fn cpu() -> Cpu {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
     let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks = |index: usize| fields.get(index).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let ticks = |index: usize| {
+        fields
+            .get(index)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     Cpu {
         user_ms: ticks(11) * 10,
         system_ms: ticks(12) * 10,

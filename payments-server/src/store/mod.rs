@@ -252,7 +252,8 @@ pub trait Store: CouponStore + Send + Sync + 'static {
     ///
     /// # Errors
     /// Engine failures.
-    async fn history_by_source(&self, source: &Source) -> Result<Option<StoredHistory>, StoreError>;
+    async fn history_by_source(&self, source: &Source)
+    -> Result<Option<StoredHistory>, StoreError>;
 
     /// Reads a history by its PG identifier.
     ///

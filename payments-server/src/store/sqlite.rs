@@ -193,7 +193,10 @@ fn parse_ts(text: &str, column: &'static str) -> Result<Timestamp, StoreError> {
     timestamp::parse(text).map_err(|_| StoreError::Corrupt(column))
 }
 
-fn parse_opt_ts(text: Option<String>, column: &'static str) -> Result<Option<Timestamp>, StoreError> {
+fn parse_opt_ts(
+    text: Option<String>,
+    column: &'static str,
+) -> Result<Option<Timestamp>, StoreError> {
     text.map(|t| parse_ts(&t, column)).transpose()
 }
 
@@ -262,8 +265,18 @@ fn history_row(row: &Row<'_>) -> rusqlite::Result<HistoryRow> {
 }
 
 fn history_from(row: HistoryRow, status: String) -> Result<StoredHistory, StoreError> {
-    let [id, vendor_code, store_id, vendor_uid, order_id, schema, table, source_id, currency, password_hash] =
-        row.text;
+    let [
+        id,
+        vendor_code,
+        store_id,
+        vendor_uid,
+        order_id,
+        schema,
+        table,
+        source_id,
+        currency,
+        password_hash,
+    ] = row.text;
     let code = parse_vendor(&vendor_code)?;
     Ok(StoredHistory {
         id: parse_uuid(&id, "id")?,
@@ -302,10 +315,14 @@ fn query_history(
     let sql = format!("SELECT {HISTORY_COLUMNS} FROM histories WHERE {condition}");
     let mut statement = connection.prepare_cached(&sql).map_err(engine)?;
     let found = statement
-        .query_row(params, |row| Ok((history_row(row)?, row.get::<_, String>(16)?)))
+        .query_row(params, |row| {
+            Ok((history_row(row)?, row.get::<_, String>(16)?))
+        })
         .optional()
         .map_err(engine)?;
-    found.map(|(row, status)| history_from(row, status)).transpose()
+    found
+        .map(|(row, status)| history_from(row, status))
+        .transpose()
 }
 
 const RESERVATION_COLUMNS: &str = "id, vendor_code, store_id, vendor_uid, source_schema, \
@@ -329,8 +346,21 @@ fn query_reservation(
         .optional()
         .map_err(engine)?;
     let Some(text) = found else { return Ok(None) };
-    let [id, code, store_id, uid, schema, table, source_id, title, password_hash, data_sealed, created_at]: [String; 11] =
-        text.try_into().map_err(|_| StoreError::Corrupt("reservations"))?;
+    let [
+        id,
+        code,
+        store_id,
+        uid,
+        schema,
+        table,
+        source_id,
+        title,
+        password_hash,
+        data_sealed,
+        created_at,
+    ]: [String; 11] = text
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("reservations"))?;
     Ok(Some(StoredReservation {
         id: parse_uuid(&id, "id")?,
         vendor: Vendor {
@@ -354,7 +384,10 @@ fn query_reservation(
 ///
 /// # Errors
 /// Engine failures.
-pub(crate) fn insert_messages(tx: &rusqlite::Transaction<'_>, messages: &[NewMessage]) -> Result<(), StoreError> {
+pub(crate) fn insert_messages(
+    tx: &rusqlite::Transaction<'_>,
+    messages: &[NewMessage],
+) -> Result<(), StoreError> {
     for message in messages {
         tx.execute(
             "INSERT INTO webhooks (id, kind, history_id, body_sealed, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -454,7 +487,17 @@ pub(crate) fn write_transaction_in(
 const TRANSACTION_COLUMNS: &str =
     "id, kind, order_id, status, history_id, body_sealed, password_hash, created_at, version";
 
-type TransactionRow = (String, String, String, String, Option<String>, String, String, String, i64);
+type TransactionRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    i64,
+);
 
 fn transaction_row(row: &Row<'_>) -> rusqlite::Result<TransactionRow> {
     Ok((
@@ -475,19 +518,34 @@ fn query_transactions(
     condition: &str,
     params: &[&dyn rusqlite::ToSql],
 ) -> Result<Vec<StoredTransaction>, StoreError> {
-    let sql = format!("SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE {condition} ORDER BY created_at, id");
+    let sql = format!(
+        "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE {condition} ORDER BY created_at, id"
+    );
     let mut statement = connection.prepare_cached(&sql).map_err(engine)?;
-    let rows = statement.query_map(params, transaction_row).map_err(engine)?;
+    let rows = statement
+        .query_map(params, transaction_row)
+        .map_err(engine)?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, kind, order_id, status, history_id, body_sealed, password_hash, created_at, version) =
-            row.map_err(engine)?;
+        let (
+            id,
+            kind,
+            order_id,
+            status,
+            history_id,
+            body_sealed,
+            password_hash,
+            created_at,
+            version,
+        ) = row.map_err(engine)?;
         out.push(StoredTransaction {
             id: parse_uuid(&id, "id")?,
             kind,
             order_id,
             status,
-            history_id: history_id.map(|h| parse_uuid(&h, "history_id")).transpose()?,
+            history_id: history_id
+                .map(|h| parse_uuid(&h, "history_id"))
+                .transpose()?,
             body_sealed,
             password_hash,
             created_at: parse_ts(&created_at, "created_at")?,
@@ -555,7 +613,10 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn history_by_source(&self, source: &Source) -> Result<Option<StoredHistory>, StoreError> {
+    async fn history_by_source(
+        &self,
+        source: &Source,
+    ) -> Result<Option<StoredHistory>, StoreError> {
         let s = source.clone();
         self.read(move |c| {
             query_history(
@@ -831,7 +892,9 @@ impl Store for SqliteStore {
                 )
                 .optional()
                 .map_err(engine)?;
-            let Some((kind, history)) = found else { return Ok(None) };
+            let Some((kind, history)) = found else {
+                return Ok(None);
+            };
             let kind = match kind.as_str() {
                 "webhook" => MessageKind::Webhook,
                 "event" => MessageKind::Event,
@@ -896,9 +959,11 @@ impl Store for SqliteStore {
 
     async fn outbox_depth(&self) -> Result<i64, StoreError> {
         self.read(|c| {
-            c.query_row("SELECT COUNT(*) FROM outbox WHERE state = 'pending'", [], |row| {
-                row.get(0)
-            })
+            c.query_row(
+                "SELECT COUNT(*) FROM outbox WHERE state = 'pending'",
+                [],
+                |row| row.get(0),
+            )
             .map_err(engine)
         })
         .await
@@ -920,7 +985,15 @@ impl Store for SqliteStore {
                     "SELECT request_hash, state, status, body_sealed, started_at FROM idempotency \
                      WHERE key = ?1 AND route = ?2",
                     params![key, route],
-                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)),
+                    |row| {
+                        Ok((
+                            row.get(0)?,
+                            row.get(1)?,
+                            row.get(2)?,
+                            row.get(3)?,
+                            row.get(4)?,
+                        ))
+                    },
                 )
                 .optional()
                 .map_err(engine)?;
@@ -934,7 +1007,9 @@ impl Store for SqliteStore {
                     .map_err(engine)?;
                     IdempotencyBegin::Proceed
                 }
-                Some((stored_hash, _, _, _, _)) if stored_hash != hash => IdempotencyBegin::Mismatch,
+                Some((stored_hash, _, _, _, _)) if stored_hash != hash => {
+                    IdempotencyBegin::Mismatch
+                }
                 Some((_, state, Some(status), Some(body), _)) if state == "done" => {
                     IdempotencyBegin::Replay {
                         status: status as u16,

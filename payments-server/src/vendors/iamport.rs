@@ -566,4 +566,3 @@ fn says_order_already_used(message: &str) -> bool {
     let lower = message.to_lowercase();
     lower.contains("merchant_uid") && (message.contains("이미") || lower.contains("already"))
 }
-

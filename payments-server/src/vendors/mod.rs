@@ -14,7 +14,10 @@ use std::time::Duration;
 ///
 /// # Errors
 /// When the TLS backend cannot be initialised.
-pub fn http_client(timeout: Duration, connect_timeout: Duration) -> reqwest::Result<reqwest::Client> {
+pub fn http_client(
+    timeout: Duration,
+    connect_timeout: Duration,
+) -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(connect_timeout)

@@ -389,4 +389,3 @@ fn is_card_refusal(status: u16, code: &str) -> bool {
         || CODES.contains(&code)
         || (status == 403 && !NOT_REFUSALS.contains(&code))
 }
-

@@ -41,7 +41,10 @@ fn field<'a>(body: &'a serde_json::Value, path: &[&str], name: &str) -> Result<&
         value = value.get(key).unwrap_or(&serde_json::Value::Null);
     }
     value.as_str().filter(|s| !s.is_empty()).ok_or_else(|| {
-        ApiError::bad_request("INVALID_WEBHOOK", format!("{name}: missing or not a string"))
+        ApiError::bad_request(
+            "INVALID_WEBHOOK",
+            format!("{name}: missing or not a string"),
+        )
     })
 }
 
@@ -62,12 +65,20 @@ pub async fn toss(app: &App, body: &serde_json::Value) -> Result<Ack, ApiError> 
                 return Ok(ack(Outcome::Unknown));
             };
             let (_, changed) = histories::refresh(app, stored).await?;
-            Ok(ack(if changed { Outcome::Updated } else { Outcome::Unchanged }))
+            Ok(ack(if changed {
+                Outcome::Updated
+            } else {
+                Outcome::Unchanged
+            }))
         }
         Some("DEPOSIT_CALLBACK") | None if body.get("secret").is_some() => {
             let order_id = field(body, &["orderId"], "orderId")?;
             let secret = field(body, &["secret"], "secret")?;
-            let Some(stored) = app.store.history_by_order_id(code.as_str(), order_id).await? else {
+            let Some(stored) = app
+                .store
+                .history_by_order_id(code.as_str(), order_id)
+                .await?
+            else {
                 tracing::warn!(order_id, "Toss deposit callback for an unknown order");
                 return Ok(ack(Outcome::Unknown));
             };
@@ -83,7 +94,11 @@ pub async fn toss(app: &App, body: &serde_json::Value) -> Result<Ack, ApiError> 
                 ));
             }
             let (_, changed) = histories::apply(app, stored, &payment).await?;
-            Ok(ack(if changed { Outcome::Updated } else { Outcome::Unchanged }))
+            Ok(ack(if changed {
+                Outcome::Updated
+            } else {
+                Outcome::Unchanged
+            }))
         }
         Some(other) => {
             tracing::info!(event = other, "Toss webhook event ignored");
@@ -113,7 +128,10 @@ pub struct IamportNotice {
 /// `400` for an empty `imp_uid`, `502` when the PG cannot be asked.
 pub async fn iamport(app: &App, notice: &IamportNotice) -> Result<Ack, ApiError> {
     if notice.imp_uid.is_empty() {
-        return Err(ApiError::bad_request("INVALID_WEBHOOK", "imp_uid: must not be empty"));
+        return Err(ApiError::bad_request(
+            "INVALID_WEBHOOK",
+            "imp_uid: must not be empty",
+        ));
     }
     let Some(stored) = app
         .store
@@ -124,5 +142,9 @@ pub async fn iamport(app: &App, notice: &IamportNotice) -> Result<Ack, ApiError>
         return Ok(ack(Outcome::Unknown));
     };
     let (_, changed) = histories::refresh(app, stored).await?;
-    Ok(ack(if changed { Outcome::Updated } else { Outcome::Unchanged }))
+    Ok(ack(if changed {
+        Outcome::Updated
+    } else {
+        Outcome::Unchanged
+    }))
 }

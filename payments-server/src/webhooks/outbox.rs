@@ -38,7 +38,9 @@ pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
             continue;
         }
         let wait = match app.store.next_due().await {
-            Ok(Some(at)) => Duration::from_millis((at - app.now_ms()).clamp(0, poll.as_millis() as i64) as u64),
+            Ok(Some(at)) => {
+                Duration::from_millis((at - app.now_ms()).clamp(0, poll.as_millis() as i64) as u64)
+            }
             _ => poll,
         };
         tokio::select! {
@@ -95,10 +97,12 @@ async fn post(app: &App, delivery: &Delivery) -> Result<(u16, String), String> {
         .data_keys
         .open(&body_context(delivery.webhook_id), &delivery.body_sealed)
         .map_err(|e| format!("stored webhook does not open: {e}"))?;
-    let envelope = app
-        .envelopes
-        .get(delivery.envelope)
-        .ok_or_else(|| format!("the {} envelope is switched off", delivery.envelope.as_str()))?;
+    let envelope = app.envelopes.get(delivery.envelope).ok_or_else(|| {
+        format!(
+            "the {} envelope is switched off",
+            delivery.envelope.as_str()
+        )
+    })?;
     let url = url::Url::parse(&delivery.url).map_err(|e| format!("bad webhook URL: {e}"))?;
     let timestamp_ms = app.now_ms();
     let body = envelope.seal(
@@ -112,7 +116,10 @@ async fn post(app: &App, delivery: &Delivery) -> Result<(u16, String), String> {
     let mut request = app
         .webhook_http
         .post(url)
-        .header(reqwest::header::CONTENT_TYPE, delivery.envelope.content_type())
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            delivery.envelope.content_type(),
+        )
         .header(WEBHOOK_ID_HEADER, delivery.webhook_id.to_string())
         .body(body);
     if delivery.envelope == EnvelopeKind::SealedV2 {
