@@ -124,6 +124,7 @@ pub async fn create(
         }
     }
     let password_hash = app.hash_password(input.password.expose()).await?;
+    let resuming = resumed.is_some();
     let (record, row) = match resumed {
         Some(pending) => pending,
         None => {
@@ -142,6 +143,18 @@ pub async fn create(
         }
     };
 
+    // An earlier attempt for this order never learned its outcome (its key may differ
+    // from this one): ask the PG before charging, so the card is never charged twice.
+    let already_charged = if resuming {
+        match gateway.lookup_payment_by_order(&order_id).await {
+            Ok(payment) if payment.status.is_paid() => Some(payment),
+            Ok(_) | Err(GatewayError::NotFound(_)) => None,
+            Err(error) => return Err(error.into()),
+        }
+    } else {
+        None
+    };
+
     // A Toss billing key is bound to customerKey = the reservation's source id (checked
     // when the reservation was recorded); PortOne ignores it.
     let customer_key = reservation.source.id.clone();
@@ -154,7 +167,11 @@ pub async fn create(
         currency: total.currency().code(),
         idempotency_key: &idempotency_key,
     };
-    let outcome = match gateway.charge_billing_key(charge).await {
+    let attempt = match already_charged {
+        Some(payment) => Ok(payment),
+        None => gateway.charge_billing_key(charge).await,
+    };
+    let outcome = match attempt {
         Err(GatewayError::OutcomeUnknown(detail)) => {
             // Ask the PG what happened to this order instead of charging again.
             tracing::warn!(order = %order_id, %detail, "charge outcome unknown; asking the PG");

@@ -394,3 +394,55 @@ async fn a_recorded_virtual_account_has_a_transaction_that_follows_the_deposit()
         .unwrap();
     assert_eq!(read.transaction.status(), TransactionStatus::Approved);
 }
+
+#[tokio::test]
+async fn a_charge_left_pending_is_resumed_by_asking_the_pg_even_under_a_new_key() {
+    let mut app = spawn_app().await;
+    let quick = server_builder(&app.toss, &app.iamport, ":memory:")
+        .vendor_timeout(Duration::from_millis(500))
+        .start()
+        .await
+        .unwrap();
+    app.client = client_for(&quick, Wire::SealedV2);
+    let reservation = toss_reservation(&app, "pending-customer").await;
+    let input = charge_input(
+        reservation,
+        basket(
+            "pending-order-1",
+            vec![(product("milk", "우유", 1_500, true), 1)],
+        ),
+        "pending-order-1",
+    );
+    // The charge goes through at Toss but neither its answer nor the order lookup that
+    // follows comes back: the outcome is unknown and the transaction stays pending.
+    app.toss.lose_response_next(2);
+    let unknown = app
+        .client
+        .charges()
+        .create(&input, &IdempotencyKey::new("first-try").unwrap())
+        .await
+        .unwrap_err();
+    assert!(unknown.is_outcome_unknown(), "{unknown}");
+    // A retry under another key asks Toss about the order instead of charging again.
+    let charge = app
+        .client
+        .charges()
+        .create(&input, &IdempotencyKey::new("second-try").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        charge.transaction.transaction.status(),
+        TransactionStatus::Approved
+    );
+    let charges_sent = app
+        .toss
+        .received_requests()
+        .iter()
+        .filter(|r| {
+            r.method == "POST"
+                && r.path.starts_with("/v1/billing/")
+                && !r.path.contains("authorizations")
+        })
+        .count();
+    assert_eq!(charges_sent, 1, "the card was charged once");
+}

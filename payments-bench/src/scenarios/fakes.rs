@@ -19,11 +19,21 @@ use std::time::Instant;
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+/// Drops `value` on the blocking pool. A wiremock `MockServer` blocks on a tokio lock in
+/// its `Drop` (`futures::executor::block_on`); on a runtime worker whose cooperative
+/// budget is spent that lock answers `Pending` forever and the drop spins (it hung this
+/// bench once after a series of pooled starts), so servers are dropped off the workers.
+async fn drop_off_runtime<T: Send + 'static>(value: T) {
+    // A panic in a drop is the dropped value's bug; the row is measured either way.
+    let _ = tokio::task::spawn_blocking(move || drop(value)).await;
+}
+
 /// Times `starts` sequential start-ups (each server dropped before the next).
 async fn time_starts<F, Fut, T>(label: &str, starts: u64, start: F) -> Row
 where
     F: Fn() -> Fut,
     Fut: Future<Output = T>,
+    T: Send + 'static,
 {
     let mut measured = Measured::default();
     let mut first = None;
@@ -34,7 +44,7 @@ where
         let took = at.elapsed();
         first.get_or_insert(took);
         measured.add(Ok(took));
-        drop(server);
+        drop_off_runtime(server).await;
     }
     measured.elapsed = begun.elapsed();
     let first = first.unwrap_or_default();
@@ -161,5 +171,6 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, BenchError> {
         )
         .await,
     );
+    drop_off_runtime(wiremock).await;
     Ok(rows)
 }
