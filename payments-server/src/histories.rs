@@ -126,18 +126,28 @@ async fn verified_payment(
         .await
     {
         Ok(payment) => Ok(payment),
-        // The PG refuses to confirm an order id or amount other than the payment's: no
-        // money moved, so there is nothing to cancel.
-        Err(GatewayError::Rejected { code, message, .. }) => Err(ApiError::unprocessable(
-            if payment.order_id != input.source.id {
-                "ORDER_MISMATCH"
-            } else {
-                "AMOUNT_MISMATCH"
-            },
-            format!(
-                "the PG refused to confirm the payment for this order and price: {code}: {message}"
-            ),
-        )),
+        Err(GatewayError::Rejected { code, message, .. }) => {
+            // Someone confirmed it meanwhile (a double click): the PG's current state
+            // decides, and the usual order/amount checks follow.
+            let now = gateway.lookup_payment(&input.vendor.uid).await?;
+            if now.status != PaymentStatus::AwaitingConfirmation
+                && now.status != PaymentStatus::Ready
+            {
+                return Ok(now);
+            }
+            // The PG refuses to confirm an order id or amount other than the payment's:
+            // no money moved, so there is nothing to cancel.
+            Err(ApiError::unprocessable(
+                if payment.order_id != input.source.id {
+                    "ORDER_MISMATCH"
+                } else {
+                    "AMOUNT_MISMATCH"
+                },
+                format!(
+                    "the PG refused to confirm the payment for this order and price: {code}: {message}"
+                ),
+            ))
+        }
         Err(other) => Err(other.into()),
     }
 }

@@ -207,3 +207,20 @@ async fn saved_card_reservation_and_subscription_payment() {
         .unwrap();
     assert_eq!(history.data["type"], "BILLING");
 }
+
+#[tokio::test]
+async fn a_double_click_without_a_key_records_once_and_calls_the_other_a_duplicate() {
+    let app = spawn_app().await;
+    let key = app.toss_card("toss-double-click", 12_000, false).await;
+    let input = app.history_input(VendorCode::TossPayments, &key, "toss-double-click", 12_000);
+    let (first, second) = tokio::join!(
+        app.client.histories().create(&input),
+        app.client.histories().create(&input)
+    );
+    let (won, lost) = match (first, second) {
+        (Ok(history), Err(error)) | (Err(error), Ok(history)) => (history, error),
+        other => panic!("expected one success and one refusal, got {other:?}"),
+    };
+    assert_eq!(won.data["status"], "DONE");
+    assert_eq!(lost.code(), Some("DUPLICATE"), "{lost}");
+}
