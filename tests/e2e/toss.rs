@@ -213,10 +213,8 @@ async fn a_double_click_without_a_key_records_once_and_calls_the_other_a_duplica
     let app = spawn_app().await;
     let key = app.toss_card("toss-double-click", 12_000, false).await;
     let input = app.history_input(VendorCode::TossPayments, &key, "toss-double-click", 12_000);
-    let (first, second) = tokio::join!(
-        app.client.histories().create(&input),
-        app.client.histories().create(&input)
-    );
+    let histories = app.client.histories();
+    let (first, second) = tokio::join!(histories.create(&input), histories.create(&input));
     let (won, lost) = match (first, second) {
         (Ok(history), Err(error)) | (Err(error), Ok(history)) => (history, error),
         other => panic!("expected one success and one refusal, got {other:?}"),
