@@ -63,6 +63,9 @@ pub struct App {
     pub in_flight: Arc<AtomicI64>,
     /// Slows down owners who guess coupon codes wrong.
     pub coupon_guard: crate::coupons::GuessGuard,
+    /// One permit per core: password hashes queue instead of all running at once and
+    /// each taking N times as long.
+    pub hashing: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for App {
@@ -99,6 +102,7 @@ impl App {
     pub async fn hash_password(&self, password: &str) -> Result<String, ApiError> {
         let hasher = self.hasher;
         let password = zeroizing(password);
+        let _permit = self.hashing.acquire().await.map_err(ApiError::internal)?;
         tokio::task::spawn_blocking(move || hasher.hash(password.expose()))
             .await
             .map_err(ApiError::internal)
@@ -111,6 +115,7 @@ impl App {
     pub async fn check_password(&self, stored: &str, password: &str) -> Result<(), ApiError> {
         let stored = stored.to_owned();
         let password = zeroizing(password);
+        let _permit = self.hashing.acquire().await.map_err(ApiError::internal)?;
         let matches =
             tokio::task::spawn_blocking(move || verify_password(&stored, password.expose()))
                 .await

@@ -322,6 +322,9 @@ impl PaymentServerBuilder {
             webhook_http,
             in_flight: Arc::new(AtomicI64::new(0)),
             coupon_guard: crate::coupons::GuessGuard::default(),
+            hashing: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
         }))
     }
 
