@@ -57,15 +57,13 @@ async fn issue(
     headers: HeaderMap,
     sealed: Sealed<CouponIssue>,
 ) -> Response {
-    let work_app = app.clone();
     idempotency::run(
         &app,
         &headers,
         "POST /payments/coupons",
-        &sealed.context,
-        &sealed.request_hash,
         StatusCode::CREATED,
-        move || coupons::issue(work_app, sealed.value),
+        sealed,
+        |app, body, _, _| coupons::issue(app, body),
     )
     .await
 }
@@ -75,15 +73,13 @@ async fn gift(
     headers: HeaderMap,
     sealed: Sealed<GiftCreate>,
 ) -> Response {
-    let work_app = app.clone();
     idempotency::run(
         &app,
         &headers,
         "POST /payments/coupons/gift",
-        &sealed.context,
-        &sealed.request_hash,
         StatusCode::CREATED,
-        move || coupons::gift(work_app, sealed.value),
+        sealed,
+        |app, body, _, _| coupons::gift(app, body),
     )
     .await
 }
@@ -97,15 +93,13 @@ async fn register(
     if let Some(refusal) = throttled(&app, &owner) {
         return refusal;
     }
-    let work_app = app.clone();
     let response = idempotency::run(
         &app,
         &headers,
         "POST /payments/coupons/register",
-        &sealed.context,
-        &sealed.request_hash,
         StatusCode::OK,
-        move || coupons::register(work_app, sealed.value),
+        sealed,
+        |app, body, _, _| coupons::register(app, body),
     )
     .await;
     retry_after(&app, &owner, response)
@@ -120,15 +114,13 @@ async fn redeem(
     if let Some(refusal) = throttled(&app, &owner) {
         return refusal;
     }
-    let work_app = app.clone();
     let response = idempotency::run(
         &app,
         &headers,
         "POST /payments/coupons/redeem",
-        &sealed.context,
-        &sealed.request_hash,
         StatusCode::OK,
-        move || coupons::redeem(work_app, sealed.value),
+        sealed,
+        |app, body, _, _| coupons::redeem(app, body),
     )
     .await;
     retry_after(&app, &owner, response)

@@ -8,10 +8,11 @@
 
 use crate::app::App;
 use crate::error::ApiError;
-use crate::http::envelope::SealContext;
+use crate::http::envelope::{SealContext, Sealed};
 use crate::store::IdempotencyBegin;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use payments_core::envelope::EnvelopeKind;
 use serde::Serialize;
 use std::future::Future;
 use std::sync::Arc;
@@ -39,25 +40,35 @@ pub fn key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     })
 }
 
-/// Runs `work` once per idempotency key (when the request has one) and answers sealed.
-pub async fn run<T, F, Fut>(
+/// Runs `work` on the request's body once per idempotency key (when the request has
+/// one) and answers sealed, with `success` as the status of a good answer. `work` also
+/// gets the key, which some routes pass on to the PG.
+pub async fn run<B, T, F, Fut>(
     app: &Arc<App>,
     headers: &HeaderMap,
     route: &'static str,
-    context: &SealContext,
-    request_hash: &str,
     success: StatusCode,
+    request: Sealed<B>,
     work: F,
 ) -> Response
 where
     T: Serialize + Send + 'static,
-    F: FnOnce() -> Fut,
+    F: FnOnce(Arc<App>, B, EnvelopeKind, Option<String>) -> Fut,
     Fut: Future<Output = Result<T, ApiError>> + Send + 'static,
 {
+    let Sealed {
+        value,
+        context,
+        request_hash,
+    } = request;
+    let context = &context;
+    let request_hash = request_hash.as_str();
     let key = match key(headers) {
         Ok(key) => key,
         Err(error) => return error.into_response(),
     };
+    let (work_app, kind, work_key) = (app.clone(), context.kind(), key.clone());
+    let work = move || work(work_app, value, kind, work_key);
     let Some(key) = key else {
         return match detached(work()).await {
             Ok(value) => context.reply(success, &value),

@@ -84,16 +84,13 @@ async fn create_history(
     headers: HeaderMap,
     sealed: Sealed<PaymentHistoryCreate>,
 ) -> Response {
-    let kind = sealed.context.kind();
-    let work_app = app.clone();
     idempotency::run(
         &app,
         &headers,
         "POST /payments/histories",
-        &sealed.context,
-        &sealed.request_hash,
         StatusCode::CREATED,
-        move || histories::create(work_app, sealed.value, kind),
+        sealed,
+        |app, body, kind, _| histories::create(app, body, kind),
     )
     .await
 }
@@ -103,19 +100,13 @@ async fn cancel_history(
     headers: HeaderMap,
     sealed: Sealed<CancelCreate>,
 ) -> Response {
-    let key = match idempotency::key(&headers) {
-        Ok(key) => key,
-        Err(error) => return error.into_response(),
-    };
-    let work_app = app.clone();
     idempotency::run(
         &app,
         &headers,
         "PUT /payments/histories/cancel",
-        &sealed.context,
-        &sealed.request_hash,
         StatusCode::OK,
-        move || histories::cancel(work_app, sealed.value, key),
+        sealed,
+        |app, body, _, key| histories::cancel(app, body, key),
     )
     .await
 }
@@ -147,15 +138,13 @@ async fn create_reservation(
     headers: HeaderMap,
     sealed: Sealed<ReservationCreate>,
 ) -> Response {
-    let work_app = app.clone();
     idempotency::run(
         &app,
         &headers,
         "POST /payments/reservations",
-        &sealed.context,
-        &sealed.request_hash,
         StatusCode::CREATED,
-        move || reservations::create(work_app, sealed.value),
+        sealed,
+        |app, body, _, _| reservations::create(app, body),
     )
     .await
 }
@@ -246,20 +235,13 @@ async fn create_charge(
     headers: HeaderMap,
     sealed: Sealed<ChargeCreate>,
 ) -> Response {
-    let key = match idempotency::key(&headers) {
-        Ok(key) => key,
-        Err(error) => return error.into_response(),
-    };
-    let kind = sealed.context.kind();
-    let work_app = app.clone();
     idempotency::run(
         &app,
         &headers,
         "POST /payments/charges",
-        &sealed.context,
-        &sealed.request_hash,
         StatusCode::CREATED,
-        move || charges::create(work_app, sealed.value, kind, key),
+        sealed,
+        charges::create,
     )
     .await
 }
