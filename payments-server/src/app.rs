@@ -128,6 +128,13 @@ impl App {
         }
     }
 
+    /// Wakes the outbox worker when a committed change wrote messages to deliver.
+    pub fn messages_written(&self, messages: &[crate::store::NewMessage]) {
+        if !messages.is_empty() {
+            self.outbox_wake.notify_one();
+        }
+    }
+
     /// Now, in Unix milliseconds.
     pub fn now_ms(&self) -> i64 {
         self.clock.now().timestamp_millis()

@@ -94,13 +94,7 @@ pub async fn create(
     }
     let reservation = reservation(&app, &input.method).await?;
     let gateway = app.gateway(reservation.vendor.code, &reservation.vendor.store_id)?;
-    if app.store.history_by_source(&input.source).await?.is_some() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "DUPLICATE",
-            "source: this source already has a payment history",
-        ));
-    }
+    histories::ensure_source_free(&app, &input.source).await?;
 
     // One transaction per attempt; an earlier attempt for this order decides what may happen.
     let order_id = order.id().as_str().to_owned();
@@ -308,8 +302,6 @@ async fn fail(
         row.version,
     ));
     app.store.write_transaction(&write, &messages).await?;
-    if !messages.is_empty() {
-        app.outbox_wake.notify_one();
-    }
+    app.messages_written(&messages);
     Ok(())
 }

@@ -173,13 +173,7 @@ pub async fn create(
     }
     let gateway = app.gateway(input.vendor.code, &input.vendor.store_id)?;
     // Refuse duplicates before touching the PG, so a repeated create never confirms twice.
-    if app.store.history_by_source(&input.source).await?.is_some() {
-        return Err(ApiError::new(
-            axum::http::StatusCode::CONFLICT,
-            "DUPLICATE",
-            "source: this source already has a payment history",
-        ));
-    }
+    ensure_source_free(&app, &input.source).await?;
     if app
         .store
         .history_by_vendor_uid(input.vendor.code.as_str(), &input.vendor.uid)
@@ -253,6 +247,25 @@ pub async fn create(
     )
     .await?;
     to_record(&app, &stored)
+}
+
+/// Refuses a source that already holds a history, before any PG call is made (the
+/// unique index still decides a race).
+///
+/// # Errors
+/// `409 DUPLICATE` naming `source`; storage failures.
+pub async fn ensure_source_free(
+    app: &App,
+    source: &payments_core::records::Source,
+) -> Result<(), ApiError> {
+    if app.store.history_by_source(source).await?.is_some() {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "DUPLICATE",
+            "source: this source already has a payment history",
+        ));
+    }
+    Ok(())
 }
 
 /// What a new history needs besides the PG's payment.
@@ -341,9 +354,7 @@ pub async fn record_verified(
     app.store
         .insert_history(&stored, Some(&write), &messages)
         .await?;
-    if !messages.is_empty() {
-        app.outbox_wake.notify_one();
-    }
+    app.messages_written(&messages);
     tracing::info!(history = %id, vendor = %stored.vendor.code, "payment history recorded");
     Ok(stored)
 }
@@ -496,9 +507,7 @@ pub async fn apply(
             .update_history(&next, transaction_write.as_ref(), &messages)
             .await?
         {
-            if !messages.is_empty() {
-                app.outbox_wake.notify_one();
-            }
+            app.messages_written(&messages);
             next.version += 1;
             return Ok((next, true));
         }

@@ -60,16 +60,7 @@ pub async fn toss(app: &App, body: &serde_json::Value) -> Result<Ack, ApiError> 
     match body.get("eventType").and_then(|e| e.as_str()) {
         Some("PAYMENT_STATUS_CHANGED") => {
             let uid = field(body, &["data", "paymentKey"], "data.paymentKey")?;
-            let Some(stored) = app.store.history_by_vendor_uid(code.as_str(), uid).await? else {
-                tracing::warn!(payment_key = uid, "Toss webhook for an unknown payment");
-                return Ok(ack(Outcome::Unknown));
-            };
-            let (_, changed) = histories::refresh(app, stored).await?;
-            Ok(ack(if changed {
-                Outcome::Updated
-            } else {
-                Outcome::Unchanged
-            }))
+            refresh_named(app, code, uid).await
         }
         Some("DEPOSIT_CALLBACK") | None if body.get("secret").is_some() => {
             let order_id = field(body, &["orderId"], "orderId")?;
@@ -94,11 +85,7 @@ pub async fn toss(app: &App, body: &serde_json::Value) -> Result<Ack, ApiError> 
                 ));
             }
             let (_, changed) = histories::apply(app, stored, &payment).await?;
-            Ok(ack(if changed {
-                Outcome::Updated
-            } else {
-                Outcome::Unchanged
-            }))
+            Ok(applied(changed))
         }
         Some(other) => {
             tracing::info!(event = other, "Toss webhook event ignored");
@@ -133,18 +120,25 @@ pub async fn iamport(app: &App, notice: &IamportNotice) -> Result<Ack, ApiError>
             "imp_uid: must not be empty",
         ));
     }
-    let Some(stored) = app
-        .store
-        .history_by_vendor_uid(VendorCode::Iamport.as_str(), &notice.imp_uid)
-        .await?
-    else {
-        tracing::warn!(imp_uid = %notice.imp_uid, "PortOne webhook for an unknown payment");
+    refresh_named(app, VendorCode::Iamport, &notice.imp_uid).await
+}
+
+/// The common case of a PG webhook: it names a payment by the PG's uid. An unknown
+/// payment is acknowledged (so the PG stops retrying) and logged; a known one is fetched
+/// from the PG and applied.
+async fn refresh_named(app: &App, code: VendorCode, uid: &str) -> Result<Ack, ApiError> {
+    let Some(stored) = app.store.history_by_vendor_uid(code.as_str(), uid).await? else {
+        tracing::warn!(vendor = %code, uid, "PG webhook for an unknown payment");
         return Ok(ack(Outcome::Unknown));
     };
     let (_, changed) = histories::refresh(app, stored).await?;
-    Ok(ack(if changed {
+    Ok(applied(changed))
+}
+
+fn applied(changed: bool) -> Ack {
+    ack(if changed {
         Outcome::Updated
     } else {
         Outcome::Unchanged
-    }))
+    })
 }
