@@ -68,7 +68,6 @@ impl ApiError {
     /// know of): such failures are not stored against an idempotency key.
     pub fn is_retryable(&self) -> bool {
         self.status.is_server_error()
-            || self.status == StatusCode::CONFLICT && self.code == "IDEMPOTENCY_IN_FLIGHT"
     }
 
     /// The wire body.
