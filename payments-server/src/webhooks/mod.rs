@@ -1,6 +1,7 @@
 //! Webhooks: [`intake`] turns PG webhooks into verified history changes; [`outbox`]
 //! delivers the resulting [`payments_core::records::WebhookHistory`] records to callers.
 
+pub mod egress;
 pub mod intake;
 pub mod outbox;
 
