@@ -56,10 +56,12 @@ impl SealedV2Key {
     ///
     /// The derivation is deliberately slow (tens of milliseconds optimised, over a second
     /// in an unoptimised debug build), so its result is kept in a small process-wide
-    /// cache (see [`derive_cache`](super::derive_cache)): a process that starts a server
-    /// and several clients with one secret — a test suite, typically — pays for it once.
-    /// Concurrent calls with the same secret wait for one derivation. Still, derive at
-    /// start-up and clone the key, never per request.
+    /// cache: a process that starts a server and several clients with one secret — a
+    /// test suite, typically — pays for it once. The cache holds the keys of the last 16
+    /// secrets (keyed by an HMAC of the secret under a random per-process key, never the
+    /// secret itself) for the life of the process; concurrent calls with the same secret
+    /// wait for one derivation. Still, derive at start-up and clone the key, never per
+    /// request.
     pub fn derive(secret: &str) -> Self {
         super::derive_cache::derived(secret, Self::derive_uncached)
     }
