@@ -80,7 +80,9 @@ impl RecordPasswordKey {
     }
 
     /// Hashes `password` (its UTF-8 bytes) with a fresh 16-byte random salt and returns
-    /// the stored form `hmac-sha256$<key id>$<salt b64>$<hash b64>`. About a microsecond.
+    /// the stored form `hmac-sha256$<key id>$<salt b64>$<hash b64>`. About 3 µs, most of it
+    /// the salt from the operating system; a check is about 1.2 µs
+    /// (`cargo bench -p payments-core --bench passwords -- record-password`).
     pub fn hash(&self, password: &str) -> String {
         let mut salt = [0u8; SALT_LEN];
         rand::rngs::OsRng.fill_bytes(&mut salt);
