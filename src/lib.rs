@@ -1,10 +1,12 @@
-//! `payments`: the umbrella crate of the workspace.
+#![doc = include_str!("../README.md")]
 //!
-//! It re-exports the member crates behind features so an application can depend on
-//! one crate:
+//! # Module map
+//!
+//! The umbrella re-exports the member crates behind features, so an application depends
+//! on one crate:
 //!
 //! - [`core`] (always): the pure payment domain, wire records, envelopes, passwords.
-//! - [`client`] (feature `client`): the typed SDK for the integrated server.
+//! - [`client`] (feature `client`, the default): the typed SDK for the integrated server.
 //! - [`server`] (feature `server`): the integrated payment server, embeddable.
 //! - [`fake_toss`], [`fake_iamport`] (feature `fakes`): in-process fake PGs for tests.
 

@@ -35,7 +35,7 @@ impl<'a> Charges<'a> {
     /// key, the server will not charge twice.
     ///
     /// ```no_run
-    /// # async fn run(client: payments_client::PaymentsClient, input: payments_core::records::charges::ChargeCreate) -> Result<(), payments_client::Error> {
+    /// # async fn run(client: payments_client::PaymentsClient, input: payments_client::records::charges::ChargeCreate) -> Result<(), payments_client::Error> {
     /// use payments_client::IdempotencyKey;
     /// let key = IdempotencyKey::new("kiosk-7/basket-42").expect("a valid key");
     /// let charge = client.charges().create(&input, &key).await?;
@@ -80,7 +80,7 @@ impl<'a> Transactions<'a> {
     ///
     /// ```no_run
     /// # async fn run(client: payments_client::PaymentsClient, id: uuid::Uuid) -> Result<(), payments_client::Error> {
-    /// use payments_core::records::charges::TransactionAccess;
+    /// use payments_client::records::charges::TransactionAccess;
     /// let record = client.transactions().at(id, &TransactionAccess { password: "pw".into() }).await?;
     /// println!("{}", record.status_message);
     /// # Ok(()) }
@@ -124,8 +124,8 @@ impl<'a> Certifications<'a> {
     ///
     /// ```no_run
     /// # async fn run(client: payments_client::PaymentsClient) -> Result<(), payments_client::Error> {
-    /// use payments_core::records::{Vendor, VendorCode};
-    /// use payments_core::records::charges::CertificationVerify;
+    /// use payments_client::records::{Vendor, VendorCode};
+    /// use payments_client::records::charges::CertificationVerify;
     /// let person = client
     ///     .certifications()
     ///     .verify(&CertificationVerify {

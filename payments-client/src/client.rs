@@ -53,7 +53,7 @@ impl PaymentsClient {
     ///
     /// ```no_run
     /// # async fn run(client: payments_client::PaymentsClient) -> Result<(), payments_client::Error> {
-    /// use payments_core::records::Password;
+    /// use payments_client::records::Password;
     /// let history = client
     ///     .histories()
     ///     .at(uuid::Uuid::nil(), &Password { password: "pw".into() })
@@ -68,7 +68,7 @@ impl PaymentsClient {
     ///
     /// ```no_run
     /// # async fn run(client: payments_client::PaymentsClient) -> Result<(), payments_client::Error> {
-    /// use payments_core::records::Password;
+    /// use payments_client::records::Password;
     /// let reservation = client
     ///     .reservations()
     ///     .at(uuid::Uuid::nil(), &Password { password: "pw".into() })
@@ -82,7 +82,7 @@ impl PaymentsClient {
     /// Charging saved cards: `create` (with a required idempotency key).
     ///
     /// ```no_run
-    /// # async fn run(client: payments_client::PaymentsClient, input: payments_core::records::charges::ChargeCreate) -> Result<(), payments_client::Error> {
+    /// # async fn run(client: payments_client::PaymentsClient, input: payments_client::records::charges::ChargeCreate) -> Result<(), payments_client::Error> {
     /// let key = payments_client::IdempotencyKey::random();
     /// let charge = client.charges().create(&input, &key).await?;
     /// # let _ = charge; Ok(()) }
@@ -95,7 +95,7 @@ impl PaymentsClient {
     /// `*_with_key`).
     ///
     /// ```no_run
-    /// # async fn run(client: payments_client::PaymentsClient, access: payments_core::records::coupons::CouponAccess) -> Result<(), payments_client::Error> {
+    /// # async fn run(client: payments_client::PaymentsClient, access: payments_client::records::coupons::CouponAccess) -> Result<(), payments_client::Error> {
     /// let coupon = client.coupons().get(&access).await?;
     /// # let _ = coupon; Ok(()) }
     /// ```
@@ -107,7 +107,7 @@ impl PaymentsClient {
     ///
     /// ```no_run
     /// # async fn run(client: payments_client::PaymentsClient) -> Result<(), payments_client::Error> {
-    /// use payments_core::records::charges::TransactionAccess;
+    /// use payments_client::records::charges::TransactionAccess;
     /// let record = client
     ///     .transactions()
     ///     .at(uuid::Uuid::nil(), &TransactionAccess { password: "pw".into() })
@@ -121,7 +121,7 @@ impl PaymentsClient {
     /// Identity verification with PG certifications: `verify`.
     ///
     /// ```no_run
-    /// # async fn run(client: payments_client::PaymentsClient, input: payments_core::records::charges::CertificationVerify) -> Result<(), payments_client::Error> {
+    /// # async fn run(client: payments_client::PaymentsClient, input: payments_client::records::charges::CertificationVerify) -> Result<(), payments_client::Error> {
     /// let person = client.certifications().verify(&input).await?;
     /// # let _ = person; Ok(()) }
     /// ```
@@ -144,7 +144,7 @@ impl PaymentsClient {
     ///
     /// ```no_run
     /// # async fn run(client: payments_client::PaymentsClient) -> Result<(), payments_client::Error> {
-    /// use payments_core::records::Password;
+    /// use payments_client::records::Password;
     /// let redelivery = client
     ///     .webhooks()
     ///     .redeliver(uuid::Uuid::nil(), &Password { password: "pw".into() })

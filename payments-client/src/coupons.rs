@@ -37,7 +37,7 @@ impl<'a> Coupons<'a> {
     /// ```no_run
     /// # async fn run(client: payments_client::PaymentsClient) -> Result<(), payments_client::Error> {
     /// use payments_core::money::{Currency, Money};
-    /// use payments_core::records::coupons::{CouponIssue, CouponValueRecord};
+    /// use payments_client::records::coupons::{CouponIssue, CouponValueRecord};
     /// let issued = client
     ///     .coupons()
     ///     .issue(&CouponIssue {
@@ -63,7 +63,7 @@ impl<'a> Coupons<'a> {
     /// key was used before with a different input.
     ///
     /// ```no_run
-    /// # async fn run(client: payments_client::PaymentsClient, input: payments_core::records::coupons::CouponIssue) -> Result<(), payments_client::Error> {
+    /// # async fn run(client: payments_client::PaymentsClient, input: payments_client::records::coupons::CouponIssue) -> Result<(), payments_client::Error> {
     /// let key = payments_client::IdempotencyKey::new("campaign-7/batch-1").expect("a valid key");
     /// let issued = client.coupons().issue_with_key(&input, &key).await?;
     /// # let _ = issued; Ok(()) }
@@ -88,7 +88,7 @@ impl<'a> Coupons<'a> {
     /// ```no_run
     /// # async fn run(client: payments_client::PaymentsClient) -> Result<(), payments_client::Error> {
     /// use payments_core::coupon::OwnerId;
-    /// use payments_core::records::coupons::{CouponValueRecord, GiftCreate};
+    /// use payments_client::records::coupons::{CouponValueRecord, GiftCreate};
     /// let gift = client
     ///     .coupons()
     ///     .gift(&GiftCreate {
@@ -112,7 +112,7 @@ impl<'a> Coupons<'a> {
     /// As [`gift`](Self::gift), after the retries; `422 IDEMPOTENCY_MISMATCH`.
     ///
     /// ```no_run
-    /// # async fn run(client: payments_client::PaymentsClient, input: payments_core::records::coupons::GiftCreate) -> Result<(), payments_client::Error> {
+    /// # async fn run(client: payments_client::PaymentsClient, input: payments_client::records::coupons::GiftCreate) -> Result<(), payments_client::Error> {
     /// let key = payments_client::IdempotencyKey::random();
     /// let gift = client.coupons().gift_with_key(&input, &key).await?;
     /// # let _ = gift; Ok(()) }
@@ -137,7 +137,7 @@ impl<'a> Coupons<'a> {
     /// ```no_run
     /// # async fn run(client: payments_client::PaymentsClient) -> Result<(), payments_client::Error> {
     /// use payments_core::coupon::{CouponCode, OwnerId};
-    /// use payments_core::records::coupons::CouponRegister;
+    /// use payments_client::records::coupons::CouponRegister;
     /// let code = CouponCode::parse("7k3qm 2xh9p 0abcd efgh1").expect("a code");
     /// let coupon = client
     ///     .coupons()
@@ -156,7 +156,7 @@ impl<'a> Coupons<'a> {
     /// As [`register`](Self::register), after the retries; `422 IDEMPOTENCY_MISMATCH`.
     ///
     /// ```no_run
-    /// # async fn run(client: payments_client::PaymentsClient, input: payments_core::records::coupons::CouponRegister) -> Result<(), payments_client::Error> {
+    /// # async fn run(client: payments_client::PaymentsClient, input: payments_client::records::coupons::CouponRegister) -> Result<(), payments_client::Error> {
     /// let key = payments_client::IdempotencyKey::random();
     /// let coupon = client.coupons().register_with_key(&input, &key).await?;
     /// # let _ = coupon; Ok(()) }
@@ -184,9 +184,9 @@ impl<'a> Coupons<'a> {
     /// [`get`](Self::get)); the other variants of [`Error`].
     ///
     /// ```no_run
-    /// # async fn run(client: payments_client::PaymentsClient, order: payments_core::records::charges::OrderInput) -> Result<(), payments_client::Error> {
+    /// # async fn run(client: payments_client::PaymentsClient, order: payments_client::records::charges::OrderInput) -> Result<(), payments_client::Error> {
     /// use payments_core::coupon::{CouponCode, OwnerId};
-    /// use payments_core::records::coupons::CouponRedeem;
+    /// use payments_client::records::coupons::CouponRedeem;
     /// let redemption = client
     ///     .coupons()
     ///     .redeem(&CouponRedeem {
@@ -211,7 +211,7 @@ impl<'a> Coupons<'a> {
     /// As [`redeem`](Self::redeem), after the retries; `422 IDEMPOTENCY_MISMATCH`.
     ///
     /// ```no_run
-    /// # async fn run(client: payments_client::PaymentsClient, input: payments_core::records::coupons::CouponRedeem) -> Result<(), payments_client::Error> {
+    /// # async fn run(client: payments_client::PaymentsClient, input: payments_client::records::coupons::CouponRedeem) -> Result<(), payments_client::Error> {
     /// let key = payments_client::IdempotencyKey::new("order-42/coupon").expect("a valid key");
     /// let redemption = client.coupons().redeem_with_key(&input, &key).await?;
     /// # let _ = redemption; Ok(()) }
@@ -236,7 +236,7 @@ impl<'a> Coupons<'a> {
     /// ```no_run
     /// # async fn run(client: payments_client::PaymentsClient, code: payments_core::coupon::CouponCode) -> Result<(), payments_client::Error> {
     /// use payments_core::coupon::OwnerId;
-    /// use payments_core::records::coupons::CouponAccess;
+    /// use payments_client::records::coupons::CouponAccess;
     /// let coupon = client
     ///     .coupons()
     ///     .get(&CouponAccess { code, owner: OwnerId::new("member-1") })

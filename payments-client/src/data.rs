@@ -10,7 +10,7 @@ pub trait VendorData {
     ///
     /// ```
     /// use payments_client::VendorData;
-    /// # let reservation: payments_core::records::PaymentReservation = serde_json::from_value(serde_json::json!({
+    /// # let reservation: payments_client::records::PaymentReservation = serde_json::from_value(serde_json::json!({
     /// #     "id": "00000000-0000-0000-0000-000000000000", "vendor_code": "iamport",
     /// #     "vendor": {"code": "iamport", "store_id": "main", "uid": "c1"},
     /// #     "source": {"schema": "s", "table": "t", "id": "1"}, "title": "card",
@@ -28,7 +28,7 @@ pub trait VendorData {
     ///
     /// ```
     /// use payments_client::VendorData;
-    /// # fn history() -> payments_core::records::PaymentHistory {
+    /// # fn history() -> payments_client::records::PaymentHistory {
     /// #     serde_json::from_value(serde_json::json!({
     /// #         "id": "00000000-0000-0000-0000-000000000000", "vendor_code": "toss.payments",
     /// #         "vendor": {"code": "toss.payments", "store_id": "main", "uid": "pk"},

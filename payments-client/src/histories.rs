@@ -34,7 +34,7 @@ impl<'a> Histories<'a> {
     ///
     /// ```no_run
     /// # async fn run(client: payments_client::PaymentsClient) -> Result<(), payments_client::Error> {
-    /// use payments_core::records::{PaymentHistoryCreate, Source, Vendor, VendorCode};
+    /// use payments_client::records::{PaymentHistoryCreate, Source, Vendor, VendorCode};
     /// let history = client
     ///     .histories()
     ///     .create(&PaymentHistoryCreate {
@@ -60,7 +60,7 @@ impl<'a> Histories<'a> {
     /// the key was used before with a different input.
     ///
     /// ```no_run
-    /// # async fn run(client: payments_client::PaymentsClient, input: payments_core::records::PaymentHistoryCreate) -> Result<(), payments_client::Error> {
+    /// # async fn run(client: payments_client::PaymentsClient, input: payments_client::records::PaymentHistoryCreate) -> Result<(), payments_client::Error> {
     /// use payments_client::IdempotencyKey;
     /// let key = IdempotencyKey::new("order-1/pay").expect("a valid key");
     /// let history = client.histories().create_with_key(&input, &key).await?;
@@ -99,7 +99,7 @@ impl<'a> Histories<'a> {
     ///
     /// ```no_run
     /// # async fn run(client: payments_client::PaymentsClient) -> Result<(), payments_client::Error> {
-    /// use payments_core::records::Accessor;
+    /// use payments_client::records::Accessor;
     /// let history = client
     ///     .histories()
     ///     .get(&Accessor {
@@ -132,7 +132,7 @@ impl<'a> Histories<'a> {
     ///
     /// ```no_run
     /// # async fn run(client: payments_client::PaymentsClient, id: uuid::Uuid) -> Result<(), payments_client::Error> {
-    /// use payments_core::records::Password;
+    /// use payments_client::records::Password;
     /// let history = client.histories().at(id, &Password { password: "pw".into() }).await?;
     /// # let _ = history; Ok(()) }
     /// ```
@@ -160,7 +160,7 @@ impl<'a> Histories<'a> {
     ///
     /// ```no_run
     /// # async fn run(client: payments_client::PaymentsClient) -> Result<(), payments_client::Error> {
-    /// use payments_core::records::{CancelCreate, Source};
+    /// use payments_client::records::{CancelCreate, Source};
     /// let history = client
     ///     .histories()
     ///     .cancel(&CancelCreate {
@@ -185,7 +185,7 @@ impl<'a> Histories<'a> {
     /// the key was used before with a different input.
     ///
     /// ```no_run
-    /// # async fn run(client: payments_client::PaymentsClient, input: payments_core::records::CancelCreate) -> Result<(), payments_client::Error> {
+    /// # async fn run(client: payments_client::PaymentsClient, input: payments_client::records::CancelCreate) -> Result<(), payments_client::Error> {
     /// use payments_client::IdempotencyKey;
     /// let key = IdempotencyKey::random(); // store it with the refund request to reuse it
     /// let history = client.histories().cancel_with_key(&input, &key).await?;

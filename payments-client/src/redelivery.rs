@@ -43,7 +43,7 @@ impl<'a> Webhooks<'a> {
     ///
     /// ```no_run
     /// # async fn run(client: payments_client::PaymentsClient, webhook_id: uuid::Uuid) -> Result<(), payments_client::Error> {
-    /// use payments_core::records::Password;
+    /// use payments_client::records::Password;
     /// let redelivery = client
     ///     .webhooks()
     ///     .redeliver(webhook_id, &Password { password: "record password".into() })

@@ -30,7 +30,7 @@ impl<'a> Reservations<'a> {
     ///
     /// ```no_run
     /// # async fn run(client: payments_client::PaymentsClient) -> Result<(), payments_client::Error> {
-    /// use payments_core::records::{ReservationCreate, Source, Vendor, VendorCode};
+    /// use payments_client::records::{ReservationCreate, Source, Vendor, VendorCode};
     /// let reservation = client
     ///     .reservations()
     ///     .create(&ReservationCreate {
@@ -54,7 +54,7 @@ impl<'a> Reservations<'a> {
     /// the key was used before with a different input.
     ///
     /// ```no_run
-    /// # async fn run(client: payments_client::PaymentsClient, input: payments_core::records::ReservationCreate) -> Result<(), payments_client::Error> {
+    /// # async fn run(client: payments_client::PaymentsClient, input: payments_client::records::ReservationCreate) -> Result<(), payments_client::Error> {
     /// use payments_client::IdempotencyKey;
     /// let key = IdempotencyKey::new("member-1/card").expect("a valid key");
     /// let reservation = client.reservations().create_with_key(&input, &key).await?;
@@ -93,7 +93,7 @@ impl<'a> Reservations<'a> {
     ///
     /// ```no_run
     /// # async fn run(client: payments_client::PaymentsClient) -> Result<(), payments_client::Error> {
-    /// use payments_core::records::Accessor;
+    /// use payments_client::records::Accessor;
     /// let reservation = client
     ///     .reservations()
     ///     .get(&Accessor {
@@ -126,7 +126,7 @@ impl<'a> Reservations<'a> {
     ///
     /// ```no_run
     /// # async fn run(client: payments_client::PaymentsClient, id: uuid::Uuid) -> Result<(), payments_client::Error> {
-    /// use payments_core::records::Password;
+    /// use payments_client::records::Password;
     /// let reservation = client.reservations().at(id, &Password { password: "pw".into() }).await?;
     /// # let _ = reservation; Ok(()) }
     /// ```

@@ -1,9 +1,6 @@
-//! `payments-core`: the pure payment domain shared by the server, the SDK and examples.
+#![doc = include_str!("../README.md")]
 //!
-//! No I/O, no async runtime, no HTTP client, no database: every rule here is a pure
-//! function of its inputs, with time and randomness injected through [`clock`].
-//!
-//! # Modules
+//! # Module map
 //! - [`money`]: [`money::Money`], an integer amount with an ISO-4217 currency.
 //! - [`order`]: orders whose lines snapshot product id, name and unit price.
 //! - [`payment_method`]: what pays for an order (saved card, PG payment, coupon).
@@ -14,7 +11,7 @@
 //! - [`vendor`]: the ports every PG adapter implements and the pure mapping from each
 //!   PG's payment object to one normalized view.
 //! - [`envelope`]: the `compat` and `sealed-v2` body envelopes.
-//! - [`password`]: PBKDF2-HMAC-SHA256 password hashing.
+//! - [`password`]: PBKDF2-HMAC-SHA256 and keyed (HMAC-SHA256) record-password hashing.
 //! - [`secret`]: a wrapper that never prints its value.
 //! - [`clock`]: the injected [`clock::Clock`] and [`clock::IdGen`].
 

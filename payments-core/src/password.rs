@@ -1,9 +1,22 @@
-//! Password hashing with PBKDF2-HMAC-SHA256, stored in a self-describing string.
+//! Password hashing, stored in self-describing strings.
 //!
-//! Stored form: `pbkdf2-sha256$<iterations>$<salt>$<hash>`, where `<iterations>` is
-//! decimal, `<salt>` is 16 random bytes and `<hash>` the 32-byte derived key, both in
-//! standard base64 with `=` padding. The iteration count travels with each hash, so the
-//! count can be raised for new hashes while old ones still verify.
+//! Two stored forms:
+//! - `pbkdf2-sha256$<iterations>$<salt>$<hash>` ([`PasswordHasher`], [`verify_password`]):
+//!   PBKDF2-HMAC-SHA256, where `<iterations>` is decimal, `<salt>` is 16 random bytes and
+//!   `<hash>` the 32-byte derived key, both in standard base64 with `=` padding. The
+//!   iteration count travels with each hash, so the count can be raised for new hashes
+//!   while old ones still verify.
+//! - `hmac-sha256$<key id>$<salt>$<hash>` ([`RecordPasswordKey`], [`RecordPasswordKeys`]):
+//!   the keyed record-password hash, HMAC-SHA256 under a key derived from a data key;
+//!   microseconds instead of tens of milliseconds. [`RecordPasswordKeys::verify`] reads
+//!   both forms and tells when a stored form should be upgraded ([`PasswordCheck`]).
+
+mod keyed;
+
+pub use keyed::{
+    KEYED_SCHEME, MAX_KEY_ID_LEN, PasswordCheck, RECORD_PASSWORD_KEY_LABEL, RecordPasswordKey,
+    RecordPasswordKeys,
+};
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use rand::RngCore;
@@ -22,7 +35,7 @@ pub const MIN_ITERATIONS: u32 = 1_000;
 /// times OWASP's advice), so that a corrupt stored form cannot make one verification
 /// run for minutes.
 pub const MAX_ITERATIONS: u32 = 20_000_000;
-/// The scheme name that opens every stored form.
+/// The scheme name that opens every PBKDF2 stored form.
 pub const SCHEME: &str = "pbkdf2-sha256";
 /// Bytes of random salt in each hash.
 pub const SALT_LEN: usize = 16;
@@ -45,14 +58,17 @@ pub enum PasswordError {
     },
     /// The stored form does not have the four `$`-separated fields.
     #[error(
-        "stored password hash must have 4 '$'-separated fields (scheme$iterations$salt$hash), found {found}"
+        "stored password hash must have 4 '$'-separated fields (scheme$iterations or key id$salt$hash), found {found}"
     )]
     FieldCount {
         /// How many fields it has.
         found: usize,
     },
-    /// The stored form's scheme is not [`SCHEME`].
-    #[error("stored password hash has an unknown scheme (expected \"pbkdf2-sha256\")")]
+    /// The stored form's scheme is neither [`SCHEME`] nor [`KEYED_SCHEME`] (or, for
+    /// [`verify_password`], is not [`SCHEME`]).
+    #[error(
+        "stored password hash has an unknown scheme (expected \"pbkdf2-sha256\", or \"hmac-sha256\" through RecordPasswordKeys::verify)"
+    )]
     UnknownScheme,
     /// The iterations field is not a decimal `u32`.
     #[error("stored password hash's iterations field is not a decimal number")]
@@ -63,6 +79,24 @@ pub enum PasswordError {
     /// The hash field is not standard base64 of [`HASH_LEN`] bytes.
     #[error("stored password hash's hash is not standard base64 of 32 bytes")]
     InvalidHash,
+    /// A record-password key id is empty, longer than [`MAX_KEY_ID_LEN`] bytes, or holds
+    /// something other than visible ASCII (no space, no `$`).
+    #[error(
+        "record-password key id must be 1 to 64 visible ASCII characters without '$' or spaces"
+    )]
+    InvalidKeyId,
+    /// A keyed stored form names a key id that is not in the key set.
+    #[error("stored password hash names record-password key {id:?}, which is not configured")]
+    UnknownKeyId {
+        /// The id it names.
+        id: String,
+    },
+    /// Two record-password keys were given the same id.
+    #[error("record-password key id {id:?} is given twice")]
+    DuplicateKeyId {
+        /// The repeated id.
+        id: String,
+    },
 }
 
 /// Hashes passwords with PBKDF2-HMAC-SHA256 at a fixed iteration count. Holds only that

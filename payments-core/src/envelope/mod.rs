@@ -5,12 +5,16 @@
 //! - [`SealedV2Key`] (`sealed-v2`, §1.2): AES-256-CBC with a fresh IV, encrypt-then-MAC
 //!   with HMAC-SHA256 over the ciphertext and the request it belongs to ([`Binding`]).
 //!
+//! [`SealedV2Key::derive`] keeps the last few secrets' derived keys in a process-wide
+//! cache (`derive_cache`), so PBKDF2 runs once per secret and process.
+//!
 //! Both run on the RustCrypto `aes` crate, which picks AES-NI at run time on x86/x86_64
 //! CPUs that have it (through `cpufeatures`) and falls back to a constant-time software
 //! implementation otherwise.
 
 mod cbc_pkcs7;
 mod compat;
+mod derive_cache;
 mod error;
 mod sealed;
 

@@ -54,9 +54,20 @@ impl SealedV2Key {
     /// PBKDF2-HMAC-SHA256, salt `payments/sealed-v2`, 100,000 iterations: bytes 0..32 are
     /// the AES-256 key, 32..64 the HMAC key.
     ///
-    /// This is deliberately slow (tens of milliseconds): derive once at start-up and
-    /// clone the key, never per request.
+    /// The derivation is deliberately slow (tens of milliseconds optimised, over a second
+    /// in an unoptimised debug build), so its result is kept in a small process-wide
+    /// cache: a process that starts a server and several clients with one secret — a
+    /// test suite, typically — pays for it once. The cache holds the keys of the last 16
+    /// secrets (keyed by an HMAC of the secret under a random per-process key, never the
+    /// secret itself) for the life of the process; concurrent calls with the same secret
+    /// wait for one derivation. Still, derive at start-up and clone the key, never per
+    /// request.
     pub fn derive(secret: &str) -> Self {
+        super::derive_cache::derived(secret, Self::derive_uncached)
+    }
+
+    /// The PBKDF2 derivation itself, without the cache.
+    pub(super) fn derive_uncached(secret: &str) -> Self {
         let mut bytes = Zeroizing::new([0u8; 64]);
         pbkdf2::pbkdf2_hmac::<Sha256>(secret.as_bytes(), KDF_SALT, KDF_ITERATIONS, &mut *bytes);
         Self::from_key_bytes(&bytes)
@@ -143,6 +154,19 @@ impl SealedV2Key {
         let len = decrypt_in_place(&self.aes.1, &iv, &mut buf)?;
         buf.truncate(len);
         Ok(buf)
+    }
+
+    /// A 32-byte key for another purpose, derived from this key's MAC key:
+    /// `HMAC-SHA256(mac key, 0x00 ‖ label)`.
+    ///
+    /// The leading `0x00` keeps these apart from every tag the envelope makes (those MAC
+    /// inputs start with the version byte `0x02`), so no sealed message or record can
+    /// reveal a subkey, and different labels give independent keys.
+    pub(crate) fn derive_subkey(&self, label: &str) -> Zeroizing<[u8; 32]> {
+        let mut mac = self.mac();
+        mac.update(&[0]);
+        mac.update(label.as_bytes());
+        Zeroizing::new(mac.finalize().into_bytes().into())
     }
 
     fn mac(&self) -> HmacSha256 {
