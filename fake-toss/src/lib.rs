@@ -68,15 +68,11 @@
 pub mod cards;
 pub mod error;
 pub mod server;
-pub mod webhook;
 
 mod auth;
 mod clock;
-mod faults;
 mod idempotency;
 mod model;
-mod pool;
-mod recorder;
 mod requests;
 mod routes;
 mod state;
@@ -84,13 +80,8 @@ mod store;
 
 pub use cards::{DECLINED_CARDS, DeclinedCard};
 pub use error::TossError;
+pub use fake_harness::{
+    Compat, FakeError, Harness, RecordedRequest, WebhookOutcome, WebhookRecord,
+};
 pub use model::PaymentStatus;
-pub use recorder::RecordedRequest;
-pub use server::{DEFAULT_SECRET_KEY, FakeToss, FakeTossBuilder};
-pub use webhook::{WebhookOutcome, WebhookRecord};
-
-/// Locks a mutex, recovering the data if a panicking thread poisoned it (the fake's state
-/// stays usable; a test that panicked already failed on its own).
-pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
+pub use server::{DEFAULT_SECRET_KEY, FakeToss, FakeTossBuilder, REAL_RETRY_SCHEDULE};
