@@ -50,11 +50,6 @@ impl ApiError {
         Self::new(StatusCode::OK, message)
     }
 
-    /// Injected server failure (`500`).
-    pub(crate) fn internal(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
-    }
-
     /// The envelope for this error: `response` is always `null`.
     pub(crate) fn body(&self) -> Value {
         json!({ "code": self.code, "message": self.message, "response": Value::Null })

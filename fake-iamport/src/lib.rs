@@ -95,10 +95,10 @@ mod auth;
 pub mod cards;
 mod certifications;
 mod charges;
-mod clock;
 mod customers;
 mod envelope;
 mod fields;
+mod internal;
 mod payments;
 mod receipts;
 mod routes;
@@ -108,7 +108,9 @@ mod state;
 mod vbanks;
 pub mod webhooks;
 
-pub use server::{DEFAULT_IMP_KEY, DEFAULT_IMP_SECRET, FakeError, FakeIamport, FakeIamportBuilder};
-pub use shared::ReceivedRequest;
+pub use fake_harness::{
+    Compat, FakeError, Harness, RecordedRequest, WebhookOutcome, WebhookRecord,
+};
+pub use server::{DEFAULT_IMP_KEY, DEFAULT_IMP_SECRET, FakeIamport, FakeIamportBuilder};
 pub use vbanks::BANKS;
-pub use webhooks::{WebhookAttempt, WebhookOutcome, WebhookPayload};
+pub use webhooks::WebhookPayload;

@@ -31,7 +31,8 @@ async fn issue_deposit_webhook_and_cancel_with_refund_account() {
     let hooks = receiver().await;
     let api = Api::with(
         FakeIamport::builder()
-            .start_time(common::T0)
+            .now(common::at(common::T0))
+            .freeze_clock(true)
             .webhook_url(format!("{}/hook", hooks.uri())),
     )
     .await;
@@ -46,8 +47,11 @@ async fn issue_deposit_webhook_and_cancel_with_refund_account() {
     let imp_uid = v["imp_uid"].as_str().expect("id").to_owned();
 
     // Ready → webhook "ready".
-    let log = api.fake.wait_for_webhooks(1, Duration::from_secs(5)).await;
-    assert_eq!(log[0].payload.status, "ready");
+    let log = api
+        .fake
+        .wait_for_webhooks(1, Duration::from_secs(5), |_| true)
+        .await;
+    assert_eq!(log[0].json()["status"], "ready");
     assert_eq!(log[0].outcome, WebhookOutcome::Delivered { status: 200 });
 
     // A ready account is not cancellable through payments/cancel.
@@ -57,10 +61,13 @@ async fn issue_deposit_webhook_and_cancel_with_refund_account() {
     let paid = api.fake.deposit(&imp_uid).await.expect("deposit");
     assert_eq!(paid["status"], json!("paid"));
     assert_eq!(paid["paid_at"], json!(common::T0 + 600));
-    let log = api.fake.wait_for_webhooks(2, Duration::from_secs(5)).await;
-    assert_eq!(log[1].payload.status, "paid");
-    assert_eq!(log[1].payload.imp_uid, imp_uid);
-    assert_eq!(log[1].payload.merchant_uid, "vb-1");
+    let log = api
+        .fake
+        .wait_for_webhooks(2, Duration::from_secs(5), |_| true)
+        .await;
+    assert_eq!(log[1].json()["status"], "paid");
+    assert_eq!(log[1].json()["imp_uid"], imp_uid);
+    assert_eq!(log[1].json()["merchant_uid"], "vb-1");
     assert_eq!(log[1].content_type, "application/json");
     let sent: serde_json::Value = serde_json::from_str(&log[1].body).expect("json body");
     assert_eq!(
@@ -92,8 +99,11 @@ async fn issue_deposit_webhook_and_cancel_with_refund_account() {
     full["imp_uid"] = json!(imp_uid);
     let f = api.cancel(full).await;
     assert_eq!(f.ok()["status"], json!("cancelled"));
-    let log = api.fake.wait_for_webhooks(3, Duration::from_secs(5)).await;
-    assert_eq!(log[2].payload.status, "cancelled");
+    let log = api
+        .fake
+        .wait_for_webhooks(3, Duration::from_secs(5), |_| true)
+        .await;
+    assert_eq!(log[2].json()["status"], "cancelled");
 }
 
 #[tokio::test]
@@ -174,7 +184,9 @@ async fn vbank_checks_and_late_deposit() {
     api.post("/vbanks", base).await.fails(200);
     api.fake.advance(Duration::from_secs(61));
     match api.fake.deposit(&imp_uid).await {
-        Err(fake_iamport::FakeError::Refused { status, message }) => {
+        Err(fake_iamport::FakeError::Refused {
+            status, message, ..
+        }) => {
             assert_eq!(status, 200);
             assert!(message.contains("입금기한"), "{message}");
         }
@@ -190,12 +202,15 @@ async fn notice_url_overrides_and_form_encoding() {
         .post(
             "/vbanks",
             json!({"merchant_uid": "vb-n", "amount": 1000, "vbank_code": "088",
-                   "vbank_due": api.fake.now() + 600, "vbank_holder": "h",
+                   "vbank_due": api.fake.now().timestamp() + 600, "vbank_holder": "h",
                    "notice_url": format!("{}/hook", hooks.uri())}),
         )
         .await;
     let imp_uid = v.ok()["imp_uid"].as_str().expect("id").to_owned();
-    let log = api.fake.wait_for_webhooks(1, Duration::from_secs(5)).await;
+    let log = api
+        .fake
+        .wait_for_webhooks(1, Duration::from_secs(5), |_| true)
+        .await;
     assert_eq!(log[0].content_type, "application/x-www-form-urlencoded");
     assert_eq!(
         log[0].body,
