@@ -2,18 +2,19 @@
 //! in-process in milliseconds.
 //!
 //! # Modules
-//! - [`server`]: [`FakeIamport`] (the handle) and [`FakeIamportBuilder`]; the server
-//!   runs on its own thread and tokio runtime, so any test flavour can use it.
-//! - `routes`: `METHOD /path` → handler, token check, `Idempotency-Key` replay.
-//! - `auth`: `POST /users/getToken` and token expiry.
-//! - `payments`: the payment object, lookups, `POST /payments/cancel`.
-//! - `charges`: `subscribe/payments/onetime` and `again`; `customers`: saved cards.
-//! - `vbanks`: virtual accounts and the fake-only deposit.
-//! - `receipts`, `certifications`: cash receipts and SMS OTP certification.
-//! - [`webhooks`]: delivery, retries, failure knobs and the attempt log.
-//! - [`cards`]: card checks and the declined-card table.
-//! - `envelope`, `fields`, `state`, `shared`, `clock`: response envelope, request
-//!   parsing, stored data, what server and handle share, the injectable clock.
+//! - [`server`]: [`FakeIamport`] (the handle, deref to [`fake_harness::Harness`] for the
+//!   knobs every fake shares) and [`FakeIamportBuilder`].
+//! - `routes`: `METHOD /path` → handler, token check, `Idempotency-Key` replay;
+//!   `internal`: PortOne's own `/internal/` routes beside the harness's.
+//! - Resources, one module each: `auth` (`POST /users/getToken`, token expiry),
+//!   `payments` (lookups, `POST /payments/cancel`), `charges` (`subscribe/payments/onetime`
+//!   and `again`), `customers` (saved cards), `vbanks` (virtual accounts, deposit),
+//!   `receipts` (cash receipts), `certifications` (SMS OTP).
+//! - `model`: the records and their JSON shapes; `state`: the data behind one lock;
+//!   `shared`: what the handlers and the handle share. Dependencies run resource →
+//!   state → model, never back.
+//! - [`webhooks`]: the webhook body; delivery is the harness's. [`cards`]: card checks and
+//!   the declined-card table. `envelope`, `fields`: response envelope, request parsing.
 //!
 //! # Use
 //! ```no_run
@@ -99,6 +100,7 @@ mod customers;
 mod envelope;
 mod fields;
 mod internal;
+mod model;
 mod payments;
 mod receipts;
 mod routes;

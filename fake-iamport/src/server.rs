@@ -8,15 +8,15 @@
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use axum::body::{Body as AxumBody, to_bytes};
+use axum::body::to_bytes;
 use axum::extract::Request;
 use axum::response::Response;
 use axum::{Extension, Router};
 use fake_harness::{Config, FakeError, Harness, Server, Vendor, lock};
-use http::{HeaderValue, StatusCode};
+use http::StatusCode;
 use serde_json::Value;
 
-use crate::envelope::{ApiError, Reply};
+use crate::envelope::{ApiError, Reply, json_response};
 use crate::routes;
 use crate::shared::Shared;
 use crate::state::State;
@@ -133,26 +133,6 @@ fn router() -> Router {
         .fallback(serve_request)
 }
 
-/// The HTTP answer for a reply.
-pub(crate) fn reply_response(reply: &Reply) -> Response {
-    json_response(reply, false)
-}
-
-fn json_response(reply: &Reply, replayed: bool) -> Response {
-    let bytes = serde_json::to_vec(&reply.body).unwrap_or_default();
-    let mut resp = Response::new(AxumBody::from(bytes));
-    *resp.status_mut() = reply.status;
-    resp.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    if replayed {
-        resp.headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
-    resp
-}
-
 async fn serve_request(Extension(shared): Extension<Arc<Shared>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
@@ -252,14 +232,14 @@ impl FakeIamport {
         lock(&self.shared().state)
             .payments
             .get(imp_uid)
-            .map(crate::payments::Payment::to_json)
+            .map(crate::model::Payment::to_json)
     }
 
     /// The latest payment with `merchant_uid`.
     pub fn payment_by_merchant_uid(&self, merchant_uid: &str) -> Option<Value> {
         lock(&self.shared().state)
             .latest_by_merchant_uid(merchant_uid, None)
-            .map(crate::payments::Payment::to_json)
+            .map(crate::model::Payment::to_json)
     }
 
     /// The OTP "sent by SMS" for a certification request (over HTTP:

@@ -9,11 +9,7 @@ use std::sync::Arc;
 use fake_harness::Harness;
 use rand::Rng;
 
-use crate::auth::Token;
-use crate::certifications::Certification;
-use crate::customers::Customer;
-use crate::payments::Payment;
-use crate::receipts::Receipt;
+use crate::model::{Certification, Customer, Payment, Receipt, Token};
 use crate::webhooks::WebhookPayload;
 
 /// The fake's data.

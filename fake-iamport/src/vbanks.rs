@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::envelope::ApiError;
 use crate::fields::Body;
-use crate::payments::{Buyer, Method, Payment, Status, not_found};
+use crate::model::{Buyer, Method, Payment, Status};
 use crate::state::{State, random_digits, random_hex};
 
 /// Bank codes the fake issues accounts for (the real API's standard codes).
@@ -114,7 +114,7 @@ fn ready_vbank<'a>(st: &'a mut State, imp_uid: &str) -> Result<&'a mut Payment, 
     let p = st
         .payments
         .get_mut(imp_uid)
-        .ok_or_else(|| not_found(imp_uid))?;
+        .ok_or_else(|| ApiError::payment_not_found(imp_uid))?;
     let Method::VBank { .. } = p.method else {
         return Err(ApiError::business(format!(
             "가상계좌 결제건이 아닙니다. ({imp_uid} is not a virtual-account payment)"
