@@ -14,18 +14,19 @@
 //! ```
 //!
 //! # Modules
-//! - [`server`]: [`FakeToss`] (the running fake, its inspection and control methods) and
-//!   [`FakeTossBuilder`].
-//! - `routes`: the HTTP routes and the middleware (request log, fault injection, auth,
-//!   `Idempotency-Key`).
-//! - `store`: the state and the business rules (status machine, cancels, virtual accounts,
-//!   billing, cash receipts); `model`: records and their JSON shapes; `requests`: request
-//!   bodies and field checks.
-//! - [`webhook`]: outbox, dispatcher with retries and webhook fault knobs, the attempt log.
-//! - [`cards`]: the declined-card table. [`error`]: Toss-style errors.
-//! - `clock`, `faults`, `idempotency`, `auth`, `recorder`, `state`, `pool`: the injectable
-//!   clock, fault counters, idempotency cache, secret-key check, request log, shared state,
-//!   and the pre-spawned server threads that make `start()` cheap.
+//! - [`server`]: [`FakeToss`] (the handle, deref to [`fake_harness::Harness`] for the
+//!   knobs every fake shares) and [`FakeTossBuilder`].
+//! - `routes`: the HTTP routes and the middleware (secret key, `Idempotency-Key`); the
+//!   request log and fault injection are the harness's.
+//! - Resources, one module each, holding their request bodies and rules: `payments`
+//!   (lookups, key-in, confirm, cancel), `virtual_accounts` (issue, deposit), `billing`
+//!   (billing keys and charges), `cash_receipts`.
+//! - `store`: the data and the rules they share (status machine, expiry, webhook events);
+//!   `model`: records and their JSON shapes; `fields`: field checks; `state`: what the
+//!   handlers and the handle share. Dependencies run resource → store → model, never back.
+//! - [`cards`]: the declined-card table. [`error`]: Toss-style errors. `auth`: the secret
+//!   key check; `idempotency`: Toss's key rules on the harness's cache; `clock`: Toss's
+//!   time formats.
 //!
 //! # API served
 //! Every endpoint of the Toss v1 OpenAPI file shipped in `spec/`, plus
@@ -70,13 +71,17 @@ pub mod error;
 pub mod server;
 
 mod auth;
+mod billing;
+mod cash_receipts;
 mod clock;
+mod fields;
 mod idempotency;
 mod model;
-mod requests;
+mod payments;
 mod routes;
 mod state;
 mod store;
+mod virtual_accounts;
 
 pub use cards::{DECLINED_CARDS, DeclinedCard};
 pub use error::TossError;

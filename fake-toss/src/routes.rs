@@ -18,8 +18,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::error::TossError;
+use crate::fields as rq;
 use crate::idempotency::{self, MAX_KEY_LEN};
-use crate::requests as rq;
 use crate::state::Shared;
 
 type S = Extension<Arc<Shared>>;
@@ -216,11 +216,11 @@ async fn payment_by_order(Extension(s): S, Path(order_id): Path<String>) -> Answ
         .map(|b| json_bytes(StatusCode::OK, b))
 }
 
-async fn key_in(Extension(s): S, JsonBody(r): JsonBody<rq::KeyIn>) -> Answer {
+async fn key_in(Extension(s): S, JsonBody(r): JsonBody<crate::payments::KeyIn>) -> Answer {
     s.with_store(|st, now| st.key_in(r, now)).map(created)
 }
 
-async fn confirm(Extension(s): S, JsonBody(r): JsonBody<rq::Approval>) -> Answer {
+async fn confirm(Extension(s): S, JsonBody(r): JsonBody<crate::payments::Approval>) -> Answer {
     let key = r
         .payment_key
         .clone()
@@ -232,7 +232,7 @@ async fn confirm(Extension(s): S, JsonBody(r): JsonBody<rq::Approval>) -> Answer
 async fn confirm_by_path(
     Extension(s): S,
     Path(key): Path<String>,
-    JsonBody(r): JsonBody<rq::Approval>,
+    JsonBody(r): JsonBody<crate::payments::Approval>,
 ) -> Answer {
     if let Some(k) = r.payment_key.as_deref().filter(|k| *k != key) {
         return Err(TossError::invalid(format!(
@@ -246,24 +246,30 @@ async fn confirm_by_path(
 async fn cancel(
     Extension(s): S,
     Path(key): Path<String>,
-    JsonBody(r): JsonBody<rq::CancelReq>,
+    JsonBody(r): JsonBody<crate::payments::CancelReq>,
 ) -> Answer {
     s.with_store(|st, now| st.cancel(&key, r, now)).map(created)
 }
 
-async fn virtual_account(Extension(s): S, JsonBody(r): JsonBody<rq::VirtualAccountReq>) -> Answer {
+async fn virtual_account(
+    Extension(s): S,
+    JsonBody(r): JsonBody<crate::virtual_accounts::VirtualAccountReq>,
+) -> Answer {
     s.with_store(|st, now| st.issue_virtual_account(r, now))
         .map(created)
 }
 
 // ---- billing ---------------------------------------------------------------------------
 
-async fn billing_card(Extension(s): S, JsonBody(r): JsonBody<rq::BillingCardReq>) -> Answer {
+async fn billing_card(
+    Extension(s): S,
+    JsonBody(r): JsonBody<crate::billing::BillingCardReq>,
+) -> Answer {
     s.with_store(|st, now| st.billing_card(r, now))
         .map(|v| created_json(&v))
 }
 
-async fn billing_issue(Extension(s): S, JsonBody(r): JsonBody<rq::IssueReq>) -> Answer {
+async fn billing_issue(Extension(s): S, JsonBody(r): JsonBody<crate::billing::IssueReq>) -> Answer {
     s.with_store(|st, now| st.issue_billing(r, now))
         .map(|v| created_json(&v))
 }
@@ -271,7 +277,7 @@ async fn billing_issue(Extension(s): S, JsonBody(r): JsonBody<rq::IssueReq>) -> 
 async fn billing_read(
     Extension(s): S,
     Path(key): Path<String>,
-    JsonBody(r): JsonBody<rq::CustomerKeyReq>,
+    JsonBody(r): JsonBody<crate::billing::CustomerKeyReq>,
 ) -> Answer {
     s.with_store(|st, _| st.read_billing(&key, &r))
         .map(|v| created_json(&v))
@@ -280,14 +286,17 @@ async fn billing_read(
 async fn billing_charge(
     Extension(s): S,
     Path(key): Path<String>,
-    JsonBody(r): JsonBody<rq::ChargeReq>,
+    JsonBody(r): JsonBody<crate::billing::ChargeReq>,
 ) -> Answer {
     s.with_store(|st, now| st.charge(&key, r, now)).map(created)
 }
 
 // ---- cash receipts ---------------------------------------------------------------------
 
-async fn cash_receipt(Extension(s): S, JsonBody(r): JsonBody<rq::CashReceiptReq>) -> Answer {
+async fn cash_receipt(
+    Extension(s): S,
+    JsonBody(r): JsonBody<crate::cash_receipts::CashReceiptReq>,
+) -> Answer {
     s.with_store(|st, now| st.issue_cash_receipt(r, now))
         .map(|v| created_json(&v))
 }
@@ -295,7 +304,7 @@ async fn cash_receipt(Extension(s): S, JsonBody(r): JsonBody<rq::CashReceiptReq>
 async fn cash_receipt_cancel(
     Extension(s): S,
     Path(key): Path<String>,
-    JsonBody(r): JsonBody<rq::CashReceiptCancelReq>,
+    JsonBody(r): JsonBody<crate::cash_receipts::CashReceiptCancelReq>,
 ) -> Answer {
     s.with_store(|st, now| st.cancel_cash_receipt(&key, &r, now))
         .map(|v| created_json(&v))
@@ -308,7 +317,7 @@ async fn deposit(Extension(s): S, Path(key): Path<String>) -> Answer {
         .map(|b| json_bytes(StatusCode::OK, b))
 }
 
-async fn auth_key(Extension(s): S, JsonBody(r): JsonBody<rq::AuthKeyReq>) -> Answer {
+async fn auth_key(Extension(s): S, JsonBody(r): JsonBody<crate::billing::AuthKeyReq>) -> Answer {
     s.with_store(|st, _| st.create_auth_key(r))
         .map(|v| created_json(&v))
 }

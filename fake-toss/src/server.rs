@@ -13,9 +13,9 @@ use fake_harness::{AttemptInfo, Config, FakeError, Harness, Server, Vendor};
 use serde_json::Value;
 
 use crate::auth::{Auth, basic_header};
+use crate::billing::AuthKeyReq;
 use crate::clock::toss_time;
 use crate::error::TossError;
-use crate::requests::AuthKeyReq;
 use crate::state::Shared;
 use crate::store::Store;
 
