@@ -6,10 +6,11 @@ use serde_json::{Value, json};
 
 use serde::Deserialize;
 
+use crate::clock::toss_time;
 use crate::error::TossError;
 use crate::fields as rq;
 use crate::model::{Billing, CardInfo, Method, PaymentStatus};
-use crate::store::{AuthKey, Store, check_not_expired, random_alnum, random_digits};
+use crate::store::{AuthKey, Outgoing, Store, check_not_expired, random_alnum, random_digits};
 
 impl Store {
     fn register_billing(
@@ -94,6 +95,41 @@ impl Store {
             return Err(not_matches_customer_key());
         }
         Ok(b)
+    }
+
+    /// `DELETE /v1/billing/{billingKey}`: removes a billing key (the customer deleted the
+    /// saved card); later charges and reads answer `404 NOT_FOUND_BILLING_KEY`, and a
+    /// `BILLING_DELETED` webhook `{eventType, createdAt, data: {mId, billingKey,
+    /// customerKey, deletedAt}}` is sent.
+    ///
+    /// # Errors
+    /// `404 NOT_FOUND_BILLING_KEY` for an unknown (or already removed) key.
+    pub(crate) fn delete_billing(
+        &mut self,
+        billing_key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), TossError> {
+        let b = self.billings.remove(billing_key).ok_or_else(|| {
+            TossError::new(
+                404,
+                "NOT_FOUND_BILLING_KEY",
+                format!("billingKey: no billing key {billing_key:?}"),
+            )
+        })?;
+        self.outbox.push(Outgoing {
+            event_type: "BILLING_DELETED",
+            body: json!({
+                "eventType": "BILLING_DELETED",
+                "createdAt": toss_time(now),
+                "data": {
+                    "mId": crate::model::MID,
+                    "billingKey": b.billing_key,
+                    "customerKey": b.customer_key,
+                    "deletedAt": toss_time(now),
+                },
+            }),
+        });
+        Ok(())
     }
 
     /// `POST /v1/billing/authorizations/{billingKey}`: read a billing key back.

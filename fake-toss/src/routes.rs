@@ -47,7 +47,10 @@ pub(crate) fn router() -> Router {
             "/v1/billing/authorizations/{billing_key}",
             post(billing_read),
         )
-        .route("/v1/billing/{billing_key}", post(billing_charge))
+        .route(
+            "/v1/billing/{billing_key}",
+            post(billing_charge).delete(billing_delete),
+        )
         .route("/v1/cash-receipts", post(cash_receipt))
         .route(
             "/v1/cash-receipts/{receipt_key}/cancel",
@@ -289,6 +292,11 @@ async fn billing_charge(
     JsonBody(r): JsonBody<crate::billing::ChargeReq>,
 ) -> Answer {
     s.with_store(|st, now| st.charge(&key, r, now)).map(created)
+}
+
+async fn billing_delete(Extension(s): S, Path(key): Path<String>) -> Answer {
+    s.with_store(|st, now| st.delete_billing(&key, now))?;
+    Ok(StatusCode::OK.into_response())
 }
 
 // ---- cash receipts ---------------------------------------------------------------------

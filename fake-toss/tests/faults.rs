@@ -262,3 +262,36 @@ async fn status_webhooks_cover_every_change() {
         assert_eq!(w.json()["data"]["paymentKey"], k.as_str());
     }
 }
+
+#[tokio::test]
+async fn webhooks_carry_the_toss_transmission_headers() {
+    let (_rx, url) = Receiver::start(1).await;
+    let toss = FakeToss::builder()
+        .webhook_url(&url)
+        .webhook_retry_schedule(vec![Duration::from_millis(10)])
+        .start()
+        .await;
+    let api = Api::new(&toss);
+    api.card_payment("order-w-hdr", 1_000).await;
+    let log = toss
+        .wait_for_webhooks(2, Duration::from_secs(5), |_| true)
+        .await;
+    assert_eq!(log.len(), 2, "{log:#?}");
+    let id = log[0]
+        .header("tosspayments-webhook-transmission-id")
+        .expect("transmission id");
+    assert_eq!(
+        log[1].header("tosspayments-webhook-transmission-id"),
+        Some(id),
+        "a retry keeps the event's id"
+    );
+    let retried: Vec<_> = log
+        .iter()
+        .map(|w| w.header("tosspayments-webhook-transmission-retried-count"))
+        .collect();
+    assert_eq!(retried, [Some("0"), Some("1")]);
+    let time = log[1]
+        .header("tosspayments-webhook-transmission-time")
+        .expect("transmission time");
+    assert!(chrono::DateTime::parse_from_rfc3339(time).is_ok(), "{time}");
+}
