@@ -122,9 +122,9 @@ pub(crate) fn cancel(st: &mut State, body: &Body, now: i64) -> Result<Value, Api
                 "가상계좌 환불은 환불계좌 정보(refund_holder, refund_bank, refund_account)가 필요합니다. (refunding a deposited virtual account needs refund_holder, refund_bank and refund_account)",
             ));
         };
-        if crate::vbanks::bank_name(bank).is_none() {
+        if crate::vbanks::bank(bank).is_none() {
             return Err(ApiError::bad_request(format!(
-                "`refund_bank` is not a known bank code: {bank:?}"
+                "`refund_bank` is not a known bank code or name: {bank:?}"
             )));
         }
         let acc = digits(account);

@@ -223,3 +223,38 @@ async fn notice_url_overrides_and_form_encoding() {
         Some(&b"application/x-www-form-urlencoded"[..])
     );
 }
+
+#[tokio::test]
+async fn banks_by_name_answer_with_the_standard_code_and_name() {
+    let api = Api::start().await;
+    let due = api.fake.now().timestamp() + 86_400;
+    for (given, code, name) in [
+        ("SHINHAN", "088", "신한은행"),
+        ("kookmin", "004", "KB국민은행"),
+        ("국민은행", "004", "KB국민은행"),
+        ("081", "081", "하나은행"),
+    ] {
+        let a = api
+            .post(
+                "/vbanks",
+                json!({"merchant_uid": format!("bank-{code}-{given}"), "amount": 1000,
+                       "vbank_code": given, "vbank_due": due, "vbank_holder": "h"}),
+            )
+            .await;
+        let p = a.ok();
+        assert_eq!(
+            (p["vbank_code"].as_str(), p["vbank_name"].as_str()),
+            (Some(code), Some(name)),
+            "{given}"
+        );
+    }
+    let msg = api
+        .post(
+            "/vbanks",
+            json!({"merchant_uid": "bank-bad", "amount": 1000, "vbank_code": "ABCDEFGH",
+                   "vbank_due": due, "vbank_holder": "h"}),
+        )
+        .await
+        .fails(400);
+    assert!(msg.contains("vbank_code"), "{msg}");
+}
