@@ -258,3 +258,17 @@ async fn banks_by_name_answer_with_the_standard_code_and_name() {
         .fails(400);
     assert!(msg.contains("vbank_code"), "{msg}");
 }
+
+#[tokio::test]
+async fn the_customer_helpers_pay_issue_and_deposit_without_json() {
+    let fake = FakeIamport::start().await;
+    let paid = fake.pay_by_card("m-help-1", 1_000).unwrap();
+    assert_eq!(paid["status"], "paid");
+    let again = fake.pay_by_card("m-help-1", 1_000).unwrap_err();
+    assert_eq!(again.status(), Some(200), "a business refusal: {again}");
+    let vbank = fake.issue_virtual_account("m-help-2", 2_000).unwrap();
+    assert_eq!(vbank["status"], "ready");
+    let imp_uid = vbank["imp_uid"].as_str().unwrap();
+    assert_eq!(fake.deposit(imp_uid).await.unwrap()["status"], "paid");
+    assert_eq!(fake.payment(imp_uid).unwrap()["status"], "paid");
+}

@@ -291,3 +291,17 @@ async fn widget_virtual_account_waits_for_confirmation() {
     );
     assert_eq!(toss.deposit(&k).await.unwrap()["status"], "DONE");
 }
+
+#[tokio::test]
+async fn the_customer_helpers_pay_issue_and_deposit_without_json() {
+    let toss = FakeToss::start().await;
+    let paid = toss.pay_by_card("order-help-1", 1_000).unwrap();
+    assert_eq!(paid["status"], "DONE");
+    let again = toss.pay_by_card("order-help-1", 1_000).unwrap_err();
+    assert_eq!(again.code(), Some("DUPLICATED_ORDER_ID"));
+    let va = toss.issue_virtual_account("order-help-2", 2_000).unwrap();
+    assert_eq!(va["status"], "WAITING_FOR_DEPOSIT");
+    let k = key(&va);
+    assert_eq!(toss.deposit(&k).await.unwrap()["status"], "DONE");
+    assert_eq!(toss.payment(&k).unwrap()["status"], "DONE");
+}
