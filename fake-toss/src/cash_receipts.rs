@@ -29,7 +29,9 @@ impl Store {
             .or(r.customer_identity_number.as_deref())
             .ok_or_else(|| TossError::invalid("registrationNumber: required"))?;
         let digits: String = number.chars().filter(|c| *c != '-').collect();
-        if !(10..=19).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        // samchon's fake accepts a masked number (`8803111******`).
+        let allowed = |b: u8| b.is_ascii_digit() || (self.samchon && b == b'*');
+        if !(10..=19).contains(&digits.len()) || !digits.bytes().all(allowed) {
             return Err(TossError::new(
                 400,
                 "INVALID_REGISTRATION_NUMBER",

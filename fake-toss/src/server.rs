@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::response::IntoResponse as _;
-use fake_harness::{AttemptInfo, Config, FakeError, Harness, Server, Vendor};
+use fake_harness::{AttemptInfo, Compat, Config, FakeError, Harness, Server, Vendor};
 use serde_json::Value;
 
 use crate::auth::{Auth, basic_header};
@@ -112,7 +112,10 @@ impl FakeTossBuilder {
         let server = fake_harness::start(&VENDOR, self.harness, |h| {
             let shared = Arc::new(Shared {
                 harness: h.clone(),
-                store: Mutex::new(Store::default()),
+                store: Mutex::new(Store {
+                    samchon: h.config().compat_mode() == Compat::Samchon,
+                    ..Store::default()
+                }),
                 auth: Auth::new(keys),
             });
             let weak = Arc::downgrade(&shared);

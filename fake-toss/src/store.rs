@@ -45,6 +45,8 @@ pub(crate) struct Store {
     pub(crate) receipts: HashMap<String, CashReceipt>,
     pub(crate) declines: HashMap<String, TossError>,
     pub outbox: Vec<Outgoing>,
+    /// Reproduce samchon's fake where it differs (see the README's table).
+    pub(crate) samchon: bool,
 }
 
 pub(crate) fn random_alnum(n: usize) -> String {
@@ -195,6 +197,7 @@ impl Store {
     }
 
     pub(crate) fn insert(&mut self, mut p: Payment, now: DateTime<Utc>) -> Bytes {
+        p.omit_other_methods = self.samchon;
         p.refresh();
         let key = p.payment_key.clone();
         self.orders.insert(p.order_id.clone(), key.clone());
@@ -231,6 +234,7 @@ impl Store {
             cash_receipt: None,
             confirm_deadline: now + chrono::Duration::minutes(CONFIRM_WINDOW_MINUTES),
             rendered: Bytes::new(),
+            omit_other_methods: false,
         }
     }
 
