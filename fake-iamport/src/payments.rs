@@ -140,6 +140,7 @@ pub(crate) fn cancel(st: &mut State, body: &Body, now: i64) -> Result<Value, Api
         }
     }
 
+    let samchon = st.samchon();
     let Some(payment) = st.payments.get_mut(&key) else {
         return Err(cancel_not_found());
     };
@@ -153,13 +154,16 @@ pub(crate) fn cancel(st: &mut State, body: &Body, now: i64) -> Result<Value, Api
         receipt_url: receipt_url(&payment.imp_uid),
     });
     let emptied = payment.balance() == 0;
-    if emptied {
+    if emptied || samchon {
+        // samchon's fake marks a partial cancel `cancelled` too (and sends its webhook).
         payment.status = Status::Cancelled;
         payment.cancelled_at = now;
+    }
+    if emptied {
         payment.cash_receipt_issue = false;
     }
     let out = payment.to_json();
-    if emptied {
+    if emptied || samchon {
         let snapshot = payment.clone();
         // The real API withdraws the cash receipt of a fully cancelled payment.
         if let Some(r) = st.receipts.get_mut(&key)

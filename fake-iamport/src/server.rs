@@ -143,13 +143,21 @@ async fn serve_request(Extension(shared): Extension<Arc<Shared>>, req: Request) 
         };
         return json_response(&Reply::from(Err(e)), false);
     };
-    let d = routes::handle(
+    let mut d = routes::handle(
         &shared,
         &parts.method,
         parts.uri.path(),
         &parts.headers,
         &bytes,
     );
+    // samchon's fake answers business refusals 422 (the real API: 200 with code -1), so
+    // its SDK throws.
+    if d.reply.status == StatusCode::OK
+        && d.reply.body["code"] != 0
+        && shared.harness.config().compat_mode() == fake_harness::Compat::Samchon
+    {
+        d.reply.status = StatusCode::UNPROCESSABLE_ENTITY;
+    }
     json_response(&d.reply, d.replayed)
 }
 

@@ -60,6 +60,11 @@ impl State {
         }
     }
 
+    /// Whether samchon's fake's behaviour is reproduced (see the README's table).
+    pub(crate) fn samchon(&self) -> bool {
+        self.harness.config().compat_mode() == fake_harness::Compat::Samchon
+    }
+
     /// The next creation number.
     pub(crate) fn next_seq(&mut self) -> u64 {
         self.seq += 1;

@@ -85,20 +85,28 @@ pub(crate) fn issue(st: &mut State, body: &Body, now: i64) -> Result<Value, ApiE
     let merchant_uid = body.str_req("merchant_uid")?;
     let amount = body.positive_amount("amount")?;
     let vbank_code = body.str_req("vbank_code")?;
-    let vbank_due = body
-        .i64_opt("vbank_due")?
-        .ok_or_else(|| ApiError::bad_request("`vbank_due` is required (Unix seconds)"))?;
+    // samchon's fake takes a fractional due time (JavaScript's `Date.now() / 1000`).
+    let vbank_due = if st.samchon() {
+        body.f64_opt("vbank_due")?.map(|f| f.trunc() as i64)
+    } else {
+        body.i64_opt("vbank_due")?
+    }
+    .ok_or_else(|| ApiError::bad_request("`vbank_due` is required (Unix seconds)"))?;
     let vbank_holder = body.str_req("vbank_holder")?;
     let name = body.str_opt("name")?;
     let buyer = Buyer::from_body(body)?;
     let notice_url = body.url_opt("notice_url")?;
     let custom_data = body.str_opt("custom_data")?;
-    let Some((code, vbank_name)) = bank(&vbank_code) else {
-        return Err(ApiError::bad_request(format!(
-            "`vbank_code` {vbank_code:?} is not a supported bank (a code such as 004 or 088, or a name such as KOOKMIN, SHINHAN, 국민은행)"
-        )));
+    let (vbank_code, vbank_name) = match bank(&vbank_code) {
+        Some((code, name)) => (code.to_owned(), name.to_owned()),
+        // samchon's fake takes any code and names the bank after it.
+        None if st.samchon() => (vbank_code.clone(), vbank_code),
+        None => {
+            return Err(ApiError::bad_request(format!(
+                "`vbank_code` {vbank_code:?} is not a supported bank (a code such as 004 or 088, or a name such as KOOKMIN, SHINHAN, 국민은행)"
+            )));
+        }
     };
-    let vbank_code = code.to_owned();
     if vbank_due <= now {
         return Err(ApiError::bad_request(format!(
             "`vbank_due` ({vbank_due}) must be in the future (now is {now})"
@@ -123,7 +131,7 @@ pub(crate) fn issue(st: &mut State, body: &Body, now: i64) -> Result<Value, ApiE
         currency: "KRW".into(),
         method: Method::VBank {
             vbank_code,
-            vbank_name: vbank_name.into(),
+            vbank_name,
             vbank_num,
             vbank_holder,
             vbank_date: vbank_due,
