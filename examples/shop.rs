@@ -440,7 +440,9 @@ async fn main() -> Result<(), Error> {
         .ok_or("Toss's webhook never reached the server")?;
     println!(
         "Toss's {} webhook (status {}) reached the server: {:?}",
-        webhook.event_type, webhook.json()["data"]["status"], webhook.outcome
+        webhook.event_type,
+        webhook.json()["data"]["status"],
+        webhook.outcome
     );
     let password = lock(&shop.orders)
         .get(&order_id)

@@ -168,7 +168,10 @@ impl Store {
         // samchon's fake charges a billing key whatever customerKey comes with it.
         let card_number = match self.billings.get(billing_key) {
             Some(b) if self.samchon => b.card_number.clone(),
-            _ => self.billing(billing_key, &r.customer_key)?.card_number.clone(),
+            _ => self
+                .billing(billing_key, &r.customer_key)?
+                .card_number
+                .clone(),
         };
         self.check_new_order(&r.order_id)?;
         let order_name = r

@@ -41,7 +41,10 @@ async fn card_expiry_is_not_checked() {
 async fn a_billing_key_charges_whatever_customer_key_comes_with_it() {
     for (toss, expected) in [
         (FakeToss::start().await, 403),
-        (FakeToss::builder().compat(Compat::Samchon).start().await, 201),
+        (
+            FakeToss::builder().compat(Compat::Samchon).start().await,
+            201,
+        ),
     ] {
         let api = Api::unchecked(&toss);
         let (_, b) = api
@@ -109,11 +112,18 @@ async fn a_masked_registration_number_is_accepted() {
 #[tokio::test]
 async fn other_methods_keys_are_left_out_instead_of_null() {
     let (real, samchon) = both().await;
-    let va = Api::unchecked(&real).virtual_account("order-s-5", 1_000).await;
+    let va = Api::unchecked(&real)
+        .virtual_account("order-s-5", 1_000)
+        .await;
     assert!(va.as_object().unwrap().contains_key("card"));
     assert!(va["card"].is_null());
-    let va = Api::unchecked(&samchon).virtual_account("order-s-5", 1_000).await;
+    let va = Api::unchecked(&samchon)
+        .virtual_account("order-s-5", 1_000)
+        .await;
     let map = va.as_object().unwrap();
-    assert!(!map.contains_key("card") && !map.contains_key("easyPay"), "{va}");
+    assert!(
+        !map.contains_key("card") && !map.contains_key("easyPay"),
+        "{va}"
+    );
     assert!(va["virtualAccount"].is_object());
 }
