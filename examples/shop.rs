@@ -432,7 +432,7 @@ async fn main() -> Result<(), Error> {
     println!("client retry later with the same key: the same history, replayed");
     let delivered = toss
         .wait_for_webhooks(1, Duration::from_secs(5), |w| {
-            w.is_delivered() && w.body["data"]["paymentKey"] == payment_key.as_str()
+            w.is_delivered() && w.json()["data"]["paymentKey"] == payment_key.as_str()
         })
         .await;
     let webhook = delivered
@@ -440,7 +440,9 @@ async fn main() -> Result<(), Error> {
         .ok_or("Toss's webhook never reached the server")?;
     println!(
         "Toss's {} webhook (status {}) reached the server: {:?}",
-        webhook.event_type, webhook.body["data"]["status"], webhook.outcome
+        webhook.event_type,
+        webhook.json()["data"]["status"],
+        webhook.outcome
     );
     let password = lock(&shop.orders)
         .get(&order_id)

@@ -36,7 +36,7 @@ fn client() -> reqwest::Client {
 
 /// A vbank payment issued through the fake's HTTP API (so the canned body is real).
 async fn issue_payment(fake: &FakeIamport, client: &reqwest::Client, token: &str) -> Value {
-    let due = fake.now() + 86_400;
+    let due = fake.now().timestamp() + 86_400;
     let r = client
         .post(format!("{}/vbanks", fake.uri()))
         .header("Authorization", token)

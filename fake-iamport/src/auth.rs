@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use crate::envelope::ApiError;
 use crate::fields::Body;
+use crate::model::Token;
 use crate::state::{State, random_hex};
 
 /// How long a fresh token lives, in seconds.
@@ -16,15 +17,6 @@ pub(crate) const TOKEN_TTL: i64 = 30 * 60;
 pub(crate) const RENEW_WINDOW: i64 = 60;
 /// How much an extension adds, in seconds.
 pub(crate) const EXTENSION: i64 = 5 * 60;
-
-/// An issued token.
-#[derive(Debug, Clone)]
-pub(crate) struct Token {
-    /// The key it was issued to.
-    pub(crate) imp_key: String,
-    /// Unix seconds after which it is refused.
-    pub(crate) expired_at: i64,
-}
 
 /// `POST /users/getToken`.
 pub(crate) fn get_token(st: &mut State, body: &Body, now: i64) -> Result<Value, ApiError> {

@@ -5,24 +5,12 @@
 use rand::Rng;
 use serde_json::Value;
 
-use crate::cards::{Card, EXPIRED_CARD, Stage, table_decline};
-use crate::customers::{card_from_body, save};
+use crate::cards::{Card, Stage};
+use crate::customers::{card_from_body, decline, save};
 use crate::envelope::ApiError;
 use crate::fields::Body;
-use crate::payments::{Buyer, Method, Payment, Status};
+use crate::model::{Buyer, Method, Payment, Status};
 use crate::state::{State, random_digits, random_hex};
-
-/// Why the card company refuses `card` at `stage`, if it does: a test-set decline,
-/// the documented table, or an expiry month already past.
-pub(crate) fn decline(st: &State, card: &Card, stage: Stage, now: i64) -> Option<String> {
-    if let Some(m) = st.custom_declines.get(&card.number) {
-        return Some(m.clone());
-    }
-    if let Some(m) = table_decline(&card.number, stage) {
-        return Some(m.to_owned());
-    }
-    card.expired_at(now).then(|| EXPIRED_CARD.to_owned())
-}
 
 /// Refuses a `merchant_uid` that already names a payment that is not `failed` (the
 /// real API's duplicate-order guard, which makes retries at-most-once).

@@ -1,48 +1,23 @@
 //! Saved cards (billing keys): `GET/POST/DELETE /subscribe/customers/{customer_uid}`.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::cards::{Card, Stage};
+use crate::cards::{Card, EXPIRED_CARD, Stage, table_decline};
 use crate::envelope::ApiError;
 use crate::fields::Body;
-use crate::payments::{PG_ID, PG_PROVIDER};
+use crate::model::Customer;
 use crate::state::State;
 
-/// A saved card.
-#[derive(Debug, Clone)]
-pub(crate) struct Customer {
-    pub(crate) customer_uid: String,
-    pub(crate) card: Card,
-    pub(crate) name: Option<String>,
-    pub(crate) tel: Option<String>,
-    pub(crate) email: Option<String>,
-    pub(crate) addr: Option<String>,
-    pub(crate) postcode: Option<String>,
-    pub(crate) inserted: i64,
-    pub(crate) updated: i64,
-}
-
-impl Customer {
-    /// The `IIamportSubscription` object.
-    pub(crate) fn to_json(&self) -> Value {
-        let (code, name) = self.card.company();
-        json!({
-            "customer_uid": self.customer_uid,
-            "pg_provider": PG_PROVIDER,
-            "pg_id": PG_ID,
-            "card_name": name,
-            "card_code": code,
-            "card_number": self.card.masked(),
-            "card_type": "credit",
-            "customer_name": self.name,
-            "customer_tel": self.tel,
-            "customer_email": self.email,
-            "customer_addr": self.addr,
-            "customer_postcode": self.postcode,
-            "inserted": self.inserted,
-            "updated": self.updated,
-        })
+/// Why the card company refuses `card` at `stage`, if it does: a test-set decline,
+/// the documented table, or an expiry month already past.
+pub(crate) fn decline(st: &State, card: &Card, stage: Stage, now: i64) -> Option<String> {
+    if let Some(m) = st.custom_declines.get(&card.number) {
+        return Some(m.clone());
     }
+    if let Some(m) = table_decline(&card.number, stage) {
+        return Some(m.to_owned());
+    }
+    card.expired_at(now).then(|| EXPIRED_CARD.to_owned())
 }
 
 /// Reads the card fields shared by customer registration and `onetime`.
@@ -111,7 +86,7 @@ pub(crate) fn register(
     let card = card_from_body(body)?;
     // Other fields are checked before the card company is "asked".
     body.email_opt("customer_email")?;
-    if let Some(msg) = crate::charges::decline(st, &card, Stage::Register, now) {
+    if let Some(msg) = decline(st, &card, Stage::Register, now) {
         return Err(ApiError::business(msg));
     }
     save(st, customer_uid, card, body, now)

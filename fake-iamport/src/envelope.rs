@@ -1,7 +1,9 @@
 //! The real API's response envelope `{code, message, response}` and the error type
 //! every handler returns, which carries the HTTP status the real API would use.
 
-use http::StatusCode;
+use axum::body::Body as AxumBody;
+use axum::response::Response;
+use http::{HeaderValue, StatusCode};
 use serde_json::{Value, json};
 
 /// The `message` of every successful envelope (the spec requires a string).
@@ -39,6 +41,13 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, message)
     }
 
+    /// An unknown `imp_uid` on a payment lookup (`404`).
+    pub(crate) fn payment_not_found(imp_uid: &str) -> Self {
+        Self::not_found(format!(
+            "존재하지 않는 결제정보입니다. (no payment with imp_uid {imp_uid:?})"
+        ))
+    }
+
     /// Idempotency-Key reused with a different request (`409`).
     pub(crate) fn conflict(message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, message)
@@ -48,11 +57,6 @@ impl ApiError {
     /// (over-cancel, already paid merchant_uid, wrong OTP, ...).
     pub(crate) fn business(message: impl Into<String>) -> Self {
         Self::new(StatusCode::OK, message)
-    }
-
-    /// Injected server failure (`500`).
-    pub(crate) fn internal(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
     }
 
     /// The envelope for this error: `response` is always `null`.
@@ -86,4 +90,25 @@ impl From<Result<Value, ApiError>> for Reply {
             },
         }
     }
+}
+
+/// The HTTP answer for a reply.
+pub(crate) fn reply_response(reply: &Reply) -> Response {
+    json_response(reply, false)
+}
+
+/// The HTTP answer for a reply; `replayed` marks an idempotent replay.
+pub(crate) fn json_response(reply: &Reply, replayed: bool) -> Response {
+    let bytes = serde_json::to_vec(&reply.body).unwrap_or_default();
+    let mut resp = Response::new(AxumBody::from(bytes));
+    *resp.status_mut() = reply.status;
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    if replayed {
+        resp.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    resp
 }

@@ -39,6 +39,16 @@ impl Body {
         }
     }
 
+    /// A body of string fields, as a form would send them.
+    pub(crate) fn from_pairs<const N: usize>(pairs: [(&str, String); N]) -> Self {
+        Self(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), Value::String(v)))
+                .collect(),
+        )
+    }
+
     /// The whole body as a JSON value (used to compare idempotent replays).
     pub(crate) fn to_value(&self) -> Value {
         Value::Object(self.0.clone())

@@ -1,237 +1,19 @@
 //! The payment object (card or virtual account, exactly the spec's
 //! `IIamportCardPayment` / `IIamportVBankPayment`), lookups and `POST /payments/cancel`.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::envelope::ApiError;
 use crate::fields::{Body, digits};
+use crate::model::{CancelEntry, Method, Payment, Status, receipt_url};
 use crate::state::State;
-
-/// A payment's lifecycle state, as the real API spells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Status {
-    /// Virtual account issued, not yet deposited.
-    Ready,
-    /// Money received (partially cancelled payments stay `paid`).
-    Paid,
-    /// The card company declined.
-    Failed,
-    /// Fully cancelled (or a virtual account whose issue was withdrawn).
-    Cancelled,
-}
-
-impl Status {
-    /// The wire spelling.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Status::Ready => "ready",
-            Status::Paid => "paid",
-            Status::Failed => "failed",
-            Status::Cancelled => "cancelled",
-        }
-    }
-}
-
-/// The fields that differ between payment methods.
-#[derive(Debug, Clone)]
-pub(crate) enum Method {
-    /// `pay_method: "card"`.
-    Card {
-        card_code: String,
-        card_name: String,
-        card_number: String,
-        card_quota: i64,
-        apply_num: String,
-    },
-    /// `pay_method: "vbank"`.
-    VBank {
-        vbank_code: String,
-        vbank_name: String,
-        vbank_num: String,
-        vbank_holder: String,
-        vbank_date: i64,
-        vbank_issued_at: i64,
-    },
-}
-
-/// One entry of `cancel_history`.
-#[derive(Debug, Clone)]
-pub(crate) struct CancelEntry {
-    pub(crate) pg_tid: String,
-    pub(crate) amount: i64,
-    pub(crate) cancelled_at: i64,
-    pub(crate) reason: String,
-    pub(crate) receipt_url: String,
-}
-
-/// Buyer fields copied from the request.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Buyer {
-    pub(crate) name: Option<String>,
-    pub(crate) email: Option<String>,
-    pub(crate) tel: Option<String>,
-    pub(crate) addr: Option<String>,
-    pub(crate) postcode: Option<String>,
-}
-
-impl Buyer {
-    /// Reads `buyer_*` fields.
-    pub(crate) fn from_body(body: &Body) -> Result<Self, ApiError> {
-        Ok(Self {
-            name: body.str_opt("buyer_name")?,
-            email: body.email_opt("buyer_email")?,
-            tel: body.str_opt("buyer_tel")?,
-            addr: body.str_opt("buyer_addr")?,
-            postcode: body.str_opt("buyer_postcode")?,
-        })
-    }
-}
-
-/// The PG the fake pretends to route through.
-pub(crate) const PG_PROVIDER: &str = "nice";
-/// The PG merchant id reported in payments.
-pub(crate) const PG_ID: &str = "nictest04m";
-
-/// A payment.
-#[derive(Debug, Clone)]
-pub(crate) struct Payment {
-    pub(crate) seq: u64,
-    pub(crate) imp_uid: String,
-    pub(crate) merchant_uid: String,
-    pub(crate) name: Option<String>,
-    pub(crate) amount: i64,
-    pub(crate) cancel_amount: i64,
-    pub(crate) tax_free: i64,
-    pub(crate) currency: String,
-    pub(crate) method: Method,
-    pub(crate) status: Status,
-    pub(crate) started_at: i64,
-    pub(crate) paid_at: i64,
-    pub(crate) failed_at: i64,
-    pub(crate) cancelled_at: i64,
-    pub(crate) fail_reason: Option<String>,
-    pub(crate) cancel_reason: Option<String>,
-    pub(crate) cancel_history: Vec<CancelEntry>,
-    pub(crate) buyer: Buyer,
-    pub(crate) customer_uid: Option<String>,
-    pub(crate) customer_uid_usage: Option<String>,
-    pub(crate) custom_data: Option<String>,
-    pub(crate) notice_url: Option<String>,
-    pub(crate) pg_tid: String,
-    pub(crate) cash_receipt_issue: bool,
-}
-
-/// The receipt page URL reported for a payment or cancel (never served: `.invalid`).
-pub(crate) fn receipt_url(imp_uid: &str) -> String {
-    format!("https://fake-iamport.invalid/receipts/{imp_uid}")
-}
-
-impl Payment {
-    /// What is left to cancel.
-    pub(crate) fn balance(&self) -> i64 {
-        self.amount - self.cancel_amount
-    }
-
-    /// The payment as the API returns it.
-    pub(crate) fn to_json(&self) -> Value {
-        let history: Vec<Value> = self
-            .cancel_history
-            .iter()
-            .map(|c| {
-                json!({
-                    "pg_id": PG_ID,
-                    "pg_tid": c.pg_tid,
-                    "amount": c.amount,
-                    "cancelled_at": c.cancelled_at,
-                    "reason": c.reason,
-                    "receipt_url": c.receipt_url,
-                })
-            })
-            .collect();
-        let mut v = json!({
-            "imp_uid": self.imp_uid,
-            "merchant_uid": self.merchant_uid,
-            "name": self.name,
-            "amount": self.amount,
-            "cancel_amount": self.cancel_amount,
-            "currency": self.currency,
-            "receipt_url": receipt_url(&self.imp_uid),
-            "cash_receipt_issue": self.cash_receipt_issue,
-            "channel": "api",
-            "pg_provider": PG_PROVIDER,
-            "emb_pg_provider": Value::Null,
-            "pg_id": PG_ID,
-            "pg_tid": self.pg_tid,
-            "escrow": false,
-            "buyer_name": self.buyer.name,
-            "buyer_email": self.buyer.email,
-            "buyer_tel": self.buyer.tel,
-            "buyer_addr": self.buyer.addr,
-            "buyer_postcode": self.buyer.postcode,
-            "customer_uid": self.customer_uid,
-            "customer_uid_usage": self.customer_uid_usage,
-            "custom_data": self.custom_data,
-            "user_agent": "sorry_not_supported",
-            "status": self.status.as_str(),
-            "started_at": self.started_at,
-            "paid_at": self.paid_at,
-            "failed_at": self.failed_at,
-            "cancelled_at": self.cancelled_at,
-            "fail_reason": self.fail_reason,
-            "cancel_reason": self.cancel_reason,
-            "cancel_history": history,
-        });
-        if let Value::Object(map) = &mut v {
-            match &self.method {
-                Method::Card {
-                    card_code,
-                    card_name,
-                    card_number,
-                    card_quota,
-                    apply_num,
-                } => {
-                    map.insert("pay_method".into(), json!("card"));
-                    map.insert("card_code".into(), json!(card_code));
-                    map.insert("card_name".into(), json!(card_name));
-                    map.insert("card_number".into(), json!(card_number));
-                    map.insert("card_quota".into(), json!(card_quota));
-                    map.insert("apply_num".into(), json!(apply_num));
-                }
-                Method::VBank {
-                    vbank_code,
-                    vbank_name,
-                    vbank_num,
-                    vbank_holder,
-                    vbank_date,
-                    vbank_issued_at,
-                } => {
-                    map.insert("pay_method".into(), json!("vbank"));
-                    map.insert("vbank_code".into(), json!(vbank_code));
-                    map.insert("vbank_name".into(), json!(vbank_name));
-                    map.insert("vbank_num".into(), json!(vbank_num));
-                    map.insert("vbank_holder".into(), json!(vbank_holder));
-                    map.insert("vbank_date".into(), json!(vbank_date));
-                    map.insert("vbank_issued_at".into(), json!(vbank_issued_at));
-                }
-            }
-        }
-        v
-    }
-}
-
-/// The message for an unknown `imp_uid` on lookups.
-pub(crate) fn not_found(imp_uid: &str) -> ApiError {
-    ApiError::not_found(format!(
-        "존재하지 않는 결제정보입니다. (no payment with imp_uid {imp_uid:?})"
-    ))
-}
 
 /// `GET /payments/{imp_uid}`.
 pub(crate) fn get(st: &State, imp_uid: &str) -> Result<Value, ApiError> {
     st.payments
         .get(imp_uid)
         .map(Payment::to_json)
-        .ok_or_else(|| not_found(imp_uid))
+        .ok_or_else(|| ApiError::payment_not_found(imp_uid))
 }
 
 /// `GET /payments/find/{merchant_uid}[/{payment_status}]`: the latest such payment.
@@ -340,9 +122,9 @@ pub(crate) fn cancel(st: &mut State, body: &Body, now: i64) -> Result<Value, Api
                 "가상계좌 환불은 환불계좌 정보(refund_holder, refund_bank, refund_account)가 필요합니다. (refunding a deposited virtual account needs refund_holder, refund_bank and refund_account)",
             ));
         };
-        if crate::vbanks::bank_name(bank).is_none() {
+        if crate::vbanks::bank(bank).is_none() {
             return Err(ApiError::bad_request(format!(
-                "`refund_bank` is not a known bank code: {bank:?}"
+                "`refund_bank` is not a known bank code or name: {bank:?}"
             )));
         }
         let acc = digits(account);
@@ -358,6 +140,7 @@ pub(crate) fn cancel(st: &mut State, body: &Body, now: i64) -> Result<Value, Api
         }
     }
 
+    let samchon = st.samchon();
     let Some(payment) = st.payments.get_mut(&key) else {
         return Err(cancel_not_found());
     };
@@ -371,13 +154,16 @@ pub(crate) fn cancel(st: &mut State, body: &Body, now: i64) -> Result<Value, Api
         receipt_url: receipt_url(&payment.imp_uid),
     });
     let emptied = payment.balance() == 0;
-    if emptied {
+    if emptied || samchon {
+        // samchon's fake marks a partial cancel `cancelled` too (and sends its webhook).
         payment.status = Status::Cancelled;
         payment.cancelled_at = now;
+    }
+    if emptied {
         payment.cash_receipt_issue = false;
     }
     let out = payment.to_json();
-    if emptied {
+    if emptied || samchon {
         let snapshot = payment.clone();
         // The real API withdraws the cash receipt of a fully cancelled payment.
         if let Some(r) = st.receipts.get_mut(&key)

@@ -1,13 +1,15 @@
 //! Maps `METHOD /path` to its handler, checks the token, and applies the
 //! `Idempotency-Key` replay rule; every handler runs under the state lock.
 
+use fake_harness::idempotency::{Begin, Conflict};
+use fake_harness::lock;
 use http::{HeaderMap, Method, StatusCode};
 use serde_json::json;
 
 use crate::envelope::{ApiError, Reply};
 use crate::fields::{Body, percent_decode};
-use crate::shared::{Shared, lock};
-use crate::state::{State, StoredReply};
+use crate::shared::Shared;
+use crate::state::State;
 use crate::{auth, certifications, charges, customers, payments, receipts, vbanks};
 
 /// The header that makes a POST replayable.
@@ -121,7 +123,7 @@ pub(crate) fn handle(
             "존재하지 않는 API입니다. (no endpoint {method} {path})"
         )))));
     };
-    let now = shared.clock.now();
+    let now = shared.harness.clock().now().timestamp();
     let mut st = lock(&shared.state);
     if !route.is_public()
         && let Err(e) = auth::check(&st, headers, now)
@@ -140,33 +142,35 @@ pub(crate) fn handle(
     let Some(key) = key.filter(|_| route.is_idempotent()) else {
         return fresh(execute(&mut st, &route, &body, now));
     };
-    let route_name = format!("{method} {path}");
-    let request = body.to_value();
-    if let Some(stored) = st.idempotency.get(&key) {
-        if stored.route == route_name && stored.request == request {
-            return Dispatched {
-                reply: stored.reply.clone(),
-                replayed: true,
-            };
-        }
-        return fresh(Reply::from(Err(ApiError::conflict(format!(
-            "Idempotency-Key {key:?} was already used for a different request ({}); use a new key for a new request",
-            stored.route
-        )))));
-    }
-    let reply = execute(&mut st, &route, &body, now);
-    // Input errors are not remembered, so a corrected retry with the same key works.
-    if reply.status == StatusCode::OK {
-        st.idempotency.insert(
-            key,
-            StoredReply {
-                route: route_name,
-                request,
-                reply: reply.clone(),
+    // The same key means the same method, path and (parsed) body; the whole exchange runs
+    // under the state lock, so a key is never seen in flight.
+    let fingerprint = format!("{method} {path}\n{}", body.to_value());
+    let cache = shared.harness.idempotency();
+    match cache.begin(&key, fingerprint.as_bytes(), shared.harness.clock().now()) {
+        Ok(Begin::Replay(answer)) => Dispatched {
+            reply: Reply {
+                status: StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK),
+                body: serde_json::from_slice(&answer.body).unwrap_or_default(),
             },
-        );
+            replayed: true,
+        },
+        Err(Conflict::DifferentRequest | Conflict::InFlight) => {
+            fresh(Reply::from(Err(ApiError::conflict(format!(
+                "Idempotency-Key {key:?} was already used for a different request; use a new key for a new request"
+            )))))
+        }
+        Ok(Begin::Run) => {
+            let reply = execute(&mut st, &route, &body, now);
+            // Input errors are not remembered, so a corrected retry with the same key works.
+            if reply.status == StatusCode::OK {
+                let bytes = serde_json::to_vec(&reply.body).unwrap_or_default();
+                cache.finish(&key, reply.status.as_u16(), bytes.into());
+            } else {
+                cache.abandon(&key);
+            }
+            fresh(reply)
+        }
     }
-    fresh(reply)
 }
 
 fn execute(st: &mut State, route: &Route, body: &Body, now: i64) -> Reply {

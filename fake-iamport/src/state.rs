@@ -4,27 +4,13 @@
 
 use std::collections::HashMap;
 
+use std::sync::Arc;
+
+use fake_harness::Harness;
 use rand::Rng;
-use tokio::sync::mpsc::UnboundedSender;
 
-use crate::auth::Token;
-use crate::certifications::Certification;
-use crate::customers::Customer;
-use crate::envelope::Reply;
-use crate::payments::Payment;
-use crate::receipts::Receipt;
-use crate::webhooks::{WebhookJob, WebhookPayload};
-
-/// A response kept for an `Idempotency-Key`, with the request it answered.
-#[derive(Debug, Clone)]
-pub(crate) struct StoredReply {
-    /// `METHOD path` of the first request.
-    pub(crate) route: String,
-    /// The first request's body.
-    pub(crate) request: serde_json::Value,
-    /// What was answered.
-    pub(crate) reply: Reply,
-}
+use crate::model::{Certification, Customer, Payment, Receipt, Token};
+use crate::webhooks::WebhookPayload;
 
 /// The fake's data.
 #[derive(Debug)]
@@ -43,23 +29,21 @@ pub(crate) struct State {
     pub(crate) receipts: HashMap<String, Receipt>,
     /// Certifications by `imp_uid`.
     pub(crate) certifications: HashMap<String, Certification>,
-    /// Replies kept per `Idempotency-Key`.
-    pub(crate) idempotency: HashMap<String, StoredReply>,
     /// Card numbers (digits) declined by the test, with their message.
     pub(crate) custom_declines: HashMap<String, String>,
-    /// Where webhooks go when a payment has no `notice_url`.
-    pub(crate) webhook_url: Option<String>,
+    /// Send webhooks form-encoded instead of JSON.
+    pub(crate) form_encoded: bool,
     /// Creation counter, so "latest payment of a merchant_uid" is well defined.
     seq: u64,
-    events: UnboundedSender<WebhookJob>,
+    harness: Arc<Harness>,
 }
 
 impl State {
-    /// An empty store that sends status changes to `events`.
+    /// An empty store that sends status changes through `harness`.
     pub(crate) fn new(
         credentials: Vec<(String, String)>,
-        webhook_url: Option<String>,
-        events: UnboundedSender<WebhookJob>,
+        form_encoded: bool,
+        harness: Arc<Harness>,
     ) -> Self {
         Self {
             credentials,
@@ -69,12 +53,16 @@ impl State {
             customers: HashMap::new(),
             receipts: HashMap::new(),
             certifications: HashMap::new(),
-            idempotency: HashMap::new(),
             custom_declines: HashMap::new(),
-            webhook_url,
+            form_encoded,
             seq: 0,
-            events,
+            harness,
         }
+    }
+
+    /// Whether samchon's fake's behaviour is reproduced (see the README's table).
+    pub(crate) fn samchon(&self) -> bool {
+        self.harness.config().compat_mode() == fake_harness::Compat::Samchon
     }
 
     /// The next creation number.
@@ -95,22 +83,15 @@ impl State {
     }
 
     /// Queues the webhook for `payment`'s current status: to its `notice_url`, else to
-    /// the configured URL (resolved now, so a later `set_webhook_url` affects later events).
+    /// the configured URL. Called under the state lock, so events keep state-change order.
     pub(crate) fn emit(&self, payment: &Payment) {
-        let url = payment
-            .notice_url
-            .clone()
-            .or_else(|| self.webhook_url.clone());
-        let job = WebhookJob {
-            url,
-            payload: WebhookPayload {
-                imp_uid: payment.imp_uid.clone(),
-                merchant_uid: payment.merchant_uid.clone(),
-                status: payment.status.as_str().to_owned(),
-            },
+        let payload = WebhookPayload {
+            imp_uid: payment.imp_uid.clone(),
+            merchant_uid: payment.merchant_uid.clone(),
+            status: payment.status.as_str().to_owned(),
         };
-        // The dispatcher only goes away with the server; nothing to deliver then.
-        let _ = self.events.send(job);
+        self.harness
+            .send_webhook(payload.event(payment.notice_url.clone(), self.form_encoded));
     }
 
     /// The most recent payment with `merchant_uid`, optionally only in `status`.

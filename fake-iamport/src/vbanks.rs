@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::envelope::ApiError;
 use crate::fields::Body;
-use crate::payments::{Buyer, Method, Payment, Status, not_found};
+use crate::model::{Buyer, Method, Payment, Status};
 use crate::state::{State, random_digits, random_hex};
 
 /// Bank codes the fake issues accounts for (the real API's standard codes).
@@ -35,9 +35,49 @@ pub const BANKS: &[(&str, &str)] = &[
     ("092", "토스뱅크"),
 ];
 
-/// The bank's name for a code.
-pub(crate) fn bank_name(code: &str) -> Option<&'static str> {
-    BANKS.iter().find(|(c, _)| *c == code).map(|(_, n)| *n)
+/// Other spellings accepted for each bank code: the upper-case English names samchon's
+/// fake and its documentation use (`"SHINHAN"`), and Korean names without the brand
+/// prefix (`"국민은행"`). Answers always carry the standard code and name.
+const BANK_ALIASES: &[(&str, &[&str])] = &[
+    ("002", &["KDB", "KDBBANK", "산업은행"]),
+    ("003", &["IBK", "기업은행"]),
+    ("004", &["KOOKMIN", "KB", "KBSTAR", "국민은행"]),
+    ("007", &["SUHYUP", "수협"]),
+    ("011", &["NONGHYUP", "NH", "NHBANK", "농협", "농협은행"]),
+    ("020", &["WOORI", "우리"]),
+    ("023", &["SC", "SCFIRST", "SC은행", "제일은행"]),
+    ("027", &["CITI", "CITIBANK", "씨티은행"]),
+    ("031", &["DAEGU", "DGB", "IMBANK", "iM뱅크"]),
+    ("032", &["BUSAN", "BNK", "부산"]),
+    ("034", &["GWANGJU", "KWANGJU", "광주"]),
+    ("035", &["JEJU", "제주"]),
+    ("037", &["JEONBUK", "JB", "전북"]),
+    ("039", &["KYONGNAM", "GYEONGNAM", "경남"]),
+    ("045", &["SAEMAUL", "KFCC", "MG", "새마을"]),
+    ("048", &["SHINHYUP", "CU", "신협은행"]),
+    ("071", &["POST", "EPOST", "우체국은행"]),
+    ("081", &["HANA", "KEBHANA", "하나"]),
+    ("088", &["SHINHAN", "신한"]),
+    ("089", &["KBANK", "K", "K뱅크"]),
+    ("090", &["KAKAO", "KAKAOBANK", "카카오"]),
+    ("092", &["TOSS", "TOSSBANK", "토스"]),
+];
+
+/// The standard `(code, name)` of a bank given by its three-digit code, its standard
+/// name, or one of [`BANK_ALIASES`] (case-insensitive for the English ones).
+pub(crate) fn bank(input: &str) -> Option<(&'static str, &'static str)> {
+    let input = input.trim();
+    let code = BANKS
+        .iter()
+        .find(|(c, n)| *c == input || *n == input)
+        .map(|(c, _)| *c)
+        .or_else(|| {
+            BANK_ALIASES
+                .iter()
+                .find(|(_, names)| names.iter().any(|n| n.eq_ignore_ascii_case(input)))
+                .map(|(c, _)| *c)
+        })?;
+    BANKS.iter().find(|(c, _)| *c == code).copied()
 }
 
 /// `POST /vbanks`.
@@ -45,18 +85,27 @@ pub(crate) fn issue(st: &mut State, body: &Body, now: i64) -> Result<Value, ApiE
     let merchant_uid = body.str_req("merchant_uid")?;
     let amount = body.positive_amount("amount")?;
     let vbank_code = body.str_req("vbank_code")?;
-    let vbank_due = body
-        .i64_opt("vbank_due")?
-        .ok_or_else(|| ApiError::bad_request("`vbank_due` is required (Unix seconds)"))?;
+    // samchon's fake takes a fractional due time (JavaScript's `Date.now() / 1000`).
+    let vbank_due = if st.samchon() {
+        body.f64_opt("vbank_due")?.map(|f| f.trunc() as i64)
+    } else {
+        body.i64_opt("vbank_due")?
+    }
+    .ok_or_else(|| ApiError::bad_request("`vbank_due` is required (Unix seconds)"))?;
     let vbank_holder = body.str_req("vbank_holder")?;
     let name = body.str_opt("name")?;
     let buyer = Buyer::from_body(body)?;
     let notice_url = body.url_opt("notice_url")?;
     let custom_data = body.str_opt("custom_data")?;
-    let Some(vbank_name) = bank_name(&vbank_code) else {
-        return Err(ApiError::bad_request(format!(
-            "`vbank_code` {vbank_code:?} is not a supported bank code (e.g. 004 KB국민은행, 088 신한은행)"
-        )));
+    let (vbank_code, vbank_name) = match bank(&vbank_code) {
+        Some((code, name)) => (code.to_owned(), name.to_owned()),
+        // samchon's fake takes any code and names the bank after it.
+        None if st.samchon() => (vbank_code.clone(), vbank_code),
+        None => {
+            return Err(ApiError::bad_request(format!(
+                "`vbank_code` {vbank_code:?} is not a supported bank (a code such as 004 or 088, or a name such as KOOKMIN, SHINHAN, 국민은행)"
+            )));
+        }
     };
     if vbank_due <= now {
         return Err(ApiError::bad_request(format!(
@@ -82,7 +131,7 @@ pub(crate) fn issue(st: &mut State, body: &Body, now: i64) -> Result<Value, ApiE
         currency: "KRW".into(),
         method: Method::VBank {
             vbank_code,
-            vbank_name: vbank_name.into(),
+            vbank_name,
             vbank_num,
             vbank_holder,
             vbank_date: vbank_due,
@@ -114,7 +163,7 @@ fn ready_vbank<'a>(st: &'a mut State, imp_uid: &str) -> Result<&'a mut Payment, 
     let p = st
         .payments
         .get_mut(imp_uid)
-        .ok_or_else(|| not_found(imp_uid))?;
+        .ok_or_else(|| ApiError::payment_not_found(imp_uid))?;
     let Method::VBank { .. } = p.method else {
         return Err(ApiError::business(format!(
             "가상계좌 결제건이 아닙니다. ({imp_uid} is not a virtual-account payment)"

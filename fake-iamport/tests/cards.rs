@@ -18,7 +18,7 @@ async fn onetime_payment_is_paid_and_can_be_looked_up() {
     assert_eq!(p["cancel_amount"], json!(0));
     assert_eq!(p["currency"], json!("KRW"));
     assert_eq!(p["merchant_uid"], json!("order-1"));
-    assert_eq!(p["paid_at"], json!(api.fake.now()));
+    assert_eq!(p["paid_at"], json!(api.fake.now().timestamp()));
     assert_eq!(p["cancelled_at"], json!(0));
     assert_eq!(p["failed_at"], json!(0));
     assert_eq!(p["customer_uid"], json!(null));
@@ -80,7 +80,7 @@ async fn onetime_partial_over_and_full_cancel() {
     let full = full.ok();
     assert_eq!(full["status"], json!("cancelled"));
     assert_eq!(full["cancel_amount"], json!(10_000));
-    assert_eq!(full["cancelled_at"], json!(api.fake.now()));
+    assert_eq!(full["cancelled_at"], json!(api.fake.now().timestamp()));
     assert_eq!(full["cancel_history"][1]["amount"], json!(7000));
     let again = api
         .cancel(json!({"imp_uid": imp_uid, "amount": 1}))
@@ -120,7 +120,7 @@ async fn declined_cards_give_failed_payments_with_the_table_message() {
         assert_eq!(p["status"], json!("failed"), "{}", card.number);
         assert_eq!(p["fail_reason"], json!(card.message));
         assert_eq!(p["paid_at"], json!(0));
-        assert_eq!(p["failed_at"], json!(api.fake.now()));
+        assert_eq!(p["failed_at"], json!(api.fake.now().timestamp()));
         // A failed payment cannot be cancelled, and its merchant_uid may be retried.
         let imp_uid = p["imp_uid"].as_str().expect("id");
         api.cancel(json!({"imp_uid": imp_uid})).await.fails(200);
@@ -214,14 +214,14 @@ async fn saved_card_register_get_delete() {
     assert_eq!(saved["card_number"], json!("4111-1100-0000-3333"));
     assert_eq!(saved["customer_name"], json!("홍길동"));
     assert_eq!(saved["customer_tel"], json!(null));
-    assert_eq!(saved["inserted"], json!(api.fake.now()));
+    assert_eq!(saved["inserted"], json!(api.fake.now().timestamp()));
     assert_eq!(api.get("/subscribe/customers/cust-1").await.ok(), &saved);
 
     // Re-registering replaces the card and keeps `inserted`.
     api.fake.advance(Duration::from_secs(10));
     let re = api.register("cust-1", "5111-2222-3333-4444").await;
     assert_eq!(re.ok()["inserted"], saved["inserted"]);
-    assert_eq!(re.ok()["updated"], json!(api.fake.now()));
+    assert_eq!(re.ok()["updated"], json!(api.fake.now().timestamp()));
     assert_eq!(re.ok()["card_code"], json!("381"));
 
     let deleted = api

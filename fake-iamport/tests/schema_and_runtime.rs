@@ -182,9 +182,6 @@ async fn shutdown_and_drop_stop_the_server() {
 #[tokio::test]
 async fn try_start_reports_a_taken_port() {
     let first = FakeIamport::start().await;
-    let second = FakeIamport::builder()
-        .port(first.addr().port())
-        .try_start()
-        .await;
-    assert!(matches!(second, Err(fake_iamport::FakeError::Io(_))));
+    let second = FakeIamport::builder().port(first.addr().port()).try_start();
+    assert!(matches!(second, Err(fake_iamport::FakeError::Start { .. })));
 }

@@ -31,7 +31,8 @@ async fn issue_deposit_webhook_and_cancel_with_refund_account() {
     let hooks = receiver().await;
     let api = Api::with(
         FakeIamport::builder()
-            .start_time(common::T0)
+            .now(common::at(common::T0))
+            .freeze_clock(true)
             .webhook_url(format!("{}/hook", hooks.uri())),
     )
     .await;
@@ -46,8 +47,11 @@ async fn issue_deposit_webhook_and_cancel_with_refund_account() {
     let imp_uid = v["imp_uid"].as_str().expect("id").to_owned();
 
     // Ready → webhook "ready".
-    let log = api.fake.wait_for_webhooks(1, Duration::from_secs(5)).await;
-    assert_eq!(log[0].payload.status, "ready");
+    let log = api
+        .fake
+        .wait_for_webhooks(1, Duration::from_secs(5), |_| true)
+        .await;
+    assert_eq!(log[0].json()["status"], "ready");
     assert_eq!(log[0].outcome, WebhookOutcome::Delivered { status: 200 });
 
     // A ready account is not cancellable through payments/cancel.
@@ -57,10 +61,13 @@ async fn issue_deposit_webhook_and_cancel_with_refund_account() {
     let paid = api.fake.deposit(&imp_uid).await.expect("deposit");
     assert_eq!(paid["status"], json!("paid"));
     assert_eq!(paid["paid_at"], json!(common::T0 + 600));
-    let log = api.fake.wait_for_webhooks(2, Duration::from_secs(5)).await;
-    assert_eq!(log[1].payload.status, "paid");
-    assert_eq!(log[1].payload.imp_uid, imp_uid);
-    assert_eq!(log[1].payload.merchant_uid, "vb-1");
+    let log = api
+        .fake
+        .wait_for_webhooks(2, Duration::from_secs(5), |_| true)
+        .await;
+    assert_eq!(log[1].json()["status"], "paid");
+    assert_eq!(log[1].json()["imp_uid"], imp_uid);
+    assert_eq!(log[1].json()["merchant_uid"], "vb-1");
     assert_eq!(log[1].content_type, "application/json");
     let sent: serde_json::Value = serde_json::from_str(&log[1].body).expect("json body");
     assert_eq!(
@@ -92,8 +99,11 @@ async fn issue_deposit_webhook_and_cancel_with_refund_account() {
     full["imp_uid"] = json!(imp_uid);
     let f = api.cancel(full).await;
     assert_eq!(f.ok()["status"], json!("cancelled"));
-    let log = api.fake.wait_for_webhooks(3, Duration::from_secs(5)).await;
-    assert_eq!(log[2].payload.status, "cancelled");
+    let log = api
+        .fake
+        .wait_for_webhooks(3, Duration::from_secs(5), |_| true)
+        .await;
+    assert_eq!(log[2].json()["status"], "cancelled");
 }
 
 #[tokio::test]
@@ -174,7 +184,9 @@ async fn vbank_checks_and_late_deposit() {
     api.post("/vbanks", base).await.fails(200);
     api.fake.advance(Duration::from_secs(61));
     match api.fake.deposit(&imp_uid).await {
-        Err(fake_iamport::FakeError::Refused { status, message }) => {
+        Err(fake_iamport::FakeError::Refused {
+            status, message, ..
+        }) => {
             assert_eq!(status, 200);
             assert!(message.contains("입금기한"), "{message}");
         }
@@ -190,12 +202,15 @@ async fn notice_url_overrides_and_form_encoding() {
         .post(
             "/vbanks",
             json!({"merchant_uid": "vb-n", "amount": 1000, "vbank_code": "088",
-                   "vbank_due": api.fake.now() + 600, "vbank_holder": "h",
+                   "vbank_due": api.fake.now().timestamp() + 600, "vbank_holder": "h",
                    "notice_url": format!("{}/hook", hooks.uri())}),
         )
         .await;
     let imp_uid = v.ok()["imp_uid"].as_str().expect("id").to_owned();
-    let log = api.fake.wait_for_webhooks(1, Duration::from_secs(5)).await;
+    let log = api
+        .fake
+        .wait_for_webhooks(1, Duration::from_secs(5), |_| true)
+        .await;
     assert_eq!(log[0].content_type, "application/x-www-form-urlencoded");
     assert_eq!(
         log[0].body,
@@ -207,4 +222,53 @@ async fn notice_url_overrides_and_form_encoding() {
         got[0].headers.get("content-type").map(|v| v.as_bytes()),
         Some(&b"application/x-www-form-urlencoded"[..])
     );
+}
+
+#[tokio::test]
+async fn banks_by_name_answer_with_the_standard_code_and_name() {
+    let api = Api::start().await;
+    let due = api.fake.now().timestamp() + 86_400;
+    for (given, code, name) in [
+        ("SHINHAN", "088", "신한은행"),
+        ("kookmin", "004", "KB국민은행"),
+        ("국민은행", "004", "KB국민은행"),
+        ("081", "081", "하나은행"),
+    ] {
+        let a = api
+            .post(
+                "/vbanks",
+                json!({"merchant_uid": format!("bank-{code}-{given}"), "amount": 1000,
+                       "vbank_code": given, "vbank_due": due, "vbank_holder": "h"}),
+            )
+            .await;
+        let p = a.ok();
+        assert_eq!(
+            (p["vbank_code"].as_str(), p["vbank_name"].as_str()),
+            (Some(code), Some(name)),
+            "{given}"
+        );
+    }
+    let msg = api
+        .post(
+            "/vbanks",
+            json!({"merchant_uid": "bank-bad", "amount": 1000, "vbank_code": "ABCDEFGH",
+                   "vbank_due": due, "vbank_holder": "h"}),
+        )
+        .await
+        .fails(400);
+    assert!(msg.contains("vbank_code"), "{msg}");
+}
+
+#[tokio::test]
+async fn the_customer_helpers_pay_issue_and_deposit_without_json() {
+    let fake = FakeIamport::start().await;
+    let paid = fake.pay_by_card("m-help-1", 1_000).unwrap();
+    assert_eq!(paid["status"], "paid");
+    let again = fake.pay_by_card("m-help-1", 1_000).unwrap_err();
+    assert_eq!(again.status(), Some(200), "a business refusal: {again}");
+    let vbank = fake.issue_virtual_account("m-help-2", 2_000).unwrap();
+    assert_eq!(vbank["status"], "ready");
+    let imp_uid = vbank["imp_uid"].as_str().unwrap();
+    assert_eq!(fake.deposit(imp_uid).await.unwrap()["status"], "paid");
+    assert_eq!(fake.payment(imp_uid).unwrap()["status"], "paid");
 }

@@ -1,9 +1,9 @@
 //! `fake-toss` binary: serves the fake Toss Payments v1 API for test suites written in
-//! other languages, until interrupted.
-
-use std::time::Duration;
+//! other languages, until interrupted. Every knob a Rust test has is reachable through
+//! the flags or the `/internal/` routes (see the crate docs).
 
 use clap::Parser;
+use fake_harness::cli::CommonArgs;
 
 /// Command-line options.
 #[derive(Debug, Parser)]
@@ -12,39 +12,21 @@ struct Args {
     /// Port to listen on (0 picks a free one; the chosen address is printed).
     #[arg(long, default_value_t = 30771)]
     port: u16,
-    /// Address to bind.
-    #[arg(long, default_value = "127.0.0.1")]
-    host: String,
-    /// Where to POST webhooks.
-    #[arg(long)]
-    webhook_url: Option<String>,
     /// Accepted secret key (repeat for more); default `test_sk_fake`.
     #[arg(long = "secret-key")]
     secret_keys: Vec<String>,
-    /// Latency added to every /v1 response, in milliseconds.
-    #[arg(long, default_value_t = 0)]
-    latency_ms: u64,
-    /// Webhook retry waits in milliseconds, comma-separated (default: the real schedule).
-    #[arg(long, value_delimiter = ',')]
-    webhook_retry_ms: Option<Vec<u64>>,
+    #[command(flatten)]
+    common: CommonArgs,
 }
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> std::io::Result<()> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let mut builder = fake_toss::FakeToss::builder()
-        .host(args.host)
         .port(args.port)
-        .latency(Duration::from_millis(args.latency_ms));
+        .configure(|c| args.common.apply(c));
     for key in args.secret_keys {
         builder = builder.secret_key(key);
-    }
-    if let Some(url) = args.webhook_url {
-        builder = builder.webhook_url(url);
-    }
-    if let Some(ms) = args.webhook_retry_ms {
-        builder =
-            builder.webhook_retry_schedule(ms.into_iter().map(Duration::from_millis).collect());
     }
     let toss = builder.try_start()?;
     println!(

@@ -122,6 +122,9 @@ pub(crate) struct Payment {
     pub confirm_deadline: DateTime<Utc>,
     /// The serialised JSON of the current state, so reads are a cheap clone.
     pub rendered: Bytes,
+    /// samchon's shape: the other methods' keys (`card`, `easyPay`, ...) are left out
+    /// instead of `null`, so a type check that picks the variant by them picks right.
+    pub omit_other_methods: bool,
 }
 
 /// Splits a taxable amount into (supplied, vat) the way Korean receipts do: vat = round(x/11).
@@ -225,6 +228,22 @@ impl Payment {
                     "refundStatus": if refunded { "COMPLETED" } else { "NONE" },
                     "refundReceiveAccount": acct.refund_account,
                 });
+            }
+        }
+        if self.omit_other_methods
+            && let Some(map) = v.as_object_mut()
+        {
+            for k in [
+                "easyPay",
+                "card",
+                "virtualAccount",
+                "transfer",
+                "mobilePhone",
+                "giftCertificate",
+            ] {
+                if map.get(k).is_some_and(Value::is_null) {
+                    map.remove(k);
+                }
             }
         }
         v

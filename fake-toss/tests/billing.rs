@@ -220,3 +220,38 @@ async fn auth_key_issue_flow() {
     assert_eq!((s, p["status"].as_str().unwrap()), (201, "DONE"));
     assert!(toss.issue_auth_key("customer-7", "123").is_err());
 }
+
+#[tokio::test]
+async fn deleting_a_billing_key_refuses_later_charges_and_sends_billing_deleted() {
+    let (rx, url) = common::Receiver::start(0).await;
+    let toss = FakeToss::builder().webhook_url(&url).start().await;
+    let api = Api::new(&toss);
+    let (_, b) = register(&api, "customer-del", "5570123412341234").await;
+    let bk = b["billingKey"].as_str().unwrap().to_owned();
+    let (s, _) = api
+        .send("DELETE", &format!("/v1/billing/{bk}"), None, &[])
+        .await;
+    assert_eq!(s, 200);
+    api.post_err(
+        &format!("/v1/billing/{bk}"),
+        charge_body("customer-del", "order-del-1", 1_000),
+        404,
+        "NOT_FOUND_BILLING_KEY",
+    )
+    .await;
+    let (s, e) = api
+        .send("DELETE", &format!("/v1/billing/{bk}"), None, &[])
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (404, Some("NOT_FOUND_BILLING_KEY"))
+    );
+    let got = rx.wait_for(1).await;
+    assert_eq!(got[0]["eventType"], "BILLING_DELETED");
+    assert_eq!(got[0]["data"]["billingKey"], bk.as_str());
+    assert_eq!(got[0]["data"]["customerKey"], "customer-del");
+    let log = toss
+        .wait_for_webhooks(1, std::time::Duration::from_secs(5), |w| w.is_delivered())
+        .await;
+    assert_eq!(log[0].event_type, "BILLING_DELETED");
+}

@@ -169,7 +169,7 @@ async fn dropped_webhooks_are_logged_never_sent() {
     assert_eq!(got[0]["data"]["orderId"], "order-w-4");
     let log = toss.webhooks();
     assert_eq!(log[0].outcome, WebhookOutcome::Dropped);
-    assert_eq!(log[0].body["data"]["orderId"], "order-w-3");
+    assert_eq!(log[0].json()["data"]["orderId"], "order-w-3");
 }
 
 #[tokio::test]
@@ -190,7 +190,7 @@ async fn reordered_webhooks_arrive_after_their_successor() {
     let api = Api::new(&toss);
     let k = key(&api.virtual_account("order-w-6", 1_000).await);
     rx.wait_for(1).await;
-    toss.reorder_next_webhooks(1);
+    toss.reorder_next_webhooks(2);
     toss.deposit(&k).await.unwrap();
     let got = rx.wait_for(3).await;
     assert_eq!(got.len(), 3);
@@ -252,13 +252,46 @@ async fn status_webhooks_cover_every_change() {
     let log = toss
         .wait_for_webhooks(3, Duration::from_secs(5), |_| true)
         .await;
-    let statuses: Vec<&str> = log
+    let statuses: Vec<String> = log
         .iter()
-        .map(|w| w.body["data"]["status"].as_str().unwrap())
+        .map(|w| w.json()["data"]["status"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(statuses, ["DONE", "PARTIAL_CANCELED", "CANCELED"]);
     for w in &log {
-        common::assert_status_webhook(&w.body);
-        assert_eq!(w.body["data"]["paymentKey"], k.as_str());
+        common::assert_status_webhook(&w.json());
+        assert_eq!(w.json()["data"]["paymentKey"], k.as_str());
     }
+}
+
+#[tokio::test]
+async fn webhooks_carry_the_toss_transmission_headers() {
+    let (_rx, url) = Receiver::start(1).await;
+    let toss = FakeToss::builder()
+        .webhook_url(&url)
+        .webhook_retry_schedule(vec![Duration::from_millis(10)])
+        .start()
+        .await;
+    let api = Api::new(&toss);
+    api.card_payment("order-w-hdr", 1_000).await;
+    let log = toss
+        .wait_for_webhooks(2, Duration::from_secs(5), |_| true)
+        .await;
+    assert_eq!(log.len(), 2, "{log:#?}");
+    let id = log[0]
+        .header("tosspayments-webhook-transmission-id")
+        .expect("transmission id");
+    assert_eq!(
+        log[1].header("tosspayments-webhook-transmission-id"),
+        Some(id),
+        "a retry keeps the event's id"
+    );
+    let retried: Vec<_> = log
+        .iter()
+        .map(|w| w.header("tosspayments-webhook-transmission-retried-count"))
+        .collect();
+    assert_eq!(retried, [Some("0"), Some("1")]);
+    let time = log[1]
+        .header("tosspayments-webhook-transmission-time")
+        .expect("transmission time");
+    assert!(chrono::DateTime::parse_from_rfc3339(time).is_ok(), "{time}");
 }

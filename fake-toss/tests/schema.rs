@@ -115,10 +115,10 @@ async fn every_spec_endpoint_answers_per_its_schema() {
     assert!(
         status_events
             .iter()
-            .all(|w| listed.contains(&w.body["data"]["status"].as_str().unwrap()))
+            .all(|w| listed.contains(&w.json()["data"]["status"].as_str().unwrap()))
     );
     for w in status_events {
-        common::assert_status_webhook(&w.body);
+        common::assert_status_webhook(&w.json());
     }
 }
 

@@ -71,7 +71,7 @@ async fn deposit_through_the_library_and_refund_with_account() {
     let done = toss.deposit(&k).await.expect("deposit");
     assert_eq!(done["status"], "DONE");
     assert_eq!(
-        toss.deposit("unknown").await.unwrap_err().code,
+        toss.deposit("unknown").await.unwrap_err().code().unwrap(),
         "NOT_FOUND_PAYMENT"
     );
 
@@ -147,7 +147,7 @@ async fn waiting_account_cancels_only_in_full_without_refund_account() {
         .await;
     assert_eq!((s, p["status"].as_str().unwrap()), (201, "CANCELED"));
     assert_eq!(
-        toss.deposit(&k).await.unwrap_err().code,
+        toss.deposit(&k).await.unwrap_err().code().unwrap(),
         "ALREADY_PROCESSED_PAYMENT"
     );
 }
@@ -174,7 +174,7 @@ async fn due_date_passing_expires_the_account() {
     assert_eq!(p["status"], "EXPIRED");
     assert_eq!(p["virtualAccount"]["expired"], true);
     assert_eq!(
-        toss.deposit(&k).await.unwrap_err().code,
+        toss.deposit(&k).await.unwrap_err().code().unwrap(),
         "EXPIRED_VIRTUAL_ACCOUNT"
     );
     let (s, e) = api.cancel(&k, json!({"cancelReason": "late"})).await;
@@ -186,7 +186,7 @@ async fn due_date_passing_expires_the_account() {
     let statuses: Vec<String> = toss
         .webhooks()
         .iter()
-        .map(|w| w.body["data"]["status"].as_str().unwrap_or("").to_owned())
+        .map(|w| w.json()["data"]["status"].as_str().unwrap_or("").to_owned())
         .collect();
     assert_eq!(statuses, ["WAITING_FOR_DEPOSIT", "EXPIRED"]);
 }
@@ -275,7 +275,10 @@ async fn widget_virtual_account_waits_for_confirmation() {
         .await;
     assert_eq!(p["status"], "IN_PROGRESS");
     let k = key(&p);
-    assert_eq!(toss.deposit(&k).await.unwrap_err().code, "INVALID_REQUEST");
+    assert_eq!(
+        toss.deposit(&k).await.unwrap_err().code().unwrap(),
+        "INVALID_REQUEST"
+    );
     let (s, p) = api
         .post(
             "/v1/payments/confirm",
@@ -287,4 +290,18 @@ async fn widget_virtual_account_waits_for_confirmation() {
         (201, "WAITING_FOR_DEPOSIT")
     );
     assert_eq!(toss.deposit(&k).await.unwrap()["status"], "DONE");
+}
+
+#[tokio::test]
+async fn the_customer_helpers_pay_issue_and_deposit_without_json() {
+    let toss = FakeToss::start().await;
+    let paid = toss.pay_by_card("order-help-1", 1_000).unwrap();
+    assert_eq!(paid["status"], "DONE");
+    let again = toss.pay_by_card("order-help-1", 1_000).unwrap_err();
+    assert_eq!(again.code(), Some("DUPLICATED_ORDER_ID"));
+    let va = toss.issue_virtual_account("order-help-2", 2_000).unwrap();
+    assert_eq!(va["status"], "WAITING_FOR_DEPOSIT");
+    let k = key(&va);
+    assert_eq!(toss.deposit(&k).await.unwrap()["status"], "DONE");
+    assert_eq!(toss.payment(&k).unwrap()["status"], "DONE");
 }

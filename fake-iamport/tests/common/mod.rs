@@ -163,9 +163,14 @@ impl Answer {
 /// A fixed test time: 2026-11-21T03:00:00Z.
 pub const T0: i64 = 1_795_230_000;
 
+/// `secs` as a time, for the builder's `now`.
+pub fn at(secs: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(secs, 0).expect("a valid Unix time")
+}
+
 impl Api {
     pub async fn start() -> Self {
-        Self::with(FakeIamport::builder().start_time(T0)).await
+        Self::with(FakeIamport::builder().now(at(T0)).freeze_clock(true)).await
     }
 
     pub async fn with(builder: fake_iamport::FakeIamportBuilder) -> Self {
@@ -285,7 +290,7 @@ impl Api {
         self.post(
             "/vbanks",
             json!({"merchant_uid": merchant_uid, "amount": amount, "vbank_code": "004",
-                   "vbank_due": self.fake.now() + 86_400, "vbank_holder": "페이먼츠",
+                   "vbank_due": self.fake.now().timestamp() + 86_400, "vbank_holder": "페이먼츠",
                    "name": "order", "buyer_name": "홍길동", "buyer_email": "hong@example.com"}),
         )
         .await

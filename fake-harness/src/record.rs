@@ -1,24 +1,26 @@
-//! The log of every request the fake received, like wiremock's `received_requests`.
+//! [`RecordedRequest`]: the log of every request a fake received, like wiremock's
+//! `received_requests`.
 
 use serde_json::Value;
 
-/// One request as the fake received it.
+/// One request as the fake received it (before any fault was applied).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RecordedRequest {
-    /// HTTP method, e.g. `POST`.
+    /// Upper-case HTTP method, e.g. `POST`.
     pub method: String,
-    /// Request path without the query string, e.g. `/v1/payments/confirm`.
+    /// The path without the query string, e.g. `/v1/payments/confirm`.
     pub path: String,
     /// The raw query string, if any.
     pub query: Option<String>,
-    /// Headers in arrival order; names are lower-case.
+    /// Headers in arrival order; names lower-case, values decoded lossily as UTF-8.
     pub headers: Vec<(String, String)>,
     /// The raw body.
     pub body: Vec<u8>,
 }
 
 impl RecordedRequest {
-    /// The first header named `name` (case-insensitive), if present and valid UTF-8.
+    /// The first header named `name` (case-insensitive), if present.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
