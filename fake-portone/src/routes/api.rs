@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{Extension, Path, RawQuery};
 use axum::response::Response;
 use axum::routing::{get, post};
-use http::HeaderMap;
+use http::{HeaderMap, Uri};
 
 use super::{body, list_input, query};
 use crate::error::PortOneError;
@@ -55,15 +55,15 @@ fn store_query(raw: Option<&str>) -> Result<Option<String>, PortOneError> {
     query::<rq::StoreQuery>(raw).map(|q| q.store_id)
 }
 
-async fn login(Extension(app): Extension<App>, headers: HeaderMap, bytes: Bytes) -> Response {
-    app.call_open(&headers, "login", &bytes, |w: &mut World, now| {
+async fn login(Extension(app): Extension<App>, bytes: Bytes) -> Response {
+    app.call_open(|w: &mut World, now| {
         let b: rq::LoginBody = body(&bytes)?;
         w.login(&b.api_secret, now)
     })
 }
 
-async fn refresh(Extension(app): Extension<App>, headers: HeaderMap, bytes: Bytes) -> Response {
-    app.call_open(&headers, "refresh", &bytes, |w: &mut World, now| {
+async fn refresh(Extension(app): Extension<App>, bytes: Bytes) -> Response {
+    app.call_open(|w: &mut World, now| {
         let b: rq::RefreshBody = body(&bytes)?;
         w.refresh(&b.refresh_token, now)
     })
@@ -109,10 +109,11 @@ async fn transactions(
 async fn pre_register(
     Extension(app): Extension<App>,
     headers: HeaderMap,
+    uri: Uri,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Response {
-    app.call_idempotent(&headers, &bytes, |w, caller, _| {
+    app.call_idempotent(&headers, &uri, &bytes, |w, caller, _| {
         let b: rq::PreRegisterBody = body(&bytes)?;
         let store = w.store_of(caller, b.store_id.as_deref())?;
         w.pre_register(&store, &id, b)
@@ -122,10 +123,11 @@ async fn pre_register(
 async fn instant(
     Extension(app): Extension<App>,
     headers: HeaderMap,
+    uri: Uri,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Response {
-    app.call_idempotent(&headers, &bytes, |w, caller, now| {
+    app.call_idempotent(&headers, &uri, &bytes, |w, caller, now| {
         let b: rq::InstantBody = body(&bytes)?;
         let store = w.store_of(caller, b.store_id.as_deref())?;
         w.instant(&store, &id, b, now)
@@ -135,10 +137,11 @@ async fn instant(
 async fn pay_with_billing_key(
     Extension(app): Extension<App>,
     headers: HeaderMap,
+    uri: Uri,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Response {
-    app.call_idempotent(&headers, &bytes, |w, caller, now| {
+    app.call_idempotent(&headers, &uri, &bytes, |w, caller, now| {
         let b: rq::BillingKeyPayBody = body(&bytes)?;
         let store = w.store_of(caller, b.store_id.as_deref())?;
         w.pay_with_billing_key(&store, &id, b, None, now)
@@ -148,10 +151,11 @@ async fn pay_with_billing_key(
 async fn cancel(
     Extension(app): Extension<App>,
     headers: HeaderMap,
+    uri: Uri,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Response {
-    app.call_idempotent(&headers, &bytes, |w, caller, now| {
+    app.call_idempotent(&headers, &uri, &bytes, |w, caller, now| {
         let b: rq::CancelBody = body(&bytes)?;
         let store = w.store_of(caller, b.store_id.as_deref())?;
         w.cancel(&store, &id, b, now)
@@ -161,11 +165,12 @@ async fn cancel(
 async fn close_virtual_account(
     Extension(app): Extension<App>,
     headers: HeaderMap,
+    uri: Uri,
     Path(id): Path<String>,
     RawQuery(q): Q,
     bytes: Bytes,
 ) -> Response {
-    app.call_idempotent(&headers, &bytes, |w, caller, now| {
+    app.call_idempotent(&headers, &uri, &bytes, |w, caller, now| {
         let store = w.store_of(caller, store_query(q.as_deref())?.as_deref())?;
         w.close_virtual_account(&store, &id, now)
     })
@@ -174,10 +179,11 @@ async fn close_virtual_account(
 async fn resend_webhook(
     Extension(app): Extension<App>,
     headers: HeaderMap,
+    uri: Uri,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Response {
-    app.call_idempotent(&headers, &bytes, |w, caller, now| {
+    app.call_idempotent(&headers, &uri, &bytes, |w, caller, now| {
         let b: rq::ResendWebhookBody = body(&bytes)?;
         let store = w.store_of(caller, b.store_id.as_deref())?;
         w.resend_webhook(&store, &id, b.webhook_id.as_deref(), now)
@@ -187,10 +193,11 @@ async fn resend_webhook(
 async fn create_schedule(
     Extension(app): Extension<App>,
     headers: HeaderMap,
+    uri: Uri,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Response {
-    app.call_idempotent(&headers, &bytes, |w, caller, now| {
+    app.call_idempotent(&headers, &uri, &bytes, |w, caller, now| {
         let b: rq::CreateScheduleBody = body(&bytes)?;
         let store = w.store_of(caller, b.payment.store_id.as_deref())?;
         w.create_schedule(&store, &id, b, now)
@@ -251,9 +258,10 @@ async fn list_billing_keys(
 async fn issue_billing_key(
     Extension(app): Extension<App>,
     headers: HeaderMap,
+    uri: Uri,
     bytes: Bytes,
 ) -> Response {
-    app.call_idempotent(&headers, &bytes, |w, caller, now| {
+    app.call_idempotent(&headers, &uri, &bytes, |w, caller, now| {
         let b: rq::IssueBillingKeyBody = body(&bytes)?;
         let store = w.store_of(caller, b.store_id.as_deref())?;
         w.issue_billing_key(&store, b, now)
@@ -300,10 +308,11 @@ async fn get_identity(
 async fn send_identity(
     Extension(app): Extension<App>,
     headers: HeaderMap,
+    uri: Uri,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Response {
-    app.call_idempotent(&headers, &bytes, |w, caller, now| {
+    app.call_idempotent(&headers, &uri, &bytes, |w, caller, now| {
         let b: rq::SendIdentityBody = body(&bytes)?;
         let store = w.store_of(caller, b.store_id.as_deref())?;
         w.send_identity(&store, &id, b, now)
@@ -313,10 +322,11 @@ async fn send_identity(
 async fn confirm_identity(
     Extension(app): Extension<App>,
     headers: HeaderMap,
+    uri: Uri,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Response {
-    app.call_idempotent(&headers, &bytes, |w, caller, now| {
+    app.call_idempotent(&headers, &uri, &bytes, |w, caller, now| {
         let b: rq::ConfirmIdentityBody = body(&bytes)?;
         let store = w.store_of(caller, b.store_id.as_deref())?;
         w.confirm_identity(&store, &id, b.otp.as_deref(), now)
@@ -326,11 +336,12 @@ async fn confirm_identity(
 async fn resend_identity(
     Extension(app): Extension<App>,
     headers: HeaderMap,
+    uri: Uri,
     Path(id): Path<String>,
     RawQuery(q): Q,
     bytes: Bytes,
 ) -> Response {
-    app.call_idempotent(&headers, &bytes, |w, caller, now| {
+    app.call_idempotent(&headers, &uri, &bytes, |w, caller, now| {
         let store = w.store_of(caller, store_query(q.as_deref())?.as_deref())?;
         w.resend_identity(&store, &id, now)
     })
