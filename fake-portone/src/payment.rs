@@ -160,7 +160,7 @@ pub(crate) struct SentWebhook {
     pub payment_status: PaymentStatus,
     pub triggered_at: DateTime<Utc>,
     pub manual: bool,
-    pub body: Vec<u8>,
+    pub body: Value,
 }
 
 impl SentWebhook {

@@ -85,6 +85,7 @@ impl App {
     fn with_world<R>(&self, f: impl FnOnce(&mut World, DateTime<Utc>) -> R) -> R {
         let now = self.now();
         let mut w = lock(&self.0.world);
+        w.set_fallback_url(self.0.harness.webhook_url());
         if w.next_due().is_some_and(|t| t <= now) {
             w.run_due_schedules(now);
         }

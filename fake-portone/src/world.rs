@@ -74,7 +74,7 @@ pub(crate) struct Outgoing {
     pub id: String,
     pub event_type: String,
     pub url: Option<String>,
-    pub body: String,
+    pub body: Value,
     /// The store's `whsec_…` secret.
     pub secret: String,
 }
@@ -93,6 +93,9 @@ pub(crate) struct World {
     schedules: HashMap<String, Schedule>,
     verifications: HashMap<(String, String), Verification>,
     outbox: Vec<Outgoing>,
+    /// The fake's webhook URL (the harness's setting), for the `url` of `webhooks[]`
+    /// when a message goes to it.
+    fallback_url: Option<String>,
     seq: u64,
 }
 
@@ -128,6 +131,7 @@ impl World {
             schedules: HashMap::new(),
             verifications: HashMap::new(),
             outbox: Vec::new(),
+            fallback_url: None,
             seq: 0,
         };
         for s in std::iter::once(first).chain(more) {
@@ -180,6 +184,11 @@ impl World {
     /// A store's settings.
     pub fn store(&self, id: &str) -> Option<&Store> {
         self.stores.get(id)
+    }
+
+    /// Sets where messages without a URL of their own go (the fake's webhook URL).
+    pub fn set_fallback_url(&mut self, url: Option<String>) {
+        self.fallback_url = url;
     }
 
     /// Takes the webhook messages produced since the last call.
@@ -397,7 +406,6 @@ impl World {
         else {
             return Vec::new();
         };
-        let body = body.to_string();
         let urls: Vec<Option<String>> = if notice_urls.is_empty() {
             vec![store.webhook_url.clone()]
         } else {
@@ -434,15 +442,16 @@ impl World {
         };
         let (urls, status) = (p.notice_urls.clone(), p.status);
         let sent = self.emit(&key.0, &urls, status.event_type(), &subject, now);
+        let fallback = self.fallback_url.clone();
         if let Some(p) = self.payments.get_mut(key) {
             p.webhooks.extend(sent.into_iter().map(|o| SentWebhook {
                 id: o.id,
                 event_type: o.event_type,
-                url: o.url.unwrap_or_default(),
+                url: o.url.or_else(|| fallback.clone()).unwrap_or_default(),
                 payment_status: status,
                 triggered_at: now,
                 manual: false,
-                body: o.body.into_bytes(),
+                body: o.body,
             }));
         }
     }

@@ -695,7 +695,7 @@ impl World {
             id: new_id("msg_"),
             event_type: original.event_type.clone(),
             url: (!original.url.is_empty()).then(|| original.url.clone()),
-            body: String::from_utf8_lossy(&original.body).into_owned(),
+            body: original.body.clone(),
             secret: store.webhook_secret.clone(),
         };
         let record = SentWebhook {
