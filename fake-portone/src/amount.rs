@@ -289,7 +289,10 @@ mod tests {
             })
             .unwrap();
         assert_eq!(first.tax_free, 500);
-        assert_eq!(first.vat, 909, "the whole taxable part goes, so all its VAT");
+        assert_eq!(
+            first.vat, 909,
+            "the whole taxable part goes, so all its VAT"
+        );
         a.apply_cancel(first);
         let rest = a.plan_cancel(CancelAsk::default()).unwrap();
         assert_eq!((rest.total, rest.tax_free, rest.vat), (500, 500, 0));

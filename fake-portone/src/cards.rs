@@ -118,7 +118,9 @@ impl Card {
             .ok()
             .filter(|m| (1..=12).contains(m) && month.len() == 2)
             .ok_or_else(|| {
-                PortOneError::invalid(format!("{field}.expiryMonth must be MM (01-12), got {month:?}"))
+                PortOneError::invalid(format!(
+                    "{field}.expiryMonth must be MM (01-12), got {month:?}"
+                ))
             })?;
         let year_n: i32 = match year.len() {
             2 | 4 if year.bytes().all(|b| b.is_ascii_digit()) => {
@@ -168,7 +170,12 @@ impl Card {
             b'6' => "UNIONPAY",
             _ => "LOCAL",
         };
-        let masked = format!("{}{}{}", &n[..6], "*".repeat(n.len() - 10), &n[n.len() - 4..]);
+        let masked = format!(
+            "{}{}{}",
+            &n[..6],
+            "*".repeat(n.len() - 10),
+            &n[n.len() - 4..]
+        );
         json!({
             "publisher": "FAKE",
             "issuer": "FAKE",
@@ -197,6 +204,11 @@ mod tests {
         let e = Card::parse("method.card.credential", "12", "30", "12").unwrap_err();
         assert!(e.message.contains("method.card.credential.number"), "{e}");
         assert!(Card::parse("c", "4330123412341234", "30", "13").is_err());
-        assert_eq!(Card::parse_checkout("4330123412341234", "07/29").unwrap().expiry_month, 7);
+        assert_eq!(
+            Card::parse_checkout("4330123412341234", "07/29")
+                .unwrap()
+                .expiry_month,
+            7
+        );
     }
 }

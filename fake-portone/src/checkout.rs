@@ -207,7 +207,9 @@ impl Checkout {
     /// Sets the customer's name.
     #[must_use]
     pub fn customer_name(mut self, name: &str) -> Self {
-        self.customer.get_or_insert_with(CheckoutCustomer::default).name = Some(name.to_owned());
+        self.customer
+            .get_or_insert_with(CheckoutCustomer::default)
+            .name = Some(name.to_owned());
         self
     }
 }

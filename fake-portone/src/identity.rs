@@ -57,7 +57,9 @@ impl Person {
     /// birth date that is not `yyyy-MM-dd`, or an unknown gender.
     pub(crate) fn check(&self, field: &str) -> Result<(), PortOneError> {
         if self.name.trim().is_empty() {
-            return Err(PortOneError::invalid(format!("{field}.name must not be empty")));
+            return Err(PortOneError::invalid(format!(
+                "{field}.name must not be empty"
+            )));
         }
         check_phone(&format!("{field}.phoneNumber"), &self.phone_number)?;
         if chrono::NaiveDate::parse_from_str(&self.birth_date, "%Y-%m-%d").is_err() {

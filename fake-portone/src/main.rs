@@ -6,7 +6,10 @@ use fake_portone::{FakePortOne, WebhookVersion};
 
 /// Command-line options.
 #[derive(Debug, Parser)]
-#[command(name = "fake-portone", about = "A stateful fake PortOne REST API V2 server")]
+#[command(
+    name = "fake-portone",
+    about = "A stateful fake PortOne REST API V2 server"
+)]
 struct Args {
     /// Port to listen on (0 picks a free one; the chosen address is printed).
     #[arg(long, default_value_t = 30773)]

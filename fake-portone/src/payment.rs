@@ -214,6 +214,9 @@ pub(crate) struct Payment {
     pub webhooks: Vec<SentWebhook>,
     /// Earlier attempts, frozen as `PaymentTransaction` JSON when superseded.
     pub history: Vec<Value>,
+    /// [`Self::render`] serialised, kept until the payment changes (lookups are the
+    /// hottest route; every mutable access clears it, see `World::payment_mut`).
+    pub rendered: Option<bytes::Bytes>,
 }
 
 impl Payment {
@@ -266,13 +269,20 @@ impl Payment {
             if let Some(at) = self.paid_at {
                 v["paidAt"] = json!(ts(at));
             }
-            v["receiptUrl"] = json!(format!("https://fake-portone.invalid/receipts/{}", self.transaction_id));
+            v["receiptUrl"] = json!(format!(
+                "https://fake-portone.invalid/receipts/{}",
+                self.transaction_id
+            ));
         }
         if self.status == S::Paid {
             v["disputes"] = json!([]);
         }
         if matches!(self.status, S::Paid | S::PartialCancelled | S::Cancelled) {
-            v["cancellations"] = self.cancellations.iter().map(Cancellation::render).collect();
+            v["cancellations"] = self
+                .cancellations
+                .iter()
+                .map(Cancellation::render)
+                .collect();
         }
         if matches!(self.status, S::PartialCancelled | S::Cancelled) {
             let at = self.cancelled_at.unwrap_or(self.status_changed_at);
@@ -283,6 +293,16 @@ impl Payment {
             v["failure"] = self.failure.clone().unwrap_or_else(|| json!({}));
         }
         v
+    }
+
+    /// [`Self::render`] as JSON bytes, from the cache when the payment has not changed.
+    pub fn render_bytes(&mut self) -> bytes::Bytes {
+        if let Some(b) = &self.rendered {
+            return b.clone();
+        }
+        let b = bytes::Bytes::from(serde_json::to_vec(&self.render()).unwrap_or_default());
+        self.rendered = Some(b.clone());
+        b
     }
 
     /// The current attempt as a `PaymentTransaction` (`id` is the transaction's).

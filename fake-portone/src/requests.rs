@@ -39,9 +39,11 @@ impl CustomerInput {
     pub fn render(&self) -> Value {
         let mut v = json!({});
         let name = self.name.as_ref().and_then(|n| {
-            n.full
-                .clone()
-                .or_else(|| n.separated.as_ref().map(|s| format!("{}{}", s.last, s.first)))
+            n.full.clone().or_else(|| {
+                n.separated
+                    .as_ref()
+                    .map(|s| format!("{}{}", s.last, s.first))
+            })
         });
         let fields = [
             ("id", self.id.clone()),

@@ -170,13 +170,25 @@ mod tests {
         let bk = Subject::BillingKey {
             billing_key: "bk".into(),
         };
-        assert!(body(WebhookVersion::V2024_01_01, "BillingKey.Issued", at, "s", &bk).is_none());
+        assert!(
+            body(
+                WebhookVersion::V2024_01_01,
+                "BillingKey.Issued",
+                at,
+                "s",
+                &bk
+            )
+            .is_none()
+        );
         let p = Subject::Payment {
             payment_id: "p".into(),
             transaction_id: "t".into(),
             cancellation_id: None,
         };
         let b = body(WebhookVersion::V2024_01_01, "Transaction.Paid", at, "s", &p).unwrap();
-        assert_eq!(b, json!({"payment_id": "p", "tx_id": "t", "status": "Paid"}));
+        assert_eq!(
+            b,
+            json!({"payment_id": "p", "tx_id": "t", "status": "Paid"})
+        );
     }
 }

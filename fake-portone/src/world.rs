@@ -159,7 +159,10 @@ impl World {
                     }
                 }
             };
-            let secret = s.webhook_secret.clone().unwrap_or_else(webhook::random_secret);
+            let secret = s
+                .webhook_secret
+                .clone()
+                .unwrap_or_else(webhook::random_secret);
             webhook::secret_key(&secret).map_err(|e| format!("store {:?}: {e}", s.id))?;
             w.merchants[merchant].stores.push(s.id.clone());
             w.stores.insert(
@@ -209,11 +212,15 @@ impl World {
     ) -> Result<Caller, PortOneError> {
         let unauthorized = |m: &str| PortOneError::new(ErrorKind::Unauthorized, m);
         let header = header.ok_or_else(|| {
-            unauthorized("the Authorization header is missing (PortOne <API secret> or Bearer <token>)")
+            unauthorized(
+                "the Authorization header is missing (PortOne <API secret> or Bearer <token>)",
+            )
         })?;
-        let (scheme, value) = header
-            .split_once(' ')
-            .ok_or_else(|| unauthorized("the Authorization header must be `PortOne <API secret>` or `Bearer <token>`"))?;
+        let (scheme, value) = header.split_once(' ').ok_or_else(|| {
+            unauthorized(
+                "the Authorization header must be `PortOne <API secret>` or `Bearer <token>`",
+            )
+        })?;
         let value = value.trim();
         if scheme.eq_ignore_ascii_case("PortOne") {
             return self
@@ -289,7 +296,9 @@ impl World {
             .merchants
             .iter()
             .position(|m| m.api_secret == api_secret)
-            .ok_or_else(|| PortOneError::new(ErrorKind::Unauthorized, "the API secret is not valid"))?;
+            .ok_or_else(|| {
+                PortOneError::new(ErrorKind::Unauthorized, "the API secret is not valid")
+            })?;
         Ok(self.issue_tokens(merchant, now))
     }
 
@@ -443,7 +452,7 @@ impl World {
         let (urls, status) = (p.notice_urls.clone(), p.status);
         let sent = self.emit(&key.0, &urls, status.event_type(), &subject, now);
         let fallback = self.fallback_url.clone();
-        if let Some(p) = self.payments.get_mut(key) {
+        if let Ok(p) = self.payment_mut(key) {
             p.webhooks.extend(sent.into_iter().map(|o| SentWebhook {
                 id: o.id,
                 event_type: o.event_type,

@@ -14,7 +14,12 @@ use serde_json::json;
 async fn a_missing_or_wrong_secret_is_unauthorized() {
     let portone = FakePortOne::start().await;
     let api = Api::new(&portone);
-    for auth in [None, Some("PortOne wrong"), Some("Basic abc"), Some("PortOne")] {
+    for auth in [
+        None,
+        Some("PortOne wrong"),
+        Some("Basic abc"),
+        Some("PortOne"),
+    ] {
         let e = api
             .with_auth(auth)
             .expect_err("GET", "/payments/x", None, 401, "UNAUTHORIZED")
@@ -22,39 +27,79 @@ async fn a_missing_or_wrong_secret_is_unauthorized() {
         assert!(e["message"].is_string());
     }
     // The right one reaches the API (and finds nothing).
-    api.expect_err("GET", "/payments/x", None, 404, "PAYMENT_NOT_FOUND").await;
-    assert_eq!(portone.authorization(), format!("PortOne {}", fake_portone::DEFAULT_API_SECRET));
+    api.expect_err("GET", "/payments/x", None, 404, "PAYMENT_NOT_FOUND")
+        .await;
+    assert_eq!(
+        portone.authorization(),
+        format!("PortOne {}", fake_portone::DEFAULT_API_SECRET)
+    );
 }
 
 #[tokio::test]
 async fn tokens_from_the_api_secret_work_expire_and_refresh() {
     let portone = FakePortOne::builder().api_secret("my-secret").start().await;
     let api = Api::new(&portone).with_auth(None);
-    api.expect_err("POST", "/login/api-secret", Some(json!({"apiSecret": "nope"})), 401, "UNAUTHORIZED")
+    api.expect_err(
+        "POST",
+        "/login/api-secret",
+        Some(json!({"apiSecret": "nope"})),
+        401,
+        "UNAUTHORIZED",
+    )
+    .await;
+    api.expect_err(
+        "POST",
+        "/login/api-secret",
+        Some(json!({})),
+        400,
+        "INVALID_REQUEST",
+    )
+    .await;
+    let (s, t) = api
+        .post("/login/api-secret", json!({"apiSecret": "my-secret"}))
         .await;
-    api.expect_err("POST", "/login/api-secret", Some(json!({})), 400, "INVALID_REQUEST").await;
-    let (s, t) = api.post("/login/api-secret", json!({"apiSecret": "my-secret"})).await;
     assert_eq!(s, 200, "{t}");
     let bearer = format!("Bearer {}", t["accessToken"].as_str().unwrap());
     let with_token = api.with_auth(Some(&bearer));
-    with_token.expect_err("GET", "/payments/x", None, 404, "PAYMENT_NOT_FOUND").await;
+    with_token
+        .expect_err("GET", "/payments/x", None, 404, "PAYMENT_NOT_FOUND")
+        .await;
     // Access tokens live 30 minutes of fake time.
     portone.advance(Duration::from_secs(31 * 60));
-    let e = with_token.expect_err("GET", "/payments/x", None, 401, "UNAUTHORIZED").await;
+    let e = with_token
+        .expect_err("GET", "/payments/x", None, 401, "UNAUTHORIZED")
+        .await;
     assert!(e["message"].as_str().unwrap().contains("expired"), "{e}");
     let (s, t2) = api
         .post("/token/refresh", json!({"refreshToken": t["refreshToken"]}))
         .await;
     assert_eq!(s, 200, "{t2}");
-    let fresh = api.with_auth(Some(&format!("Bearer {}", t2["accessToken"].as_str().unwrap())));
-    fresh.expect_err("GET", "/payments/x", None, 404, "PAYMENT_NOT_FOUND").await;
-    // A refresh token is used up by refreshing.
-    api.expect_err("POST", "/token/refresh", Some(json!({"refreshToken": t["refreshToken"]})), 401, "UNAUTHORIZED")
+    let fresh = api.with_auth(Some(&format!(
+        "Bearer {}",
+        t2["accessToken"].as_str().unwrap()
+    )));
+    fresh
+        .expect_err("GET", "/payments/x", None, 404, "PAYMENT_NOT_FOUND")
         .await;
+    // A refresh token is used up by refreshing.
+    api.expect_err(
+        "POST",
+        "/token/refresh",
+        Some(json!({"refreshToken": t["refreshToken"]})),
+        401,
+        "UNAUTHORIZED",
+    )
+    .await;
     // Refresh tokens expire after a day.
     portone.advance(Duration::from_secs(25 * 3600));
-    api.expect_err("POST", "/token/refresh", Some(json!({"refreshToken": t2["refreshToken"]})), 401, "UNAUTHORIZED")
-        .await;
+    api.expect_err(
+        "POST",
+        "/token/refresh",
+        Some(json!({"refreshToken": t2["refreshToken"]})),
+        401,
+        "UNAUTHORIZED",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -69,7 +114,13 @@ async fn several_stores_and_another_merchant() {
     let other = api.with_auth(Some("PortOne other-secret"));
     // With two stores the merchant must name one.
     let e = api
-        .expect_err("POST", "/payments/p-1/instant", Some(common::card_body(1_000, "4330123412341234")), 400, "INVALID_REQUEST")
+        .expect_err(
+            "POST",
+            "/payments/p-1/instant",
+            Some(common::card_body(1_000, "4330123412341234")),
+            400,
+            "INVALID_REQUEST",
+        )
         .await;
     assert!(e["message"].as_str().unwrap().contains("storeId"), "{e}");
     let mut body = common::card_body(1_000, "4330123412341234");
@@ -79,17 +130,39 @@ async fn several_stores_and_another_merchant() {
     let (s, p) = api.get("/payments/p-1?storeId=store-a").await;
     assert_eq!((s, p["storeId"].as_str()), (200, Some("store-a")));
     // The same paymentId in the other store of the same merchant is another payment.
-    api.expect_err("GET", "/payments/p-1?storeId=store-b", None, 404, "PAYMENT_NOT_FOUND").await;
+    api.expect_err(
+        "GET",
+        "/payments/p-1?storeId=store-b",
+        None,
+        404,
+        "PAYMENT_NOT_FOUND",
+    )
+    .await;
     body["storeId"] = json!("store-b");
     let (s, _) = api.post("/payments/p-1/instant", body).await;
     assert_eq!(s, 200, "store-b has its own p-1");
     // Another merchant's secret does not reach store-a; the merchant's does not reach it.
     other
-        .expect_err("GET", "/payments/p-1?storeId=store-a", None, 403, "FORBIDDEN")
+        .expect_err(
+            "GET",
+            "/payments/p-1?storeId=store-a",
+            None,
+            403,
+            "FORBIDDEN",
+        )
         .await;
-    api.expect_err("GET", "/payments/p-1?storeId=store-other", None, 403, "FORBIDDEN").await;
+    api.expect_err(
+        "GET",
+        "/payments/p-1?storeId=store-other",
+        None,
+        403,
+        "FORBIDDEN",
+    )
+    .await;
     // ... and it has one store, so it need not name it.
-    other.expect_err("GET", "/payments/p-1", None, 404, "PAYMENT_NOT_FOUND").await;
+    other
+        .expect_err("GET", "/payments/p-1", None, 404, "PAYMENT_NOT_FOUND")
+        .await;
     let (_, list) = other.get("/payments").await;
     assert_eq!(list["page"]["totalCount"], 0);
     let (_, list) = api.get("/payments").await;

@@ -17,17 +17,22 @@ async fn every_transition_sends_a_signed_webhook() {
     let portone = FakePortOne::builder().webhook_url(url).start().await;
     let api = Api::new(&portone);
     api.paid_card("p-1", 10_000).await;
-    api.cancel("p-1", json!({"amount": 1_000, "reason": "x"})).await;
+    api.cancel("p-1", json!({"amount": 1_000, "reason": "x"}))
+        .await;
     api.cancel("p-1", json!({"reason": "rest"})).await;
     api.pay_card("p-2", 1_000, "4000000000000002").await;
     api.virtual_account("v-1", 1_000).await;
     portone.deposit("v-1").await.unwrap();
     api.virtual_account("v-2", 1_000).await;
-    api.post("/payments/v-2/virtual-account/close", json!({})).await;
+    api.post("/payments/v-2/virtual-account/close", json!({}))
+        .await;
     let bk = api.billing_key("4330123412341234").await;
     api.delete(&format!("/billing-keys/{bk}")).await;
     let hooks = rx.wait_for(10).await;
-    let types: Vec<String> = hooks.iter().map(|h| h.json()["type"].as_str().unwrap().to_owned()).collect();
+    let types: Vec<String> = hooks
+        .iter()
+        .map(|h| h.json()["type"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(
         types,
         [
@@ -44,7 +49,8 @@ async fn every_transition_sends_a_signed_webhook() {
         ]
     );
     for h in &hooks {
-        verify(portone.webhook_secret(), h).unwrap_or_else(|e| panic!("{e}: {}", h.header("webhook-signature")));
+        verify(portone.webhook_secret(), h)
+            .unwrap_or_else(|e| panic!("{e}: {}", h.header("webhook-signature")));
         assert!(h.header("webhook-id").starts_with("msg_"));
         assert_eq!(h.header("content-type"), "application/json");
         assert_webhook_body(&h.json());
@@ -52,14 +58,24 @@ async fn every_transition_sends_a_signed_webhook() {
     // A cancel event names its cancellation; payment events their transaction.
     let partial = hooks[1].json();
     let p = api.payment("p-1").await;
-    assert_eq!(partial["data"]["cancellationId"], p["cancellations"][0]["id"]);
+    assert_eq!(
+        partial["data"]["cancellationId"],
+        p["cancellations"][0]["id"]
+    );
     assert_eq!(partial["data"]["transactionId"], p["transactionId"]);
     assert_eq!(hooks[8].json()["data"]["billingKey"], bk);
     // A wrong secret or a tampered body does not verify.
     let other = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     assert!(verify(other, &hooks[0]).is_err());
     let mut tampered = hooks[0].clone();
-    tampered.body = axum::body::Bytes::from(hooks[0].body.to_vec().into_iter().rev().collect::<Vec<u8>>());
+    tampered.body = axum::body::Bytes::from(
+        hooks[0]
+            .body
+            .to_vec()
+            .into_iter()
+            .rev()
+            .collect::<Vec<u8>>(),
+    );
     assert!(verify(portone.webhook_secret(), &tampered).is_err());
     // skipWebhook sends nothing.
     let mut body = common::card_body(1_000, "4330123412341234");
@@ -85,11 +101,27 @@ async fn retries_keep_the_id_and_sign_each_attempt() {
         .wait_for_webhooks(1, Duration::from_secs(5), |w| w.is_delivered())
         .await;
     assert_eq!(log[0].attempt, 3, "two failures, then delivered");
-    let attempts: Vec<_> = portone.webhooks().into_iter().filter(|w| w.event_id == log[0].event_id).collect();
+    let attempts: Vec<_> = portone
+        .webhooks()
+        .into_iter()
+        .filter(|w| w.event_id == log[0].event_id)
+        .collect();
     assert_eq!(attempts.len(), 3);
-    let ids: Vec<_> = attempts.iter().map(|a| a.header("webhook-id").unwrap().to_owned()).collect();
-    assert!(ids.iter().all(|i| i == &ids[0]), "one webhook-id across retries: {ids:?}");
-    assert!(matches!(attempts[0].outcome, WebhookOutcome::Failed { status: Some(500), .. }));
+    let ids: Vec<_> = attempts
+        .iter()
+        .map(|a| a.header("webhook-id").unwrap().to_owned())
+        .collect();
+    assert!(
+        ids.iter().all(|i| i == &ids[0]),
+        "one webhook-id across retries: {ids:?}"
+    );
+    assert!(matches!(
+        attempts[0].outcome,
+        WebhookOutcome::Failed {
+            status: Some(500),
+            ..
+        }
+    ));
     verify(portone.webhook_secret(), &hooks[0]).unwrap();
     assert_eq!(fake_portone::REAL_RETRY_SCHEDULE.len(), 5);
 }
@@ -111,14 +143,20 @@ async fn stores_have_their_own_url_secret_and_version() {
         )
         .start()
         .await;
-    assert_eq!(portone.webhook_secret_of("store-b").as_deref(), Some(secret_b));
+    assert_eq!(
+        portone.webhook_secret_of("store-b").as_deref(),
+        Some(secret_b)
+    );
     let api_b = Api::new(&portone).with_auth(Some("PortOne secret-b"));
     api_b.paid_card("p-b", 1_000).await;
     let bk = api_b.billing_key("4330123412341234").await; // no BillingKey.* in 2024-01-01
     let hooks = rx_b.wait_for(1).await;
     let body = hooks[0].json();
     let p = api_b.payment("p-b").await;
-    assert_eq!(body, json!({"payment_id": "p-b", "tx_id": p["transactionId"], "status": "Paid"}));
+    assert_eq!(
+        body,
+        json!({"payment_id": "p-b", "tx_id": p["transactionId"], "status": "Paid"})
+    );
     verify(secret_b, &hooks[0]).unwrap();
     assert!(verify(portone.webhook_secret(), &hooks[0]).is_err());
     api_b.delete(&format!("/billing-keys/{bk}")).await;
@@ -133,7 +171,10 @@ async fn notice_urls_override_the_store_url() {
     let (rx_notice, url_notice) = Receiver::start(0).await;
     let portone = FakePortOne::builder().webhook_url(url_store).start().await;
     let p = portone
-        .checkout("c-1", Checkout::card("coffee", 1_000).notice_url(&url_notice))
+        .checkout(
+            "c-1",
+            Checkout::card("coffee", 1_000).notice_url(&url_notice),
+        )
         .await
         .unwrap();
     assert_eq!(p["status"], "PAID");
@@ -160,8 +201,17 @@ async fn chaos_drops_and_duplicates() {
     let hooks = rx.wait_for(2).await;
     assert_eq!(hooks.len(), 2);
     assert_eq!(hooks[0].json()["data"]["paymentId"], "p-2");
-    assert_eq!(hooks[0].header("webhook-id"), hooks[1].header("webhook-id"), "a duplicate is the same message");
-    assert!(portone.webhooks().iter().any(|w| w.outcome == WebhookOutcome::Dropped));
+    assert_eq!(
+        hooks[0].header("webhook-id"),
+        hooks[1].header("webhook-id"),
+        "a duplicate is the same message"
+    );
+    assert!(
+        portone
+            .webhooks()
+            .iter()
+            .any(|w| w.outcome == WebhookOutcome::Dropped)
+    );
     // The dropped one can be sent again by the merchant.
     let (s, _) = api.post("/payments/p-1/resend-webhook", json!({})).await;
     assert_eq!(s, 200);
@@ -173,7 +223,9 @@ async fn chaos_drops_and_duplicates() {
 async fn the_webhook_log_is_readable_over_http() {
     let portone = FakePortOne::start().await; // no URL: logged as NoUrl
     Api::new(&portone).paid_card("p-1", 1_000).await;
-    let log = portone.wait_for_webhooks(1, Duration::from_secs(5), |_| true).await;
+    let log = portone
+        .wait_for_webhooks(1, Duration::from_secs(5), |_| true)
+        .await;
     assert_eq!(log[0].outcome, WebhookOutcome::NoUrl);
     assert_eq!(log[0].event_type, "Transaction.Paid");
     let over_http: serde_json::Value = reqwest::get(format!("{}/internal/webhooks", portone.uri()))

@@ -23,13 +23,19 @@ pub(super) fn routes() -> Router {
         .route("/payments/{payment_id}", get(get_payment))
         .route("/payments/{payment_id}/pre-register", post(pre_register))
         .route("/payments/{payment_id}/instant", post(instant))
-        .route("/payments/{payment_id}/billing-key", post(pay_with_billing_key))
+        .route(
+            "/payments/{payment_id}/billing-key",
+            post(pay_with_billing_key),
+        )
         .route("/payments/{payment_id}/cancel", post(cancel))
         .route(
             "/payments/{payment_id}/virtual-account/close",
             post(close_virtual_account),
         )
-        .route("/payments/{payment_id}/resend-webhook", post(resend_webhook))
+        .route(
+            "/payments/{payment_id}/resend-webhook",
+            post(resend_webhook),
+        )
         .route("/payments/{payment_id}/transactions", get(transactions))
         .route("/payments/{payment_id}/schedule", post(create_schedule))
         .route(
@@ -37,14 +43,20 @@ pub(super) fn routes() -> Router {
             get(list_schedules).delete(revoke_schedules),
         )
         .route("/payment-schedules/{schedule_id}", get(get_schedule))
-        .route("/billing-keys", get(list_billing_keys).post(issue_billing_key))
+        .route(
+            "/billing-keys",
+            get(list_billing_keys).post(issue_billing_key),
+        )
         .route(
             "/billing-keys/{billing_key}",
             get(get_billing_key).delete(delete_billing_key),
         )
         .route("/identity-verifications/{id}", get(get_identity))
         .route("/identity-verifications/{id}/send", post(send_identity))
-        .route("/identity-verifications/{id}/confirm", post(confirm_identity))
+        .route(
+            "/identity-verifications/{id}/confirm",
+            post(confirm_identity),
+        )
         .route("/identity-verifications/{id}/resend", post(resend_identity))
 }
 
@@ -88,9 +100,9 @@ async fn get_payment(
     Path(id): Path<String>,
     RawQuery(q): Q,
 ) -> Response {
-    app.call(&headers, |w, caller, _| {
+    app.call_raw(&headers, |w, caller, _| {
         let store = w.store_of(caller, store_query(q.as_deref())?.as_deref())?;
-        Ok(w.payment(&store, &id)?.render())
+        w.payment_bytes(&store, &id)
     })
 }
 

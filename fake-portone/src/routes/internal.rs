@@ -38,14 +38,11 @@ async fn checkout(
     }))
 }
 
-async fn deposit(
-    Extension(app): Extension<App>,
-    Path(id): Path<String>,
-    bytes: Bytes,
-) -> Response {
-    answer(body::<StoreQuery>(&bytes).and_then(|b| {
-        app.internal(b.store_id.as_deref(), |w, s, now| w.deposit(s, &id, now))
-    }))
+async fn deposit(Extension(app): Extension<App>, Path(id): Path<String>, bytes: Bytes) -> Response {
+    answer(
+        body::<StoreQuery>(&bytes)
+            .and_then(|b| app.internal(b.store_id.as_deref(), |w, s, now| w.deposit(s, &id, now))),
+    )
 }
 
 async fn otp(
@@ -68,11 +65,7 @@ struct VerifyBody {
     customer: Person,
 }
 
-async fn verify(
-    Extension(app): Extension<App>,
-    Path(id): Path<String>,
-    bytes: Bytes,
-) -> Response {
+async fn verify(Extension(app): Extension<App>, Path(id): Path<String>, bytes: Bytes) -> Response {
     answer(body::<VerifyBody>(&bytes).and_then(|b| {
         app.internal(b.store_id.as_deref(), |w, s, now| {
             w.verify_identity(s, &id, b.customer, now)

@@ -91,7 +91,10 @@ impl World {
         }
         let seq = self.next_seq();
         let key = new_id("billing-key-");
-        let customer = body.customer.as_ref().map_or_else(|| json!({}), |c| c.render());
+        let customer = body
+            .customer
+            .as_ref()
+            .map_or_else(|| json!({}), |c| c.render());
         let bk = BillingKey {
             seq,
             key: key.clone(),
@@ -169,8 +172,14 @@ impl World {
             .values()
             .filter(|b| stores.contains(&b.store_id))
             .filter(|b| {
-                let status = if b.deleted_at.is_some() { "DELETED" } else { "ISSUED" };
-                f.status.as_ref().is_none_or(|s| s.iter().any(|s| s == status))
+                let status = if b.deleted_at.is_some() {
+                    "DELETED"
+                } else {
+                    "ISSUED"
+                };
+                f.status
+                    .as_ref()
+                    .is_none_or(|s| s.iter().any(|s| s == status))
             })
             .filter(|b| {
                 f.customer_id
@@ -179,7 +188,10 @@ impl World {
             })
             .collect();
         hits.sort_by_key(|b| std::cmp::Reverse(b.seq));
-        super::page(hits.into_iter().map(BillingKey::render).collect(), body.page)
+        super::page(
+            hits.into_iter().map(BillingKey::render).collect(),
+            body.page,
+        )
     }
 
     /// `POST /payments/{paymentId}/schedule`.
@@ -268,7 +280,11 @@ impl World {
             .schedules
             .values()
             .filter(|s| stores.contains(&s.store_id))
-            .filter(|s| f.billing_key.as_ref().is_none_or(|k| &s.payment.billing_key == k))
+            .filter(|s| {
+                f.billing_key
+                    .as_ref()
+                    .is_none_or(|k| &s.payment.billing_key == k)
+            })
             .filter(|s| {
                 f.status
                     .as_ref()

@@ -76,7 +76,9 @@ impl World {
         }
         check_phone("customer.phoneNumber", &c.phone_number)?;
         if c.ip_address.trim().is_empty() {
-            return Err(PortOneError::invalid("customer.ipAddress must not be empty"));
+            return Err(PortOneError::invalid(
+                "customer.ipAddress must not be empty",
+            ));
         }
         if !OPERATORS.contains(&body.operator.as_str()) {
             return Err(PortOneError::invalid(format!(
@@ -245,23 +247,26 @@ impl World {
             return Err(already_verified(id));
         }
         let channel = self.channel(None)?;
-        let v = self.verifications.entry(key).or_insert_with(|| Verification {
-            id: id.to_owned(),
-            store_id: store_id.to_owned(),
-            channel: Some(channel),
-            requested: json!({}),
-            person: None,
-            operator: None,
-            custom_data: None,
-            status: IdentityStatus::Ready,
-            otp: None,
-            requested_at: now,
-            updated_at: now,
-            status_changed_at: now,
-            verified_at: None,
-            pg_tx_id: new_id("pg-iv-"),
-            failure: None,
-        });
+        let v = self
+            .verifications
+            .entry(key)
+            .or_insert_with(|| Verification {
+                id: id.to_owned(),
+                store_id: store_id.to_owned(),
+                channel: Some(channel),
+                requested: json!({}),
+                person: None,
+                operator: None,
+                custom_data: None,
+                status: IdentityStatus::Ready,
+                otp: None,
+                requested_at: now,
+                updated_at: now,
+                status_changed_at: now,
+                verified_at: None,
+                pg_tx_id: new_id("pg-iv-"),
+                failure: None,
+            });
         v.person = Some(person);
         v.otp = None;
         v.failure = None;

@@ -97,8 +97,29 @@ impl World {
             .ok_or_else(|| not_found(id))
     }
 
-    fn payment_mut(&mut self, key: &Key) -> Result<&mut Payment, PortOneError> {
-        self.payments.get_mut(key).ok_or_else(|| not_found(&key.1))
+    /// A payment to change: its cached rendering is dropped.
+    pub(super) fn payment_mut(&mut self, key: &Key) -> Result<&mut Payment, PortOneError> {
+        let p = self
+            .payments
+            .get_mut(key)
+            .ok_or_else(|| not_found(&key.1))?;
+        p.rendered = None;
+        Ok(p)
+    }
+
+    /// The payment as `GET /payments/{paymentId}` answers it, serialised (cached).
+    ///
+    /// # Errors
+    /// `404 PAYMENT_NOT_FOUND`.
+    pub fn payment_bytes(
+        &mut self,
+        store_id: &str,
+        id: &str,
+    ) -> Result<bytes::Bytes, PortOneError> {
+        self.payments
+            .get_mut(&(store_id.to_owned(), id.to_owned()))
+            .map(Payment::render_bytes)
+            .ok_or_else(|| not_found(id))
     }
 
     /// Refuses a new attempt on a payment that is paid or awaiting a deposit.
@@ -172,7 +193,9 @@ impl World {
             pg_tx_id: None,
             webhooks: Vec::new(),
             history: Vec::new(),
+            rendered: None,
         });
+        p.rendered = None;
         p.new_attempt(transaction_id, now);
         p.order_name = a.order_name;
         p.amounts = a.amounts;
@@ -377,7 +400,8 @@ impl World {
         check_currency(&body.currency)?;
         let amounts = amounts_of(body.amount)?;
         let bk = self.live_billing_key(store_id, &body.billing_key)?;
-        let (card, bk_channel, bk_customer) = (bk.card.clone(), bk.channel.clone(), bk.customer.clone());
+        let (card, bk_channel, bk_customer) =
+            (bk.card.clone(), bk.channel.clone(), bk.customer.clone());
         let channel = match &body.channel_key {
             Some(k) => self.channel(Some(k))?,
             None => bk_channel,
@@ -432,7 +456,11 @@ impl World {
         check_text("orderName", &c.order_name)?;
         let amounts = match c.amount {
             CheckoutAmount::Total(t) => Amounts::new(t, None, None)?,
-            CheckoutAmount::Parts { total, tax_free, vat } => Amounts::new(total, tax_free, vat)?,
+            CheckoutAmount::Parts {
+                total,
+                tax_free,
+                vat,
+            } => Amounts::new(total, tax_free, vat)?,
         };
         let channel = self.channel(c.channel_key.as_deref())?;
         let method = match c.method {
@@ -591,7 +619,8 @@ impl World {
             };
             check_bank("refundAccount.bank", &acct.bank)?;
             let digits: String = acct.number.chars().filter(|c| *c != '-').collect();
-            if digits.len() < 8 || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            if digits.len() < 8 || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit())
+            {
                 return Err(PortOneError::invalid(format!(
                     "refundAccount.number must be 8 to 20 digits, got {:?}",
                     acct.number

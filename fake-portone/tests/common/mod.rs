@@ -32,9 +32,12 @@ pub fn spec() -> &'static Value {
 fn apply_discriminators(v: &mut Value) {
     match v {
         Value::Object(o) => {
-            let mapping = o
-                .get("discriminator")
-                .and_then(|d| Some((d.get("propertyName")?.as_str()?.to_owned(), d.get("mapping")?.as_object()?.clone())));
+            let mapping = o.get("discriminator").and_then(|d| {
+                Some((
+                    d.get("propertyName")?.as_str()?.to_owned(),
+                    d.get("mapping")?.as_object()?.clone(),
+                ))
+            });
             if let (Some((prop, mapping)), true) = (mapping, o.contains_key("oneOf")) {
                 let branches: Vec<Value> = mapping
                     .iter()
@@ -143,7 +146,8 @@ pub fn check_response(method: &str, path: &str, status: u16, body: &Value) {
     let responses = op["responses"].as_object().expect("responses");
     let Some(declared) = responses.get(&status.to_string()) else {
         assert_eq!(
-            status, 500,
+            status,
+            500,
             "{method} {template} answered {status} {body}, spec declares {:?}",
             responses.keys()
         );
@@ -239,9 +243,20 @@ impl Api {
     }
 
     /// Asserts the answer's status and error `type`, returning the body.
-    pub async fn expect_err(&self, method: &str, path: &str, body: Option<Value>, status: u16, kind: &str) -> Value {
+    pub async fn expect_err(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        status: u16,
+        kind: &str,
+    ) -> Value {
         let (s, b) = self.send(method, path, body.as_ref(), &[]).await;
-        assert_eq!((s, b["type"].as_str().unwrap_or("")), (status, kind), "{method} {path}: {b}");
+        assert_eq!(
+            (s, b["type"].as_str().unwrap_or("")),
+            (status, kind),
+            "{method} {path}: {b}"
+        );
         b
     }
 
@@ -253,7 +268,8 @@ impl Api {
 
     /// An instant card payment; returns the answer's status and body.
     pub async fn pay_card(&self, id: &str, total: i64, number: &str) -> (u16, Value) {
-        self.post(&format!("/payments/{id}/instant"), card_body(total, number)).await
+        self.post(&format!("/payments/{id}/instant"), card_body(total, number))
+            .await
     }
 
     /// An approved instant card payment; returns the payment.
@@ -291,7 +307,10 @@ impl Api {
             )
             .await;
         assert_eq!(s, 200, "{b}");
-        b["billingKeyInfo"]["billingKey"].as_str().unwrap().to_owned()
+        b["billingKeyInfo"]["billingKey"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 }
 
@@ -321,7 +340,10 @@ impl Hook {
         serde_json::from_slice(&self.body).unwrap()
     }
     pub fn header(&self, name: &str) -> &str {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
     }
 }
 
@@ -338,7 +360,9 @@ impl Receiver {
     pub async fn start(fail_first: u32) -> (Self, String) {
         let me = Self::default();
         me.fail_first.store(fail_first, Ordering::SeqCst);
-        let app = Router::new().route("/hook", post(receive)).with_state(me.clone());
+        let app = Router::new()
+            .route("/hook", post(receive))
+            .with_state(me.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
