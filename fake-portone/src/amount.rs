@@ -123,15 +123,15 @@ impl Amounts {
     pub fn plan_cancel(&self, ask: CancelAsk) -> Result<CancelParts, PortOneError> {
         use ErrorKind as K;
         let cancellable = self.cancellable();
-        if let Some(current) = ask.current_cancellable {
-            if current != cancellable {
-                return Err(err(
-                    K::CancellableAmountConsistencyBroken,
-                    format!(
-                        "currentCancellableAmount {current} differs from the cancellable amount {cancellable}"
-                    ),
-                ));
-            }
+        if let Some(current) = ask.current_cancellable
+            && current != cancellable
+        {
+            return Err(err(
+                K::CancellableAmountConsistencyBroken,
+                format!(
+                    "currentCancellableAmount {current} differs from the cancellable amount {cancellable}"
+                ),
+            ));
         }
         let amount = ask.amount.unwrap_or(cancellable);
         if amount <= 0 {

@@ -68,12 +68,12 @@ impl Person {
                 self.birth_date
             )));
         }
-        if let Some(g) = &self.gender {
-            if !matches!(g.as_str(), "MALE" | "FEMALE" | "OTHER") {
-                return Err(PortOneError::invalid(format!(
-                    "{field}.gender must be MALE, FEMALE or OTHER, got {g:?}"
-                )));
-            }
+        if let Some(g) = &self.gender
+            && !matches!(g.as_str(), "MALE" | "FEMALE" | "OTHER")
+        {
+            return Err(PortOneError::invalid(format!(
+                "{field}.gender must be MALE, FEMALE or OTHER, got {g:?}"
+            )));
         }
         Ok(())
     }

@@ -68,14 +68,8 @@ async fn every_transition_sends_a_signed_webhook() {
     let other = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     assert!(verify(other, &hooks[0]).is_err());
     let mut tampered = hooks[0].clone();
-    tampered.body = axum::body::Bytes::from(
-        hooks[0]
-            .body
-            .to_vec()
-            .into_iter()
-            .rev()
-            .collect::<Vec<u8>>(),
-    );
+    tampered.body =
+        axum::body::Bytes::from(hooks[0].body.iter().rev().copied().collect::<Vec<u8>>());
     assert!(verify(portone.webhook_secret(), &tampered).is_err());
     // skipWebhook sends nothing.
     let mut body = common::card_body(1_000, "4330123412341234");

@@ -558,13 +558,13 @@ impl World {
                 p.status.as_str()
             )));
         }
-        if let Some(Method::VirtualAccount(va)) = &p.method {
-            if now > va.expired_at {
-                return Err(waiting(format!(
-                    "the virtual account of payment {id:?} expired at {}",
-                    ts(va.expired_at)
-                )));
-            }
+        if let Some(Method::VirtualAccount(va)) = &p.method
+            && now > va.expired_at
+        {
+            return Err(waiting(format!(
+                "the virtual account of payment {id:?} expired at {}",
+                ts(va.expired_at)
+            )));
         }
         p.pay(now);
         self.emit_payment(&key, None, now);
