@@ -10,9 +10,11 @@
 
 use crate::app::App;
 use crate::error::ApiError;
-use crate::histories::{self, NewHistory};
-use crate::store::{StoredReservation, StoredTransaction, TransactionWrite};
-use crate::{transactions, validate};
+use crate::histories::{self, NewHistory, RecordError};
+use crate::store::{
+    StoreConflict, StoreError, StoredReservation, StoredTransaction, TransactionWrite,
+};
+use crate::{refunds, transactions, validate};
 use axum::http::StatusCode;
 use payments_core::envelope::EnvelopeKind;
 use payments_core::order::Order;
@@ -20,7 +22,7 @@ use payments_core::payment_method::{PaymentMethod, ReservationRef};
 use payments_core::records::Vendor;
 use payments_core::records::charges::{Charge, ChargeCreate, TransactionKind, TransactionRecord};
 use payments_core::transaction::{FailureReason, TransactionStatus};
-use payments_core::vendor::{BillingCharge, CancelPayment, GatewayError, VendorPayment};
+use payments_core::vendor::{BillingCharge, GatewayError};
 use std::sync::Arc;
 
 /// The name the PG shows the payer: the first line, and how many more.
@@ -109,11 +111,7 @@ pub async fn create(
             TransactionStatus::Failed => {}
             TransactionStatus::Pending => resumed = Some((record, row)),
             _ => {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "DUPLICATE",
-                    format!("order.id: order {order_id} is already paid"),
-                ));
+                return Err(already_paid(&order_id));
             }
         }
     }
@@ -161,27 +159,48 @@ pub async fn create(
         currency: total.currency().code(),
         idempotency_key: &idempotency_key,
     };
-    let attempt = match already_charged {
-        Some(payment) => Ok(payment),
-        None => gateway.charge_billing_key(charge).await,
-    };
-    let outcome = match attempt {
-        Err(GatewayError::OutcomeUnknown(detail)) => {
-            // Ask the PG what happened to this order instead of charging again.
-            tracing::warn!(order = %order_id, %detail, "charge outcome unknown; asking the PG");
-            match gateway.lookup_payment_by_order(&order_id).await {
-                Ok(payment) => Ok(payment),
-                Err(GatewayError::NotFound(_)) => Err(GatewayError::Declined {
-                    code: "NOT_CHARGED".into(),
-                    message: "the PG has no payment for this order after a timeout".into(),
-                }),
-                Err(_) => Err(GatewayError::OutcomeUnknown(detail)),
+    let outcome = match already_charged {
+        Some(payment) => Ok((payment, Origin::Found)),
+        None => match gateway.charge_billing_key(charge).await {
+            Ok(payment) => Ok((payment, Origin::Charged)),
+            Err(GatewayError::OutcomeUnknown(detail)) => {
+                // Ask the PG what happened to this order instead of charging again.
+                tracing::warn!(order = %order_id, %detail, "charge outcome unknown; asking the PG");
+                match gateway.lookup_payment_by_order(&order_id).await {
+                    Ok(payment) => Ok((payment, Origin::Found)),
+                    Err(GatewayError::NotFound(_)) => Err(GatewayError::Declined {
+                        code: "NOT_CHARGED".into(),
+                        message: "the PG has no payment for this order after a timeout".into(),
+                    }),
+                    Err(_) => Err(GatewayError::OutcomeUnknown(detail)),
+                }
             }
-        }
-        other => other,
+            Err(refused @ GatewayError::Rejected { .. }) => {
+                // The PGs refuse a second charge for an order they already charged: when
+                // that is why, another request paid this order and this one is a duplicate.
+                if let Ok(payment) = gateway.lookup_payment_by_order(&order_id).await
+                    && payment.status.is_paid()
+                {
+                    return Err(already_paid(&order_id));
+                }
+                if !resuming {
+                    let reason = refused.to_string();
+                    fail(
+                        &app,
+                        record.clone(),
+                        row.clone(),
+                        "VENDOR_REJECTED",
+                        &reason,
+                    )
+                    .await?;
+                }
+                Err(refused)
+            }
+            Err(other) => Err(other),
+        },
     };
-    let payment = match outcome {
-        Ok(payment) => payment,
+    let (payment, origin) = match outcome {
+        Ok(found) => found,
         Err(GatewayError::Declined { code, message }) => {
             fail(&app, record, row, &code, &message).await?;
             return Err(ApiError::new(
@@ -194,12 +213,22 @@ pub async fn create(
     };
     if payment.order_id != order_id || payment.amount != total.amount() || !payment.status.is_paid()
     {
-        refund(
-            gateway.as_ref(),
-            &payment,
-            "the PG's payment does not match the charge",
-        )
-        .await;
+        match origin {
+            Origin::Charged => {
+                refunds::refund_unrecorded(
+                    &app,
+                    gateway.as_ref(),
+                    &payment,
+                    "the PG's payment does not match the charge",
+                )
+                .await;
+            }
+            Origin::Found => tracing::error!(
+                order = %order_id,
+                uid = %payment.uid,
+                "the PG's payment for this order does not match the charge; left as it is",
+            ),
+        }
         fail(
             &app,
             record,
@@ -211,7 +240,7 @@ pub async fn create(
         return Err(ApiError::new(
             StatusCode::BAD_GATEWAY,
             "VENDOR_MISMATCH",
-            "the PG's payment does not match the order; it was cancelled",
+            "the PG's payment does not match the order",
         ));
     }
     let new = NewHistory {
@@ -230,20 +259,32 @@ pub async fn create(
             .await
         {
             Ok(stored) => stored,
-            Err(error) if error.status == StatusCode::CONFLICT => {
-                // Charged, but the source was taken meanwhile: give the money back.
-                refund(gateway.as_ref(), &payment, "duplicate source").await;
-                fail(
-                    &app,
-                    record,
-                    row,
-                    "DUPLICATE",
-                    "the source was recorded by another request",
-                )
-                .await?;
-                return Err(error);
+            Err(RecordError::Conflict(conflict)) => {
+                // Which rule broke decides: a payment some history holds is never
+                // refunded, and only a payment this request charged is ever refunded.
+                if origin == Origin::Charged
+                    && conflict != StoreConflict::VendorUid
+                    && refunds::refund_unrecorded(
+                        &app,
+                        gateway.as_ref(),
+                        &payment,
+                        "charged, but another request recorded this order or source first",
+                    )
+                    .await
+                {
+                    // Applies only while the transaction is still the one read.
+                    fail(
+                        &app,
+                        record,
+                        row,
+                        "DUPLICATE",
+                        "the order or source was recorded by another request",
+                    )
+                    .await?;
+                }
+                return Err(StoreError::Conflict(conflict).into());
             }
-            Err(error) => return Err(error),
+            Err(RecordError::Other(error)) => return Err(error),
         };
     let history = histories::to_record(&app, &stored)?;
     let transaction = app
@@ -257,24 +298,22 @@ pub async fn create(
     })
 }
 
-async fn refund(
-    gateway: &dyn payments_core::vendor::PaymentGateway,
-    payment: &VendorPayment,
-    reason: &str,
-) {
-    let key = format!("refund-{}", payment.uid);
-    let result = gateway
-        .cancel_payment(CancelPayment {
-            uid: &payment.uid,
-            amount: None,
-            reason,
-            refund_account: None,
-            idempotency_key: Some(&key),
-        })
-        .await;
-    if let Err(error) = result {
-        tracing::error!(uid = %payment.uid, %error, "could not refund a refused charge");
-    }
+/// Where the payment a charge records came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// This request's own billing charge made it: this request may give it back.
+    Charged,
+    /// Found by asking the PG for the order: another request may have made it, so it is
+    /// never refunded here.
+    Found,
+}
+
+fn already_paid(order_id: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "DUPLICATE",
+        format!("order.id: order {order_id} is already paid"),
+    )
 }
 
 async fn fail(

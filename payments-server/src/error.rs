@@ -2,7 +2,7 @@
 //! message}` (plain JSON even on sealed routes). A 500 never carries internals: they go
 //! to the log.
 
-use crate::store::StoreError;
+use crate::store::{StoreConflict, StoreError};
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -101,10 +101,20 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Conflict(what) => Self::new(
+            StoreError::Conflict(conflict) => Self::new(
                 StatusCode::CONFLICT,
                 "DUPLICATE",
-                format!("a record with the same {what} already exists"),
+                match conflict {
+                    StoreConflict::Source => "source: this source already holds a record",
+                    StoreConflict::VendorUid => "vendor.uid: this PG record is already recorded",
+                    StoreConflict::OrderHeld => {
+                        "order.id: another charge for this order is in progress or done"
+                    }
+                    StoreConflict::TransactionMoved => {
+                        "the order was recorded by another request meanwhile"
+                    }
+                    StoreConflict::CouponCode => "code: a coupon with this code exists",
+                },
             ),
             other => Self::internal(other),
         }

@@ -3,7 +3,9 @@
 
 use crate::app::App;
 use crate::error::ApiError;
-use crate::store::{MessageKind, NewMessage, StoredHistory, TransactionWrite};
+use crate::store::{
+    MessageKind, NewMessage, StoreConflict, StoreError, StoredHistory, TransactionWrite,
+};
 use crate::transactions;
 use crate::validate;
 use payments_core::envelope::EnvelopeKind;
@@ -203,19 +205,13 @@ pub async fn create(
         // The payment is this order's but for another amount (a tampered checkout): the
         // PG must not keep money for an order that is refused.
         if payment.status.is_paid() || payment.status == PaymentStatus::WaitingForDeposit {
-            let key = format!("mismatch-{}", payment.uid);
-            let cancel = gateway
-                .cancel_payment(CancelPayment {
-                    uid: &payment.uid,
-                    amount: None,
-                    reason: "amount mismatch: refused by the payment server",
-                    refund_account: None,
-                    idempotency_key: Some(&key),
-                })
-                .await;
-            if let Err(error) = cancel {
-                tracing::error!(uid = %payment.uid, %error, "could not cancel a mismatched payment");
-            }
+            crate::refunds::refund_unrecorded(
+                &app,
+                gateway.as_ref(),
+                &payment,
+                "amount mismatch: refused by the payment server",
+            )
+            .await;
         }
         return Err(ApiError::unprocessable(
             "AMOUNT_MISMATCH",
@@ -268,6 +264,30 @@ pub async fn ensure_source_free(
     Ok(())
 }
 
+/// Why [`record_verified`] recorded nothing.
+#[derive(Debug)]
+pub enum RecordError {
+    /// A uniqueness rule refused the history; which one decides what the caller may do.
+    Conflict(StoreConflict),
+    /// Anything else.
+    Other(ApiError),
+}
+
+impl From<ApiError> for RecordError {
+    fn from(error: ApiError) -> Self {
+        Self::Other(error)
+    }
+}
+
+impl From<RecordError> for ApiError {
+    fn from(error: RecordError) -> Self {
+        match error {
+            RecordError::Conflict(conflict) => StoreError::Conflict(conflict).into(),
+            RecordError::Other(error) => error,
+        }
+    }
+}
+
 /// What a new history needs besides the PG's payment.
 #[derive(Debug, Clone)]
 pub struct NewHistory {
@@ -290,8 +310,9 @@ pub struct NewHistory {
 /// transaction is approved and linked to the history.
 ///
 /// # Errors
-/// `409 DUPLICATE` when the source or the PG payment was recorded meanwhile; storage
-/// failures.
+/// [`RecordError::Conflict`] naming the rule that broke when the source or the PG
+/// payment was recorded meanwhile, or the charge's transaction moved on; anything else
+/// as [`RecordError::Other`].
 pub async fn record_verified(
     app: &App,
     new: NewHistory,
@@ -300,7 +321,7 @@ pub async fn record_verified(
         payments_core::records::charges::TransactionRecord,
         crate::store::StoredTransaction,
     )>,
-) -> Result<StoredHistory, ApiError> {
+) -> Result<StoredHistory, RecordError> {
     let id = app.ids.uuid();
     let now = app.clock.now();
     let skeleton = StoredHistory {
@@ -351,9 +372,15 @@ pub async fn record_verified(
         }
     };
     let messages = transactions::event_messages(app, events, &record);
-    app.store
+    match app
+        .store
         .insert_history(&stored, Some(&write), &messages)
-        .await?;
+        .await
+    {
+        Ok(()) => {}
+        Err(StoreError::Conflict(conflict)) => return Err(RecordError::Conflict(conflict)),
+        Err(other) => return Err(RecordError::Other(other.into())),
+    }
     app.messages_written(&messages);
     tracing::info!(history = %id, vendor = %stored.vendor.code, "payment history recorded");
     Ok(stored)

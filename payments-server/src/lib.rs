@@ -30,6 +30,7 @@ pub mod coupons;
 pub mod error;
 pub mod histories;
 pub mod http;
+pub mod refunds;
 pub mod reservations;
 pub mod server;
 pub mod store;

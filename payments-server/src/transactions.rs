@@ -78,6 +78,10 @@ pub fn stored(
         history_id: record.history_id,
         body_sealed: app.data_keys.seal_json(&context(id), record),
         password_hash: password_hash.to_owned(),
+        // One live charge per order: a second concurrent charge is refused by the store
+        // before it reaches the PG; a failed charge lets the order be charged again.
+        holds_order: record.kind == TransactionKind::Charge
+            && record.transaction.status() != TransactionStatus::Failed,
         created_at,
         version,
     }

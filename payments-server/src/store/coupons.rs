@@ -7,8 +7,8 @@
 //! in the same SQL transaction as the coupon's new state, so a coupon is spent exactly
 //! when its transaction exists.
 
-use super::sqlite::{SqliteStore, commit_change, engine};
-use super::{NewMessage, StoreError, TransactionWrite};
+use super::sqlite::{SqliteStore, commit_change, engine, exists};
+use super::{NewMessage, StoreConflict, StoreError, TransactionWrite};
 use async_trait::async_trait;
 use payments_core::timestamp::{self, Timestamp};
 use rusqlite::{OptionalExtension, params};
@@ -36,7 +36,7 @@ pub trait CouponStore: Send + Sync {
     /// Records new coupons, all or none, in one transaction.
     ///
     /// # Errors
-    /// [`StoreError::Conflict`] naming `coupon code` when a code hash is taken (nothing
+    /// [`StoreConflict::CouponCode`] when a code hash is taken (nothing
     /// is written); engine failures.
     async fn insert_coupons(&self, coupons: &[StoredCoupon]) -> Result<(), StoreError>;
 
@@ -53,8 +53,8 @@ pub trait CouponStore: Send + Sync {
     /// update's version moved on.
     ///
     /// # Errors
-    /// Engine failures (nothing is written); [`StoreError::Conflict`] when an inserted
-    /// transaction's id is taken.
+    /// Engine failures (nothing is written), e.g. when an inserted transaction's id is
+    /// taken; [`StoreConflict::OrderHeld`] when an inserted transaction's order is held.
     async fn update_coupon(
         &self,
         coupon: &StoredCoupon,
@@ -71,18 +71,6 @@ fn parse_ts(text: &str, column: &'static str) -> Result<Timestamp, StoreError> {
     timestamp::parse(text).map_err(|_| StoreError::Corrupt(column))
 }
 
-/// A duplicate code hash is a conflict; anything else is the engine's.
-fn conflict_or_engine(error: rusqlite::Error) -> StoreError {
-    match &error {
-        rusqlite::Error::SqliteFailure(code, _)
-            if code.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            StoreError::Conflict("coupon code")
-        }
-        _ => engine(error),
-    }
-}
-
 #[async_trait]
 impl CouponStore for SqliteStore {
     async fn insert_coupons(&self, coupons: &[StoredCoupon]) -> Result<(), StoreError> {
@@ -97,6 +85,9 @@ impl CouponStore for SqliteStore {
                     )
                     .map_err(engine)?;
                 for c in &coupons {
+                    if exists(&tx, "SELECT 1 FROM coupons WHERE code_hash = ?1", &[&c.code_hash])? {
+                        return Err(StoreError::Conflict(StoreConflict::CouponCode));
+                    }
                     statement
                         .execute(params![
                             c.code_hash,
@@ -106,7 +97,7 @@ impl CouponStore for SqliteStore {
                             ts(&c.expires_at),
                             c.version
                         ])
-                        .map_err(conflict_or_engine)?;
+                        .map_err(engine)?;
                 }
             }
             tx.commit().map_err(engine)?;
@@ -203,6 +194,7 @@ mod tests {
             history_id: None,
             body_sealed: "sealed-transaction".into(),
             password_hash: "hash".into(),
+            holds_order: false,
             created_at: at("2026-06-01T00:00:00.000Z"),
             version: 0,
         }
@@ -236,7 +228,7 @@ mod tests {
             .await
             .unwrap_err();
         assert!(
-            matches!(error, StoreError::Conflict("coupon code")),
+            matches!(error, StoreError::Conflict(StoreConflict::CouponCode)),
             "{error:?}"
         );
         assert_eq!(store.coupon_by_hash("c").await.unwrap(), None);

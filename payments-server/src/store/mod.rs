@@ -131,6 +131,9 @@ pub struct StoredTransaction {
     pub body_sealed: String,
     /// The hash of the password that reads it.
     pub password_hash: String,
+    /// Whether it holds its order: at most one transaction of a kind holds an order, a
+    /// second one is refused with [`StoreConflict::OrderHeld`].
+    pub holds_order: bool,
     /// When it started.
     pub created_at: Timestamp,
     /// Bumped by every update; updates apply only to the version they read.
@@ -214,12 +217,34 @@ pub enum IdempotencyBegin {
     Mismatch,
 }
 
+/// Which uniqueness rule refused a write. Callers branch on it: a charge whose history
+/// is refused because its *source* is taken may give its money back, one refused because
+/// its *PG payment* is already recorded must not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum StoreConflict {
+    /// The caller's source already holds a record of this kind.
+    #[error("the source already holds a record")]
+    Source,
+    /// The PG's uid (payment or billing key) is already recorded.
+    #[error("the PG's uid is already recorded")]
+    VendorUid,
+    /// Another charge that has not failed holds the order.
+    #[error("another charge holds the order")]
+    OrderHeld,
+    /// The transaction written with the change moved on since it was read.
+    #[error("the transaction changed since it was read")]
+    TransactionMoved,
+    /// A coupon with the same code hash exists.
+    #[error("the coupon code is taken")]
+    CouponCode,
+}
+
 /// What can go wrong in a store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// A uniqueness rule refused the write.
-    #[error("a record with the same {0} already exists")]
-    Conflict(&'static str),
+    /// A uniqueness rule refused the write; nothing was written.
+    #[error("conflict: {0}")]
+    Conflict(StoreConflict),
     /// The engine failed.
     #[error("storage failure: {0}")]
     Engine(String),
@@ -234,7 +259,9 @@ pub trait Store: CouponStore + Send + Sync + 'static {
     /// Records a new history, with its transaction and messages, in one transaction.
     ///
     /// # Errors
-    /// [`StoreError::Conflict`] naming `source` or `vendor uid` when one is taken.
+    /// [`StoreConflict::Source`] or [`StoreConflict::VendorUid`] when one is taken,
+    /// [`StoreConflict::TransactionMoved`] when an updated transaction's version moved on,
+    /// [`StoreConflict::OrderHeld`] when an inserted charge's order is held.
     async fn insert_history(
         &self,
         history: &StoredHistory,
@@ -292,7 +319,8 @@ pub trait Store: CouponStore + Send + Sync + 'static {
     /// writes nothing) for an update whose version moved on.
     ///
     /// # Errors
-    /// Engine failures.
+    /// [`StoreConflict::OrderHeld`] when an inserted transaction holds an order another
+    /// transaction holds already; engine failures.
     async fn write_transaction(
         &self,
         transaction: &TransactionWrite,
@@ -327,7 +355,7 @@ pub trait Store: CouponStore + Send + Sync + 'static {
     /// Records a new reservation.
     ///
     /// # Errors
-    /// [`StoreError::Conflict`] naming `source` or `vendor uid` when one is taken.
+    /// [`StoreConflict::Source`] or [`StoreConflict::VendorUid`] when one is taken.
     async fn insert_reservation(&self, reservation: &StoredReservation) -> Result<(), StoreError>;
 
     /// Reads a reservation by id.

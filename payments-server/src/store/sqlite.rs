@@ -4,7 +4,8 @@
 
 use super::{
     Attempt, AttemptOutcome, Delivery, DeliveryState, IdempotencyBegin, MessageKind, NewMessage,
-    Store, StoreError, StoredHistory, StoredReservation, StoredTransaction, TransactionWrite,
+    Store, StoreConflict, StoreError, StoredHistory, StoredReservation, StoredTransaction,
+    TransactionWrite,
 };
 use async_trait::async_trait;
 use payments_core::envelope::EnvelopeKind;
@@ -20,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_transactions.sql"),
     include_str!("migrations/0003_coupons.sql"),
+    include_str!("migrations/0004_order_holds.sql"),
 ];
 
 /// How many reader connections a file database gets.
@@ -169,20 +171,45 @@ fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Maps a uniqueness failure to the rule it broke.
-fn conflict_or_engine(error: rusqlite::Error) -> StoreError {
-    if let rusqlite::Error::SqliteFailure(code, Some(message)) = &error
-        && code.code == rusqlite::ErrorCode::ConstraintViolation
-    {
-        if message.contains("source_") {
-            return StoreError::Conflict("source");
-        }
-        if message.contains("vendor_") {
-            return StoreError::Conflict("vendor uid");
-        }
-        return StoreError::Conflict("key");
+/// Whether the query finds a row. Run inside the write transaction, on the one writer
+/// connection, a check and the write after it cannot be split by another writer, so the
+/// uniqueness rule a write would break is named before the write instead of being read
+/// out of an engine message.
+pub(crate) fn exists(
+    connection: &Connection,
+    sql: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> Result<bool, StoreError> {
+    connection
+        .prepare_cached(sql)
+        .map_err(engine)?
+        .exists(params)
+        .map_err(engine)
+}
+
+/// Refuses a record whose source or PG uid is taken in `table` (`histories` or
+/// `reservations`, whose unique indexes are these two rules).
+fn ensure_unique_record(
+    connection: &Connection,
+    table: &'static str,
+    source: &Source,
+    vendor: &Vendor,
+) -> Result<(), StoreError> {
+    let by_source = format!(
+        "SELECT 1 FROM {table} WHERE source_schema = ?1 AND source_table = ?2 AND source_id = ?3"
+    );
+    if exists(
+        connection,
+        &by_source,
+        &[&source.schema, &source.table, &source.id],
+    )? {
+        return Err(StoreError::Conflict(StoreConflict::Source));
     }
-    engine(error)
+    let by_uid = format!("SELECT 1 FROM {table} WHERE vendor_code = ?1 AND vendor_uid = ?2");
+    if exists(connection, &by_uid, &[&vendor.code.as_str(), &vendor.uid])? {
+        return Err(StoreError::Conflict(StoreConflict::VendorUid));
+    }
+    Ok(())
 }
 
 fn ts(at: &Timestamp) -> String {
@@ -447,9 +474,18 @@ pub(crate) fn write_transaction_in(
 ) -> Result<bool, StoreError> {
     match write {
         TransactionWrite::Insert(t) => {
+            if t.holds_order
+                && exists(
+                    tx,
+                    "SELECT 1 FROM transactions WHERE kind = ?1 AND order_id = ?2 AND holds_order = 1",
+                    &[&t.kind, &t.order_id],
+                )?
+            {
+                return Err(StoreError::Conflict(StoreConflict::OrderHeld));
+            }
             tx.execute(
-                "INSERT INTO transactions (id, kind, order_id, status, history_id, body_sealed, password_hash, created_at, version) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO transactions (id, kind, order_id, status, history_id, body_sealed, password_hash, created_at, version, holds_order) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     t.id.to_string(),
                     t.kind,
@@ -459,23 +495,25 @@ pub(crate) fn write_transaction_in(
                     t.body_sealed,
                     t.password_hash,
                     ts(&t.created_at),
-                    t.version
+                    t.version,
+                    t.holds_order,
                 ],
             )
-            .map_err(conflict_or_engine)?;
+            .map_err(engine)?;
             Ok(true)
         }
         TransactionWrite::Update(t) => {
             let changed = tx
                 .execute(
-                    "UPDATE transactions SET status = ?2, history_id = ?3, body_sealed = ?4, version = version + 1 \
-                     WHERE id = ?1 AND version = ?5",
+                    "UPDATE transactions SET status = ?2, history_id = ?3, body_sealed = ?4, \
+                     holds_order = ?6, version = version + 1 WHERE id = ?1 AND version = ?5",
                     params![
                         t.id.to_string(),
                         t.status,
                         t.history_id.map(|h| h.to_string()),
                         t.body_sealed,
-                        t.version
+                        t.version,
+                        t.holds_order,
                     ],
                 )
                 .map_err(engine)?;
@@ -484,8 +522,8 @@ pub(crate) fn write_transaction_in(
     }
 }
 
-const TRANSACTION_COLUMNS: &str =
-    "id, kind, order_id, status, history_id, body_sealed, password_hash, created_at, version";
+const TRANSACTION_COLUMNS: &str = "id, kind, order_id, status, history_id, body_sealed, \
+     password_hash, created_at, version, holds_order";
 
 type TransactionRow = (
     String,
@@ -497,6 +535,7 @@ type TransactionRow = (
     String,
     String,
     i64,
+    bool,
 );
 
 fn transaction_row(row: &Row<'_>) -> rusqlite::Result<TransactionRow> {
@@ -510,6 +549,7 @@ fn transaction_row(row: &Row<'_>) -> rusqlite::Result<TransactionRow> {
         row.get(6)?,
         row.get(7)?,
         row.get(8)?,
+        row.get(9)?,
     ))
 }
 
@@ -537,6 +577,7 @@ fn query_transactions(
             password_hash,
             created_at,
             version,
+            holds_order,
         ) = row.map_err(engine)?;
         out.push(StoredTransaction {
             id: parse_uuid(&id, "id")?,
@@ -548,6 +589,7 @@ fn query_transactions(
                 .transpose()?,
             body_sealed,
             password_hash,
+            holds_order,
             created_at: parse_ts(&created_at, "created_at")?,
             version,
         });
@@ -568,6 +610,7 @@ impl Store for SqliteStore {
         let messages = messages.to_vec();
         self.write(move |connection| {
             let tx = connection.transaction().map_err(engine)?;
+            ensure_unique_record(&tx, "histories", &h.source, &h.vendor)?;
             tx
                 .prepare_cached(&format!(
                     "INSERT INTO histories ({HISTORY_COLUMNS}) VALUES \
@@ -597,12 +640,12 @@ impl Store for SqliteStore {
                     h.cancelled_at.as_ref().map(ts),
                     h.version,
                 ])
-                .map_err(conflict_or_engine)?;
+                .map_err(engine)?;
             // The transaction that approves the history must still be the one read.
             if commit_change(tx, transaction.as_ref(), &messages)? {
                 Ok(())
             } else {
-                Err(StoreError::Conflict("transaction"))
+                Err(StoreError::Conflict(StoreConflict::TransactionMoved))
             }
         })
         .await
@@ -727,26 +770,28 @@ impl Store for SqliteStore {
     async fn insert_reservation(&self, reservation: &StoredReservation) -> Result<(), StoreError> {
         let r = reservation.clone();
         self.write(move |connection| {
-            connection
-                .prepare_cached(&format!(
-                    "INSERT INTO reservations ({RESERVATION_COLUMNS}) VALUES \
+            let tx = connection.transaction().map_err(engine)?;
+            ensure_unique_record(&tx, "reservations", &r.source, &r.vendor)?;
+            tx.prepare_cached(&format!(
+                "INSERT INTO reservations ({RESERVATION_COLUMNS}) VALUES \
                      (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
-                ))
-                .map_err(engine)?
-                .execute(params![
-                    r.id.to_string(),
-                    r.vendor.code.as_str(),
-                    r.vendor.store_id,
-                    r.vendor.uid,
-                    r.source.schema,
-                    r.source.table,
-                    r.source.id,
-                    r.title,
-                    r.password_hash,
-                    r.data_sealed,
-                    ts(&r.created_at),
-                ])
-                .map_err(conflict_or_engine)?;
+            ))
+            .map_err(engine)?
+            .execute(params![
+                r.id.to_string(),
+                r.vendor.code.as_str(),
+                r.vendor.store_id,
+                r.vendor.uid,
+                r.source.schema,
+                r.source.table,
+                r.source.id,
+                r.title,
+                r.password_hash,
+                r.data_sealed,
+                ts(&r.created_at),
+            ])
+            .map_err(engine)?;
+            tx.commit().map_err(engine)?;
             Ok(())
         })
         .await
