@@ -57,7 +57,7 @@ pub mod webhook;
 pub use client::PaymentsClient;
 pub use connection::{ConfigError, Connection};
 pub use data::VendorData;
-pub use error::{Error, ResponseError, ServerError, UnknownCause};
+pub use error::{Error, ErrorCode, ResponseError, ServerError, UnknownCause};
 pub use idempotency::{IdempotencyKey, InvalidIdempotencyKey};
 pub use retry::RetryPolicy;
 pub use webhook::{WEBHOOK_ID_HEADER, WebhookError, open_event, open_webhook};

@@ -321,7 +321,7 @@ impl PaymentServerBuilder {
             outbox_wake: Arc::new(Notify::new()),
             webhook_http,
             in_flight: Arc::new(AtomicI64::new(0)),
-            coupon_guard: crate::coupons::GuessGuard::default(),
+            coupon_guard: crate::guess_guard::GuessGuard::default(),
             hashing: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),

@@ -9,7 +9,7 @@ use payments::core::money::{Currency, Money};
 use payments::core::order::{Product, ProductId};
 use payments::core::payment_method::{PaymentMethod, ReservationRef};
 use payments::core::records::charges::{Charge, ChargeCreate, OrderInput, OrderLineInput};
-use payments::core::records::{ReservationCreate, Vendor, VendorCode};
+use payments::core::records::{ErrorCode, ReservationCreate, Vendor, VendorCode};
 use payments::core::transaction::TransactionStatus;
 
 /// How many requests race for the order.
@@ -81,7 +81,7 @@ async fn race(app: &TestApp, reservation: uuid::Uuid, order_id: &str) -> Charge 
     for error in &refused {
         assert_eq!(
             (error.status().map(|s| s.as_u16()), error.code()),
-            (Some(409), Some("DUPLICATE")),
+            (Some(409), Some(ErrorCode::Duplicate)),
             "a losing charge must be a clear 409 DUPLICATE: {error}"
         );
     }
@@ -136,7 +136,8 @@ fn assert_no_pending(app: &TestApp, order_id: &str) {
 async fn concurrent_toss_charges_for_one_order_charge_once_and_never_refund_the_winner() {
     let app = spawn_app().await;
     let billing_key = app.toss_billing_key("race-customer").await;
-    let reservation = reservation(&app, VendorCode::TossPayments, billing_key, "race-customer").await;
+    let reservation =
+        reservation(&app, VendorCode::TossPayments, billing_key, "race-customer").await;
     let order_id = "race-order-toss-1";
     let charge = race(&app, reservation, order_id).await;
 
