@@ -14,7 +14,6 @@ use payments_core::timestamp::Timestamp;
 use payments_core::vendor::PaymentGateway;
 use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
-use tokio::sync::Notify;
 
 /// The envelope keys the server accepts and answers with.
 #[derive(Clone, Debug)]
@@ -53,8 +52,6 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// Where ids come from.
     pub ids: Arc<dyn IdGen>,
-    /// Wakes the outbox worker when a delivery was written.
-    pub outbox_wake: Arc<Notify>,
     /// The client webhooks are delivered with.
     pub webhook_http: reqwest::Client,
     /// When the server started.
@@ -126,13 +123,6 @@ impl App {
             Ok(())
         } else {
             Err(AccessError::WrongPassword)
-        }
-    }
-
-    /// Wakes the outbox worker when a committed change wrote messages to deliver.
-    pub fn messages_written(&self, messages: &[crate::store::NewMessage]) {
-        if !messages.is_empty() {
-            self.outbox_wake.notify_one();
         }
     }
 

@@ -400,6 +400,5 @@ async fn fail(
         row.version,
     ));
     app.store.write_transaction(&write, &messages).await?;
-    app.messages_written(&messages);
     Ok(())
 }

@@ -337,7 +337,6 @@ pub async fn redeem(app: Arc<App>, input: CouponRedeem) -> Result<CouponRedempti
             .update_coupon(&sealed, Some(&row_write), &messages)
             .await?
         {
-            app.messages_written(&messages);
             tracing::info!(event = ?redemption.event, transaction = %record.transaction.id(), "coupon redeemed");
             return Ok(CouponRedemption {
                 coupon: body.record(),

@@ -272,7 +272,7 @@ pub async fn create(
     ensure_source_free(&app, &input.source).await?;
     if app
         .store
-        .history_by_vendor_uid(input.vendor.code.as_str(), &input.vendor.uid)
+        .history_by_vendor_uid(input.vendor.code, &input.vendor.uid)
         .await?
         .is_some()
     {
@@ -429,7 +429,6 @@ pub async fn record_verified(
     app.store
         .insert_history(&stored, Some(&write), &messages)
         .await?;
-    app.messages_written(&messages);
     tracing::info!(history = %id, vendor = %stored.vendor.code, "payment history recorded");
     Ok(stored)
 }
@@ -612,7 +611,6 @@ pub async fn apply(
             .update_history(&next, transaction_write.as_ref(), &messages)
             .await?
         {
-            app.messages_written(&messages);
             next.version += 1;
             return Ok((next, true));
         }

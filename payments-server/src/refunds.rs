@@ -16,7 +16,7 @@ pub async fn refund_unrecorded(
 ) -> bool {
     match app
         .store
-        .history_by_vendor_uid(payment.vendor.as_str(), &payment.uid)
+        .history_by_vendor_uid(payment.vendor, &payment.uid)
         .await
     {
         Ok(None) => {}

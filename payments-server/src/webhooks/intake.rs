@@ -93,11 +93,7 @@ pub async fn toss(app: &App, body: &serde_json::Value) -> Result<Ack, IntakeErro
         Some("DEPOSIT_CALLBACK") | None if body.get("secret").is_some() => {
             let order_id = field(body, &["orderId"], "orderId")?;
             let secret = field(body, &["secret"], "secret")?;
-            let Some(stored) = app
-                .store
-                .history_by_order_id(code.as_str(), order_id)
-                .await?
-            else {
+            let Some(stored) = app.store.history_by_order_id(code, order_id).await? else {
                 tracing::warn!(order_id, "Toss deposit callback for an unknown order");
                 return Ok(ack(Outcome::Unknown));
             };
@@ -148,7 +144,7 @@ pub async fn iamport(app: &App, notice: &IamportNotice) -> Result<Ack, IntakeErr
 /// payment is acknowledged (so the PG stops retrying) and logged; a known one is fetched
 /// from the PG and applied.
 async fn refresh_named(app: &App, code: VendorCode, uid: &str) -> Result<Ack, IntakeError> {
-    let Some(stored) = app.store.history_by_vendor_uid(code.as_str(), uid).await? else {
+    let Some(stored) = app.store.history_by_vendor_uid(code, uid).await? else {
         tracing::warn!(vendor = %code, uid, "PG webhook for an unknown payment");
         return Ok(ack(Outcome::Unknown));
     };

@@ -48,7 +48,7 @@ pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
             _ => poll,
         };
         tokio::select! {
-            _ = app.outbox_wake.notified() => {}
+            _ = app.store.wait_for_messages() => {}
             _ = tokio::time::sleep(wait) => {}
             _ = shutdown.changed() => {}
         }
@@ -195,8 +195,8 @@ pub async fn redeliver_event(app: &App, event_id: Uuid) -> Result<Redelivery, Re
 }
 
 async fn redeliver(app: &App, id: Uuid) -> Result<Redelivery, RedeliverError> {
+    // The store wakes the worker itself.
     app.store.redeliver(id, app.now_ms()).await?;
-    app.outbox_wake.notify_one();
     Ok(Redelivery {
         webhook_id: id,
         state: "pending",
