@@ -16,7 +16,7 @@
 //!                        case's error to {status, code, message}
 //! histories.rs           use cases, one module per aggregate, in domain types and
 //! reservations.rs        domain errors (HistoryError, ChargeError::SourceTaken, ...):
-//! charges.rs             no StatusCode below http/
+//! charges.rs             no HTTP status below http/
 //! transactions.rs
 //! certifications.rs
 //! coupons.rs
