@@ -267,7 +267,8 @@ fn refused<T: std::fmt::Debug>(
 ) -> Result<String, Error> {
     match result {
         Err(error)
-            if error.status().map(|s| s.as_u16()) == Some(status) && error.code() == Some(code) =>
+            if error.status().map(|s| s.as_u16()) == Some(status)
+                && error.code_str() == Some(code) =>
         {
             Ok(error.message().unwrap_or_default().to_owned())
         }

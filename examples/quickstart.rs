@@ -135,8 +135,10 @@ async fn main() -> Result<(), Error> {
         })
         .await?;
     println!(
-        "server verified it with Toss and recorded history {} (status {}, paid at {:?})",
-        history.id, history.data["status"], history.paid_at
+        "server verified it with Toss and recorded history {} (status {}, {})",
+        history.id,
+        text(&history.data["status"]),
+        paid(history.paid_at)
     );
     let read = client
         .histories()
@@ -149,8 +151,8 @@ async fn main() -> Result<(), Error> {
         .await?;
     assert_eq!(read, history);
     println!(
-        "read back by source with its password: {} {}",
-        read.price, read.currency
+        "read back by source with its password: {}",
+        money(read.price, &read.currency)
     );
 
     println!("\n== 2. A PortOne virtual account, deposited, and its webhook");
@@ -183,7 +185,8 @@ async fn main() -> Result<(), Error> {
         .to_owned();
     println!(
         "virtual account issued: {} {} ({imp_uid})",
-        vbank["response"]["vbank_name"], vbank["response"]["vbank_num"]
+        text(&vbank["response"]["vbank_name"]),
+        text(&vbank["response"]["vbank_num"])
     );
     client
         .histories()
@@ -206,8 +209,11 @@ async fn main() -> Result<(), Error> {
         .await?
         .ok_or("receiver closed")?;
     println!(
-        "receiver got webhook {}: {} paid_at {:?} -> {:?}",
-        delivered.id, delivered.source.id, delivered.previous.paid_at, delivered.current.paid_at
+        "receiver got webhook {}: {} went from {} to {}",
+        delivered.id,
+        delivered.source.id,
+        paid(delivered.previous.paid_at),
+        paid(delivered.current.paid_at)
     );
 
     println!("\n== 3. A partial, then a full cancel");
@@ -229,18 +235,22 @@ async fn main() -> Result<(), Error> {
         .cancel(&cancel(20_000, "one book returned"))
         .await?;
     println!(
-        "partial cancel: refunded {:?}, PortOne status {}",
-        partial.refund, partial.data["status"]
+        "partial cancel: refunded {}, PortOne status {}",
+        money(partial.refund.unwrap_or(0), &partial.currency),
+        text(&partial.data["status"])
     );
     let full = client
         .histories()
         .cancel(&cancel(30_000, "order cancelled"))
         .await?;
     println!(
-        "full cancel: refunded {:?}, PortOne status {}, cancelled at {:?}, {} cancels",
-        full.refund,
-        full.data["status"],
-        full.cancelled_at,
+        "full cancel: refunded {}, PortOne status {}, {}, {} cancels",
+        money(full.refund.unwrap_or(0), &full.currency),
+        text(&full.data["status"]),
+        match full.cancelled_at {
+            Some(at) => format!("cancelled at {}", moment(at)),
+            None => "not cancelled in full".to_owned(),
+        },
         full.cancels.len()
     );
     assert_eq!(full.refund, Some(50_000));
@@ -248,4 +258,40 @@ async fn main() -> Result<(), Error> {
     server.shutdown().await;
     println!("\ndone");
     Ok(())
+}
+
+/// `2026-12-01 22:44:20Z`: a moment as a person reads it.
+fn moment(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M:%SZ").to_string()
+}
+
+/// `paid at 2026-12-01 22:44:20Z`, or `not paid yet`.
+fn paid(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    match at {
+        Some(at) => format!("paid at {}", moment(at)),
+        None => "not paid yet".to_owned(),
+    }
+}
+
+/// `20,000 KRW`: an amount with thousands separators and its currency.
+fn money(amount: i64, currency: &str) -> String {
+    let digits = amount.unsigned_abs().to_string();
+    let mut grouped = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    let sign = if amount < 0 { "-" } else { "" };
+    format!("{sign}{grouped} {currency}")
+}
+
+/// A JSON string without its quotes (`DONE`, not `"DONE"`).
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Null => "-".to_owned(),
+        other => other.to_string(),
+    }
 }

@@ -499,7 +499,7 @@ async fn main() -> Result<(), Error> {
     match attempt {
         Err(error)
             if error.status().map(|s| s.as_u16()) == Some(422)
-                && error.code() == Some("ORDER_MISMATCH") =>
+                && error.code_str() == Some("ORDER_MISMATCH") =>
         {
             println!(
                 "{bob}'s payment sent straight to the server for {alice}'s order: refused 422 ORDER_MISMATCH ({})",

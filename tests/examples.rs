@@ -20,7 +20,7 @@ const EXAMPLES: &[(&str, &[&str])] = &[
         &[
             "server verified it with Toss and recorded history",
             "receiver got webhook",
-            "full cancel: refunded Some(50000)",
+            "full cancel: refunded 50,000 KRW",
             "done",
         ],
     ),

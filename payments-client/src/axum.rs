@@ -142,13 +142,9 @@ impl IntoResponse for WebhookRejection {
     fn into_response(self) -> Response {
         let (status, code) = match &self {
             Self::Webhook(e) => (e.status(), e.code()),
-            Self::Body(e) => (e.status(), "BAD_REQUEST"),
+            Self::Body(e) => (e.status(), crate::ErrorCode::BadRequest),
         };
-        let body = ErrorBody {
-            status: status.as_u16(),
-            code: code.to_owned(),
-            message: self.to_string(),
-        };
+        let body = ErrorBody::new(status.as_u16(), code, self.to_string());
         (status, Json(body)).into_response()
     }
 }

@@ -17,61 +17,7 @@ use http::StatusCode;
 use payments_core::envelope::EnvelopeError;
 use payments_core::records::ErrorBody;
 
-/// The stable error codes `payments-server` answers with (the `code` of [`ErrorBody`]).
-pub mod codes {
-    /// `403`: the record's password is wrong.
-    pub const WRONG_PASSWORD: &str = "WRONG_PASSWORD";
-    /// `404`: no record with that id or source.
-    pub const NOT_FOUND: &str = "NOT_FOUND";
-    /// `409`: that source or vendor uid already holds a record.
-    pub const DUPLICATE: &str = "DUPLICATE";
-    /// `409`: another request with the same idempotency key is still running.
-    pub const IDEMPOTENCY_IN_FLIGHT: &str = "IDEMPOTENCY_IN_FLIGHT";
-    /// `422`: the idempotency key was used before with a different request.
-    pub const IDEMPOTENCY_MISMATCH: &str = "IDEMPOTENCY_MISMATCH";
-    /// `422`: the PG's amount differs from the requested price.
-    pub const AMOUNT_MISMATCH: &str = "AMOUNT_MISMATCH";
-    /// `422`: the PG's order id differs from the source id.
-    pub const ORDER_MISMATCH: &str = "ORDER_MISMATCH";
-    /// `415`: the request's content type is not the envelope's.
-    pub const UNSUPPORTED_MEDIA_TYPE: &str = "UNSUPPORTED_MEDIA_TYPE";
-    /// `413`: the request body is too large.
-    pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";
-    /// `401`: the request's timestamp is too far from the server's clock.
-    pub const STALE_TIMESTAMP: &str = "STALE_TIMESTAMP";
-    /// `401`: the request's sealed-v2 tag does not verify (wrong secret?).
-    pub const BAD_SIGNATURE: &str = "BAD_SIGNATURE";
-    /// `402`: the PG declined the payment.
-    pub const PAYMENT_DECLINED: &str = "PAYMENT_DECLINED";
-    /// `502`: the PG failed or could not be reached.
-    pub const VENDOR_ERROR: &str = "VENDOR_ERROR";
-    /// `500`: the server failed (details only in its logs).
-    pub const INTERNAL: &str = "INTERNAL";
-    /// `504`: the PG did not answer in time; it may have acted (outcome unknown).
-    pub const VENDOR_TIMEOUT: &str = "VENDOR_TIMEOUT";
-    /// `404`: the PG has no payment or billing key with that uid.
-    pub const VENDOR_NOT_FOUND: &str = "VENDOR_NOT_FOUND";
-    /// `422`: the PG refused the operation (e.g. a cancel).
-    pub const VENDOR_REJECTED: &str = "VENDOR_REJECTED";
-    /// `422`: a cancel asks for more than is left of the payment.
-    pub const CANCEL_EXCEEDS_BALANCE: &str = "CANCEL_EXCEEDS_BALANCE";
-    /// `400`: a field of the input is invalid; the message names it.
-    pub const INVALID_FIELD: &str = "INVALID_FIELD";
-    /// `400`: the `vendor.store_id` is not configured on the server.
-    pub const UNKNOWN_STORE: &str = "UNKNOWN_STORE";
-    /// `400`: the sealed body could not be opened (wrong key or secret?).
-    pub const UNDECRYPTABLE: &str = "UNDECRYPTABLE";
-    /// `400`/`401`: a sealed-v2 request without `X-Payments-Timestamp`.
-    pub const MISSING_TIMESTAMP: &str = "MISSING_TIMESTAMP";
-    /// `400`: `X-Payments-Timestamp` is not decimal Unix milliseconds.
-    pub const INVALID_TIMESTAMP: &str = "INVALID_TIMESTAMP";
-    /// `400`: the `Idempotency-Key` header is not 1 to 255 visible ASCII characters.
-    pub const INVALID_IDEMPOTENCY_KEY: &str = "INVALID_IDEMPOTENCY_KEY";
-    /// `415`: the server has the `compat` envelope switched off.
-    pub const ENVELOPE_DISABLED: &str = "ENVELOPE_DISABLED";
-    /// `503`: the server is up but its database does not answer (`/monitors/health`).
-    pub const UNHEALTHY: &str = "UNHEALTHY";
-}
+pub use payments_core::records::ErrorCode;
 
 /// Why a call ended without its record. See the [module docs](self) for what to do
 /// about each variant.
@@ -139,20 +85,38 @@ impl Error {
         }
     }
 
-    /// The server's error code (see [`codes`]) when it refused the request with an
-    /// [`ErrorBody`], `None` otherwise.
+    /// The server's error code when it refused the request with an [`ErrorBody`] whose
+    /// code this SDK knows, `None` otherwise (see [`Error::code_str`] for the raw text).
     ///
     /// ```
-    /// # use payments_client::{Error, ServerError};
+    /// # use payments_client::{Error, ErrorCode, ServerError};
     /// let error = Error::Server(ServerError::from_response(
     ///     http::StatusCode::from_u16(422).unwrap(),
     ///     br#"{"status":422,"code":"AMOUNT_MISMATCH","message":"m"}"#,
     /// ));
-    /// assert_eq!(error.code(), Some(payments_client::error::codes::AMOUNT_MISMATCH));
+    /// assert_eq!(error.code(), Some(ErrorCode::AmountMismatch));
     /// ```
-    pub fn code(&self) -> Option<&str> {
+    pub fn code(&self) -> Option<ErrorCode> {
         match self {
             Self::Server(e) => e.code(),
+            _ => None,
+        }
+    }
+
+    /// The server's error code as it was sent, known to this SDK or not; `None` when
+    /// the server did not refuse with an [`ErrorBody`].
+    ///
+    /// ```
+    /// # use payments_client::{Error, ServerError};
+    /// let error = Error::Server(ServerError::from_response(
+    ///     http::StatusCode::from_u16(400).unwrap(),
+    ///     br#"{"status":400,"code":"SOMETHING_NEW","message":"m"}"#,
+    /// ));
+    /// assert_eq!((error.code(), error.code_str()), (None, Some("SOMETHING_NEW")));
+    /// ```
+    pub fn code_str(&self) -> Option<&str> {
+        match self {
+            Self::Server(e) => e.code_str(),
             _ => None,
         }
     }
@@ -217,7 +181,7 @@ impl Error {
     /// assert!(error.is_duplicate());
     /// ```
     pub fn is_duplicate(&self) -> bool {
-        self.is_conflict() && self.code() == Some(codes::DUPLICATE)
+        self.is_conflict() && self.code() == Some(ErrorCode::Duplicate)
     }
 
     /// `403 WRONG_PASSWORD`.
@@ -231,7 +195,8 @@ impl Error {
     /// assert!(error.is_wrong_password());
     /// ```
     pub fn is_wrong_password(&self) -> bool {
-        self.status() == Some(StatusCode::FORBIDDEN) && self.code() == Some(codes::WRONG_PASSWORD)
+        self.status() == Some(StatusCode::FORBIDDEN)
+            && self.code() == Some(ErrorCode::WrongPassword)
     }
 
     /// `404 NOT_FOUND`: no record with that id or source. A `404` without that code (a
@@ -246,7 +211,7 @@ impl Error {
     /// assert!(error.is_not_found());
     /// ```
     pub fn is_not_found(&self) -> bool {
-        self.status() == Some(StatusCode::NOT_FOUND) && self.code() == Some(codes::NOT_FOUND)
+        self.status() == Some(StatusCode::NOT_FOUND) && self.code() == Some(ErrorCode::NotFound)
     }
 
     /// `402 PAYMENT_DECLINED`: the PG declined.
@@ -261,7 +226,7 @@ impl Error {
     /// ```
     pub fn is_declined(&self) -> bool {
         self.status() == Some(StatusCode::PAYMENT_REQUIRED)
-            || self.code() == Some(codes::PAYMENT_DECLINED)
+            || self.code() == Some(ErrorCode::PaymentDeclined)
     }
 
     /// `422 AMOUNT_MISMATCH` or `ORDER_MISMATCH`: the PG's payment is not the one
@@ -278,7 +243,7 @@ impl Error {
     pub fn is_mismatch(&self) -> bool {
         matches!(
             self.code(),
-            Some(codes::AMOUNT_MISMATCH) | Some(codes::ORDER_MISMATCH)
+            Some(ErrorCode::AmountMismatch | ErrorCode::OrderMismatch)
         )
     }
 
@@ -301,7 +266,7 @@ impl Error {
             Self::OutcomeUnknown { .. } => true,
             Self::Server(e) => {
                 e.status() == StatusCode::GATEWAY_TIMEOUT
-                    || e.code() == Some(codes::IDEMPOTENCY_IN_FLIGHT)
+                    || e.code() == Some(ErrorCode::IdempotencyInFlight)
             }
             _ => false,
         }
@@ -381,14 +346,26 @@ impl ServerError {
         self.status
     }
 
-    /// The server's code (see [`codes`]); `None` when the body was not an [`ErrorBody`].
+    /// The server's code; `None` when the body was not an [`ErrorBody`] or its code is
+    /// not one this SDK knows ([`ServerError::code_str`] has it then).
+    ///
+    /// ```
+    /// use payments_client::{ErrorCode, ServerError};
+    /// let e = ServerError::from_response(http::StatusCode::NOT_FOUND, br#"{"status":404,"code":"NOT_FOUND","message":"no history"}"#);
+    /// assert_eq!(e.code(), Some(ErrorCode::NotFound));
+    /// ```
+    pub fn code(&self) -> Option<ErrorCode> {
+        self.code.as_deref().and_then(|code| code.parse().ok())
+    }
+
+    /// The server's code as sent; `None` when the body was not an [`ErrorBody`].
     ///
     /// ```
     /// use payments_client::ServerError;
     /// let e = ServerError::from_response(http::StatusCode::NOT_FOUND, br#"{"status":404,"code":"NOT_FOUND","message":"no history"}"#);
-    /// assert_eq!(e.code(), Some("NOT_FOUND"));
+    /// assert_eq!(e.code_str(), Some("NOT_FOUND"));
     /// ```
-    pub fn code(&self) -> Option<&str> {
+    pub fn code_str(&self) -> Option<&str> {
         self.code.as_deref()
     }
 
@@ -459,7 +436,7 @@ mod tests {
             StatusCode::FORBIDDEN,
             br#"{"status":403,"code":"WRONG_PASSWORD","message":"wrong password"}"#,
         );
-        assert_eq!(e.code(), Some("WRONG_PASSWORD"));
+        assert_eq!(e.code(), Some(ErrorCode::WrongPassword));
         assert_eq!(e.message(), "wrong password");
         assert_eq!(e.to_string(), "403 WRONG_PASSWORD: wrong password");
         assert!(Error::Server(e).is_wrong_password());
@@ -469,7 +446,7 @@ mod tests {
     fn keeps_the_start_of_a_garbage_body() {
         let long = "x".repeat(1000);
         let e = ServerError::from_response(StatusCode::BAD_GATEWAY, long.as_bytes());
-        assert_eq!(e.code(), None);
+        assert_eq!(e.code_str(), None);
         assert_eq!(e.message().chars().count(), MAX_RAW_MESSAGE + 1);
         let empty = ServerError::from_response(StatusCode::BAD_GATEWAY, b"  ");
         assert_eq!(empty.message(), "(empty body)");

@@ -43,7 +43,7 @@ pub mod webhook;
 pub use client::PaymentsClient;
 pub use connection::{ConfigError, Connection};
 pub use data::VendorData;
-pub use error::{Error, ResponseError, ServerError, UnknownCause};
+pub use error::{Error, ErrorCode, ResponseError, ServerError, UnknownCause};
 pub use idempotency::{IdempotencyKey, InvalidIdempotencyKey};
 /// The wire records every route sends and returns (`payments_client::records`), so a caller
 /// needs no second dependency to name them.

@@ -2,7 +2,7 @@
 //! answer. Everything the route methods share lives here so that each of them is a line.
 
 use crate::connection::{ConfigError, Connection};
-use crate::error::{Error, ResponseError, ServerError, UnknownCause, codes};
+use crate::error::{Error, ErrorCode, ResponseError, ServerError, UnknownCause};
 use crate::idempotency::IdempotencyKey;
 use crate::retry::RetryPolicy;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
@@ -338,7 +338,7 @@ fn is_retryable(error: &Error, keyed_write: bool) -> bool {
                 StatusCode::BAD_GATEWAY
                     | StatusCode::SERVICE_UNAVAILABLE
                     | StatusCode::GATEWAY_TIMEOUT
-            ) || (keyed_write && e.code() == Some(codes::IDEMPOTENCY_IN_FLIGHT))
+            ) || (keyed_write && e.code() == Some(ErrorCode::IdempotencyInFlight))
         }
         _ => false,
     }

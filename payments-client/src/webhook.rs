@@ -82,14 +82,15 @@ impl WebhookError {
     /// use payments_client::WebhookError;
     /// assert_eq!(WebhookError::MissingTimestamp.code(), "STALE_TIMESTAMP");
     /// ```
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> crate::ErrorCode {
+        use crate::ErrorCode;
         match self {
-            Self::ContentType { .. } => "UNSUPPORTED_MEDIA_TYPE",
+            Self::ContentType { .. } => ErrorCode::UnsupportedMediaType,
             Self::MissingTimestamp | Self::InvalidTimestamp(_) | Self::Stale(_) => {
-                "STALE_TIMESTAMP"
+                ErrorCode::StaleTimestamp
             }
-            Self::NotAuthentic(_) => "BAD_SIGNATURE",
-            Self::NotText | Self::Open(_) | Self::Decode(_) => "BAD_REQUEST",
+            Self::NotAuthentic(_) => ErrorCode::BadSignature,
+            Self::NotText | Self::Open(_) | Self::Decode(_) => ErrorCode::BadRequest,
         }
     }
 }

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use payments_client::error::codes;
+use payments_client::ErrorCode;
 use payments_client::{
     Connection, Error, IdempotencyKey, PaymentsClient, RetryPolicy, UnknownCause,
 };
@@ -93,18 +93,26 @@ async fn every_method_maps_the_servers_error_bodies() {
         (400, "INVALID_PRICE", |e| {
             !e.is_conflict() && !e.is_not_found()
         }),
-        (401, codes::BAD_SIGNATURE, |e| !e.is_wrong_password()),
-        (402, codes::PAYMENT_DECLINED, Error::is_declined),
-        (403, codes::WRONG_PASSWORD, Error::is_wrong_password),
-        (404, codes::NOT_FOUND, Error::is_not_found),
-        (409, codes::DUPLICATE, |e| {
+        (401, ErrorCode::BadSignature.as_str(), |e| {
+            !e.is_wrong_password()
+        }),
+        (402, ErrorCode::PaymentDeclined.as_str(), Error::is_declined),
+        (
+            403,
+            ErrorCode::WrongPassword.as_str(),
+            Error::is_wrong_password,
+        ),
+        (404, ErrorCode::NotFound.as_str(), Error::is_not_found),
+        (409, ErrorCode::Duplicate.as_str(), |e| {
             e.is_conflict() && e.is_duplicate() && !e.is_outcome_unknown()
         }),
-        (422, codes::AMOUNT_MISMATCH, |e| {
+        (422, ErrorCode::AmountMismatch.as_str(), |e| {
             e.is_mismatch() && !e.is_conflict()
         }),
-        (500, codes::INTERNAL, |e| !e.is_outcome_unknown()),
-        (502, codes::VENDOR_ERROR, |e| !e.is_declined()),
+        (500, ErrorCode::Internal.as_str(), |e| {
+            !e.is_outcome_unknown()
+        }),
+        (502, ErrorCode::VendorError.as_str(), |e| !e.is_declined()),
     ];
     for (status, code, check) in cases {
         let server = MockServer::start().await;
@@ -121,7 +129,7 @@ async fn every_method_maps_the_servers_error_bodies() {
                 Some(status),
                 "{name} {status}"
             );
-            assert_eq!(error.code(), Some(code), "{name} {status}");
+            assert_eq!(error.code_str(), Some(code), "{name} {status}");
             assert_eq!(error.message(), Some("what was wrong"), "{name} {status}");
             assert!(check(&error), "{name} {status}: {error:?}");
         }
@@ -140,7 +148,7 @@ async fn garbage_error_bodies_keep_the_status_and_no_code() {
             .unwrap();
     for (name, error) in every_method(&client).await {
         assert_eq!(error.status().map(|s| s.as_u16()), Some(404), "{name}");
-        assert_eq!(error.code(), None, "{name}");
+        assert_eq!(error.code_str(), None, "{name}");
         assert_eq!(
             error.message(),
             Some("<html>nginx: not found</html>"),
@@ -254,9 +262,9 @@ async fn the_off_switch_turns_retries_off() {
 #[tokio::test]
 async fn reads_are_not_retried_on_definite_errors() {
     for (status, code) in [
-        (500, codes::INTERNAL),
-        (404, codes::NOT_FOUND),
-        (403, codes::WRONG_PASSWORD),
+        (500, ErrorCode::Internal.as_str()),
+        (404, ErrorCode::NotFound.as_str()),
+        (403, ErrorCode::WrongPassword.as_str()),
     ] {
         let server = MockServer::start().await;
         Mock::given(method("PATCH"))
@@ -268,7 +276,7 @@ async fn reads_are_not_retried_on_definite_errors() {
             .at(HISTORY_ID.parse().unwrap(), &password())
             .await
             .unwrap_err();
-        assert_eq!(error.code(), Some(code));
+        assert_eq!(error.code_str(), Some(code));
         assert_eq!(request_count(&server).await, 1, "{status}");
     }
 }
@@ -330,7 +338,7 @@ async fn keyed_writes_are_retried_with_one_key() {
     for route in routes {
         let server = server_failing_then_answering(
             2,
-            error_answer(502, codes::VENDOR_ERROR, "PG unreachable"),
+            error_answer(502, ErrorCode::VendorError.as_str(), "PG unreachable"),
             route,
             201,
         )
@@ -365,7 +373,11 @@ async fn keyed_writes_wait_out_an_in_flight_duplicate() {
     let key = IdempotencyKey::random();
     let server = server_failing_then_answering(
         1,
-        error_answer(409, codes::IDEMPOTENCY_IN_FLIGHT, "still running"),
+        error_answer(
+            409,
+            ErrorCode::IdempotencyInFlight.as_str(),
+            "still running",
+        ),
         ("POST", "/payments/histories"),
         201,
     )
@@ -383,7 +395,11 @@ async fn keyed_writes_are_not_retried_on_definite_errors() {
     let key = IdempotencyKey::random();
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(error_answer(409, codes::DUPLICATE, "already recorded"))
+        .respond_with(error_answer(
+            409,
+            ErrorCode::Duplicate.as_str(),
+            "already recorded",
+        ))
         .mount(&server)
         .await;
     let error = client(&server, sealed_envelope())

@@ -3,7 +3,7 @@
 
 use crate::at_rest::DataKeys;
 use crate::config::ServerConfig;
-use crate::error::ApiError;
+use crate::errors::{AccessError, Internal, UnknownStore};
 use crate::store::Store;
 use crate::vendors::Gateways;
 use payments_core::clock::{Clock, IdGen};
@@ -14,7 +14,6 @@ use payments_core::timestamp::Timestamp;
 use payments_core::vendor::PaymentGateway;
 use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
-use tokio::sync::Notify;
 
 /// The envelope keys the server accepts and answers with.
 #[derive(Clone, Debug)]
@@ -53,8 +52,6 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// Where ids come from.
     pub ids: Arc<dyn IdGen>,
-    /// Wakes the outbox worker when a delivery was written.
-    pub outbox_wake: Arc<Notify>,
     /// The client webhooks are delivered with.
     pub webhook_http: reqwest::Client,
     /// When the server started.
@@ -62,7 +59,7 @@ pub struct App {
     /// Requests being served right now.
     pub in_flight: Arc<AtomicI64>,
     /// Slows down owners who guess coupon codes wrong.
-    pub coupon_guard: crate::coupons::GuessGuard,
+    pub coupon_guard: crate::guess_guard::GuessGuard,
     /// One permit per core: password hashes queue instead of all running at once and
     /// each taking N times as long.
     pub hashing: Arc<tokio::sync::Semaphore>,
@@ -78,60 +75,54 @@ impl std::fmt::Debug for App {
 }
 
 impl App {
-    /// The adapter for a store, or `400 UNKNOWN_STORE`.
+    /// The adapter for a store.
     ///
     /// # Errors
-    /// `400 UNKNOWN_STORE` naming the vendor and store.
+    /// [`UnknownStore`] naming the vendor and store.
     pub fn gateway(
         &self,
         vendor: VendorCode,
         store_id: &str,
-    ) -> Result<Arc<dyn PaymentGateway>, ApiError> {
-        self.gateways.get(vendor, store_id).ok_or_else(|| {
-            ApiError::bad_request(
-                "UNKNOWN_STORE",
-                format!("vendor.store_id: no {vendor} store {store_id:?} is configured"),
-            )
-        })
+    ) -> Result<Arc<dyn PaymentGateway>, UnknownStore> {
+        self.gateways
+            .get(vendor, store_id)
+            .ok_or_else(|| UnknownStore {
+                vendor,
+                store_id: store_id.to_owned(),
+            })
     }
 
     /// Hashes a record password on the blocking pool.
     ///
     /// # Errors
-    /// `500` if the blocking task dies.
-    pub async fn hash_password(&self, password: &str) -> Result<String, ApiError> {
+    /// [`Internal`] if the blocking task dies.
+    pub async fn hash_password(&self, password: &str) -> Result<String, Internal> {
         let hasher = self.hasher;
         let password = zeroizing(password);
-        let _permit = self.hashing.acquire().await.map_err(ApiError::internal)?;
+        let _permit = self.hashing.acquire().await.map_err(Internal::new)?;
         tokio::task::spawn_blocking(move || hasher.hash(password.expose()))
             .await
-            .map_err(ApiError::internal)
+            .map_err(Internal::new)
     }
 
     /// Checks a record password on the blocking pool.
     ///
     /// # Errors
-    /// `403 WRONG_PASSWORD` when it does not match; `500` for a corrupt stored hash.
-    pub async fn check_password(&self, stored: &str, password: &str) -> Result<(), ApiError> {
+    /// [`AccessError::WrongPassword`] when it does not match; [`AccessError::Internal`]
+    /// for a corrupt stored hash.
+    pub async fn check_password(&self, stored: &str, password: &str) -> Result<(), AccessError> {
         let stored = stored.to_owned();
         let password = zeroizing(password);
-        let _permit = self.hashing.acquire().await.map_err(ApiError::internal)?;
+        let _permit = self.hashing.acquire().await.map_err(Internal::new)?;
         let matches =
             tokio::task::spawn_blocking(move || verify_password(&stored, password.expose()))
                 .await
-                .map_err(ApiError::internal)?
-                .map_err(ApiError::internal)?;
+                .map_err(Internal::new)?
+                .map_err(Internal::new)?;
         if matches {
             Ok(())
         } else {
-            Err(ApiError::wrong_password())
-        }
-    }
-
-    /// Wakes the outbox worker when a committed change wrote messages to deliver.
-    pub fn messages_written(&self, messages: &[crate::store::NewMessage]) {
-        if !messages.is_empty() {
-            self.outbox_wake.notify_one();
+            Err(AccessError::WrongPassword)
         }
     }
 

@@ -150,6 +150,12 @@ impl DataKeys {
     }
 }
 
+/// The at-rest context an outgoing message (a WebhookHistory or an event) is sealed
+/// under; the use cases that write messages and the outbox that delivers them share it.
+pub fn message_context(message_id: uuid::Uuid) -> String {
+    format!("webhook:{message_id}:body")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,11 +4,12 @@
 //! account for the same person without storing who they are.
 
 use crate::app::App;
-use crate::error::ApiError;
+use crate::errors::{FieldError, UnknownStore};
 use crate::validate;
 use chrono::TimeZone;
 use hmac::{Hmac, Mac};
 use payments_core::records::charges::{CertificationVerify, VerifiedIdentity};
+use payments_core::vendor::GatewayError;
 use sha2::Sha256;
 use std::sync::Arc;
 
@@ -38,33 +39,50 @@ pub fn ci_hash(app: &App, ci: &str) -> String {
         .collect()
 }
 
-fn text<'a>(object: &'a serde_json::Value, field: &str) -> Result<&'a str, ApiError> {
-    object.get(field).and_then(|v| v.as_str()).ok_or_else(|| {
-        ApiError::new(
-            axum::http::StatusCode::BAD_GATEWAY,
-            "VENDOR_ERROR",
-            format!("the PG's certification has no {field}"),
-        )
-    })
+/// Why a person was not verified.
+#[derive(Debug, thiserror::Error)]
+pub enum CertificationError {
+    /// A field is invalid.
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    /// The vendor's store is not configured.
+    #[error(transparent)]
+    UnknownStore(#[from] UnknownStore),
+    /// The person did not complete the certification.
+    #[error("the person has not completed this certification")]
+    NotCertified,
+    /// The PG's certification lacks a field every certification has.
+    #[error("the PG's certification has no {0}")]
+    Incomplete(&'static str),
+    /// The PG failed or refused (an unknown certification is [`GatewayError::NotFound`]).
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
+}
+
+fn text<'a>(
+    object: &'a serde_json::Value,
+    field: &'static str,
+) -> Result<&'a str, CertificationError> {
+    object
+        .get(field)
+        .and_then(|v| v.as_str())
+        .ok_or(CertificationError::Incomplete(field))
 }
 
 /// Verifies a person with a PG certification.
 ///
 /// # Errors
-/// `400` for bad input or an unknown store, `404 VENDOR_NOT_FOUND` for an unknown
-/// certification, `422 NOT_CERTIFIED` for one the person did not complete.
+/// [`CertificationError`]: bad input, an unknown store, an unknown certification
+/// ([`GatewayError::NotFound`]), one the person did not complete.
 pub async fn verify(
     app: Arc<App>,
     input: CertificationVerify,
-) -> Result<VerifiedIdentity, ApiError> {
+) -> Result<VerifiedIdentity, CertificationError> {
     validate::text("vendor.uid", &input.vendor.uid)?;
     let gateway = app.gateway(input.vendor.code, &input.vendor.store_id)?;
     let certification = gateway.lookup_certification(&input.vendor.uid).await?;
     if certification.get("certified").and_then(|v| v.as_bool()) != Some(true) {
-        return Err(ApiError::unprocessable(
-            "NOT_CERTIFIED",
-            "the person has not completed this certification",
-        ));
+        return Err(CertificationError::NotCertified);
     }
     let birthday = text(&certification, "birthday")?;
     let digits: String = birthday.chars().filter(|c| c.is_ascii_digit()).collect();

@@ -9,19 +9,105 @@
 //! PG's reason and leaves a failed transaction.
 
 use crate::app::App;
-use crate::error::ApiError;
-use crate::histories::{self, NewHistory};
-use crate::store::{StoredReservation, StoredTransaction, TransactionWrite};
-use crate::{transactions, validate};
-use axum::http::StatusCode;
+use crate::errors::{AccessError, FieldError, Internal, UnknownStore};
+use crate::histories::{self, HistoryError, NewHistory};
+use crate::store::{
+    StoreConflict, StoreError, StoredReservation, StoredTransaction, TransactionWrite,
+};
+use crate::{refunds, transactions, validate};
 use payments_core::envelope::EnvelopeKind;
+use payments_core::money::Currency;
 use payments_core::order::Order;
 use payments_core::payment_method::{PaymentMethod, ReservationRef};
 use payments_core::records::Vendor;
 use payments_core::records::charges::{Charge, ChargeCreate, TransactionKind, TransactionRecord};
-use payments_core::transaction::{FailureReason, TransactionStatus};
-use payments_core::vendor::{BillingCharge, CancelPayment, GatewayError, VendorPayment};
+use payments_core::transaction::{FailureReason, TransactionError, TransactionStatus};
+use payments_core::vendor::{BillingCharge, GatewayError};
 use std::sync::Arc;
+
+/// Why a charge did not end in an approved, recorded payment.
+#[derive(Debug, thiserror::Error)]
+pub enum ChargeError {
+    /// A field is invalid.
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    /// The request has no idempotency key.
+    #[error("charges need an Idempotency-Key header: a retried charge must charge once")]
+    KeyRequired,
+    /// The payment method is not a saved card.
+    #[error(
+        "method.type: charges take a saved_card; coupons are redeemed at /payments/coupons/redeem"
+    )]
+    UnsupportedMethod,
+    /// The order breaks a core rule.
+    #[error("order: {0}")]
+    InvalidOrder(String),
+    /// The order's currency has minor units; the PGs charge whole units.
+    #[error("order: the PGs charge {0} in whole units only")]
+    UnsupportedCurrency(Currency),
+    /// No such reservation, or the wrong password.
+    #[error(transparent)]
+    Reservation(AccessError),
+    /// The reservation's store is not configured.
+    #[error(transparent)]
+    UnknownStore(#[from] UnknownStore),
+    /// The source already holds a history.
+    #[error("source: this source already has a payment history")]
+    SourceTaken,
+    /// The order is paid already, or another request is charging it right now.
+    #[error("order.id: order {0} is already paid")]
+    OrderPaid(String),
+    /// Another request recorded this order (or its source) first; this one's money, if it
+    /// took any, was given back.
+    #[error("the order was recorded by another request ({0})")]
+    LostRace(StoreConflict),
+    /// The PG declined the charge; the transaction failed.
+    #[error("{code}: {message}")]
+    Declined {
+        /// The PG's code.
+        code: String,
+        /// The PG's reason.
+        message: String,
+    },
+    /// The PG's payment is not the one charged (order, amount or status).
+    #[error("the PG's payment does not match the order")]
+    VendorMismatch,
+    /// The transaction rules refuse the order (a zero total).
+    #[error(transparent)]
+    Transaction(#[from] TransactionError),
+    /// Recording the payment failed.
+    #[error(transparent)]
+    History(HistoryError),
+    /// The PG failed, refused, or left the outcome unknown.
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+    /// A sealed value did not open, or hashing failed.
+    #[error(transparent)]
+    Internal(#[from] Internal),
+}
+
+impl From<StoreError> for ChargeError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict(StoreConflict::OrderHeld) => {
+                Self::LostRace(StoreConflict::OrderHeld)
+            }
+            other => Self::Store(other),
+        }
+    }
+}
+
+impl From<HistoryError> for ChargeError {
+    fn from(error: HistoryError) -> Self {
+        match error {
+            HistoryError::SourceTaken => Self::SourceTaken,
+            other => Self::History(other),
+        }
+    }
+}
 
 /// The name the PG shows the payer: the first line, and how many more.
 fn order_name(order: &Order) -> String {
@@ -33,46 +119,43 @@ fn order_name(order: &Order) -> String {
     }
 }
 
-async fn reservation(app: &App, method: &PaymentMethod) -> Result<StoredReservation, ApiError> {
+async fn reservation(app: &App, method: &PaymentMethod) -> Result<StoredReservation, ChargeError> {
     let PaymentMethod::SavedCard {
         reservation,
         password,
     } = method
     else {
-        return Err(ApiError::bad_request(
-            "UNSUPPORTED_METHOD",
-            "method.type: charges take a saved_card; coupons are redeemed at /payments/coupons/redeem",
-        ));
+        return Err(ChargeError::UnsupportedMethod);
     };
     let stored = match reservation {
         ReservationRef::Id(id) => app.store.reservation_by_id(*id).await?,
         ReservationRef::Source(source) => app.store.reservation_by_source(source).await?,
     }
-    .ok_or_else(|| ApiError::not_found("method.reservation: no such reservation"))?;
+    .ok_or_else(|| {
+        ChargeError::Reservation(AccessError::NotFound(
+            "method.reservation: no such reservation".into(),
+        ))
+    })?;
     app.check_password(&stored.password_hash, password.expose())
-        .await?;
+        .await
+        .map_err(ChargeError::Reservation)?;
     Ok(stored)
 }
 
 /// Charges an order to a saved card.
 ///
 /// # Errors
-/// `400` for bad input or a missing idempotency key; `422 INVALID_ORDER` for an order
-/// the core rules refuse; `404`/`403` for the reservation; `409 DUPLICATE` when the
-/// order is already paid or the source taken; `402 PAYMENT_DECLINED` with the PG's code
-/// and message; `504 VENDOR_TIMEOUT` when even the PG cannot say what happened.
+/// [`ChargeError`]: bad input or a missing idempotency key; an order the core rules
+/// refuse; the reservation unknown or its password wrong; the order already paid, being
+/// charged by another request, or its source taken; a decline with the PG's code and
+/// message; an outcome even the PG cannot tell ([`GatewayError::OutcomeUnknown`]).
 pub async fn create(
     app: Arc<App>,
     input: ChargeCreate,
     envelope: EnvelopeKind,
     idempotency_key: Option<String>,
-) -> Result<Charge, ApiError> {
-    let idempotency_key = idempotency_key.ok_or_else(|| {
-        ApiError::bad_request(
-            "IDEMPOTENCY_KEY_REQUIRED",
-            "charges need an Idempotency-Key header: a retried charge must charge once",
-        )
-    })?;
+) -> Result<Charge, ChargeError> {
+    let idempotency_key = idempotency_key.ok_or(ChargeError::KeyRequired)?;
     validate::source("source", &input.source)?;
     validate::password("password", input.password.expose())?;
     if let Some(url) = &input.webhook_url {
@@ -81,16 +164,10 @@ pub async fn create(
     let order = input
         .order
         .to_order()
-        .map_err(|e| ApiError::unprocessable("INVALID_ORDER", format!("order: {e}")))?;
+        .map_err(|e| ChargeError::InvalidOrder(e.to_string()))?;
     let total = order.total();
     if total.currency().minor_units() != 0 {
-        return Err(ApiError::unprocessable(
-            "UNSUPPORTED_CURRENCY",
-            format!(
-                "order: the PGs charge {} in whole units only",
-                total.currency()
-            ),
-        ));
+        return Err(ChargeError::UnsupportedCurrency(total.currency()));
     }
     let reservation = reservation(&app, &input.method).await?;
     let gateway = app.gateway(reservation.vendor.code, &reservation.vendor.store_id)?;
@@ -108,13 +185,7 @@ pub async fn create(
         match record.transaction.status() {
             TransactionStatus::Failed => {}
             TransactionStatus::Pending => resumed = Some((record, row)),
-            _ => {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "DUPLICATE",
-                    format!("order.id: order {order_id} is already paid"),
-                ));
-            }
+            _ => return Err(ChargeError::OrderPaid(order_id)),
         }
     }
     let password_hash = app.hash_password(input.password.expose()).await?;
@@ -161,45 +232,72 @@ pub async fn create(
         currency: total.currency().code(),
         idempotency_key: &idempotency_key,
     };
-    let attempt = match already_charged {
-        Some(payment) => Ok(payment),
-        None => gateway.charge_billing_key(charge).await,
-    };
-    let outcome = match attempt {
-        Err(GatewayError::OutcomeUnknown(detail)) => {
-            // Ask the PG what happened to this order instead of charging again.
-            tracing::warn!(order = %order_id, %detail, "charge outcome unknown; asking the PG");
-            match gateway.lookup_payment_by_order(&order_id).await {
-                Ok(payment) => Ok(payment),
-                Err(GatewayError::NotFound(_)) => Err(GatewayError::Declined {
-                    code: "NOT_CHARGED".into(),
-                    message: "the PG has no payment for this order after a timeout".into(),
-                }),
-                Err(_) => Err(GatewayError::OutcomeUnknown(detail)),
+    let outcome = match already_charged {
+        Some(payment) => Ok((payment, Origin::Found)),
+        None => match gateway.charge_billing_key(charge).await {
+            Ok(payment) => Ok((payment, Origin::Charged)),
+            Err(GatewayError::OutcomeUnknown(detail)) => {
+                // Ask the PG what happened to this order instead of charging again.
+                tracing::warn!(order = %order_id, %detail, "charge outcome unknown; asking the PG");
+                match gateway.lookup_payment_by_order(&order_id).await {
+                    Ok(payment) => Ok((payment, Origin::Found)),
+                    Err(GatewayError::NotFound(_)) => Err(GatewayError::Declined {
+                        code: "NOT_CHARGED".into(),
+                        message: "the PG has no payment for this order after a timeout".into(),
+                    }),
+                    Err(_) => Err(GatewayError::OutcomeUnknown(detail)),
+                }
             }
-        }
-        other => other,
+            Err(refused @ GatewayError::Rejected { .. }) => {
+                // The PGs refuse a second charge for an order they already charged: when
+                // that is why, another request paid this order and this one is a duplicate.
+                if let Ok(payment) = gateway.lookup_payment_by_order(&order_id).await
+                    && payment.status.is_paid()
+                {
+                    return Err(ChargeError::OrderPaid(order_id.clone()));
+                }
+                if !resuming {
+                    let reason = refused.to_string();
+                    fail(
+                        &app,
+                        record.clone(),
+                        row.clone(),
+                        "VENDOR_REJECTED",
+                        &reason,
+                    )
+                    .await?;
+                }
+                Err(refused)
+            }
+            Err(other) => Err(other),
+        },
     };
-    let payment = match outcome {
-        Ok(payment) => payment,
+    let (payment, origin) = match outcome {
+        Ok(found) => found,
         Err(GatewayError::Declined { code, message }) => {
             fail(&app, record, row, &code, &message).await?;
-            return Err(ApiError::new(
-                StatusCode::PAYMENT_REQUIRED,
-                "PAYMENT_DECLINED",
-                format!("{code}: {message}"),
-            ));
+            return Err(ChargeError::Declined { code, message });
         }
         Err(other) => return Err(other.into()),
     };
     if payment.order_id != order_id || payment.amount != total.amount() || !payment.status.is_paid()
     {
-        refund(
-            gateway.as_ref(),
-            &payment,
-            "the PG's payment does not match the charge",
-        )
-        .await;
+        match origin {
+            Origin::Charged => {
+                refunds::refund_unrecorded(
+                    &app,
+                    gateway.as_ref(),
+                    &payment,
+                    "the PG's payment does not match the charge",
+                )
+                .await;
+            }
+            Origin::Found => tracing::error!(
+                order = %order_id,
+                uid = %payment.uid,
+                "the PG's payment for this order does not match the charge; left as it is",
+            ),
+        }
         fail(
             &app,
             record,
@@ -208,11 +306,7 @@ pub async fn create(
             "the PG's payment does not match the order",
         )
         .await?;
-        return Err(ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "VENDOR_MISMATCH",
-            "the PG's payment does not match the order; it was cancelled",
-        ));
+        return Err(ChargeError::VendorMismatch);
     }
     let new = NewHistory {
         vendor: Vendor {
@@ -230,51 +324,55 @@ pub async fn create(
             .await
         {
             Ok(stored) => stored,
-            Err(error) if error.status == StatusCode::CONFLICT => {
-                // Charged, but the source was taken meanwhile: give the money back.
-                refund(gateway.as_ref(), &payment, "duplicate source").await;
-                fail(
-                    &app,
-                    record,
-                    row,
-                    "DUPLICATE",
-                    "the source was recorded by another request",
-                )
-                .await?;
-                return Err(error);
+            Err(error) => {
+                let Some(conflict) = error.conflict() else {
+                    return Err(error.into());
+                };
+                // Which rule broke decides: a payment some history holds is never
+                // refunded, and only a payment this request charged is ever refunded.
+                if origin == Origin::Charged
+                    && conflict != StoreConflict::VendorUid
+                    && refunds::refund_unrecorded(
+                        &app,
+                        gateway.as_ref(),
+                        &payment,
+                        "charged, but another request recorded this order or source first",
+                    )
+                    .await
+                {
+                    // Applies only while the transaction is still the one read.
+                    fail(
+                        &app,
+                        record,
+                        row,
+                        "DUPLICATE",
+                        "the order or source was recorded by another request",
+                    )
+                    .await?;
+                }
+                return Err(ChargeError::LostRace(conflict));
             }
-            Err(error) => return Err(error),
         };
     let history = histories::to_record(&app, &stored)?;
     let transaction = app
         .store
         .transaction_by_id(record.transaction.id())
         .await?
-        .ok_or_else(|| ApiError::internal("a charge's transaction vanished"))?;
+        .ok_or_else(|| Internal::new("a charge's transaction vanished"))?;
     Ok(Charge {
         transaction: transactions::open(&app, &transaction)?,
         history,
     })
 }
 
-async fn refund(
-    gateway: &dyn payments_core::vendor::PaymentGateway,
-    payment: &VendorPayment,
-    reason: &str,
-) {
-    let key = format!("refund-{}", payment.uid);
-    let result = gateway
-        .cancel_payment(CancelPayment {
-            uid: &payment.uid,
-            amount: None,
-            reason,
-            refund_account: None,
-            idempotency_key: Some(&key),
-        })
-        .await;
-    if let Err(error) = result {
-        tracing::error!(uid = %payment.uid, %error, "could not refund a refused charge");
-    }
+/// Where the payment a charge records came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// This request's own billing charge made it: this request may give it back.
+    Charged,
+    /// Found by asking the PG for the order: another request may have made it, so it is
+    /// never refunded here.
+    Found,
 }
 
 async fn fail(
@@ -283,7 +381,7 @@ async fn fail(
     row: StoredTransaction,
     code: &str,
     message: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     let mut transaction = record.transaction;
     let reason = FailureReason {
         code: code.to_owned(),
@@ -302,6 +400,5 @@ async fn fail(
         row.version,
     ));
     app.store.write_transaction(&write, &messages).await?;
-    app.messages_written(&messages);
     Ok(())
 }

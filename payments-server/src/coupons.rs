@@ -1,6 +1,5 @@
 //! Coupons and gifts: issue, gift, register, redeem and read, over the core rules of
-//! [`payments_core::coupon`], plus [`GuessGuard`], which slows down an owner who guesses
-//! codes.
+//! [`payments_core::coupon`].
 //!
 //! - **Codes are bearer secrets.** A row is found by [`code_hash`]: SHA-256 of the
 //!   canonical code under a fixed domain prefix. A code carries 100 bits from the CSPRNG,
@@ -14,16 +13,14 @@
 //!   version: of concurrent redemptions exactly one writes, the others read the coupon
 //!   again and are refused as spent.
 //! - **Guessing is slowed down.** Every unknown code (and every code of another owner)
-//!   counts against the owner in [`GuessGuard`]; past its threshold the owner is refused
-//!   `429 TOO_MANY_ATTEMPTS` for an exponentially growing lock.
+//!   counts against the owner in [`GuessGuard`](crate::guess_guard::GuessGuard); past
+//!   its threshold the owner is locked out for an exponentially growing time.
 
 use crate::app::App;
-use crate::error::ApiError;
-use crate::store::TransactionWrite;
+use crate::errors::{FieldError, Internal};
 use crate::store::coupons::StoredCoupon;
+use crate::store::{StoreError, TransactionWrite};
 use crate::{transactions, validate};
-use axum::http::StatusCode;
-use chrono::Duration;
 use payments_core::coupon::{Coupon, CouponCode, CouponError, CouponValue, OwnerId};
 use payments_core::records::charges::TransactionKind;
 use payments_core::records::coupons::{
@@ -31,10 +28,10 @@ use payments_core::records::coupons::{
     CouponStatus, CouponValueRecord, CouponsIssued, GiftCreate, MAX_ISSUE_COUNT,
 };
 use payments_core::timestamp::{self, Timestamp};
+use payments_core::transaction::TransactionError;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Longest gift message, in characters.
 pub const MAX_MESSAGE_LEN: usize = 1_000;
@@ -86,107 +83,63 @@ fn seal(app: &App, hash: &str, body: &Body, version: i64) -> StoredCoupon {
     }
 }
 
-fn open(app: &App, stored: &StoredCoupon) -> Result<Body, ApiError> {
+fn open(app: &App, stored: &StoredCoupon) -> Result<Body, Internal> {
     app.data_keys
         .open_json(&context(&stored.code_hash), &stored.body_sealed)
-        .map_err(ApiError::internal)
+        .map_err(Internal::new)
 }
 
-/// The answer to a coupon refusal: each [`CouponError`] has its own code.
-///
-/// `404 COUPON_NOT_FOUND` is not among them (the core never sees an unknown code); the
-/// others: `422 COUPON_EXPIRED`, `422 COUPON_NOT_REGISTERED`, `403 COUPON_FOREIGN`, `409
-/// COUPON_SPENT`, `422 COUPON_NOT_APPLICABLE` (product not in the order, or another
-/// currency), `409 COUPON_ALREADY_REGISTERED`, `422 GIFT_TO_SELF`, `400 INVALID_FIELD`
-/// for a zero amount, an expiry not in the future or an empty owner, and `500` for a
-/// broken code generator.
-pub fn error(error: CouponError) -> ApiError {
-    let message = error.to_string();
-    match error {
-        CouponError::Code(cause) => {
-            ApiError::internal(format!("the code generator is broken: {cause}"))
-        }
-        CouponError::ZeroAmount => {
-            ApiError::bad_request("INVALID_FIELD", format!("value.amount: {message}"))
-        }
-        CouponError::InvalidExpiry { issued_at, .. } => ApiError::bad_request(
-            "INVALID_FIELD",
-            format!(
-                "expires_at: must be after now ({})",
-                timestamp::format(&issued_at)
-            ),
-        ),
-        CouponError::EmptyOwner { .. } => ApiError::bad_request("INVALID_FIELD", message),
-        CouponError::GiftToSelf => {
-            ApiError::unprocessable("GIFT_TO_SELF", format!("recipient: {message}"))
-        }
-        CouponError::Expired { .. } => ApiError::unprocessable("COUPON_EXPIRED", message),
-        CouponError::AlreadyRegistered { .. } => {
-            ApiError::new(StatusCode::CONFLICT, "COUPON_ALREADY_REGISTERED", message)
-        }
-        CouponError::NotRegistered { .. } => ApiError::unprocessable(
-            "COUPON_NOT_REGISTERED",
-            format!("{message}: register it first"),
-        ),
-        CouponError::ForeignOwner { .. } => foreign(),
-        CouponError::AlreadyRedeemed { .. } => {
-            ApiError::new(StatusCode::CONFLICT, "COUPON_SPENT", message)
-        }
-        CouponError::ProductNotInOrder { .. } | CouponError::CurrencyMismatch { .. } => {
-            ApiError::unprocessable("COUPON_NOT_APPLICABLE", format!("order: {message}"))
-        }
-    }
-}
-
-fn not_found() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "COUPON_NOT_FOUND",
-        "code: no coupon has this code",
-    )
-}
-
-fn foreign() -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
-        "COUPON_FOREIGN",
-        "owner: the coupon belongs to another owner",
-    )
-}
-
-fn busy() -> ApiError {
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "COUPON_BUSY",
-        "the coupon kept changing while this request ran; retry",
-    )
-}
-
-/// `429 TOO_MANY_ATTEMPTS` for a locked-out owner (the HTTP layer adds `Retry-After`).
-fn locked(lockout: Lockout, now: Timestamp) -> ApiError {
-    ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "TOO_MANY_ATTEMPTS",
-        format!(
-            "owner: too many unknown coupon codes; retry after {} s",
-            lockout.retry_after_secs(now)
-        ),
-    )
+/// Why a coupon was not issued, gifted, registered, redeemed or read.
+#[derive(Debug, thiserror::Error)]
+pub enum CouponsError {
+    /// A field is invalid.
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    /// The order breaks a core rule.
+    #[error("order: {0}")]
+    InvalidOrder(String),
+    /// No coupon has this code (counted as a guess).
+    #[error("code: no coupon has this code")]
+    NotFound,
+    /// The coupon belongs to another owner (counted as a guess).
+    #[error("owner: the coupon belongs to another owner")]
+    Foreign,
+    /// The owner guessed wrong too often and is locked out for this many seconds.
+    #[error("owner: too many unknown coupon codes; retry after {0} s")]
+    Locked(u64),
+    /// The coupon kept changing while the request ran.
+    #[error("the coupon kept changing while this request ran; retry")]
+    Busy,
+    /// The coupon applies but there is nothing to discount (a zero price).
+    #[error("order: there is nothing for this coupon to discount (a zero price)")]
+    NothingToDiscount,
+    /// A core coupon rule refused.
+    #[error(transparent)]
+    Refused(#[from] CouponError),
+    /// The transaction rules refuse the redemption.
+    #[error(transparent)]
+    Transaction(#[from] TransactionError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A sealed value did not open, or hashing failed.
+    #[error(transparent)]
+    Internal(#[from] Internal),
 }
 
 /// Refuses an owner the guard has locked out.
 ///
 /// # Errors
-/// `429 TOO_MANY_ATTEMPTS` while the owner's lock lasts.
-pub fn check_guard(app: &App, owner: &OwnerId) -> Result<(), ApiError> {
+/// [`CouponsError::Locked`] while the owner's lock lasts.
+pub fn check_guard(app: &App, owner: &OwnerId) -> Result<(), CouponsError> {
     let now = app.clock.now();
     app.coupon_guard
         .check(owner.as_str(), now)
-        .map_err(|lockout| locked(lockout, now))
+        .map_err(|lockout| CouponsError::Locked(lockout.retry_after_secs(now)))
 }
 
 /// Counts a wrong guess against `owner` and passes `error` on.
-fn miss(app: &App, owner: &OwnerId, error: ApiError) -> ApiError {
+fn miss(app: &App, owner: &OwnerId, error: CouponsError) -> CouponsError {
     if let Some(lockout) = app
         .coupon_guard
         .record_miss(owner.as_str(), app.clock.now())
@@ -196,11 +149,11 @@ fn miss(app: &App, owner: &OwnerId, error: ApiError) -> ApiError {
     error
 }
 
-fn owner(field: &str, owner: &OwnerId) -> Result<(), ApiError> {
+fn owner(field: &str, owner: &OwnerId) -> Result<(), FieldError> {
     validate::text(field, owner.as_str())
 }
 
-fn value(input: CouponValueRecord) -> Result<CouponValue, ApiError> {
+fn value(input: CouponValueRecord) -> Result<CouponValue, FieldError> {
     if let CouponValueRecord::Product { product_id } = &input {
         validate::text("value.product_id", product_id.as_str())?;
     }
@@ -212,21 +165,21 @@ fn value(input: CouponValueRecord) -> Result<CouponValue, ApiError> {
 /// # Errors
 /// `400 INVALID_FIELD` for a count outside `1..=1000`, an empty product id, a zero
 /// amount or an expiry not in the future; `500` for a store failure.
-pub async fn issue(app: Arc<App>, input: CouponIssue) -> Result<CouponsIssued, ApiError> {
+pub async fn issue(app: Arc<App>, input: CouponIssue) -> Result<CouponsIssued, CouponsError> {
     let count = input.count.unwrap_or(1);
     if !(1..=MAX_ISSUE_COUNT).contains(&count) {
-        return Err(ApiError::bad_request(
-            "INVALID_FIELD",
-            format!("count: must be 1 to {MAX_ISSUE_COUNT}, got {count}"),
-        ));
+        return Err(FieldError::new(
+            "count",
+            format!("must be 1 to {MAX_ISSUE_COUNT}, got {count}"),
+        )
+        .into());
     }
     let value = value(input.value)?;
     let now = app.clock.now();
     let mut rows = Vec::with_capacity(count as usize);
     let mut coupons = Vec::with_capacity(count as usize);
     for _ in 0..count {
-        let coupon =
-            Coupon::issue(app.ids.as_ref(), value.clone(), now, input.expires_at).map_err(error)?;
+        let coupon = Coupon::issue(app.ids.as_ref(), value.clone(), now, input.expires_at)?;
         let body = Body {
             coupon,
             registered_at: None,
@@ -246,14 +199,15 @@ pub async fn issue(app: Arc<App>, input: CouponIssue) -> Result<CouponsIssued, A
 /// `400 INVALID_FIELD` for an empty or overlong giver, recipient or product id, a
 /// message over 1000 characters, a zero amount or an expiry not in the future; `422
 /// GIFT_TO_SELF` when the giver is the recipient.
-pub async fn gift(app: Arc<App>, input: GiftCreate) -> Result<CouponRecord, ApiError> {
+pub async fn gift(app: Arc<App>, input: GiftCreate) -> Result<CouponRecord, CouponsError> {
     owner("giver", &input.giver)?;
     owner("recipient", &input.recipient)?;
     if input.message.chars().count() > MAX_MESSAGE_LEN {
-        return Err(ApiError::bad_request(
-            "INVALID_FIELD",
-            format!("message: must be at most {MAX_MESSAGE_LEN} characters"),
-        ));
+        return Err(FieldError::new(
+            "message",
+            format!("must be at most {MAX_MESSAGE_LEN} characters"),
+        )
+        .into());
     }
     let value = value(input.value)?;
     let now = app.clock.now();
@@ -265,8 +219,7 @@ pub async fn gift(app: Arc<App>, input: GiftCreate) -> Result<CouponRecord, ApiE
         input.message,
         now,
         input.expires_at,
-    )
-    .map_err(error)?;
+    )?;
     let body = Body {
         coupon,
         registered_at: Some(now),
@@ -285,13 +238,13 @@ pub async fn gift(app: Arc<App>, input: GiftCreate) -> Result<CouponRecord, ApiE
 /// guess); `409 COUPON_ALREADY_REGISTERED` (counted as a guess when another owner holds
 /// it); `409 COUPON_SPENT`; `422 COUPON_EXPIRED`; `400 INVALID_FIELD` for an empty
 /// owner.
-pub async fn register(app: Arc<App>, input: CouponRegister) -> Result<CouponRecord, ApiError> {
+pub async fn register(app: Arc<App>, input: CouponRegister) -> Result<CouponRecord, CouponsError> {
     owner("owner", &input.owner)?;
     check_guard(&app, &input.owner)?;
     let hash = code_hash(&input.code);
     for _ in 0..MAX_RACES {
         let Some(row) = app.store.coupon_by_hash(&hash).await? else {
-            return Err(miss(&app, &input.owner, not_found()));
+            return Err(miss(&app, &input.owner, CouponsError::NotFound));
         };
         let mut body = open(&app, &row)?;
         let holder = body.coupon.owner().cloned();
@@ -301,9 +254,9 @@ pub async fn register(app: Arc<App>, input: CouponRegister) -> Result<CouponReco
             Err(refusal @ CouponError::AlreadyRegistered { .. })
                 if holder.as_ref().is_some_and(|h| *h != input.owner) =>
             {
-                return Err(miss(&app, &input.owner, error(refusal)));
+                return Err(miss(&app, &input.owner, refusal.into()));
             }
-            Err(refusal) => return Err(error(refusal)),
+            Err(refusal) => return Err(refusal.into()),
         };
         body.registered_at = Some(now);
         if app
@@ -315,7 +268,7 @@ pub async fn register(app: Arc<App>, input: CouponRegister) -> Result<CouponReco
             return Ok(body.record());
         }
     }
-    Err(busy())
+    Err(CouponsError::Busy)
 }
 
 /// Redeems a registered coupon, once, for an order: records a transaction of kind
@@ -328,13 +281,13 @@ pub async fn register(app: Arc<App>, input: CouponRegister) -> Result<CouponReco
 /// redemptions); `422 COUPON_NOT_REGISTERED`, `COUPON_EXPIRED`, `COUPON_NOT_APPLICABLE`
 /// (product not in the order, another currency, or nothing to discount),
 /// `INVALID_ORDER`; `400 INVALID_FIELD` for an empty owner or a bad password.
-pub async fn redeem(app: Arc<App>, input: CouponRedeem) -> Result<CouponRedemption, ApiError> {
+pub async fn redeem(app: Arc<App>, input: CouponRedeem) -> Result<CouponRedemption, CouponsError> {
     owner("owner", &input.owner)?;
     validate::password("password", input.password.expose())?;
     let order = input
         .order
         .to_order()
-        .map_err(|e| ApiError::unprocessable("INVALID_ORDER", format!("order: {e}")))?;
+        .map_err(|e| CouponsError::InvalidOrder(e.to_string()))?;
     check_guard(&app, &input.owner)?;
     let hash = code_hash(&input.code);
     // Hashed only once a redemption is possible, so a guesser cannot make the server
@@ -342,7 +295,7 @@ pub async fn redeem(app: Arc<App>, input: CouponRedeem) -> Result<CouponRedempti
     let mut password_hash: Option<String> = None;
     for _ in 0..MAX_RACES {
         let Some(row) = app.store.coupon_by_hash(&hash).await? else {
-            return Err(miss(&app, &input.owner, not_found()));
+            return Err(miss(&app, &input.owner, CouponsError::NotFound));
         };
         let mut body = open(&app, &row)?;
         // Ownership first: a stranger learns nothing about the coupon's state.
@@ -351,18 +304,12 @@ pub async fn redeem(app: Arc<App>, input: CouponRedeem) -> Result<CouponRedempti
             .owner()
             .is_some_and(|holder| *holder != input.owner)
         {
-            return Err(miss(&app, &input.owner, foreign()));
+            return Err(miss(&app, &input.owner, CouponsError::Foreign));
         }
         let now = app.clock.now();
-        let redemption = body
-            .coupon
-            .redeem(&input.owner, &order, now)
-            .map_err(error)?;
+        let redemption = body.coupon.redeem(&input.owner, &order, now)?;
         if redemption.discount.is_zero() {
-            return Err(ApiError::unprocessable(
-                "COUPON_NOT_APPLICABLE",
-                "order: there is nothing for this coupon to discount (a zero price)",
-            ));
+            return Err(CouponsError::NothingToDiscount);
         }
         let password_hash = match &password_hash {
             Some(hash) => hash.clone(),
@@ -374,7 +321,7 @@ pub async fn redeem(app: Arc<App>, input: CouponRedeem) -> Result<CouponRedempti
             transactions::pending(&app, order.id().as_str(), redemption.discount)?;
         let approved = transaction
             .approve(redemption.discount, now)
-            .map_err(ApiError::internal)?;
+            .map_err(Internal::new)?;
         let record = transactions::record(
             transaction,
             TransactionKind::Coupon,
@@ -390,7 +337,6 @@ pub async fn redeem(app: Arc<App>, input: CouponRedeem) -> Result<CouponRedempti
             .update_coupon(&sealed, Some(&row_write), &messages)
             .await?
         {
-            app.messages_written(&messages);
             tracing::info!(event = ?redemption.event, transaction = %record.transaction.id(), "coupon redeemed");
             return Ok(CouponRedemption {
                 coupon: body.record(),
@@ -399,7 +345,7 @@ pub async fn redeem(app: Arc<App>, input: CouponRedeem) -> Result<CouponRedempti
             });
         }
     }
-    Err(busy())
+    Err(CouponsError::Busy)
 }
 
 /// Reads a coupon as its owner.
@@ -408,218 +354,22 @@ pub async fn redeem(app: Arc<App>, input: CouponRedeem) -> Result<CouponRedempti
 /// `429 TOO_MANY_ATTEMPTS`; `404 COUPON_NOT_FOUND` and `403 COUPON_FOREIGN` (both
 /// counted as guesses); `422 COUPON_NOT_REGISTERED` for a coupon nobody owns yet (only
 /// an owner reads a coupon: register it first); `400 INVALID_FIELD` for an empty owner.
-pub async fn get(app: Arc<App>, input: CouponAccess) -> Result<CouponRecord, ApiError> {
+pub async fn get(app: Arc<App>, input: CouponAccess) -> Result<CouponRecord, CouponsError> {
     owner("owner", &input.owner)?;
     check_guard(&app, &input.owner)?;
     let Some(row) = app.store.coupon_by_hash(&code_hash(&input.code)).await? else {
-        return Err(miss(&app, &input.owner, not_found()));
+        return Err(miss(&app, &input.owner, CouponsError::NotFound));
     };
     let body = open(&app, &row)?;
     match body.coupon.owner() {
-        None => Err(error(CouponError::NotRegistered {
+        None => Err(CouponError::NotRegistered {
             code: input.code.clone(),
-        })),
-        Some(holder) if *holder != input.owner => Err(miss(&app, &input.owner, foreign())),
+        }
+        .into()),
+        Some(holder) if *holder != input.owner => {
+            Err(miss(&app, &input.owner, CouponsError::Foreign))
+        }
         Some(_) => Ok(body.record()),
-    }
-}
-
-/// How [`GuessGuard`] counts and locks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GuessPolicy {
-    /// Wrong guesses within `window` that lock an owner out.
-    pub threshold: usize,
-    /// The sliding window the guesses are counted in.
-    pub window: Duration,
-    /// The first lock; each further lock doubles it.
-    pub base_lock: Duration,
-    /// The longest lock.
-    pub max_lock: Duration,
-    /// An owner with no wrong guess for this long (and no lock) is forgotten, and with
-    /// them their lock count.
-    pub forget_after: Duration,
-    /// The most owners tracked at once; past it the least suspicious are evicted.
-    pub max_owners: usize,
-}
-
-impl Default for GuessPolicy {
-    /// 5 wrong guesses in 10 minutes lock an owner for 1 minute, then 2, 4, … up to a
-    /// day; forgotten after a quiet day; at most 10 000 owners tracked.
-    fn default() -> Self {
-        Self {
-            threshold: 5,
-            window: Duration::minutes(10),
-            base_lock: Duration::minutes(1),
-            max_lock: Duration::days(1),
-            forget_after: Duration::days(1),
-            max_owners: 10_000,
-        }
-    }
-}
-
-/// An owner's lock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Lockout {
-    /// When the lock ends.
-    pub until: Timestamp,
-}
-
-impl Lockout {
-    /// Whole seconds from `now` until the lock ends, at least 1 (for `Retry-After`).
-    pub fn retry_after_secs(&self, now: Timestamp) -> u64 {
-        let millis = (self.until - now).num_milliseconds().max(0) as u64;
-        millis.div_ceil(1000).max(1)
-    }
-}
-
-#[derive(Debug)]
-struct Suspect {
-    /// Wrong guesses in the current window, oldest first (at most `threshold`).
-    misses: VecDeque<Timestamp>,
-    /// Locks so far: the next lock lasts `base_lock × 2^locks`.
-    locks: u32,
-    locked_until: Option<Timestamp>,
-    last_miss: Timestamp,
-}
-
-impl Suspect {
-    fn locked_at(&self, now: Timestamp) -> Option<Lockout> {
-        self.locked_until
-            .filter(|until| *until > now)
-            .map(|until| Lockout { until })
-    }
-
-    fn is_stale(&self, now: Timestamp, policy: &GuessPolicy) -> bool {
-        self.locked_at(now).is_none() && now - self.last_miss >= policy.forget_after
-    }
-}
-
-/// Slows down an owner who guesses coupon codes wrong many times: wrong guesses are
-/// counted per owner in a sliding window; reaching [`GuessPolicy::threshold`] locks the
-/// owner out for [`GuessPolicy::base_lock`], doubling with every further lock up to
-/// [`GuessPolicy::max_lock`].
-///
-/// Time is always an argument (the server passes `app.clock`), so nothing here sleeps
-/// or reads a clock. Memory is bounded: only owners with wrong guesses are tracked,
-/// quiet ones are forgotten, and past [`GuessPolicy::max_owners`] the least suspicious
-/// (unlocked, oldest guess first) are evicted.
-#[derive(Debug)]
-pub struct GuessGuard {
-    policy: GuessPolicy,
-    suspects: Mutex<HashMap<String, Suspect>>,
-}
-
-impl Default for GuessGuard {
-    fn default() -> Self {
-        Self::new(GuessPolicy::default())
-    }
-}
-
-impl GuessGuard {
-    /// A guard with `policy` (a threshold of 0 is taken as 1).
-    pub fn new(policy: GuessPolicy) -> Self {
-        Self {
-            policy: GuessPolicy {
-                threshold: policy.threshold.max(1),
-                max_owners: policy.max_owners.max(1),
-                ..policy
-            },
-            suspects: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// The policy in force.
-    pub fn policy(&self) -> &GuessPolicy {
-        &self.policy
-    }
-
-    fn suspects(&self) -> std::sync::MutexGuard<'_, HashMap<String, Suspect>> {
-        // The map holds no invariant a panic elsewhere could break half-way.
-        self.suspects.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Whether `owner` may try a code at `now`.
-    ///
-    /// # Errors
-    /// The owner's [`Lockout`] while it lasts.
-    pub fn check(&self, owner: &str, now: Timestamp) -> Result<(), Lockout> {
-        let mut suspects = self.suspects();
-        match suspects.get(owner) {
-            Some(suspect) if suspect.is_stale(now, &self.policy) => {
-                suspects.remove(owner);
-                Ok(())
-            }
-            Some(suspect) => suspect.locked_at(now).map_or(Ok(()), Err),
-            None => Ok(()),
-        }
-    }
-
-    /// Counts a wrong guess by `owner` at `now`; returns the lock it started, if any.
-    pub fn record_miss(&self, owner: &str, now: Timestamp) -> Option<Lockout> {
-        let policy = self.policy;
-        let mut suspects = self.suspects();
-        if suspects
-            .get(owner)
-            .is_some_and(|s| s.is_stale(now, &policy))
-        {
-            suspects.remove(owner);
-        }
-        if !suspects.contains_key(owner) && suspects.len() >= policy.max_owners {
-            evict(&mut suspects, now, &policy);
-        }
-        let suspect = suspects.entry(owner.to_owned()).or_insert_with(|| Suspect {
-            misses: VecDeque::new(),
-            locks: 0,
-            locked_until: None,
-            last_miss: now,
-        });
-        suspect.last_miss = now;
-        while suspect
-            .misses
-            .front()
-            .is_some_and(|first| now - *first >= policy.window)
-        {
-            suspect.misses.pop_front();
-        }
-        suspect.misses.push_back(now);
-        if suspect.misses.len() < policy.threshold {
-            return None;
-        }
-        // A lock starts: the window starts afresh after it.
-        suspect.misses.clear();
-        let factor = 1i32 << suspect.locks.min(20);
-        let lock = policy
-            .base_lock
-            .checked_mul(factor)
-            .map_or(policy.max_lock, |lock| lock.min(policy.max_lock));
-        suspect.locks = suspect.locks.saturating_add(1);
-        let until = now + lock;
-        suspect.locked_until = Some(until);
-        Some(Lockout { until })
-    }
-
-    /// How many owners are tracked now.
-    pub fn tracked(&self) -> usize {
-        self.suspects().len()
-    }
-}
-
-/// Makes room: forgets stale owners, then, if still full, the least suspicious eighth
-/// (unlocked before locked, oldest wrong guess first), so a flood of new owners costs
-/// one scan per eighth of the capacity rather than one per owner.
-fn evict(suspects: &mut HashMap<String, Suspect>, now: Timestamp, policy: &GuessPolicy) {
-    suspects.retain(|_, suspect| !suspect.is_stale(now, policy));
-    if suspects.len() < policy.max_owners {
-        return;
-    }
-    let mut ranked: Vec<(bool, Timestamp, String)> = suspects
-        .iter()
-        .map(|(owner, s)| (s.locked_at(now).is_some(), s.last_miss, owner.clone()))
-        .collect();
-    let drop = (policy.max_owners / 8).max(1).min(ranked.len());
-    ranked.select_nth_unstable(drop - 1);
-    for (_, _, owner) in ranked.into_iter().take(drop) {
-        suspects.remove(&owner);
     }
 }
 
@@ -627,123 +377,11 @@ fn evict(suspects: &mut HashMap<String, Suspect>, now: Timestamp, policy: &Guess
 mod tests {
     use super::*;
 
-    fn t0() -> Timestamp {
-        timestamp::parse("2026-11-21T00:00:00.000Z").unwrap()
-    }
-
-    fn policy() -> GuessPolicy {
-        GuessPolicy {
-            threshold: 3,
-            window: Duration::minutes(10),
-            base_lock: Duration::minutes(1),
-            max_lock: Duration::minutes(5),
-            forget_after: Duration::hours(1),
-            max_owners: 16,
-        }
-    }
-
-    #[test]
-    fn the_threshold_locks_and_the_lock_ends() {
-        let guard = GuessGuard::new(policy());
-        let now = t0();
-        assert_eq!(guard.record_miss("eve", now), None);
-        assert_eq!(guard.record_miss("eve", now + Duration::seconds(1)), None);
-        assert!(guard.check("eve", now + Duration::seconds(2)).is_ok());
-        let lock = guard
-            .record_miss("eve", now + Duration::seconds(2))
-            .expect("third miss locks");
-        assert_eq!(lock.until, now + Duration::seconds(62));
-        let refused = guard.check("eve", now + Duration::seconds(3)).unwrap_err();
-        assert_eq!(refused.retry_after_secs(now + Duration::seconds(3)), 59);
-        assert_eq!(
-            refused.retry_after_secs(now + Duration::milliseconds(61_500)),
-            1
-        );
-        // Someone else is not affected.
-        assert!(guard.check("bob", now + Duration::seconds(3)).is_ok());
-        // The lock ends exactly when it says.
-        assert!(guard.check("eve", now + Duration::seconds(61)).is_err());
-        assert!(guard.check("eve", now + Duration::seconds(62)).is_ok());
-    }
-
-    #[test]
-    fn misses_outside_the_window_do_not_count() {
-        let guard = GuessGuard::new(policy());
-        let now = t0();
-        guard.record_miss("eve", now);
-        guard.record_miss("eve", now + Duration::minutes(5));
-        // The first miss left the window: two misses in it, no lock.
-        assert_eq!(guard.record_miss("eve", now + Duration::minutes(10)), None);
-        assert!(guard.check("eve", now + Duration::minutes(10)).is_ok());
-        assert!(
-            guard
-                .record_miss("eve", now + Duration::minutes(11))
-                .is_some()
-        );
-    }
-
-    #[test]
-    fn locks_grow_exponentially_up_to_the_cap() {
-        let guard = GuessGuard::new(policy());
-        let mut now = t0();
-        let mut locks = Vec::new();
-        for _ in 0..5 {
-            guard.record_miss("eve", now);
-            guard.record_miss("eve", now);
-            let lock = guard.record_miss("eve", now).unwrap();
-            locks.push((lock.until - now).num_minutes());
-            now = lock.until;
-            assert!(guard.check("eve", now).is_ok());
-        }
-        assert_eq!(locks, vec![1, 2, 4, 5, 5]);
-    }
-
-    #[test]
-    fn a_quiet_owner_is_forgotten_with_their_lock_count() {
-        let guard = GuessGuard::new(policy());
-        let now = t0();
-        for _ in 0..3 {
-            guard.record_miss("eve", now);
-        }
-        for _ in 0..3 {
-            guard.record_miss("eve", now + Duration::minutes(1));
-        }
-        assert_eq!(guard.tracked(), 1);
-        let later = now + Duration::hours(2);
-        assert!(guard.check("eve", later).is_ok());
-        assert_eq!(guard.tracked(), 0);
-        guard.record_miss("eve", later);
-        guard.record_miss("eve", later);
-        let lock = guard.record_miss("eve", later).unwrap();
-        assert_eq!(
-            lock.until - later,
-            Duration::minutes(1),
-            "back to the first lock"
-        );
-    }
-
-    #[test]
-    fn memory_stays_bounded_and_locked_owners_are_kept() {
-        let guard = GuessGuard::new(policy());
-        let now = t0();
-        for _ in 0..3 {
-            guard.record_miss("eve", now);
-        }
-        for n in 0..1_000 {
-            guard.record_miss(&format!("owner-{n}"), now + Duration::milliseconds(n));
-            assert!(guard.tracked() <= 16);
-        }
-        assert!(
-            guard.check("eve", now + Duration::seconds(2)).is_err(),
-            "the locked owner survives eviction"
-        );
-        // The most recent owners are still tracked.
-        assert!(guard.tracked() >= 8);
-    }
-
     mod service {
         use super::super::*;
         use crate::PaymentServer;
+        use crate::http::ApiError;
+        use chrono::Duration;
         use payments_core::clock::{FixedClock, SequentialIdGen};
         use payments_core::money::{Currency, Money};
         use payments_core::order::{Product, ProductId};
@@ -765,6 +403,12 @@ mod tests {
                 .build()
                 .unwrap();
             (app, clock)
+        }
+
+        /// The status and code a refusal is answered with.
+        fn answer(error: CouponsError) -> (u16, &'static str) {
+            let error = ApiError::from(error);
+            (error.status.as_u16(), error.code.as_str())
         }
 
         fn krw(amount: i64) -> Money {
@@ -836,10 +480,7 @@ mod tests {
             )
             .await
             .unwrap_err();
-            assert_eq!(
-                (wrong.status.as_u16(), wrong.code),
-                (422, "COUPON_NOT_APPLICABLE")
-            );
+            assert_eq!(answer(wrong), (422, "COUPON_NOT_APPLICABLE"));
 
             let done = redeem(
                 app.clone(),
@@ -882,10 +523,7 @@ mod tests {
             )
             .await
             .unwrap_err();
-            assert_eq!(
-                (refused.status.as_u16(), refused.code),
-                (422, "COUPON_EXPIRED")
-            );
+            assert_eq!(answer(refused), (422, "COUPON_EXPIRED"));
             let read = get(
                 app.clone(),
                 CouponAccess {
@@ -912,15 +550,12 @@ mod tests {
                 )
             };
             for _ in 0..5 {
-                assert_eq!(attempt().await.unwrap_err().code, "COUPON_NOT_FOUND");
+                assert_eq!(answer(attempt().await.unwrap_err()).1, "COUPON_NOT_FOUND");
             }
             let locked = attempt().await.unwrap_err();
-            assert_eq!(
-                (locked.status.as_u16(), locked.code),
-                (429, "TOO_MANY_ATTEMPTS")
-            );
+            assert_eq!(answer(locked), (429, "TOO_MANY_ATTEMPTS"));
             clock.advance(Duration::seconds(61));
-            assert_eq!(attempt().await.unwrap_err().code, "COUPON_NOT_FOUND");
+            assert_eq!(answer(attempt().await.unwrap_err()).1, "COUPON_NOT_FOUND");
         }
 
         #[tokio::test]
@@ -939,7 +574,7 @@ mod tests {
             for attempt in futures::future::join_all(attempts).await {
                 match attempt.unwrap() {
                     Ok(_) => won += 1,
-                    Err(error) => assert_eq!(error.code, "COUPON_SPENT"),
+                    Err(error) => assert_eq!(answer(error).1, "COUPON_SPENT"),
                 }
             }
             assert_eq!(won, 1);

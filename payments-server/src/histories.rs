@@ -2,15 +2,18 @@
 //! with its password, cancel it at the PG, and apply whatever the PG says changed.
 
 use crate::app::App;
-use crate::error::ApiError;
-use crate::store::{MessageKind, NewMessage, StoredHistory, TransactionWrite};
-use crate::transactions;
+use crate::errors::{AccessError, FieldError, Internal, UnknownStore};
+use crate::store::{
+    MessageKind, NewMessage, StoreConflict, StoreError, StoredHistory, TransactionWrite,
+};
+use crate::transactions::{self, MoneyError};
 use crate::validate;
 use payments_core::envelope::EnvelopeKind;
 use payments_core::records::charges::TransactionKind;
 use payments_core::records::{
     Accessor, CancelCreate, CancelHistory, PaymentHistory, PaymentHistoryCreate, WebhookHistory,
 };
+use payments_core::transaction::{TransactionError, TransactionStatus};
 use payments_core::vendor::{CancelPayment, GatewayError, PaymentStatus, VendorPayment};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -21,6 +24,105 @@ fn data_context(id: Uuid) -> String {
 
 fn cancels_context(id: Uuid) -> String {
     format!("history:{id}:cancels")
+}
+
+/// Why a payment history was not recorded, read, cancelled or updated.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    /// A field is invalid.
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    /// The vendor's store is not configured.
+    #[error(transparent)]
+    UnknownStore(#[from] UnknownStore),
+    /// No such history, or the wrong password.
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    /// The source already holds a history.
+    #[error("source: this source already has a payment history")]
+    SourceTaken,
+    /// The PG payment already has a history.
+    #[error("vendor.uid: this PG payment is already recorded")]
+    PaymentRecorded,
+    /// The PG payment belongs to another order; it was left as it is.
+    #[error("source.id: the PG payment belongs to order {pg_order:?}, not {source_id:?}")]
+    OrderMismatch {
+        /// The PG's order id.
+        pg_order: String,
+        /// The caller's source id.
+        source_id: String,
+    },
+    /// The PG payment is this order's for another amount; it was cancelled.
+    #[error(
+        "price: the PG payment is {amount} {currency}, not {price}; the PG payment was cancelled"
+    )]
+    AmountMismatch {
+        /// The PG's amount.
+        amount: i64,
+        /// The PG's currency.
+        currency: String,
+        /// The caller's price.
+        price: i64,
+    },
+    /// The PG refused to confirm the payment for this order and price (no money moved).
+    #[error("the PG refused to confirm the payment for this order and price: {code}: {message}")]
+    ConfirmRefused {
+        /// Whether the order id (rather than the amount) is what differs.
+        order_differs: bool,
+        /// The PG's code.
+        code: String,
+        /// The PG's message.
+        message: String,
+    },
+    /// The PG payment is not paid (nor waiting for a deposit).
+    #[error("the PG payment is {0:?}, not paid")]
+    NotPaid(PaymentStatus),
+    /// A cancel asks for more than is left.
+    #[error("price: {price} is more than the {balance} left to cancel")]
+    CancelExceedsBalance {
+        /// What the caller asked to cancel.
+        price: i64,
+        /// What is left.
+        balance: i64,
+    },
+    /// The PG's amount is not money the server can carry.
+    #[error(transparent)]
+    Money(#[from] MoneyError),
+    /// The transaction rules refuse the payment (e.g. a zero amount).
+    #[error(transparent)]
+    Transaction(#[from] TransactionError),
+    /// The PG failed or refused.
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
+    /// The store failed, or refused with a conflict other than source or PG uid.
+    #[error(transparent)]
+    Store(StoreError),
+    /// A sealed value did not open, or hashing failed.
+    #[error(transparent)]
+    Internal(#[from] Internal),
+}
+
+impl From<StoreError> for HistoryError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict(StoreConflict::Source) => Self::SourceTaken,
+            StoreError::Conflict(StoreConflict::VendorUid) => Self::PaymentRecorded,
+            other => Self::Store(other),
+        }
+    }
+}
+
+impl HistoryError {
+    /// The uniqueness rule that refused the history, if that is why nothing was
+    /// recorded.
+    pub fn conflict(&self) -> Option<StoreConflict> {
+        match self {
+            Self::SourceTaken => Some(StoreConflict::Source),
+            Self::PaymentRecorded => Some(StoreConflict::VendorUid),
+            Self::Store(StoreError::Conflict(conflict)) => Some(*conflict),
+            _ => None,
+        }
+    }
 }
 
 /// The wire status word stored beside a history.
@@ -34,16 +136,16 @@ fn status_word(status: PaymentStatus) -> String {
 /// Opens a stored history into its wire record.
 ///
 /// # Errors
-/// `500` when a sealed field does not open (wrong data key, corruption).
-pub fn to_record(app: &App, stored: &StoredHistory) -> Result<PaymentHistory, ApiError> {
+/// [`Internal`] when a sealed field does not open (wrong data key, corruption).
+pub fn to_record(app: &App, stored: &StoredHistory) -> Result<PaymentHistory, Internal> {
     let data: serde_json::Value = app
         .data_keys
         .open_json(&data_context(stored.id), &stored.data_sealed)
-        .map_err(ApiError::internal)?;
+        .map_err(Internal::new)?;
     let cancels: Vec<CancelHistory> = app
         .data_keys
         .open_json(&cancels_context(stored.id), &stored.cancels_sealed)
-        .map_err(ApiError::internal)?;
+        .map_err(Internal::new)?;
     Ok(PaymentHistory {
         id: stored.id,
         vendor_code: stored.vendor.code,
@@ -115,7 +217,7 @@ fn with_payment(app: &App, stored: &StoredHistory, payment: &VendorPayment) -> S
 async fn verified_payment(
     app: &App,
     input: &PaymentHistoryCreate,
-) -> Result<VendorPayment, ApiError> {
+) -> Result<VendorPayment, HistoryError> {
     let gateway = app.gateway(input.vendor.code, &input.vendor.store_id)?;
     let payment = gateway.lookup_payment(&input.vendor.uid).await?;
     if payment.status != PaymentStatus::AwaitingConfirmation {
@@ -137,16 +239,11 @@ async fn verified_payment(
             }
             // The PG refuses to confirm an order id or amount other than the payment's:
             // no money moved, so there is nothing to cancel.
-            Err(ApiError::unprocessable(
-                if payment.order_id != input.source.id {
-                    "ORDER_MISMATCH"
-                } else {
-                    "AMOUNT_MISMATCH"
-                },
-                format!(
-                    "the PG refused to confirm the payment for this order and price: {code}: {message}"
-                ),
-            ))
+            Err(HistoryError::ConfirmRefused {
+                order_differs: payment.order_id != input.source.id,
+                code,
+                message,
+            })
         }
         Err(other) => Err(other.into()),
     }
@@ -155,15 +252,14 @@ async fn verified_payment(
 /// Records a PG payment after verifying it with the PG.
 ///
 /// # Errors
-/// `400` for bad input or an unknown store; `409 DUPLICATE` when the source or the PG
-/// payment already has a history; `422 ORDER_MISMATCH` / `AMOUNT_MISMATCH` /
-/// `PAYMENT_NOT_PAID` when the PG's payment is not what the caller says (an amount
-/// mismatch also cancels the PG payment); PG failures as [`ApiError::from`] maps them.
+/// [`HistoryError`]: bad input or an unknown store; a source or PG payment that already
+/// has a history; a PG payment that is not what the caller says (another order, another
+/// amount — which also cancels the PG payment —, not paid); PG failures.
 pub async fn create(
     app: Arc<App>,
     input: PaymentHistoryCreate,
     envelope: EnvelopeKind,
-) -> Result<PaymentHistory, ApiError> {
+) -> Result<PaymentHistory, HistoryError> {
     validate::source("source", &input.source)?;
     validate::text("vendor.uid", &input.vendor.uid)?;
     validate::positive("price", input.price)?;
@@ -176,60 +272,42 @@ pub async fn create(
     ensure_source_free(&app, &input.source).await?;
     if app
         .store
-        .history_by_vendor_uid(input.vendor.code.as_str(), &input.vendor.uid)
+        .history_by_vendor_uid(input.vendor.code, &input.vendor.uid)
         .await?
         .is_some()
     {
-        return Err(ApiError::new(
-            axum::http::StatusCode::CONFLICT,
-            "DUPLICATE",
-            "vendor.uid: this PG payment is already recorded",
-        ));
+        return Err(HistoryError::PaymentRecorded);
     }
 
     let payment = verified_payment(&app, &input).await?;
     if payment.order_id != input.source.id {
         // The payment belongs to another order: cancelling it would let anyone cancel
         // someone else's payment by naming it, so it is only refused.
-        return Err(ApiError::unprocessable(
-            "ORDER_MISMATCH",
-            format!(
-                "source.id: the PG payment belongs to order {:?}, not {:?}",
-                payment.order_id, input.source.id
-            ),
-        ));
+        return Err(HistoryError::OrderMismatch {
+            pg_order: payment.order_id,
+            source_id: input.source.id,
+        });
     }
     if payment.amount != input.price {
         // The payment is this order's but for another amount (a tampered checkout): the
         // PG must not keep money for an order that is refused.
         if payment.status.is_paid() || payment.status == PaymentStatus::WaitingForDeposit {
-            let key = format!("mismatch-{}", payment.uid);
-            let cancel = gateway
-                .cancel_payment(CancelPayment {
-                    uid: &payment.uid,
-                    amount: None,
-                    reason: "amount mismatch: refused by the payment server",
-                    refund_account: None,
-                    idempotency_key: Some(&key),
-                })
-                .await;
-            if let Err(error) = cancel {
-                tracing::error!(uid = %payment.uid, %error, "could not cancel a mismatched payment");
-            }
+            crate::refunds::refund_unrecorded(
+                &app,
+                gateway.as_ref(),
+                &payment,
+                "amount mismatch: refused by the payment server",
+            )
+            .await;
         }
-        return Err(ApiError::unprocessable(
-            "AMOUNT_MISMATCH",
-            format!(
-                "price: the PG payment is {} {}, not {}; the PG payment was cancelled",
-                payment.amount, payment.currency, input.price
-            ),
-        ));
+        return Err(HistoryError::AmountMismatch {
+            amount: payment.amount,
+            currency: payment.currency,
+            price: input.price,
+        });
     }
     if !(payment.status.is_paid() || payment.status == PaymentStatus::WaitingForDeposit) {
-        return Err(ApiError::unprocessable(
-            "PAYMENT_NOT_PAID",
-            format!("the PG payment is {:?}, not paid", payment.status),
-        ));
+        return Err(HistoryError::NotPaid(payment.status));
     }
 
     let password_hash = app.hash_password(input.password.expose()).await?;
@@ -246,24 +324,20 @@ pub async fn create(
         None,
     )
     .await?;
-    to_record(&app, &stored)
+    Ok(to_record(&app, &stored)?)
 }
 
 /// Refuses a source that already holds a history, before any PG call is made (the
 /// unique index still decides a race).
 ///
 /// # Errors
-/// `409 DUPLICATE` naming `source`; storage failures.
+/// [`HistoryError::SourceTaken`]; storage failures.
 pub async fn ensure_source_free(
     app: &App,
     source: &payments_core::records::Source,
-) -> Result<(), ApiError> {
+) -> Result<(), HistoryError> {
     if app.store.history_by_source(source).await?.is_some() {
-        return Err(ApiError::new(
-            axum::http::StatusCode::CONFLICT,
-            "DUPLICATE",
-            "source: this source already has a payment history",
-        ));
+        return Err(HistoryError::SourceTaken);
     }
     Ok(())
 }
@@ -290,8 +364,9 @@ pub struct NewHistory {
 /// transaction is approved and linked to the history.
 ///
 /// # Errors
-/// `409 DUPLICATE` when the source or the PG payment was recorded meanwhile; storage
-/// failures.
+/// [`HistoryError::conflict`] names the rule that broke when the source or the PG
+/// payment was recorded meanwhile, or the charge's transaction moved on; storage
+/// failures otherwise.
 pub async fn record_verified(
     app: &App,
     new: NewHistory,
@@ -300,7 +375,7 @@ pub async fn record_verified(
         payments_core::records::charges::TransactionRecord,
         crate::store::StoredTransaction,
     )>,
-) -> Result<StoredHistory, ApiError> {
+) -> Result<StoredHistory, HistoryError> {
     let id = app.ids.uuid();
     let now = app.clock.now();
     let skeleton = StoredHistory {
@@ -354,17 +429,16 @@ pub async fn record_verified(
     app.store
         .insert_history(&stored, Some(&write), &messages)
         .await?;
-    app.messages_written(&messages);
     tracing::info!(history = %id, vendor = %stored.vendor.code, "payment history recorded");
     Ok(stored)
 }
 
-async fn by_source_checked(app: &App, accessor: &Accessor) -> Result<StoredHistory, ApiError> {
+async fn by_source_checked(app: &App, accessor: &Accessor) -> Result<StoredHistory, AccessError> {
     let stored = app
         .store
         .history_by_source(&accessor.source())
         .await?
-        .ok_or_else(|| ApiError::not_found("no payment history for this source"))?;
+        .ok_or_else(|| AccessError::NotFound("no payment history for this source".into()))?;
     app.check_password(&stored.password_hash, accessor.password.expose())
         .await?;
     Ok(stored)
@@ -373,41 +447,57 @@ async fn by_source_checked(app: &App, accessor: &Accessor) -> Result<StoredHisto
 /// Reads a history by its source, with its password.
 ///
 /// # Errors
-/// `404` for an unknown source, `403` for a wrong password.
-pub async fn get_by_source(app: Arc<App>, accessor: Accessor) -> Result<PaymentHistory, ApiError> {
+/// [`AccessError::NotFound`] for an unknown source, [`AccessError::WrongPassword`].
+pub async fn get_by_source(
+    app: Arc<App>,
+    accessor: Accessor,
+) -> Result<PaymentHistory, AccessError> {
     let stored = by_source_checked(&app, &accessor).await?;
-    to_record(&app, &stored)
+    Ok(to_record(&app, &stored)?)
 }
 
 /// Reads a history by id, with its password.
 ///
 /// # Errors
-/// `404` for an unknown id, `403` for a wrong password.
+/// [`AccessError::NotFound`] for an unknown id, [`AccessError::WrongPassword`].
 pub async fn get_by_id(
     app: Arc<App>,
     id: Uuid,
     password: &str,
-) -> Result<PaymentHistory, ApiError> {
+) -> Result<PaymentHistory, AccessError> {
+    let stored = get_by_id_checked(&app, id, password).await?;
+    Ok(to_record(&app, &stored)?)
+}
+
+/// The stored history with this id, once its password is checked.
+///
+/// # Errors
+/// As [`get_by_id`].
+pub async fn get_by_id_checked(
+    app: &App,
+    id: Uuid,
+    password: &str,
+) -> Result<StoredHistory, AccessError> {
     let stored = app
         .store
         .history_by_id(id)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no payment history {id}")))?;
+        .ok_or_else(|| AccessError::NotFound(format!("no payment history {id}")))?;
     app.check_password(&stored.password_hash, password).await?;
-    to_record(&app, &stored)
+    Ok(stored)
 }
 
 /// Cancels all or part of a recorded payment at the PG and records the PG's resulting
 /// cancel list. The refund account is passed to the PG and never stored.
 ///
 /// # Errors
-/// `404`/`403` as reads; `400` for a price that is not positive; `422
-/// CANCEL_EXCEEDS_BALANCE` above what is left; PG refusals as `422 VENDOR_REJECTED`.
+/// [`HistoryError`]: as reads; a price that is not positive; a price above what is left
+/// ([`HistoryError::CancelExceedsBalance`]); PG refusals.
 pub async fn cancel(
     app: Arc<App>,
     input: CancelCreate,
     idempotency_key: Option<String>,
-) -> Result<PaymentHistory, ApiError> {
+) -> Result<PaymentHistory, HistoryError> {
     validate::source("source", &input.source)?;
     validate::positive("price", input.price)?;
     validate::text("reason", &input.reason)?;
@@ -418,15 +508,12 @@ pub async fn cancel(
         password: input.password.clone(),
     };
     let stored = by_source_checked(&app, &accessor).await?;
-    let balance = stored.price - stored.refund.unwrap_or(0);
+    let balance = cancellable(&app, &stored).await?;
     if input.price > balance {
-        return Err(ApiError::unprocessable(
-            "CANCEL_EXCEEDS_BALANCE",
-            format!(
-                "price: {} is more than the {balance} left to cancel",
-                input.price
-            ),
-        ));
+        return Err(HistoryError::CancelExceedsBalance {
+            price: input.price,
+            balance,
+        });
     }
     let gateway = app.gateway(stored.vendor.code, &stored.vendor.store_id)?;
     let payment = gateway
@@ -439,7 +526,24 @@ pub async fn cancel(
         })
         .await?;
     let (current, _) = apply(&app, stored, &payment).await?;
-    to_record(&app, &current)
+    Ok(to_record(&app, &current)?)
+}
+
+/// What is left to cancel of a history: its transaction's balance once the payment is
+/// approved (the core's cancel rule keeps it), otherwise — a payment still waiting for
+/// its deposit, or a history recorded before transactions existed — the PG's price less
+/// what was refunded.
+async fn cancellable(app: &App, stored: &StoredHistory) -> Result<i64, HistoryError> {
+    if let Some(row) = app.store.transaction_by_history(stored.id).await? {
+        let transaction = transactions::open(app, &row)?.transaction;
+        if matches!(
+            transaction.status(),
+            TransactionStatus::Approved | TransactionStatus::PartiallyCancelled
+        ) {
+            return Ok(transaction.balance().amount());
+        }
+    }
+    Ok(stored.price - stored.refund.unwrap_or(0))
 }
 
 /// Applies the PG's view of a payment to its history: when anything changed, updates the
@@ -455,7 +559,7 @@ pub async fn apply(
     app: &App,
     mut stored: StoredHistory,
     payment: &VendorPayment,
-) -> Result<(StoredHistory, bool), ApiError> {
+) -> Result<(StoredHistory, bool), HistoryError> {
     for _ in 0..8 {
         let previous = to_record(app, &stored)?;
         let stale = payment.cancelled_amount < stored.refund.unwrap_or(0);
@@ -478,7 +582,7 @@ pub async fn apply(
                 history_id: Some(stored.id),
                 body_sealed: app
                     .data_keys
-                    .seal_json(&crate::webhooks::body_context(record.id), &record),
+                    .seal_json(&crate::at_rest::message_context(record.id), &record),
                 url: url.clone(),
                 envelope: stored.envelope,
                 created_at: app.clock.now(),
@@ -507,7 +611,6 @@ pub async fn apply(
             .update_history(&next, transaction_write.as_ref(), &messages)
             .await?
         {
-            app.messages_written(&messages);
             next.version += 1;
             return Ok((next, true));
         }
@@ -516,18 +619,19 @@ pub async fn apply(
             .store
             .history_by_id(stored.id)
             .await?
-            .ok_or_else(|| ApiError::internal("a history vanished during an update"))?;
+            .ok_or_else(|| Internal::new("a history vanished during an update"))?;
     }
-    Err(ApiError::internal(
-        "a history kept changing during an update",
-    ))
+    Err(Internal::new("a history kept changing during an update").into())
 }
 
 /// Fetches a recorded payment from its PG and applies what changed.
 ///
 /// # Errors
 /// PG failures and storage failures.
-pub async fn refresh(app: &App, stored: StoredHistory) -> Result<(StoredHistory, bool), ApiError> {
+pub async fn refresh(
+    app: &App,
+    stored: StoredHistory,
+) -> Result<(StoredHistory, bool), HistoryError> {
     let gateway = app.gateway(stored.vendor.code, &stored.vendor.store_id)?;
     let payment = gateway.lookup_payment(&stored.vendor.uid).await?;
     apply(app, stored, &payment).await

@@ -5,21 +5,35 @@
 //! Embed it with [`PaymentServer::builder`] (tests start and stop it on port 0) or run
 //! the `payments-server` binary.
 //!
-//! # Modules
-//! - [`server`]: the builder and the running server's handle.
-//! - [`config`]: the TOML configuration and its `PAYMENTS_*` overrides.
-//! - [`app`]: the state routes and workers share.
-//! - [`http`]: the routes, the envelope extractor/responder, idempotency, monitors.
-//! - [`histories`], [`reservations`]: the verified records.
-//! - [`charges`], [`transactions`], [`certifications`]: charging saved cards, the
-//!   approval attempts and their events, identity verification.
-//! - [`coupons`]: coupons and gifts: issue, register, redeem.
-//! - [`webhooks`]: PG webhook intake and the durable outbox that delivers to callers.
-//! - [`store`]: the `Store` port and its SQLite implementation.
-//! - [`vendors`]: the reqwest adapters for each PG.
-//! - [`at_rest`]: sealing records at rest under rotating data keys.
-//! - [`error`]: the `{status, code, message}` answers.
-//! - [`validate`]: field checks the wire types cannot express.
+//! # Where things live
+//!
+//! ```text
+//! server.rs, config.rs   the builder, the running handle, the configuration (public)
+//! http/                  the only layer that knows HTTP: one file per route group
+//!                        (histories, reservations, charges, transactions,
+//!                        certifications, coupons, webhooks, monitors), the envelope
+//!                        extractor, idempotency, and error.rs, which maps every use
+//!                        case's error to {status, code, message}
+//! histories.rs           use cases, one module per aggregate, in domain types and
+//! reservations.rs        domain errors (HistoryError, ChargeError::SourceTaken, ...):
+//! charges.rs             no HTTP status below http/
+//! transactions.rs
+//! certifications.rs
+//! coupons.rs
+//! webhooks/              intake (PG webhooks in) and outbox (deliveries out)
+//! refunds.rs             the one way the server refunds on its own (logged, never a
+//!                        payment a history holds)
+//! guess_guard.rs         slows down owners who guess coupon codes
+//! errors.rs              the failures every use case shares (FieldError, ...)
+//! validate.rs            field checks the wire types cannot express
+//! store/                 the ports, one small trait per aggregate (histories,
+//!                        reservations, transactions, coupons, outbox, idempotency)
+//! store/sqlite/          the SQLite engine, one file per aggregate, with its tests
+//! vendors/               the reqwest adapters of the PG port, one per PG
+//! at_rest.rs             sealing records at rest under rotating data keys
+//! app.rs                 the state the routes and workers share
+//! main.rs                the binary: wiring only (`--demo` behind the `demo` feature)
+//! ```
 
 pub mod app;
 pub mod at_rest;
@@ -27,9 +41,11 @@ pub mod certifications;
 pub mod charges;
 pub mod config;
 pub mod coupons;
-pub mod error;
+pub mod errors;
+pub mod guess_guard;
 pub mod histories;
 pub mod http;
+pub mod refunds;
 pub mod reservations;
 pub mod server;
 pub mod store;

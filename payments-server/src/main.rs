@@ -5,10 +5,9 @@
 
 use base64::Engine;
 use clap::{Parser, Subcommand};
-use payments_core::secret::Secret;
 use payments_server::PaymentServer;
 use payments_server::at_rest::DataKeys;
-use payments_server::config::{IamportStore, ServerConfig, TossStore};
+use payments_server::config::ServerConfig;
 use rand::RngCore;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -104,8 +103,54 @@ async fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     // Kept alive for as long as the server runs.
-    let mut fakes = None;
-    if cli.demo {
+    let fakes: Option<demo::Fakes> = if cli.demo {
+        match demo::start(&mut config).await {
+            Ok(fakes) => Some(fakes),
+            Err(error) => {
+                eprintln!("{error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
+    if !cli.demo && config.data_keys.keys.is_empty() {
+        eprintln!("data_keys: configure at least one data key (payments-server keygen prints one)");
+        return ExitCode::FAILURE;
+    }
+    let server = match PaymentServer::builder().config(config).start().await {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("cannot start: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("payments-server listening on {}", server.uri());
+    stop_signal().await;
+    tracing::info!("shutting down");
+    server.shutdown().await;
+    // The fakes (if any) stop only after the server did.
+    let _ = fakes;
+    ExitCode::SUCCESS
+}
+
+/// `--demo`: the fake PGs in-process, and the configuration that points at them.
+#[cfg(feature = "demo")]
+mod demo {
+    use payments_core::secret::Secret;
+    use payments_server::config::{IamportStore, ServerConfig, TossStore};
+
+    /// The running fakes; the server talks to them for as long as they live.
+    pub struct Fakes {
+        _toss: fake_toss::FakeToss,
+        _iamport: fake_iamport::FakeIamport,
+    }
+
+    /// Starts both fakes and adds a `demo` store for each to `config`.
+    ///
+    /// # Errors
+    /// Never: the signature matches the build without the feature.
+    pub async fn start(config: &mut ServerConfig) -> Result<Fakes, String> {
         let toss = fake_toss::FakeToss::start().await;
         let iamport = fake_iamport::FakeIamport::start().await;
         let (imp_key, imp_secret) = iamport.credentials();
@@ -135,23 +180,26 @@ async fn main() -> ExitCode {
         println!(
             "demo: store id \"demo\" for both; sealed-v2 secret \"demo-sealed-v2-secret\" unless configured"
         );
-        fakes = Some((toss, iamport));
+        Ok(Fakes {
+            _toss: toss,
+            _iamport: iamport,
+        })
     }
-    if !cli.demo && config.data_keys.keys.is_empty() {
-        eprintln!("data_keys: configure at least one data key (payments-server keygen prints one)");
-        return ExitCode::FAILURE;
+}
+
+/// A binary built without the `demo` feature has no fakes to start.
+#[cfg(not(feature = "demo"))]
+mod demo {
+    use payments_server::config::ServerConfig;
+
+    /// Nothing to keep alive.
+    pub struct Fakes;
+
+    /// Refuses `--demo`.
+    ///
+    /// # Errors
+    /// Always: this build has no fake PGs.
+    pub async fn start(_config: &mut ServerConfig) -> Result<Fakes, String> {
+        Err("--demo: this binary was built without the `demo` feature".into())
     }
-    let server = match PaymentServer::builder().config(config).start().await {
-        Ok(server) => server,
-        Err(error) => {
-            eprintln!("cannot start: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    println!("payments-server listening on {}", server.uri());
-    stop_signal().await;
-    tracing::info!("shutting down");
-    server.shutdown().await;
-    drop(fakes);
-    ExitCode::SUCCESS
 }

@@ -2,11 +2,11 @@
 //! read back with their password.
 
 use crate::app::App;
-use crate::error::ApiError;
-use crate::store::StoredReservation;
+use crate::errors::{AccessError, FieldError, Internal, UnknownStore};
+use crate::store::{StoreConflict, StoreError, StoredReservation};
 use crate::validate;
-use axum::http::StatusCode;
 use payments_core::records::{Accessor, PaymentReservation, ReservationCreate};
+use payments_core::vendor::GatewayError;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -14,11 +14,53 @@ fn data_context(id: Uuid) -> String {
     format!("reservation:{id}:data")
 }
 
+/// Why a reservation was not recorded or read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReservationError {
+    /// A field is invalid.
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    /// The vendor's store is not configured.
+    #[error(transparent)]
+    UnknownStore(#[from] UnknownStore),
+    /// No such reservation, or the wrong password.
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    /// The source already holds a reservation.
+    #[error("source: this source already has a reservation")]
+    SourceTaken,
+    /// The billing key is recorded under another source.
+    #[error("vendor.uid: this billing key is already recorded")]
+    KeyTaken,
+    /// The Toss billing key is bound to another `customerKey` than the source id.
+    #[error("source.id: the billing key belongs to another customer")]
+    CustomerMismatch,
+    /// The PG failed or refused (an unknown key is [`GatewayError::NotFound`]).
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+    /// A sealed value did not open, or hashing failed.
+    #[error(transparent)]
+    Internal(#[from] Internal),
+}
+
+impl From<StoreError> for ReservationError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict(StoreConflict::Source) => Self::SourceTaken,
+            StoreError::Conflict(StoreConflict::VendorUid) => Self::KeyTaken,
+            other => Self::Store(other),
+        }
+    }
+}
+
 /// Opens a stored reservation into its wire record.
 ///
 /// # Errors
-/// `500` when the sealed PG object does not open.
-pub fn to_record(app: &App, stored: &StoredReservation) -> Result<PaymentReservation, ApiError> {
+/// [`Internal`] when the sealed PG object does not open.
+pub fn to_record(app: &App, stored: &StoredReservation) -> Result<PaymentReservation, Internal> {
     Ok(PaymentReservation {
         id: stored.id,
         vendor_code: stored.vendor.code,
@@ -28,7 +70,7 @@ pub fn to_record(app: &App, stored: &StoredReservation) -> Result<PaymentReserva
         data: app
             .data_keys
             .open_json(&data_context(stored.id), &stored.data_sealed)
-            .map_err(ApiError::internal)?,
+            .map_err(Internal::new)?,
         created_at: stored.created_at,
     })
 }
@@ -37,12 +79,12 @@ pub fn to_record(app: &App, stored: &StoredReservation) -> Result<PaymentReserva
 /// `customerKey` the billing key must be bound to.
 ///
 /// # Errors
-/// `400` for bad input or an unknown store, `409 DUPLICATE`, `404 VENDOR_NOT_FOUND` when
-/// the PG does not know the key (or it belongs to another customer).
+/// [`ReservationError`]: bad input, an unknown store, a taken source or key, a key the
+/// PG does not know ([`GatewayError::NotFound`]) or that belongs to another customer.
 pub async fn create(
     app: Arc<App>,
     input: ReservationCreate,
-) -> Result<PaymentReservation, ApiError> {
+) -> Result<PaymentReservation, ReservationError> {
     validate::source("source", &input.source)?;
     validate::text("vendor.uid", &input.vendor.uid)?;
     validate::text("title", &input.title)?;
@@ -54,11 +96,7 @@ pub async fn create(
         .await?
         .is_some()
     {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "DUPLICATE",
-            "source: this source already has a reservation",
-        ));
+        return Err(ReservationError::SourceTaken);
     }
     let key = gateway
         .lookup_billing_key(&input.vendor.uid, &input.source.id)
@@ -66,10 +104,7 @@ pub async fn create(
     if let Some(customer_key) = &key.customer_key
         && customer_key != &input.source.id
     {
-        return Err(ApiError::unprocessable(
-            "CUSTOMER_MISMATCH",
-            "source.id: the billing key belongs to another customer",
-        ));
+        return Err(ReservationError::CustomerMismatch);
     }
     let id = app.ids.uuid();
     let stored = StoredReservation {
@@ -82,41 +117,41 @@ pub async fn create(
         created_at: app.clock.now(),
     };
     app.store.insert_reservation(&stored).await?;
-    to_record(&app, &stored)
+    Ok(to_record(&app, &stored)?)
 }
 
 /// Reads a reservation by its source, with its password.
 ///
 /// # Errors
-/// `404` for an unknown source, `403` for a wrong password.
+/// [`AccessError::NotFound`] for an unknown source, [`AccessError::WrongPassword`].
 pub async fn get_by_source(
     app: Arc<App>,
     accessor: Accessor,
-) -> Result<PaymentReservation, ApiError> {
+) -> Result<PaymentReservation, AccessError> {
     let stored = app
         .store
         .reservation_by_source(&accessor.source())
         .await?
-        .ok_or_else(|| ApiError::not_found("no reservation for this source"))?;
+        .ok_or_else(|| AccessError::NotFound("no reservation for this source".into()))?;
     app.check_password(&stored.password_hash, accessor.password.expose())
         .await?;
-    to_record(&app, &stored)
+    Ok(to_record(&app, &stored)?)
 }
 
 /// Reads a reservation by id, with its password.
 ///
 /// # Errors
-/// `404` for an unknown id, `403` for a wrong password.
+/// [`AccessError::NotFound`] for an unknown id, [`AccessError::WrongPassword`].
 pub async fn get_by_id(
     app: Arc<App>,
     id: Uuid,
     password: &str,
-) -> Result<PaymentReservation, ApiError> {
+) -> Result<PaymentReservation, AccessError> {
     let stored = app
         .store
         .reservation_by_id(id)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no reservation {id}")))?;
+        .ok_or_else(|| AccessError::NotFound(format!("no reservation {id}")))?;
     app.check_password(&stored.password_hash, password).await?;
-    to_record(&app, &stored)
+    Ok(to_record(&app, &stored)?)
 }

@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
 use std::time::Duration;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// Why the server did not start.
@@ -318,10 +318,9 @@ impl PaymentServerBuilder {
             hasher,
             clock,
             ids: self.ids.unwrap_or_else(|| Arc::new(RandomIdGen)),
-            outbox_wake: Arc::new(Notify::new()),
             webhook_http,
             in_flight: Arc::new(AtomicI64::new(0)),
-            coupon_guard: crate::coupons::GuessGuard::default(),
+            coupon_guard: crate::guess_guard::GuessGuard::default(),
             hashing: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),

@@ -4,13 +4,15 @@
 //! delivered at least once to the merchant's event URL (`[events] url`).
 
 use crate::app::App;
-use crate::error::ApiError;
+use crate::errors::{AccessError, Internal};
 use crate::store::{MessageKind, NewMessage, StoredTransaction};
 use payments_core::money::{Currency, Money};
 use payments_core::order::{Order, OrderId};
 use payments_core::records::charges::{EventRecord, TransactionKind, TransactionRecord};
 use payments_core::timestamp::Timestamp;
-use payments_core::transaction::{FailureReason, Transaction, TransactionEvent, TransactionStatus};
+use payments_core::transaction::{
+    FailureReason, Transaction, TransactionError, TransactionEvent, TransactionStatus,
+};
 use payments_core::vendor::{PaymentStatus, VendorPayment};
 use uuid::Uuid;
 
@@ -18,20 +20,26 @@ fn context(id: Uuid) -> String {
     format!("transaction:{id}")
 }
 
+/// A PG amount the server cannot carry as [`Money`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    /// A currency the server does not know.
+    #[error("currency {0:?} is not supported")]
+    UnsupportedCurrency(String),
+    /// An amount [`Money`] refuses (negative, too large).
+    #[error("{0}")]
+    InvalidAmount(String),
+}
+
 /// Money of a PG amount (in the currency's natural unit).
 ///
 /// # Errors
-/// `422 UNSUPPORTED_CURRENCY` for a currency we cannot carry or one with minor units
-/// (the PGs here charge whole units), `422` for a negative amount.
-pub fn money(amount: i64, currency: &str) -> Result<Money, ApiError> {
-    let currency: Currency = currency.parse().map_err(|_| {
-        ApiError::unprocessable(
-            "UNSUPPORTED_CURRENCY",
-            format!("currency {currency:?} is not supported"),
-        )
-    })?;
-    Money::from_major(amount, currency)
-        .map_err(|e| ApiError::unprocessable("INVALID_AMOUNT", e.to_string()))
+/// [`MoneyError`] for a currency we cannot carry or an amount [`Money`] refuses.
+pub fn money(amount: i64, currency: &str) -> Result<Money, MoneyError> {
+    let currency: Currency = currency
+        .parse()
+        .map_err(|_| MoneyError::UnsupportedCurrency(currency.to_owned()))?;
+    Money::from_major(amount, currency).map_err(|e| MoneyError::InvalidAmount(e.to_string()))
 }
 
 /// The wire record of a transaction.
@@ -53,11 +61,11 @@ pub fn record(
 /// Opens a stored transaction.
 ///
 /// # Errors
-/// `500` when the sealed body does not open.
-pub fn open(app: &App, stored: &StoredTransaction) -> Result<TransactionRecord, ApiError> {
+/// [`Internal`] when the sealed body does not open.
+pub fn open(app: &App, stored: &StoredTransaction) -> Result<TransactionRecord, Internal> {
     app.data_keys
         .open_json(&context(stored.id), &stored.body_sealed)
-        .map_err(ApiError::internal)
+        .map_err(Internal::new)
 }
 
 /// Seals a record for storage at `version` (the version an update expects to find),
@@ -78,6 +86,10 @@ pub fn stored(
         history_id: record.history_id,
         body_sealed: app.data_keys.seal_json(&context(id), record),
         password_hash: password_hash.to_owned(),
+        // One live charge per order: a second concurrent charge is refused by the store
+        // before it reaches the PG; a failed charge lets the order be charged again.
+        holds_order: record.kind == TransactionKind::Charge
+            && record.transaction.status() != TransactionStatus::Failed,
         created_at,
         version,
     }
@@ -109,7 +121,7 @@ pub fn event_messages(
                 history_id: None,
                 body_sealed: app
                     .data_keys
-                    .seal_json(&crate::webhooks::body_context(id), &body),
+                    .seal_json(&crate::at_rest::message_context(id), &body),
                 url: url.clone(),
                 envelope: app.config.events.envelope,
                 created_at,
@@ -131,18 +143,27 @@ pub fn follow_payment(
         if payment.status.is_paid()
             || payment.status == PaymentStatus::Cancelled && payment.paid_at.is_some()
         {
-            if let Ok(event) =
-                transaction.approve(transaction.total(), payment.paid_at.unwrap_or(at))
-            {
-                events.push(event);
+            // Approved with the PG's amount, so a PG that approved another amount than
+            // the transaction's total is refused by the core rule, not papered over.
+            let approved = money(payment.amount, &payment.currency)
+                .map_err(|e| e.to_string())
+                .and_then(|amount| {
+                    transaction
+                        .approve(amount, payment.paid_at.unwrap_or(at))
+                        .map_err(|e| e.to_string())
+                });
+            match approved {
+                Ok(event) => events.push(event),
+                Err(error) => tracing::error!(
+                    transaction = %transaction.id(),
+                    uid = %payment.uid,
+                    %error,
+                    "the PG's payment cannot approve the transaction; it stays pending"
+                ),
             }
-        } else if matches!(
-            payment.status,
-            PaymentStatus::Failed | PaymentStatus::Expired
-        ) || payment.status == PaymentStatus::Cancelled
-        {
+        } else if let Some(code) = payment.status.failure_code() {
             let reason = FailureReason {
-                code: format!("{:?}", payment.status).to_uppercase(),
+                code: code.to_owned(),
                 message: payment
                     .failure
                     .clone()
@@ -153,47 +174,57 @@ pub fn follow_payment(
             }
         }
     }
-    let already = transaction.cancelled().amount();
-    let delta = payment.cancelled_amount - already;
-    if delta > 0 && transaction.paid().amount() > 0 {
-        let reason = payment
-            .cancels
-            .last()
-            .map(|c| c.reason.clone())
-            .unwrap_or_default();
-        let when = payment.cancels.last().map(|c| c.created_at).unwrap_or(at);
-        if let Ok(event) = transaction.cancel_minor(delta, reason, when) {
-            events.push(event);
-        }
+    if let Some(event) = follow_cancels(transaction, payment, at) {
+        events.push(event);
     }
     events
+}
+
+/// The cancel the PG made since the transaction last looked, as the transaction's own
+/// cancel (its balance rule applies).
+fn follow_cancels(
+    transaction: &mut Transaction,
+    payment: &VendorPayment,
+    at: Timestamp,
+) -> Option<TransactionEvent> {
+    if transaction.paid().is_zero() {
+        return None;
+    }
+    let pg_cancelled = money(payment.cancelled_amount, &payment.currency).ok()?;
+    let delta = pg_cancelled.checked_sub(transaction.cancelled()).ok()?;
+    if delta.is_zero() {
+        return None;
+    }
+    let last = payment.cancels.last();
+    let reason = last.map(|c| c.reason.clone()).unwrap_or_default();
+    let when = last.map(|c| c.created_at).unwrap_or(at);
+    transaction.cancel(delta, reason, when).ok()
 }
 
 /// A new transaction for an order.
 ///
 /// # Errors
-/// `422` for a zero total.
-pub fn pending(app: &App, order_id: &str, total: Money) -> Result<Transaction, ApiError> {
+/// The core's [`TransactionError`] for a zero total.
+pub fn pending(app: &App, order_id: &str, total: Money) -> Result<Transaction, TransactionError> {
     Transaction::pending(
         app.ids.uuid(),
         OrderId::new(order_id),
         total,
         app.clock.now(),
     )
-    .map_err(|e| ApiError::unprocessable("INVALID_TRANSACTION", e.to_string()))
 }
 
 /// Reads a transaction by id, with the password of the charge (or recorded payment)
 /// that made it.
 ///
 /// # Errors
-/// `404` for an unknown id, `403` for a wrong password.
-pub async fn get(app: &App, id: Uuid, password: &str) -> Result<TransactionRecord, ApiError> {
+/// [`AccessError::NotFound`] for an unknown id, [`AccessError::WrongPassword`].
+pub async fn get(app: &App, id: Uuid, password: &str) -> Result<TransactionRecord, AccessError> {
     let stored = app
         .store
         .transaction_by_id(id)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no transaction {id}")))?;
+        .ok_or_else(|| AccessError::NotFound(format!("no transaction {id}")))?;
     app.check_password(&stored.password_hash, password).await?;
-    open(app, &stored)
+    Ok(open(app, &stored)?)
 }

@@ -1,6 +1,6 @@
 //! Checks on caller input that the wire types cannot express, each naming its field.
 
-use crate::error::ApiError;
+use crate::errors::FieldError;
 use payments_core::records::Source;
 
 /// Longest accepted identifier or title.
@@ -9,18 +9,15 @@ const MAX_LEN: usize = 255;
 /// A non-empty string of at most 255 characters.
 ///
 /// # Errors
-/// `400 INVALID_FIELD` naming the field.
-pub fn text(field: &str, value: &str) -> Result<(), ApiError> {
+/// A [`FieldError`] naming the field.
+pub fn text(field: &str, value: &str) -> Result<(), FieldError> {
     if value.trim().is_empty() {
-        return Err(ApiError::bad_request(
-            "INVALID_FIELD",
-            format!("{field}: must not be empty"),
-        ));
+        return Err(FieldError::new(field, "must not be empty"));
     }
     if value.chars().count() > MAX_LEN {
-        return Err(ApiError::bad_request(
-            "INVALID_FIELD",
-            format!("{field}: must be at most {MAX_LEN} characters"),
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {MAX_LEN} characters"),
         ));
     }
     Ok(())
@@ -29,8 +26,8 @@ pub fn text(field: &str, value: &str) -> Result<(), ApiError> {
 /// Every part of a source.
 ///
 /// # Errors
-/// `400 INVALID_FIELD` naming the part.
-pub fn source(field: &str, source: &Source) -> Result<(), ApiError> {
+/// A [`FieldError`] naming the part.
+pub fn source(field: &str, source: &Source) -> Result<(), FieldError> {
     text(&format!("{field}.schema"), &source.schema)?;
     text(&format!("{field}.table"), &source.table)?;
     text(&format!("{field}.id"), &source.id)
@@ -39,12 +36,12 @@ pub fn source(field: &str, source: &Source) -> Result<(), ApiError> {
 /// A positive amount.
 ///
 /// # Errors
-/// `400 INVALID_FIELD` naming the field.
-pub fn positive(field: &str, amount: i64) -> Result<(), ApiError> {
+/// A [`FieldError`] naming the field.
+pub fn positive(field: &str, amount: i64) -> Result<(), FieldError> {
     if amount <= 0 {
-        return Err(ApiError::bad_request(
-            "INVALID_FIELD",
-            format!("{field}: must be above zero, got {amount}"),
+        return Err(FieldError::new(
+            field,
+            format!("must be above zero, got {amount}"),
         ));
     }
     Ok(())
@@ -53,13 +50,10 @@ pub fn positive(field: &str, amount: i64) -> Result<(), ApiError> {
 /// A password: non-empty, at most 1024 bytes (hashing cost grows with length).
 ///
 /// # Errors
-/// `400 INVALID_FIELD` naming the field.
-pub fn password(field: &str, password: &str) -> Result<(), ApiError> {
+/// A [`FieldError`] naming the field.
+pub fn password(field: &str, password: &str) -> Result<(), FieldError> {
     if password.is_empty() || password.len() > 1024 {
-        return Err(ApiError::bad_request(
-            "INVALID_FIELD",
-            format!("{field}: must be 1 to 1024 bytes"),
-        ));
+        return Err(FieldError::new(field, "must be 1 to 1024 bytes"));
     }
     Ok(())
 }
@@ -67,15 +61,15 @@ pub fn password(field: &str, password: &str) -> Result<(), ApiError> {
 /// An absolute http(s) URL.
 ///
 /// # Errors
-/// `400 INVALID_FIELD` naming the field.
-pub fn webhook_url(field: &str, url: &str) -> Result<(), ApiError> {
+/// A [`FieldError`] naming the field.
+pub fn webhook_url(field: &str, url: &str) -> Result<(), FieldError> {
     match url::Url::parse(url) {
         Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => {
             Ok(())
         }
-        _ => Err(ApiError::bad_request(
-            "INVALID_FIELD",
-            format!("{field}: {url:?} is not an absolute http(s) URL"),
+        _ => Err(FieldError::new(
+            field,
+            format!("{url:?} is not an absolute http(s) URL"),
         )),
     }
 }

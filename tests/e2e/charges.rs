@@ -290,7 +290,7 @@ async fn empty_baskets_and_disabled_products_are_refused() {
         )
         .await
         .unwrap_err();
-    assert_eq!(empty.code(), Some("INVALID_ORDER"));
+    assert_eq!(empty.code_str(), Some("INVALID_ORDER"));
     let disabled = app
         .client
         .charges()

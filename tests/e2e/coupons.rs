@@ -703,7 +703,7 @@ async fn the_sdk_drives_every_coupon_route() {
         redemption
     );
     let error = coupons.redeem(&input).await.unwrap_err();
-    assert_eq!(error.code(), Some("COUPON_SPENT"));
+    assert_eq!(error.code_str(), Some("COUPON_SPENT"));
     let read = coupons.get(&CouponAccess { code, owner }).await.unwrap();
     assert_eq!(read, redemption.coupon);
     let transaction = app

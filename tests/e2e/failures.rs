@@ -13,7 +13,7 @@ async fn amount_mismatch_is_422_and_the_pg_payment_is_cancelled() {
         .await
         .unwrap_err();
     assert_eq!(error.status().map(|s| s.as_u16()), Some(422));
-    assert_eq!(error.code(), Some("AMOUNT_MISMATCH"));
+    assert_eq!(error.code_str(), Some("AMOUNT_MISMATCH"));
     assert_eq!(app.toss.payment(&key).unwrap()["status"], "CANCELED");
     // Nothing was recorded.
     let missing = app
@@ -31,7 +31,7 @@ async fn amount_mismatch_is_422_and_the_pg_payment_is_cancelled() {
         .create(&app.history_input(VendorCode::Iamport, &uid, "mismatch-2", 9_000))
         .await
         .unwrap_err();
-    assert_eq!(error.code(), Some("AMOUNT_MISMATCH"));
+    assert_eq!(error.code_str(), Some("AMOUNT_MISMATCH"));
     assert_eq!(app.iamport.payment(&uid).unwrap()["status"], "cancelled");
 }
 
@@ -59,7 +59,7 @@ async fn another_orders_payment_is_refused_without_cancelling_it() {
         .create(&app.history_input(VendorCode::TossPayments, &key, "attacker-order", 10_000))
         .await
         .unwrap_err();
-    assert_eq!(error.code(), Some("ORDER_MISMATCH"));
+    assert_eq!(error.code_str(), Some("ORDER_MISMATCH"));
     assert_eq!(app.toss.payment(&key).unwrap()["status"], "DONE");
 }
 
@@ -202,7 +202,7 @@ async fn bad_bodies_get_clear_errors() {
     let mut input = app.history_input(VendorCode::TossPayments, &key, "unknown-store", 1_000);
     input.vendor.store_id = "elsewhere".into();
     let error = app.client.histories().create(&input).await.unwrap_err();
-    assert_eq!(error.code(), Some("UNKNOWN_STORE"));
+    assert_eq!(error.code_str(), Some("UNKNOWN_STORE"));
 
     // The server is still healthy after all that.
     app.client.monitors().health().await.unwrap();
@@ -236,7 +236,7 @@ async fn idempotency_key_replays_and_refuses_a_different_body() {
         .await
         .unwrap_err();
     assert_eq!(mismatch.status().map(|s| s.as_u16()), Some(422));
-    assert_eq!(mismatch.code(), Some("IDEMPOTENCY_MISMATCH"));
+    assert_eq!(mismatch.code_str(), Some("IDEMPOTENCY_MISMATCH"));
 }
 
 #[tokio::test]

@@ -107,5 +107,5 @@ async fn unknown_and_unfinished_certifications_are_refused() {
         .verify(&app.verify_input(created["imp_uid"].as_str().unwrap()))
         .await
         .unwrap_err();
-    assert_eq!(pending.code(), Some("NOT_CERTIFIED"), "{pending}");
+    assert_eq!(pending.code_str(), Some("NOT_CERTIFIED"), "{pending}");
 }

@@ -7,5 +7,6 @@ mod coupons;
 mod failures;
 mod iamport;
 mod identity;
+mod races;
 mod restart;
 mod toss;

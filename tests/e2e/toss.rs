@@ -220,5 +220,5 @@ async fn a_double_click_without_a_key_records_once_and_calls_the_other_a_duplica
         other => panic!("expected one success and one refusal, got {other:?}"),
     };
     assert_eq!(won.data["status"], "DONE");
-    assert_eq!(lost.code(), Some("DUPLICATE"), "{lost}");
+    assert_eq!(lost.code_str(), Some("DUPLICATE"), "{lost}");
 }

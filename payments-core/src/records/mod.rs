@@ -3,11 +3,15 @@
 //! and reads them.
 //!
 //! - this module: histories, reservations, webhooks, errors (the base protocol);
+//! - [`ErrorCode`]: every error `code` the server answers with;
 //! - [`charges`]: charges, transactions, events and identity verification (`docs/`);
 //! - [`coupons`]: coupons and gifts (`docs/`).
 
 pub mod charges;
 pub mod coupons;
+mod error_code;
+
+pub use error_code::{ErrorCode, UnknownErrorCode};
 
 use crate::secret::Secret;
 use crate::timestamp::Timestamp;
@@ -295,10 +299,27 @@ pub struct WebhookHistory {
 pub struct ErrorBody {
     /// The HTTP status, repeated.
     pub status: u16,
-    /// A stable machine-readable code (e.g. `WRONG_PASSWORD`).
+    /// A stable machine-readable code (e.g. `WRONG_PASSWORD`): an [`ErrorCode`]'s wire
+    /// string. Kept as text so a code a newer server adds still reads as an error body.
     pub code: String,
     /// A human-readable message naming what was wrong.
     pub message: String,
+}
+
+impl ErrorBody {
+    /// The body of an error answer.
+    pub fn new(status: u16, code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code: code.as_str().to_owned(),
+            message: message.into(),
+        }
+    }
+
+    /// The code as an [`ErrorCode`], `None` for a code this version does not know.
+    pub fn error_code(&self) -> Option<ErrorCode> {
+        self.code.parse().ok()
+    }
 }
 
 #[cfg(test)]

@@ -45,6 +45,23 @@ impl PaymentStatus {
     pub fn is_paid(self) -> bool {
         matches!(self, Self::Paid | Self::PartiallyCancelled)
     }
+
+    /// The failure code of a transaction whose PG payment ended unpaid in this status
+    /// (`FAILED`, `EXPIRED`, `CANCELLED`); `None` for a status that is not such an end.
+    /// A cancelled payment that was paid first is a cancel, not a failure: callers check
+    /// `paid_at` before.
+    pub fn failure_code(self) -> Option<&'static str> {
+        match self {
+            Self::Failed => Some("FAILED"),
+            Self::Expired => Some("EXPIRED"),
+            Self::Cancelled => Some("CANCELLED"),
+            Self::Ready
+            | Self::AwaitingConfirmation
+            | Self::WaitingForDeposit
+            | Self::Paid
+            | Self::PartiallyCancelled => None,
+        }
+    }
 }
 
 /// One PG payment in the shared vocabulary, with the PG's own object beside it.

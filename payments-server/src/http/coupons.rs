@@ -1,12 +1,12 @@
 //! The coupon routes (`docs/coupons.md`), all sealed. The POSTs go through
 //! [`idempotency::run`], so a retried issue, gift, registration or redemption with the
 //! same `Idempotency-Key` is answered once. An owner locked out by the
-//! [`GuessGuard`](crate::coupons::GuessGuard) is refused `429 TOO_MANY_ATTEMPTS` with a
+//! [`GuessGuard`](crate::guess_guard::GuessGuard) is refused `429 TOO_MANY_ATTEMPTS` with a
 //! `Retry-After` header before any work (and before the key is claimed, so the refusal
 //! is never replayed).
 
 use super::envelope::Sealed;
-use super::idempotency;
+use super::{ApiError, idempotency};
 use crate::app::App;
 use crate::coupons;
 use axum::Router;
@@ -34,7 +34,7 @@ pub fn routes() -> Router<Arc<App>> {
 fn throttled(app: &App, owner: &OwnerId) -> Option<Response> {
     coupons::check_guard(app, owner)
         .err()
-        .map(|error| retry_after(app, owner, error.into_response()))
+        .map(|error| retry_after(app, owner, ApiError::from(error).into_response()))
 }
 
 /// Adds `Retry-After` to a `429` (a lock that started during the request).
@@ -130,6 +130,6 @@ async fn get(State(app): State<Arc<App>>, sealed: Sealed<CouponAccess>) -> Respo
     let owner = sealed.value.owner.clone();
     match coupons::get(app.clone(), sealed.value).await {
         Ok(coupon) => sealed.context.reply(StatusCode::OK, &coupon),
-        Err(error) => retry_after(&app, &owner, error.into_response()),
+        Err(error) => retry_after(&app, &owner, ApiError::from(error).into_response()),
     }
 }

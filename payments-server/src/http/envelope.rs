@@ -6,8 +6,8 @@
 //! the field at fault. Its [`SealContext`] answers in the same envelope, bound to the
 //! same request. Errors stay plain JSON so a client can read them without keys.
 
+use super::error::ApiError;
 use crate::app::App;
-use crate::error::ApiError;
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -17,6 +17,7 @@ use base64::Engine;
 use payments_core::envelope::{
     Binding, EnvelopeError, EnvelopeKind, TIMESTAMP_HEADER, check_freshness, parse_timestamp,
 };
+use payments_core::records::ErrorCode;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::Digest;
@@ -83,7 +84,7 @@ impl SealContext {
 fn envelope_disabled() -> ApiError {
     ApiError::new(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "ENVELOPE_DISABLED",
+        ErrorCode::EnvelopeDisabled,
         "the compat envelope (text/plain) is switched off on this server; use application/vnd.payments.sealed-v2",
     )
 }
@@ -92,13 +93,13 @@ fn undecryptable(error: EnvelopeError) -> ApiError {
     match error {
         EnvelopeError::StaleTimestamp { .. } => ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "STALE_TIMESTAMP",
+            ErrorCode::StaleTimestamp,
             error.to_string(),
         ),
         EnvelopeError::InvalidTimestamp => {
-            ApiError::bad_request("INVALID_TIMESTAMP", error.to_string())
+            ApiError::bad_request(ErrorCode::InvalidTimestamp, error.to_string())
         }
-        other => ApiError::bad_request("UNDECRYPTABLE", other.to_string()),
+        other => ApiError::bad_request(ErrorCode::Undecryptable, other.to_string()),
     }
 }
 
@@ -131,11 +132,11 @@ pub async fn read_body(request: Request, app: &Arc<App>) -> Result<Bytes, ApiErr
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    "PAYLOAD_TOO_LARGE",
+                    ErrorCode::PayloadTooLarge,
                     format!("the body is larger than {} bytes", app.config.body_limit),
                 )
             } else {
-                ApiError::bad_request("BAD_BODY", rejection.body_text())
+                ApiError::bad_request(ErrorCode::BadBody, rejection.body_text())
             }
         })
 }
@@ -147,12 +148,15 @@ pub async fn read_body(request: Request, app: &Arc<App>) -> Result<Bytes, ApiErr
 /// wrong shape, naming the field.
 pub fn decode_json<T: DeserializeOwned>(json: &[u8]) -> Result<(T, serde_json::Value), ApiError> {
     let value: serde_json::Value = serde_json::from_slice(json).map_err(|e| {
-        ApiError::bad_request("INVALID_JSON", format!("the body is not valid JSON: {e}"))
+        ApiError::bad_request(
+            ErrorCode::InvalidJson,
+            format!("the body is not valid JSON: {e}"),
+        )
     })?;
     let decoded = serde_path_to_error::deserialize(&value).map_err(|e| {
         let path = e.path().to_string();
         ApiError::bad_request(
-            "INVALID_BODY",
+            ErrorCode::InvalidBody,
             if path == "." {
                 e.inner().to_string()
             } else {
@@ -174,7 +178,7 @@ impl<T: DeserializeOwned + Send> FromRequest<Arc<App>> for Sealed<T> {
         let kind = EnvelopeKind::from_content_type(media).ok_or_else(|| {
             ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "UNSUPPORTED_MEDIA_TYPE",
+                ErrorCode::UnsupportedMediaType,
                 format!(
                     "Content-Type {media:?} is not an envelope: send application/vnd.payments.sealed-v2 or text/plain"
                 ),
@@ -182,8 +186,9 @@ impl<T: DeserializeOwned + Send> FromRequest<Arc<App>> for Sealed<T> {
         })?;
         let envelope = app.envelopes.get(kind).ok_or_else(envelope_disabled)?;
         let bytes = read_body(request, app).await?;
-        let body = std::str::from_utf8(&bytes)
-            .map_err(|_| ApiError::bad_request("UNDECRYPTABLE", "the body is not base64 text"))?;
+        let body = std::str::from_utf8(&bytes).map_err(|_| {
+            ApiError::bad_request(ErrorCode::Undecryptable, "the body is not base64 text")
+        })?;
         let timestamp_ms = match kind {
             EnvelopeKind::Compat => 0,
             EnvelopeKind::SealedV2 => {
@@ -192,7 +197,7 @@ impl<T: DeserializeOwned + Send> FromRequest<Arc<App>> for Sealed<T> {
                     .and_then(|v| v.to_str().ok())
                     .ok_or_else(|| {
                         ApiError::bad_request(
-                            "MISSING_TIMESTAMP",
+                            ErrorCode::MissingTimestamp,
                             "sealed-v2 requests carry an X-Payments-Timestamp header",
                         )
                     })?;

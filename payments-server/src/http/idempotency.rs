@@ -6,13 +6,14 @@
 //! The work itself runs in its own task, so a caller that hangs up mid-request does not
 //! cut a PG call in half: the work finishes and its response waits for the retry.
 
+use super::error::ApiError;
 use crate::app::App;
-use crate::error::ApiError;
 use crate::http::envelope::{SealContext, Sealed};
 use crate::store::IdempotencyBegin;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use payments_core::envelope::EnvelopeKind;
+use payments_core::records::ErrorCode;
 use serde::Serialize;
 use std::future::Future;
 use std::sync::Arc;
@@ -34,7 +35,7 @@ pub fn key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         .filter(|t| (1..=255).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_graphic()));
     text.map(|t| Some(t.to_owned())).ok_or_else(|| {
         ApiError::bad_request(
-            "INVALID_IDEMPOTENCY_KEY",
+            ErrorCode::InvalidIdempotencyKey,
             "Idempotency-Key must be 1 to 255 visible ASCII characters",
         )
     })
@@ -42,8 +43,9 @@ pub fn key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 
 /// Runs `work` on the request's body once per idempotency key (when the request has
 /// one) and answers sealed, with `success` as the status of a good answer. `work` also
-/// gets the key, which some routes pass on to the PG.
-pub async fn run<B, T, F, Fut>(
+/// gets the key, which some routes pass on to the PG; its error becomes the answer
+/// through [`ApiError`]'s `From` impls.
+pub async fn run<B, T, E, F, Fut>(
     app: &Arc<App>,
     headers: &HeaderMap,
     route: &'static str,
@@ -53,8 +55,9 @@ pub async fn run<B, T, F, Fut>(
 ) -> Response
 where
     T: Serialize + Send + 'static,
+    E: Into<ApiError>,
     F: FnOnce(Arc<App>, B, EnvelopeKind, Option<String>) -> Fut,
-    Fut: Future<Output = Result<T, ApiError>> + Send + 'static,
+    Fut: Future<Output = Result<T, E>> + Send + 'static,
 {
     let Sealed {
         value,
@@ -68,7 +71,10 @@ where
         Err(error) => return error.into_response(),
     };
     let (work_app, kind, work_key) = (app.clone(), context.kind(), key.clone());
-    let work = move || work(work_app, value, kind, work_key);
+    let work = move || {
+        let work = work(work_app, value, kind, work_key);
+        async move { work.await.map_err(Into::into) }
+    };
     let Some(key) = key else {
         return match detached(work()).await {
             Ok(value) => context.reply(success, &value),
@@ -88,7 +94,7 @@ where
     let at_rest = format!("idempotency:{route}:{key}");
     match begin {
         IdempotencyBegin::Mismatch => ApiError::unprocessable(
-            "IDEMPOTENCY_MISMATCH",
+            ErrorCode::IdempotencyMismatch,
             "this Idempotency-Key was used with a different request body",
         )
         .into_response(),
@@ -130,7 +136,7 @@ where
             }
             ApiError::new(
                 StatusCode::CONFLICT,
-                "IDEMPOTENCY_IN_FLIGHT",
+                ErrorCode::IdempotencyInFlight,
                 "a request with this Idempotency-Key is still being processed; retry shortly",
             )
             .into_response()

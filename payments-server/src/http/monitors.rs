@@ -15,9 +15,9 @@ use std::sync::atomic::Ordering;
 pub async fn health(State(app): State<Arc<App>>) -> Response {
     match app.store.outbox_depth().await {
         Ok(_) => Json(serde_json::json!({"status": "ok"})).into_response(),
-        Err(error) => crate::error::ApiError::new(
+        Err(error) => super::error::ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "UNHEALTHY",
+            payments_core::records::ErrorCode::Unhealthy,
             format!("the database does not answer: {error}"),
         )
         .into_response(),
@@ -95,11 +95,11 @@ fn memory() -> Memory {
 }
 
 /// `GET /monitors/performance`.
-pub async fn performance(State(app): State<Arc<App>>, SealedGet(context): SealedGet) -> Response {
-    let outbox_depth = match app.store.outbox_depth().await {
-        Ok(depth) => depth,
-        Err(error) => return crate::error::ApiError::from(error).into_response(),
-    };
+pub async fn performance(
+    State(app): State<Arc<App>>,
+    SealedGet(context): SealedGet,
+) -> Result<Response, super::error::ApiError> {
+    let outbox_depth = app.store.outbox_depth().await?;
     let body = Performance {
         cpu: cpu(),
         memory: memory(),
@@ -109,7 +109,7 @@ pub async fn performance(State(app): State<Arc<App>>, SealedGet(context): Sealed
             uptime_seconds: (app.clock.now() - app.started_at).num_seconds(),
         },
     };
-    context.reply(StatusCode::OK, &body)
+    Ok(context.reply(StatusCode::OK, &body))
 }
 
 /// `GET /monitors/system` body.

@@ -4,9 +4,11 @@
 //! answered `502` so the PG retries later.
 
 use crate::app::App;
-use crate::error::ApiError;
-use crate::histories;
+use crate::errors::UnknownStore;
+use crate::histories::{self, HistoryError};
+use crate::store::StoreError;
 use payments_core::records::VendorCode;
+use payments_core::vendor::GatewayError;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
@@ -31,21 +33,46 @@ pub struct Ack {
     pub outcome: Outcome,
 }
 
+/// Why a PG webhook was not applied.
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    /// The body names no payment; says which field.
+    #[error("{0}")]
+    Invalid(String),
+    /// A deposit callback whose secret is not the payment's.
+    #[error("secret: does not match the payment's")]
+    WrongSecret,
+    /// The history's store is not configured (any more).
+    #[error(transparent)]
+    UnknownStore(#[from] UnknownStore),
+    /// The PG could not be asked.
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
+    /// Applying the PG's view to the history failed.
+    #[error(transparent)]
+    History(#[from] HistoryError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 fn ack(outcome: Outcome) -> Ack {
     Ack { outcome }
 }
 
-fn field<'a>(body: &'a serde_json::Value, path: &[&str], name: &str) -> Result<&'a str, ApiError> {
+fn field<'a>(
+    body: &'a serde_json::Value,
+    path: &[&str],
+    name: &str,
+) -> Result<&'a str, IntakeError> {
     let mut value = body;
     for key in path {
         value = value.get(key).unwrap_or(&serde_json::Value::Null);
     }
-    value.as_str().filter(|s| !s.is_empty()).ok_or_else(|| {
-        ApiError::bad_request(
-            "INVALID_WEBHOOK",
-            format!("{name}: missing or not a string"),
-        )
-    })
+    value
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| IntakeError::Invalid(format!("{name}: missing or not a string")))
 }
 
 /// Handles a Toss webhook: `PAYMENT_STATUS_CHANGED` (`{eventType, data: {paymentKey}}`)
@@ -53,9 +80,10 @@ fn field<'a>(body: &'a serde_json::Value, path: &[&str], name: &str) -> Result<&
 /// payment's.
 ///
 /// # Errors
-/// `400` for a body that names no payment, `403 INVALID_SECRET` for a deposit callback
-/// whose secret does not match, `502` when the PG cannot be asked.
-pub async fn toss(app: &App, body: &serde_json::Value) -> Result<Ack, ApiError> {
+/// [`IntakeError::Invalid`] for a body that names no payment,
+/// [`IntakeError::WrongSecret`] for a deposit callback whose secret does not match,
+/// [`IntakeError::Gateway`] when the PG cannot be asked.
+pub async fn toss(app: &App, body: &serde_json::Value) -> Result<Ack, IntakeError> {
     let code = VendorCode::TossPayments;
     match body.get("eventType").and_then(|e| e.as_str()) {
         Some("PAYMENT_STATUS_CHANGED") => {
@@ -65,11 +93,7 @@ pub async fn toss(app: &App, body: &serde_json::Value) -> Result<Ack, ApiError> 
         Some("DEPOSIT_CALLBACK") | None if body.get("secret").is_some() => {
             let order_id = field(body, &["orderId"], "orderId")?;
             let secret = field(body, &["secret"], "secret")?;
-            let Some(stored) = app
-                .store
-                .history_by_order_id(code.as_str(), order_id)
-                .await?
-            else {
+            let Some(stored) = app.store.history_by_order_id(code, order_id).await? else {
                 tracing::warn!(order_id, "Toss deposit callback for an unknown order");
                 return Ok(ack(Outcome::Unknown));
             };
@@ -78,11 +102,7 @@ pub async fn toss(app: &App, body: &serde_json::Value) -> Result<Ack, ApiError> 
             let expected = payment.deposit_secret.as_deref().unwrap_or("");
             if expected.is_empty() || !bool::from(expected.as_bytes().ct_eq(secret.as_bytes())) {
                 tracing::warn!(order_id, "Toss deposit callback with a wrong secret");
-                return Err(ApiError::new(
-                    axum::http::StatusCode::FORBIDDEN,
-                    "INVALID_SECRET",
-                    "secret: does not match the payment's",
-                ));
+                return Err(IntakeError::WrongSecret);
             }
             let (_, changed) = histories::apply(app, stored, &payment).await?;
             Ok(applied(changed))
@@ -91,9 +111,8 @@ pub async fn toss(app: &App, body: &serde_json::Value) -> Result<Ack, ApiError> 
             tracing::info!(event = other, "Toss webhook event ignored");
             Ok(ack(Outcome::Ignored))
         }
-        None => Err(ApiError::bad_request(
-            "INVALID_WEBHOOK",
-            "eventType: missing, and the body is not a deposit callback",
+        None => Err(IntakeError::Invalid(
+            "eventType: missing, and the body is not a deposit callback".into(),
         )),
     }
 }
@@ -112,13 +131,11 @@ pub struct IamportNotice {
 /// Handles a PortOne webhook.
 ///
 /// # Errors
-/// `400` for an empty `imp_uid`, `502` when the PG cannot be asked.
-pub async fn iamport(app: &App, notice: &IamportNotice) -> Result<Ack, ApiError> {
+/// [`IntakeError::Invalid`] for an empty `imp_uid`, [`IntakeError::Gateway`] when the
+/// PG cannot be asked.
+pub async fn iamport(app: &App, notice: &IamportNotice) -> Result<Ack, IntakeError> {
     if notice.imp_uid.is_empty() {
-        return Err(ApiError::bad_request(
-            "INVALID_WEBHOOK",
-            "imp_uid: must not be empty",
-        ));
+        return Err(IntakeError::Invalid("imp_uid: must not be empty".into()));
     }
     refresh_named(app, VendorCode::Iamport, &notice.imp_uid).await
 }
@@ -126,8 +143,8 @@ pub async fn iamport(app: &App, notice: &IamportNotice) -> Result<Ack, ApiError>
 /// The common case of a PG webhook: it names a payment by the PG's uid. An unknown
 /// payment is acknowledged (so the PG stops retrying) and logged; a known one is fetched
 /// from the PG and applied.
-async fn refresh_named(app: &App, code: VendorCode, uid: &str) -> Result<Ack, ApiError> {
-    let Some(stored) = app.store.history_by_vendor_uid(code.as_str(), uid).await? else {
+async fn refresh_named(app: &App, code: VendorCode, uid: &str) -> Result<Ack, IntakeError> {
+    let Some(stored) = app.store.history_by_vendor_uid(code, uid).await? else {
         tracing::warn!(vendor = %code, uid, "PG webhook for an unknown payment");
         return Ok(ack(Outcome::Unknown));
     };

@@ -5,12 +5,16 @@
 //! `X-Payments-Webhook-Id` header (the WebhookHistory's `id`).
 
 use crate::app::App;
-use crate::store::{Attempt, AttemptOutcome, Delivery};
-use crate::webhooks::{WEBHOOK_ID_HEADER, body_context};
+use crate::at_rest::message_context;
+use crate::errors::AccessError;
+use crate::histories;
+use crate::store::{Attempt, AttemptOutcome, Delivery, MessageKind, StoreError};
+use crate::webhooks::WEBHOOK_ID_HEADER;
 use payments_core::envelope::{Binding, EnvelopeKind, TIMESTAMP_HEADER};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+use uuid::Uuid;
 
 /// Deliveries handled per round.
 const BATCH: usize = 64;
@@ -44,7 +48,7 @@ pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
             _ => poll,
         };
         tokio::select! {
-            _ = app.outbox_wake.notified() => {}
+            _ = app.store.wait_for_messages() => {}
             _ = tokio::time::sleep(wait) => {}
             _ = shutdown.changed() => {}
         }
@@ -95,7 +99,7 @@ async fn deliver(app: &App, delivery: Delivery) {
 async fn post(app: &App, delivery: &Delivery) -> Result<(u16, String), String> {
     let json = app
         .data_keys
-        .open(&body_context(delivery.webhook_id), &delivery.body_sealed)
+        .open(&message_context(delivery.webhook_id), &delivery.body_sealed)
         .map_err(|e| format!("stored webhook does not open: {e}"))?;
     let envelope = app.envelopes.get(delivery.envelope).ok_or_else(|| {
         format!(
@@ -136,4 +140,65 @@ async fn post(app: &App, delivery: &Delivery) -> Result<(u16, String), String> {
     let text = response.text().await.unwrap_or_default();
     let excerpt: String = text.chars().take(EXCERPT).collect();
     Ok((status, excerpt))
+}
+
+/// The answer to a re-delivery: the message and where its delivery stands.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Redelivery {
+    /// The message's id.
+    pub webhook_id: Uuid,
+    /// `pending`: it goes out again with a fresh attempt budget.
+    pub state: &'static str,
+}
+
+/// Why a message was not queued again.
+#[derive(Debug, thiserror::Error)]
+pub enum RedeliverError {
+    /// No such message of that kind.
+    #[error("{0}")]
+    NotFound(String),
+    /// The history's password does not match (webhooks are re-delivered with it).
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Queues a history's webhook again; the history's password authorises it.
+///
+/// # Errors
+/// [`RedeliverError::NotFound`] for an unknown webhook, [`RedeliverError::Access`] for
+/// a wrong password.
+pub async fn redeliver_webhook(
+    app: &App,
+    webhook_id: Uuid,
+    password: &str,
+) -> Result<Redelivery, RedeliverError> {
+    let Some((MessageKind::Webhook, Some(history_id))) = app.store.message_info(webhook_id).await?
+    else {
+        return Err(RedeliverError::NotFound(format!("no webhook {webhook_id}")));
+    };
+    histories::get_by_id_checked(app, history_id, password).await?;
+    redeliver(app, webhook_id).await
+}
+
+/// Queues a merchant event again (the merchant's sealed request is its authority).
+///
+/// # Errors
+/// [`RedeliverError::NotFound`] for an unknown event.
+pub async fn redeliver_event(app: &App, event_id: Uuid) -> Result<Redelivery, RedeliverError> {
+    let Some((MessageKind::Event, _)) = app.store.message_info(event_id).await? else {
+        return Err(RedeliverError::NotFound(format!("no event {event_id}")));
+    };
+    redeliver(app, event_id).await
+}
+
+async fn redeliver(app: &App, id: Uuid) -> Result<Redelivery, RedeliverError> {
+    // The store wakes the worker itself.
+    app.store.redeliver(id, app.now_ms()).await?;
+    Ok(Redelivery {
+        webhook_id: id,
+        state: "pending",
+    })
 }

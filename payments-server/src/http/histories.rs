@@ -1,0 +1,71 @@
+//! `/payments/histories`: record a PG payment, read it back, cancel it.
+
+use super::envelope::Sealed;
+use super::{ApiError, idempotency, parse_id};
+use crate::app::App;
+use crate::histories;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{patch, post, put};
+use payments_core::records::{Accessor, CancelCreate, Password, PaymentHistoryCreate};
+use std::sync::Arc;
+
+/// The history routes, merged into [`super::router`].
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/payments/histories", post(create))
+        .route("/payments/histories/get", patch(by_source))
+        .route("/payments/histories/cancel", put(cancel))
+        .route("/payments/histories/{id}", patch(by_id))
+}
+
+async fn create(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    sealed: Sealed<PaymentHistoryCreate>,
+) -> Response {
+    idempotency::run(
+        &app,
+        &headers,
+        "POST /payments/histories",
+        StatusCode::CREATED,
+        sealed,
+        |app, body, kind, _| histories::create(app, body, kind),
+    )
+    .await
+}
+
+async fn cancel(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    sealed: Sealed<CancelCreate>,
+) -> Response {
+    idempotency::run(
+        &app,
+        &headers,
+        "PUT /payments/histories/cancel",
+        StatusCode::OK,
+        sealed,
+        |app, body, _, key| histories::cancel(app, body, key),
+    )
+    .await
+}
+
+async fn by_source(
+    State(app): State<Arc<App>>,
+    sealed: Sealed<Accessor>,
+) -> Result<Response, ApiError> {
+    let history = histories::get_by_source(app, sealed.value).await?;
+    Ok(sealed.context.reply(StatusCode::OK, &history))
+}
+
+async fn by_id(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    sealed: Sealed<Password>,
+) -> Result<Response, ApiError> {
+    let history = histories::get_by_id(app, parse_id(&id)?, sealed.value.password.expose()).await?;
+    Ok(sealed.context.reply(StatusCode::OK, &history))
+}

@@ -1,0 +1,91 @@
+//! PG webhooks in (`/payments/webhooks/toss`, `/payments/webhooks/iamport`, plain JSON or
+//! form bodies, answered plain) and the re-delivery of what the server sent out
+//! (`/payments/webhooks/{id}/redeliver`, `/payments/events/{id}/redeliver`, sealed).
+
+use super::envelope::{Sealed, decode_json, read_body};
+use super::{ApiError, parse_id};
+use crate::app::App;
+use crate::webhooks::{intake, outbox};
+use axum::Router;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use axum::routing::post;
+use payments_core::records::{ErrorCode, Password};
+use std::sync::Arc;
+
+/// The webhook routes, merged into [`super::router`].
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/payments/webhooks/toss", post(toss))
+        .route("/payments/webhooks/iamport", post(iamport))
+        .route("/payments/webhooks/{id}/redeliver", post(redeliver_webhook))
+        .route("/payments/events/{id}/redeliver", post(redeliver_event))
+}
+
+fn media_type_is(headers: &HeaderMap, expected: &str) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().unwrap_or("").trim() == expected)
+}
+
+fn unsupported(expected: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ErrorCode::UnsupportedMediaType,
+        format!("Content-Type must be {expected}"),
+    )
+}
+
+async fn toss(
+    State(app): State<Arc<App>>,
+    request: Request,
+) -> Result<axum::Json<intake::Ack>, ApiError> {
+    if !media_type_is(request.headers(), "application/json") {
+        return Err(unsupported("application/json"));
+    }
+    let bytes = read_body(request, &app).await?;
+    let (body, _) = decode_json::<serde_json::Value>(&bytes)?;
+    Ok(axum::Json(intake::toss(&app, &body).await?))
+}
+
+async fn iamport(
+    State(app): State<Arc<App>>,
+    request: Request,
+) -> Result<axum::Json<intake::Ack>, ApiError> {
+    let form = media_type_is(request.headers(), "application/x-www-form-urlencoded");
+    if !form && !media_type_is(request.headers(), "application/json") {
+        return Err(unsupported(
+            "application/json or application/x-www-form-urlencoded",
+        ));
+    }
+    let bytes = read_body(request, &app).await?;
+    let notice: intake::IamportNotice = if form {
+        serde_urlencoded::from_bytes(&bytes)
+            .map_err(|e| ApiError::bad_request(ErrorCode::InvalidWebhook, e.to_string()))?
+    } else {
+        decode_json(&bytes)?.0
+    };
+    Ok(axum::Json(intake::iamport(&app, &notice).await?))
+}
+
+async fn redeliver_webhook(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    sealed: Sealed<Password>,
+) -> Result<Response, ApiError> {
+    let answer =
+        outbox::redeliver_webhook(&app, parse_id(&id)?, sealed.value.password.expose()).await?;
+    Ok(sealed.context.reply(StatusCode::ACCEPTED, &answer))
+}
+
+/// Events belong to the merchant, whose sealed request is its authority.
+async fn redeliver_event(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    sealed: Sealed<serde_json::Value>,
+) -> Result<Response, ApiError> {
+    let answer = outbox::redeliver_event(&app, parse_id(&id)?).await?;
+    Ok(sealed.context.reply(StatusCode::ACCEPTED, &answer))
+}

@@ -1,0 +1,158 @@
+//! [`IdempotencyStore`] on SQLite: a claim, its answer, its release.
+
+use super::{SqliteStore, engine};
+use crate::store::{IdempotencyBegin, IdempotencyStore, StoreError};
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, params};
+
+#[async_trait]
+impl IdempotencyStore for SqliteStore {
+    async fn idempotency_begin(
+        &self,
+        key: &str,
+        route: &str,
+        request_hash: &str,
+        now_ms: i64,
+        stale_before_ms: i64,
+    ) -> Result<IdempotencyBegin, StoreError> {
+        let (key, route, hash) = (key.to_owned(), route.to_owned(), request_hash.to_owned());
+        self.write(move |connection| {
+            let tx = connection.transaction().map_err(engine)?;
+            let existing: Option<(String, String, Option<i64>, Option<String>, i64)> = tx
+                .query_row(
+                    "SELECT request_hash, state, status, body_sealed, started_at FROM idempotency \
+                     WHERE key = ?1 AND route = ?2",
+                    params![key, route],
+                    |row| {
+                        Ok((
+                            row.get(0)?,
+                            row.get(1)?,
+                            row.get(2)?,
+                            row.get(3)?,
+                            row.get(4)?,
+                        ))
+                    },
+                )
+                .optional()
+                .map_err(engine)?;
+            let outcome = match existing {
+                None => {
+                    tx.execute(
+                        "INSERT INTO idempotency (key, route, request_hash, state, started_at) \
+                         VALUES (?1, ?2, ?3, 'in_flight', ?4)",
+                        params![key, route, hash, now_ms],
+                    )
+                    .map_err(engine)?;
+                    IdempotencyBegin::Proceed
+                }
+                Some((stored_hash, _, _, _, _)) if stored_hash != hash => {
+                    IdempotencyBegin::Mismatch
+                }
+                Some((_, state, Some(status), Some(body), _)) if state == "done" => {
+                    IdempotencyBegin::Replay {
+                        status: status as u16,
+                        body_sealed: body,
+                    }
+                }
+                Some((_, _, _, _, started_at)) if started_at < stale_before_ms => {
+                    tx.execute(
+                        "UPDATE idempotency SET started_at = ?3 WHERE key = ?1 AND route = ?2",
+                        params![key, route, now_ms],
+                    )
+                    .map_err(engine)?;
+                    IdempotencyBegin::Proceed
+                }
+                Some(_) => IdempotencyBegin::InFlight,
+            };
+            tx.commit().map_err(engine)?;
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn idempotency_finish(
+        &self,
+        key: &str,
+        route: &str,
+        status: u16,
+        body_sealed: &str,
+    ) -> Result<(), StoreError> {
+        let (key, route, body) = (key.to_owned(), route.to_owned(), body_sealed.to_owned());
+        self.write(move |connection| {
+            connection
+                .execute(
+                    "UPDATE idempotency SET state = 'done', status = ?3, body_sealed = ?4 \
+                     WHERE key = ?1 AND route = ?2",
+                    params![key, route, status, body],
+                )
+                .map_err(engine)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn idempotency_abandon(&self, key: &str, route: &str) -> Result<(), StoreError> {
+        let (key, route) = (key.to_owned(), route.to_owned());
+        self.write(move |connection| {
+            connection
+                .execute(
+                    "DELETE FROM idempotency WHERE key = ?1 AND route = ?2 AND state = 'in_flight'",
+                    params![key, route],
+                )
+                .map_err(engine)?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_key_is_claimed_answered_replayed_and_released() {
+        let store = SqliteStore::in_memory().unwrap();
+        let begin = |hash: &'static str, now: i64| {
+            let store = store.clone();
+            async move {
+                store
+                    .idempotency_begin("k", "POST /r", hash, now, now - 60_000)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(begin("h", 1_000).await, IdempotencyBegin::Proceed);
+        assert_eq!(begin("h", 1_001).await, IdempotencyBegin::InFlight);
+        assert_eq!(begin("other", 1_001).await, IdempotencyBegin::Mismatch);
+        // A claim older than the in-flight limit is taken over.
+        assert_eq!(begin("h", 100_000).await, IdempotencyBegin::Proceed);
+        store
+            .idempotency_finish("k", "POST /r", 201, "sealed")
+            .await
+            .unwrap();
+        assert_eq!(
+            begin("h", 100_001).await,
+            IdempotencyBegin::Replay {
+                status: 201,
+                body_sealed: "sealed".into()
+            }
+        );
+        // Another route is another key; an abandoned claim can be made again.
+        assert_eq!(
+            store
+                .idempotency_begin("k", "PUT /r", "h", 1, 0)
+                .await
+                .unwrap(),
+            IdempotencyBegin::Proceed
+        );
+        store.idempotency_abandon("k", "PUT /r").await.unwrap();
+        assert_eq!(
+            store
+                .idempotency_begin("k", "PUT /r", "h", 2, 0)
+                .await
+                .unwrap(),
+            IdempotencyBegin::Proceed
+        );
+    }
+}

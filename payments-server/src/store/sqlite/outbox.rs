@@ -1,0 +1,297 @@
+//! [`OutboxStore`] on SQLite: deliveries are rows, attempts are recorded with the row's
+//! move in one SQL transaction.
+
+use super::{SqliteStore, engine, parse_envelope, parse_ts, parse_uuid, ts};
+use crate::store::{
+    Attempt, AttemptOutcome, Delivery, DeliveryState, MessageKind, OutboxStore, StoreError,
+};
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, params};
+use uuid::Uuid;
+
+#[async_trait]
+impl OutboxStore for SqliteStore {
+    async fn due_deliveries(&self, now_ms: i64, limit: usize) -> Result<Vec<Delivery>, StoreError> {
+        self.read(move |c| {
+            let mut statement = c
+                .prepare_cached(
+                    "SELECT o.id, o.webhook_id, w.body_sealed, o.url, o.envelope, o.attempts \
+                     FROM outbox o JOIN webhooks w ON w.id = o.webhook_id \
+                     WHERE o.state = 'pending' AND o.next_attempt_at <= ?1 \
+                     ORDER BY o.next_attempt_at, o.id LIMIT ?2",
+                )
+                .map_err(engine)?;
+            let rows = statement
+                .query_map(params![now_ms, limit as i64], |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, String>(3)?,
+                        row.get::<_, String>(4)?,
+                        row.get::<_, i64>(5)?,
+                    ))
+                })
+                .map_err(engine)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (outbox_id, webhook_id, body_sealed, url, envelope, attempts) =
+                    row.map_err(engine)?;
+                out.push(Delivery {
+                    outbox_id,
+                    webhook_id: parse_uuid(&webhook_id, "webhook_id")?,
+                    body_sealed,
+                    url,
+                    envelope: parse_envelope(&envelope)?,
+                    attempts: attempts as u32,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn next_due(&self) -> Result<Option<i64>, StoreError> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'",
+                [],
+                |row| row.get::<_, Option<i64>>(0),
+            )
+            .map_err(engine)
+        })
+        .await
+    }
+
+    async fn record_attempt(
+        &self,
+        outbox_id: i64,
+        attempt: &Attempt,
+        outcome: AttemptOutcome,
+    ) -> Result<(), StoreError> {
+        let attempt = attempt.clone();
+        self.write(move |connection| {
+            let tx = connection.transaction().map_err(engine)?;
+            tx.execute(
+                "INSERT INTO delivery_attempts (outbox_id, attempt, at, status, body_excerpt, error) \
+                 VALUES (?1, (SELECT attempts + 1 FROM outbox WHERE id = ?1), ?2, ?3, ?4, ?5)",
+                params![
+                    outbox_id,
+                    ts(&attempt.at),
+                    attempt.status,
+                    attempt.body_excerpt,
+                    attempt.error
+                ],
+            )
+            .map_err(engine)?;
+            match outcome {
+                AttemptOutcome::Delivered => tx.execute(
+                    "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?2 WHERE id = ?1",
+                    params![outbox_id, ts(&attempt.at)],
+                ),
+                AttemptOutcome::RetryAt(at) => tx.execute(
+                    "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2 WHERE id = ?1",
+                    params![outbox_id, at],
+                ),
+                AttemptOutcome::GiveUp => tx.execute(
+                    "UPDATE outbox SET state = 'failed', attempts = attempts + 1 WHERE id = ?1",
+                    params![outbox_id],
+                ),
+            }
+            .map_err(engine)?;
+            tx.commit().map_err(engine)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn redeliver(&self, webhook_id: Uuid, now_ms: i64) -> Result<bool, StoreError> {
+        let found = self.write(move |connection| {
+            let changed = connection
+                .execute(
+                    "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?2 WHERE webhook_id = ?1",
+                    params![webhook_id.to_string(), now_ms],
+                )
+                .map_err(engine)?;
+            Ok(changed == 1)
+        })
+        .await?;
+        if found {
+            self.wake_outbox();
+        }
+        Ok(found)
+    }
+
+    async fn message_info(
+        &self,
+        webhook_id: Uuid,
+    ) -> Result<Option<(MessageKind, Option<Uuid>)>, StoreError> {
+        self.read(move |c| {
+            let found: Option<(String, Option<String>)> = c
+                .query_row(
+                    "SELECT kind, history_id FROM webhooks WHERE id = ?1",
+                    [webhook_id.to_string()],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()
+                .map_err(engine)?;
+            let Some((kind, history)) = found else {
+                return Ok(None);
+            };
+            let kind = match kind.as_str() {
+                "webhook" => MessageKind::Webhook,
+                "event" => MessageKind::Event,
+                _ => return Err(StoreError::Corrupt("webhooks.kind")),
+            };
+            let history = history.map(|h| parse_uuid(&h, "history_id")).transpose()?;
+            Ok(Some((kind, history)))
+        })
+        .await
+    }
+
+    async fn delivery_state(&self, webhook_id: Uuid) -> Result<Option<DeliveryState>, StoreError> {
+        self.read(move |c| {
+            c.query_row(
+                "SELECT state, attempts FROM outbox WHERE webhook_id = ?1",
+                [webhook_id.to_string()],
+                |row| {
+                    Ok(DeliveryState {
+                        state: row.get(0)?,
+                        attempts: row.get::<_, i64>(1)? as u32,
+                    })
+                },
+            )
+            .optional()
+            .map_err(engine)
+        })
+        .await
+    }
+
+    async fn delivery_attempts(&self, webhook_id: Uuid) -> Result<Vec<Attempt>, StoreError> {
+        self.read(move |c| {
+            let mut statement = c
+                .prepare_cached(
+                    "SELECT a.at, a.status, a.body_excerpt, a.error FROM delivery_attempts a \
+                     JOIN outbox o ON o.id = a.outbox_id WHERE o.webhook_id = ?1 ORDER BY a.id",
+                )
+                .map_err(engine)?;
+            let rows = statement
+                .query_map([webhook_id.to_string()], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, Option<i64>>(1)?,
+                        row.get::<_, Option<String>>(2)?,
+                        row.get::<_, Option<String>>(3)?,
+                    ))
+                })
+                .map_err(engine)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (at, status, body_excerpt, error) = row.map_err(engine)?;
+                out.push(Attempt {
+                    at: parse_ts(&at, "at")?,
+                    status: status.map(|s| s as u16),
+                    body_excerpt,
+                    error,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn outbox_depth(&self) -> Result<i64, StoreError> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT COUNT(*) FROM outbox WHERE state = 'pending'",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(engine)
+        })
+        .await
+    }
+
+    async fn wait_for_messages(&self) {
+        self.inner.outbox_wake.notified().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{at, message, transaction};
+    use super::*;
+    use crate::store::{TransactionStore, TransactionWrite};
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn writing_messages_wakes_the_worker_and_deliveries_move_on() {
+        let store = SqliteStore::in_memory().unwrap();
+        let waiter = {
+            let store = store.clone();
+            tokio::spawn(async move { store.wait_for_messages().await })
+        };
+        store
+            .write_transaction(
+                &TransactionWrite::Insert(transaction(1, "o-1", true)),
+                &[message(11)],
+            )
+            .await
+            .unwrap();
+        tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .expect("the write woke the worker")
+            .unwrap();
+
+        let now = at("2026-06-01T00:00:00.000Z").timestamp_millis();
+        let due = store.due_deliveries(now, 10).await.unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(store.outbox_depth().await.unwrap(), 1);
+        assert_eq!(
+            store.message_info(Uuid::from_u128(11)).await.unwrap(),
+            Some((MessageKind::Event, None))
+        );
+        let attempt = Attempt {
+            at: at("2026-06-01T00:00:01.000Z"),
+            status: Some(503),
+            body_excerpt: Some("down".into()),
+            error: None,
+        };
+        store
+            .record_attempt(
+                due[0].outbox_id,
+                &attempt,
+                AttemptOutcome::RetryAt(now + 1_000),
+            )
+            .await
+            .unwrap();
+        assert!(store.due_deliveries(now, 10).await.unwrap().is_empty());
+        assert_eq!(store.next_due().await.unwrap(), Some(now + 1_000));
+        store
+            .record_attempt(due[0].outbox_id, &attempt, AttemptOutcome::GiveUp)
+            .await
+            .unwrap();
+        let state = store
+            .delivery_state(Uuid::from_u128(11))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((state.state.as_str(), state.attempts), ("failed", 2));
+        assert_eq!(
+            store
+                .delivery_attempts(Uuid::from_u128(11))
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+
+        // Re-delivery puts it back with a fresh budget, and wakes the worker too.
+        assert!(store.redeliver(Uuid::from_u128(11), now).await.unwrap());
+        tokio::time::timeout(Duration::from_secs(5), store.wait_for_messages())
+            .await
+            .expect("the re-delivery woke the worker");
+        assert_eq!(store.outbox_depth().await.unwrap(), 1);
+        assert!(!store.redeliver(Uuid::from_u128(99), now).await.unwrap());
+    }
+}
