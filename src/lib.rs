@@ -8,7 +8,8 @@
 //! - [`core`] (always): the pure payment domain, wire records, envelopes, passwords.
 //! - [`client`] (feature `client`, the default): the typed SDK for the integrated server.
 //! - [`server`] (feature `server`): the integrated payment server, embeddable.
-//! - [`fake_toss`], [`fake_iamport`] (feature `fakes`): in-process fake PGs for tests.
+//! - [`fake_toss`], [`fake_iamport`], [`fake_portone`] (feature `fakes`): in-process fake
+//!   PGs for tests.
 
 pub use payments_core as core;
 
@@ -20,5 +21,7 @@ pub use payments_server as server;
 
 #[cfg(feature = "fakes")]
 pub use fake_iamport;
+#[cfg(feature = "fakes")]
+pub use fake_portone;
 #[cfg(feature = "fakes")]
 pub use fake_toss;
