@@ -35,10 +35,10 @@ pub struct CommonArgs {
     /// Reproduce another fake's behaviour where it differs from the real API.
     #[arg(long, value_enum, default_value = "real")]
     pub compat: Compat,
-    /// Keep at most this many records of each kind, forgetting the oldest first.
+    /// Keep at most this many payments, forgetting the oldest first.
     #[arg(long)]
     pub capacity: Option<usize>,
-    /// Forget records this many seconds (fake clock) after they were created.
+    /// Forget payments older than this many seconds by the fake clock.
     #[arg(long)]
     pub record_ttl_secs: Option<u64>,
 }

@@ -183,15 +183,17 @@ impl Config {
         self
     }
 
-    /// Keeps at most `records` records of each kind (payments, ...), forgetting the oldest
-    /// first (default: unbounded).
+    /// Keeps at most `records` payments (with what hangs off them), forgetting the oldest
+    /// first (default: unbounded; 0 acts as 1). Enforced by each fake through
+    /// [`crate::Retention`].
     #[must_use]
     pub fn capacity(mut self, records: usize) -> Self {
         self.capacity = Some(records);
         self
     }
 
-    /// Forgets a record `ttl` after it was created, by the fake's clock (default: never).
+    /// Forgets a payment once it is older than `ttl` by the fake's clock (default: never).
+    /// Enforced by each fake through [`crate::Retention`].
     #[must_use]
     pub fn record_ttl(mut self, ttl: Duration) -> Self {
         self.record_ttl = Some(ttl);

@@ -12,6 +12,8 @@
 //!   (the log), the dispatcher.
 //! - [`faults`], [`clock`], [`idempotency`], [`record`]: the fault counters, the clock,
 //!   the idempotency cache, [`RecordedRequest`].
+//! - [`retention`]: [`Retention`], the index a fake consults to honour `capacity` and
+//!   `record_ttl`.
 //! - [`internal`]: the knobs over HTTP (`/internal/clock`, `/internal/faults`, ...);
 //!   [`cli`]: the flags every fake binary shares. [`error`]: [`FakeError`].
 //! - `pool`: the pre-started server threads.
@@ -94,6 +96,7 @@ pub mod faults;
 pub mod idempotency;
 pub mod internal;
 pub mod record;
+pub mod retention;
 pub mod server;
 pub mod webhook;
 
@@ -103,6 +106,7 @@ pub use config::{Compat, Config, Vendor};
 pub use error::FakeError;
 pub use internal::internal_routes;
 pub use record::RecordedRequest;
+pub use retention::Retention;
 pub use server::{Harness, Server, start};
 pub use webhook::{AttemptInfo, REORDER_WINDOW, Webhook, WebhookOutcome, WebhookRecord};
 

@@ -140,7 +140,7 @@ fn charge(
         cash_receipt_issue: false,
     };
     st.emit(&payment);
-    st.payments.insert(payment.imp_uid.clone(), payment.clone());
+    st.add_payment(payment.clone());
     payment
 }
 

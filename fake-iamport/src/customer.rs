@@ -2,7 +2,7 @@
 //! methods on [`FakeIamport`] (the same names as on every fake). Each goes through the
 //! same rules (and sends the same webhooks) as the HTTP call it stands for.
 
-use fake_harness::{FakeError, lock};
+use fake_harness::FakeError;
 use serde_json::Value;
 
 use crate::FakeIamport;
@@ -31,7 +31,7 @@ impl FakeIamport {
             ("pwd_2digit", "12".to_owned()),
         ]);
         let now = self.now().timestamp();
-        crate::charges::onetime(&mut lock(&self.shared().state), &body, now).map_err(refused)
+        crate::charges::onetime(&mut self.shared().lock_state(), &body, now).map_err(refused)
     }
 
     /// The customer asks for a virtual account (KB국민은행, due in 7 days by the fake's
@@ -54,6 +54,6 @@ impl FakeIamport {
             ("vbank_due", (now + 7 * 86_400).to_string()),
             ("vbank_holder", "customer".to_owned()),
         ]);
-        crate::vbanks::issue(&mut lock(&self.shared().state), &body, now).map_err(refused)
+        crate::vbanks::issue(&mut self.shared().lock_state(), &body, now).map_err(refused)
     }
 }

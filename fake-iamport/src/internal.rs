@@ -18,7 +18,6 @@ use axum::extract::Path;
 use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::{Extension, Router};
-use fake_harness::lock;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -46,7 +45,8 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 }
 
 async fn otp(Extension(s): S, Path(imp_uid): Path<String>) -> Response {
-    let found = lock(&s.state)
+    let found = s
+        .lock_state()
         .certifications
         .get(&imp_uid)
         .map(|c| c.otp.clone());
@@ -66,7 +66,7 @@ struct Format {
 
 async fn webhook_format(Extension(s): S, body: Bytes) -> Response {
     answer(parse::<Format>(&body).map(|r| {
-        lock(&s.state).form_encoded = r.form_encoded;
+        s.lock_state().form_encoded = r.form_encoded;
         json!({ "form_encoded": r.form_encoded })
     }))
 }
@@ -87,7 +87,7 @@ async fn decline_card(Extension(s): S, body: Bytes) -> Response {
                 digits.len()
             )));
         }
-        lock(&s.state)
+        s.lock_state()
             .custom_declines
             .insert(digits, r.message.clone());
         Ok(json!({ "card_number": r.card_number, "message": r.message }))
@@ -108,7 +108,7 @@ async fn add_credentials(Extension(s): S, body: Bytes) -> Response {
                 "imp_key, imp_secret: must not be empty",
             ));
         }
-        lock(&s.state)
+        s.lock_state()
             .credentials
             .push((r.imp_key.clone(), r.imp_secret));
         Ok(json!({ "imp_key": r.imp_key }))

@@ -2,7 +2,6 @@
 //! `Idempotency-Key` replay rule; every handler runs under the state lock.
 
 use fake_harness::idempotency::{Begin, Conflict};
-use fake_harness::lock;
 use http::{HeaderMap, Method, StatusCode};
 use serde_json::json;
 
@@ -124,7 +123,7 @@ pub(crate) fn handle(
         )))));
     };
     let now = shared.harness.clock().now().timestamp();
-    let mut st = lock(&shared.state);
+    let mut st = shared.lock_state();
     if !route.is_public()
         && let Err(e) = auth::check(&st, headers, now)
     {

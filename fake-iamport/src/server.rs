@@ -12,7 +12,7 @@ use axum::body::to_bytes;
 use axum::extract::Request;
 use axum::response::Response;
 use axum::{Extension, Router};
-use fake_harness::{Config, FakeError, Harness, Server, Vendor, lock};
+use fake_harness::{Config, FakeError, Harness, Server, Vendor};
 use http::StatusCode;
 use serde_json::Value;
 
@@ -207,7 +207,8 @@ impl FakeIamport {
 
     /// Accepts another `(imp_key, imp_secret)` pair from now on.
     pub fn add_credentials(&self, imp_key: impl Into<String>, imp_secret: impl Into<String>) {
-        lock(&self.shared().state)
+        self.shared()
+            .lock_state()
             .credentials
             .push((imp_key.into(), imp_secret.into()));
     }
@@ -218,7 +219,7 @@ impl FakeIamport {
         let (key, secret) = self.credentials();
         let body = crate::fields::Body::from_pairs([("imp_key", key), ("imp_secret", secret)]);
         let now = self.unix_now();
-        crate::auth::get_token(&mut lock(&self.shared().state), &body, now)
+        crate::auth::get_token(&mut self.shared().lock_state(), &body, now)
             .ok()
             .and_then(|v| v["access_token"].as_str().map(str::to_owned))
             .unwrap_or_default()
@@ -232,12 +233,13 @@ impl FakeIamport {
     /// payment that is not a ready virtual account or whose due date has passed.
     pub async fn deposit(&self, imp_uid: &str) -> Result<Value, FakeError> {
         let now = self.unix_now();
-        crate::vbanks::deposit(&mut lock(&self.shared().state), imp_uid, now).map_err(refused)
+        crate::vbanks::deposit(&mut self.shared().lock_state(), imp_uid, now).map_err(refused)
     }
 
     /// The payment object `GET /payments/{imp_uid}` would return.
     pub fn payment(&self, imp_uid: &str) -> Option<Value> {
-        lock(&self.shared().state)
+        self.shared()
+            .lock_state()
             .payments
             .get(imp_uid)
             .map(crate::model::Payment::to_json)
@@ -245,7 +247,8 @@ impl FakeIamport {
 
     /// The latest payment with `merchant_uid`.
     pub fn payment_by_merchant_uid(&self, merchant_uid: &str) -> Option<Value> {
-        lock(&self.shared().state)
+        self.shared()
+            .lock_state()
             .latest_by_merchant_uid(merchant_uid, None)
             .map(crate::model::Payment::to_json)
     }
@@ -253,7 +256,8 @@ impl FakeIamport {
     /// The OTP "sent by SMS" for a certification request (over HTTP:
     /// `GET /internal/certifications/{imp_uid}/otp`).
     pub fn otp(&self, imp_uid: &str) -> Option<String> {
-        lock(&self.shared().state)
+        self.shared()
+            .lock_state()
             .certifications
             .get(imp_uid)
             .map(|c| c.otp.clone())
@@ -261,13 +265,14 @@ impl FakeIamport {
 
     /// Sends later webhooks form-encoded (`true`) or as JSON (`false`).
     pub fn set_webhook_form_encoded(&self, form: bool) {
-        lock(&self.shared().state).form_encoded = form;
+        self.shared().lock_state().form_encoded = form;
     }
 
     /// Declines `card_number` (dashes allowed) at registration and charge with `message`,
     /// in addition to the built-in table.
     pub fn decline_card(&self, card_number: &str, message: impl Into<String>) {
-        lock(&self.shared().state)
+        self.shared()
+            .lock_state()
             .custom_declines
             .insert(crate::fields::digits(card_number), message.into());
     }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use std::sync::Arc;
 
-use fake_harness::Harness;
+use fake_harness::{Harness, Retention};
 use rand::Rng;
 
 use crate::model::{Certification, Customer, Payment, Receipt, Token};
@@ -35,6 +35,8 @@ pub(crate) struct State {
     pub(crate) form_encoded: bool,
     /// Creation counter, so "latest payment of a merchant_uid" is well defined.
     seq: u64,
+    /// Which payments to forget under the `capacity` / `record_ttl` knobs.
+    retention: Retention<String>,
     harness: Arc<Harness>,
 }
 
@@ -56,6 +58,7 @@ impl State {
             custom_declines: HashMap::new(),
             form_encoded,
             seq: 0,
+            retention: Retention::new(harness.config()),
             harness,
         }
     }
@@ -63,6 +66,31 @@ impl State {
     /// Whether samchon's fake's behaviour is reproduced (see the README's table).
     pub(crate) fn samchon(&self) -> bool {
         self.harness.config().compat_mode() == fake_harness::Compat::Samchon
+    }
+
+    /// Stores a new payment, forgetting the payments the retention knobs no longer keep.
+    pub(crate) fn add_payment(&mut self, payment: Payment) {
+        let imp_uid = payment.imp_uid.clone();
+        self.payments.insert(imp_uid.clone(), payment);
+        let now = self.harness.clock().now();
+        for gone in self.retention.insert(imp_uid, now) {
+            self.forget(&gone);
+        }
+    }
+
+    /// Forgets the payments past their `record_ttl`; [`crate::shared::Shared::lock_state`]
+    /// runs it before every use, so a lookup of an expired payment answers not-found.
+    pub(crate) fn expire(&mut self) {
+        let now = self.harness.clock().now();
+        for gone in self.retention.expired(now) {
+            self.forget(&gone);
+        }
+    }
+
+    /// Removes a payment with its cash receipt, so nothing dangles.
+    fn forget(&mut self, imp_uid: &str) {
+        self.payments.remove(imp_uid);
+        self.receipts.remove(imp_uid);
     }
 
     /// The next creation number.

@@ -155,7 +155,7 @@ pub(crate) fn issue(st: &mut State, body: &Body, now: i64) -> Result<Value, ApiE
     };
     let out = payment.to_json();
     st.emit(&payment);
-    st.payments.insert(payment.imp_uid.clone(), payment);
+    st.add_payment(payment);
     Ok(out)
 }
 

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use fake_harness::idempotency::{Begin, Conflict};
-use fake_harness::{Config, FakeError, Harness, Server, Vendor, Webhook, lock};
+use fake_harness::{Config, FakeError, Harness, Retention, Server, Vendor, Webhook, lock};
 use http::{HeaderMap, StatusCode, Uri, header};
 use serde_json::{Value, json};
 
@@ -88,6 +88,7 @@ impl App {
     fn with_world<R>(&self, f: impl FnOnce(&mut World, DateTime<Utc>) -> R) -> R {
         let now = self.now();
         let mut w = lock(&self.0.world);
+        w.expire(now);
         w.set_fallback_url(self.0.harness.webhook_url());
         if w.next_due().is_some_and(|t| t <= now) {
             w.run_due_schedules(now);
@@ -330,12 +331,12 @@ impl FakePortOneBuilder {
         let first = StoreSettings::new(&store_id)
             .webhook_secret(&webhook_secret)
             .webhook_version(self.webhook_version);
-        let world = World::new(&api_secret, first, self.stores, self.channels).map_err(|e| {
-            FakeError::Start {
+        let world = World::new(&api_secret, first, self.stores, self.channels)
+            .map_err(|e| FakeError::Start {
                 fake: VENDOR.name,
                 source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
-            }
-        })?;
+            })?
+            .with_retention(Retention::new(&self.harness));
         let first_store = store_id.clone();
         let server = fake_harness::start(&VENDOR, self.harness, |h| {
             let app = App(Arc::new(Inner {

@@ -13,6 +13,7 @@ mod payments;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use fake_harness::Retention;
 use serde_json::{Value, json};
 
 use crate::billing_key::BillingKey;
@@ -97,6 +98,8 @@ pub(crate) struct World {
     /// when a message goes to it.
     fallback_url: Option<String>,
     seq: u64,
+    /// Which payments to forget under the `capacity` / `record_ttl` knobs.
+    retention: Retention<(String, String)>,
 }
 
 impl World {
@@ -133,6 +136,7 @@ impl World {
             outbox: Vec::new(),
             fallback_url: None,
             seq: 0,
+            retention: Retention::default(),
         };
         for s in std::iter::once(first).chain(more) {
             if w.stores.contains_key(&s.id) {
@@ -176,6 +180,34 @@ impl World {
             );
         }
         Ok(w)
+    }
+
+    /// Bounds the payments kept by the harness's `capacity` and `record_ttl`.
+    #[must_use]
+    pub fn with_retention(mut self, retention: Retention<(String, String)>) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// Forgets the payments past their `record_ttl`; the server runs it before every
+    /// operation, so a lookup of an expired payment answers `PAYMENT_NOT_FOUND`.
+    pub fn expire(&mut self, now: DateTime<Utc>) {
+        for gone in self.retention.expired(now) {
+            self.forget(&gone);
+        }
+    }
+
+    /// Notes a new payment `(store, paymentId)` and forgets those the knobs no longer keep.
+    fn retain(&mut self, key: &(String, String), now: DateTime<Utc>) {
+        for gone in self.retention.insert(key.clone(), now) {
+            self.forget(&gone);
+        }
+    }
+
+    /// Removes a payment with its pre-registration, so nothing dangles.
+    fn forget(&mut self, key: &(String, String)) {
+        self.payments.remove(key);
+        self.pre_registered.remove(key);
     }
 
     /// The next creation sequence number (list order).

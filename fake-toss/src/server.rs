@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::response::IntoResponse as _;
-use fake_harness::{AttemptInfo, Compat, Config, FakeError, Harness, Server, Vendor};
+use fake_harness::{AttemptInfo, Compat, Config, FakeError, Harness, Retention, Server, Vendor};
 use serde_json::Value;
 
 use crate::auth::{Auth, basic_header};
@@ -114,6 +114,7 @@ impl FakeTossBuilder {
                 harness: h.clone(),
                 store: Mutex::new(Store {
                     samchon: h.config().compat_mode() == Compat::Samchon,
+                    retention: Retention::new(h.config()),
                     ..Store::default()
                 }),
                 auth: Auth::new(keys),

@@ -23,6 +23,7 @@ impl Shared {
     pub(crate) fn with_store<T>(&self, f: impl FnOnce(&mut Store, DateTime<Utc>) -> T) -> T {
         let now = self.harness.clock().now();
         let mut store = lock(&self.store);
+        store.expire(now);
         let out = f(&mut store, now);
         for ev in store.outbox.drain(..) {
             self.harness

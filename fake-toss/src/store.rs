@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 use chrono::{DateTime, Datelike, Utc};
+use fake_harness::Retention;
 use rand::Rng;
 use rand::distributions::Alphanumeric;
 use serde_json::{Value, json};
@@ -44,6 +45,8 @@ pub(crate) struct Store {
     pub(crate) auth_keys: HashMap<String, AuthKey>,
     pub(crate) receipts: HashMap<String, CashReceipt>,
     pub(crate) declines: HashMap<String, TossError>,
+    /// Which payments to forget under the `capacity` / `record_ttl` knobs.
+    pub(crate) retention: Retention<String>,
     pub outbox: Vec<Outgoing>,
     /// Reproduce samchon's fake where it differs (see the README's table).
     pub(crate) samchon: bool,
@@ -204,7 +207,31 @@ impl Store {
         let rendered = p.rendered.clone();
         self.payments.insert(key.clone(), p);
         self.emit_status(&key, now);
+        for gone in self.retention.insert(key, now) {
+            self.forget(&gone);
+        }
         rendered
+    }
+
+    /// Forgets the payments past their `record_ttl` (see [`Retention`]); run before every
+    /// operation, so a lookup of an expired payment answers `NOT_FOUND_PAYMENT`.
+    pub(crate) fn expire(&mut self, now: DateTime<Utc>) {
+        for gone in self.retention.expired(now) {
+            self.forget(&gone);
+        }
+    }
+
+    /// Removes a payment with its order index and cash receipts, so nothing dangles.
+    fn forget(&mut self, payment_key: &str) {
+        if let Some(p) = self.payments.remove(payment_key)
+            && self
+                .orders
+                .get(&p.order_id)
+                .is_some_and(|k| k == payment_key)
+        {
+            self.orders.remove(&p.order_id);
+        }
+        self.receipts.retain(|_, r| r.payment_key != payment_key);
     }
 
     pub(crate) fn new_payment(

@@ -161,6 +161,7 @@ impl World {
 
     /// Creates the payment, or starts a new attempt of a `READY`/`FAILED` one.
     fn start_attempt(&mut self, key: &Key, a: Attempt, now: DateTime<Utc>) -> &mut Payment {
+        self.retain(key, now);
         let seq = self.next_seq();
         let merchant_id = self.merchant_id(&key.0);
         let transaction_id = new_id("");
