@@ -140,7 +140,7 @@ impl PaymentsClient {
         Monitors::new(&self.inner)
     }
 
-    /// The server's webhook routes: `redeliver`.
+    /// The server's webhook routes: `redeliver`, and `failed` (what gave up).
     ///
     /// ```no_run
     /// # async fn run(client: payments_client::PaymentsClient) -> Result<(), payments_client::Error> {

@@ -3,12 +3,14 @@
 //! by this project, `docs/protocol.md`; the PG-facing `/payments/webhooks/toss` and
 //! `/iamport` are for the PGs, not for this SDK). Re-delivery keeps the message's id, so
 //! receivers de-duplicate; that makes both safe to repeat, and they are retried like
-//! reads.
+//! reads. [`Webhooks::failed`] lists what gave up (`PATCH /payments/deliveries/failed`),
+//! so an operator has the ids to re-deliver.
 
 use crate::error::Error;
 use crate::transport::{Body, Inner, Kind};
 use http::Method;
 use payments_core::records::Password;
+use payments_core::records::deliveries::{FailedDeliveries, FailedDeliveriesQuery};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -63,6 +65,46 @@ impl<'a> Webhooks<'a> {
                 &path,
                 Body::Sealed,
                 Some(password),
+                Kind::Idempotent,
+            )
+            .await
+    }
+
+    /// `PATCH /payments/deliveries/failed` (sealed): the webhooks and events whose
+    /// delivery ran out of attempts, newest first, a page at a time. The merchant's
+    /// sealed request is the authority; the listing says where and why, never what.
+    /// Pass a page's `next` as the next query's `before`. Retried like a read.
+    ///
+    /// # Errors
+    /// [`Error::Server`] `400 INVALID_FIELD` for a `limit` outside 1 to 100; the other
+    /// variants of [`Error`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: payments_client::PaymentsClient) -> Result<(), payments_client::Error> {
+    /// use payments_client::records::deliveries::{DeliveryKind, FailedDeliveriesQuery};
+    /// let mut query = FailedDeliveriesQuery::default();
+    /// loop {
+    ///     let page = client.webhooks().failed(&query).await?;
+    ///     for failed in &page.deliveries {
+    ///         println!("{} to {}: {:?}", failed.id, failed.url, failed.last_error);
+    ///         if failed.kind == DeliveryKind::Event {
+    ///             client.events().redeliver(failed.id).await?;
+    ///         }
+    ///     }
+    ///     match page.next {
+    ///         Some(next) => query.before = Some(next),
+    ///         None => break,
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn failed(&self, query: &FailedDeliveriesQuery) -> Result<FailedDeliveries, Error> {
+        self.inner
+            .call(
+                Method::PATCH,
+                "/payments/deliveries/failed",
+                Body::Sealed,
+                Some(query),
                 Kind::Idempotent,
             )
             .await

@@ -327,3 +327,98 @@ async fn a_webhook_can_be_redelivered() {
     );
     assert_eq!(received[1].1.current.id, history.id);
 }
+
+#[tokio::test]
+async fn a_delivery_that_gave_up_is_listed_with_its_cause_and_can_be_sent_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("p.sqlite").to_string_lossy().into_owned();
+    let toss = fake_toss::FakeToss::start().await;
+    let iamport = fake_iamport::FakeIamport::start().await;
+    let server = server_builder(&toss, &iamport, &database)
+        .webhook_max_attempts(2)
+        .start()
+        .await
+        .unwrap();
+    iamport.set_webhook_url(format!("{}/payments/webhooks/iamport", server.uri()));
+    let client = client_for(&server, Wire::SealedV2);
+    let receiver = Receiver::start(envelope(Wire::SealedV2)).await;
+    receiver.set_up(false);
+    let app = TestApp {
+        toss,
+        iamport,
+        server,
+        client,
+        receiver,
+        events: EventSink::start().await,
+        http: reqwest::Client::new(),
+        database,
+        _dir: Some(dir),
+    };
+    let uid = app.iamport_vbank("gave-up-1", 10_000).await;
+    let history = app
+        .client
+        .histories()
+        .create(&app.history_input(VendorCode::Iamport, &uid, "gave-up-1", 10_000))
+        .await
+        .unwrap();
+    app.iamport.deposit(&uid).await.unwrap();
+
+    use payments::core::records::deliveries::{DeliveryKind, FailedDeliveriesQuery};
+    let mut listed = Vec::new();
+    for _ in 0..500 {
+        listed = app
+            .client
+            .webhooks()
+            .failed(&FailedDeliveriesQuery::default())
+            .await
+            .unwrap()
+            .deliveries;
+        if !listed.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(listed.len(), 1, "the given-up webhook is listed");
+    let failed = &listed[0];
+    assert_eq!(failed.kind, DeliveryKind::Webhook);
+    assert_eq!(failed.history_id, Some(history.id));
+    assert_eq!(failed.url, app.receiver.url);
+    assert_eq!(failed.attempts, 2);
+    assert_eq!(failed.last_status, Some(503));
+    assert!(failed.last_attempt_at.is_some());
+
+    // A limit out of range names the field.
+    let error = app
+        .client
+        .webhooks()
+        .failed(&FailedDeliveriesQuery {
+            before: None,
+            limit: Some(0),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(400));
+    assert!(error.to_string().contains("limit"), "{error}");
+
+    // The operator re-delivers it by the listed id; it arrives and leaves the list.
+    app.receiver.set_up(true);
+    app.client
+        .webhooks()
+        .redeliver(
+            failed.id,
+            &Password {
+                password: PASSWORD.into(),
+            },
+        )
+        .await
+        .unwrap();
+    let received = app.receiver.wait_for(1).await;
+    assert_eq!(received[0].1.id, failed.id);
+    let after = app
+        .client
+        .webhooks()
+        .failed(&FailedDeliveriesQuery::default())
+        .await
+        .unwrap();
+    assert!(after.deliveries.is_empty() && after.next.is_none());
+}

@@ -5,10 +5,12 @@
 //! - this module: histories, reservations, webhooks, errors (the base protocol);
 //! - [`ErrorCode`]: every error `code` the server answers with;
 //! - [`charges`]: charges, transactions, events and identity verification (`docs/`);
-//! - [`coupons`]: coupons and gifts (`docs/`).
+//! - [`coupons`]: coupons and gifts (`docs/`);
+//! - [`deliveries`]: the listing of deliveries the server gave up on (`docs/`).
 
 pub mod charges;
 pub mod coupons;
+pub mod deliveries;
 mod error_code;
 
 pub use error_code::{ErrorCode, UnknownErrorCode};

@@ -12,7 +12,7 @@ use crate::reservations::ReservationError;
 use crate::store::{StoreConflict, StoreError};
 use crate::transactions::MoneyError;
 use crate::webhooks::intake::IntakeError;
-use crate::webhooks::outbox::RedeliverError;
+use crate::webhooks::outbox::{ListError, RedeliverError};
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -357,6 +357,15 @@ impl From<RedeliverError> for ApiError {
             RedeliverError::NotFound(what) => Self::not_found(what),
             RedeliverError::Access(e) => e.into(),
             RedeliverError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<ListError> for ApiError {
+    fn from(error: ListError) -> Self {
+        match error {
+            ListError::Invalid(e) => e.into(),
+            ListError::Store(e) => e.into(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! PG webhooks in (`/payments/webhooks/toss`, `/payments/webhooks/iamport`, plain JSON or
 //! form bodies, answered plain) and the re-delivery of what the server sent out
-//! (`/payments/webhooks/{id}/redeliver`, `/payments/events/{id}/redeliver`, sealed).
+//! (`/payments/webhooks/{id}/redeliver`, `/payments/events/{id}/redeliver`, sealed) with
+//! the listing of what gave up (`/payments/deliveries/failed`, sealed).
 
 use super::envelope::{Sealed, decode_json, read_body};
 use super::{ApiError, parse_id};
@@ -10,7 +11,8 @@ use axum::Router;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use axum::routing::post;
+use axum::routing::{patch, post};
+use payments_core::records::deliveries::FailedDeliveriesQuery;
 use payments_core::records::{ErrorCode, Password};
 use std::sync::Arc;
 
@@ -21,6 +23,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/payments/webhooks/iamport", post(iamport))
         .route("/payments/webhooks/{id}/redeliver", post(redeliver_webhook))
         .route("/payments/events/{id}/redeliver", post(redeliver_event))
+        .route("/payments/deliveries/failed", patch(failed_deliveries))
 }
 
 fn media_type_is(headers: &HeaderMap, expected: &str) -> bool {
@@ -88,4 +91,13 @@ async fn redeliver_event(
 ) -> Result<Response, ApiError> {
     let answer = outbox::redeliver_event(&app, parse_id(&id)?).await?;
     Ok(sealed.context.reply(StatusCode::ACCEPTED, &answer))
+}
+
+/// The merchant's sealed request is the authority, as for events.
+async fn failed_deliveries(
+    State(app): State<Arc<App>>,
+    sealed: Sealed<FailedDeliveriesQuery>,
+) -> Result<Response, ApiError> {
+    let page = outbox::failed_deliveries(&app, &sealed.value).await?;
+    Ok(sealed.context.reply(StatusCode::OK, &page))
 }

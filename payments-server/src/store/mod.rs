@@ -21,7 +21,7 @@ pub use coupons::{CouponStore, StoredCoupon};
 pub use histories::{HistoryStore, StoredHistory};
 pub use idempotency::{IdempotencyBegin, IdempotencyStore};
 pub use outbox::{
-    Attempt, AttemptOutcome, Delivery, DeliveryState, MessageKind, NewMessage, OutboxStore,
+    Attempt, AttemptOutcome, Delivery, DeliveryState, GivenUp, MessageKind, NewMessage, OutboxStore,
 };
 pub use reservations::{ReservationStore, StoredReservation};
 pub use sqlite::SqliteStore;

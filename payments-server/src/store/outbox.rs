@@ -55,6 +55,10 @@ pub struct Delivery {
     pub outbox_id: i64,
     /// The webhook's id.
     pub webhook_id: Uuid,
+    /// What it is.
+    pub kind: MessageKind,
+    /// The history it reports on, for webhooks (named in the delivery logs).
+    pub history_id: Option<Uuid>,
     /// The WebhookHistory, sealed at rest.
     pub body_sealed: String,
     /// Where to.
@@ -98,6 +102,23 @@ pub struct DeliveryState {
     pub attempts: u32,
 }
 
+/// A message whose delivery ran out of attempts, for an operator to re-deliver.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GivenUp {
+    /// The message's id (what `redeliver` takes).
+    pub webhook_id: Uuid,
+    /// What it is.
+    pub kind: MessageKind,
+    /// The history it reports on, for webhooks.
+    pub history_id: Option<Uuid>,
+    /// Where it was to go.
+    pub url: String,
+    /// Attempts made.
+    pub attempts: u32,
+    /// The last attempt, when one was recorded.
+    pub last_attempt: Option<Attempt>,
+}
+
 /// Where outgoing messages and their deliveries live.
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
@@ -129,6 +150,17 @@ pub trait OutboxStore: Send + Sync {
 
     /// Engine failures.
     async fn delivery_attempts(&self, webhook_id: Uuid) -> Result<Vec<Attempt>, StoreError>;
+
+    /// Deliveries that gave up, newest message first, from just after `before` (a
+    /// message id from an earlier page; `None` starts at the newest).
+    ///
+    /// # Errors
+    /// Engine failures.
+    async fn given_up(
+        &self,
+        before: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<GivenUp>, StoreError>;
 
     /// Engine failures.
     async fn outbox_depth(&self) -> Result<i64, StoreError>;

@@ -6,11 +6,14 @@
 
 use crate::app::App;
 use crate::at_rest::message_context;
-use crate::errors::AccessError;
+use crate::errors::{AccessError, FieldError};
 use crate::histories;
-use crate::store::{Attempt, AttemptOutcome, Delivery, MessageKind, StoreError};
+use crate::store::{Attempt, AttemptOutcome, Delivery, GivenUp, MessageKind, StoreError};
 use crate::webhooks::WEBHOOK_ID_HEADER;
 use payments_core::envelope::{Binding, EnvelopeKind, TIMESTAMP_HEADER};
+use payments_core::records::deliveries::{
+    DeliveryKind, FailedDeliveries, FailedDeliveriesQuery, FailedDelivery,
+};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -77,21 +80,75 @@ async fn deliver(app: &App, delivery: Delivery) {
             false,
         ),
     };
+    let max = app.config.webhooks.max_attempts;
     let outcome = if delivered {
         AttemptOutcome::Delivered
-    } else if attempt_number >= app.config.webhooks.max_attempts {
-        tracing::warn!(webhook = %delivery.webhook_id, attempts = attempt_number, "outbox: giving up");
+    } else if attempt_number >= max {
         AttemptOutcome::GiveUp
     } else {
         let wait = app.config.webhooks.backoff(attempt_number);
         AttemptOutcome::RetryAt(app.now_ms() + wait.as_millis() as i64)
     };
+    if !delivered {
+        log_failure(&delivery, &attempt, attempt_number, max, outcome);
+    }
     if let Err(error) = app
         .store
         .record_attempt(delivery.outbox_id, &attempt, outcome)
         .await
     {
         tracing::error!(%error, webhook = %delivery.webhook_id, "outbox: cannot record an attempt");
+    }
+}
+
+/// Every failed attempt names where it went, why it failed and what happens next, so an
+/// operator can tell a receiver that is down from one that refuses (URLs can carry
+/// tokens, so only the host is logged).
+fn log_failure(
+    delivery: &Delivery,
+    attempt: &Attempt,
+    number: u32,
+    max: u32,
+    outcome: AttemptOutcome,
+) {
+    let host = url::Url::parse(&delivery.url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "(unparseable URL)".to_owned());
+    let cause = match (attempt.status, &attempt.error) {
+        (Some(status), _) => format!(
+            "answered {status}: {}",
+            attempt.body_excerpt.as_deref().unwrap_or("").trim()
+        ),
+        (None, Some(error)) => error.clone(),
+        (None, None) => "no answer".to_owned(),
+    };
+    let webhook = tracing::field::display(delivery.webhook_id);
+    let history = delivery.history_id.map(tracing::field::display);
+    let kind = delivery.kind.as_str();
+    match outcome {
+        AttemptOutcome::RetryAt(at) => tracing::warn!(
+            webhook,
+            kind,
+            history,
+            host,
+            attempt = number,
+            max,
+            cause,
+            retry_at_ms = at,
+            "outbox: delivery failed, will retry"
+        ),
+        AttemptOutcome::GiveUp => tracing::warn!(
+            webhook,
+            kind,
+            history,
+            host,
+            attempts = number,
+            cause,
+            "outbox: delivery gave up; PATCH /payments/deliveries/failed lists it, \
+             POST /payments/{{webhooks,events}}/{{id}}/redeliver sends it again"
+        ),
+        AttemptOutcome::Delivered => {}
     }
 }
 
@@ -163,6 +220,60 @@ pub enum RedeliverError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Why a listing was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ListError {
+    /// The query is out of range.
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The default and the largest page of [`failed_deliveries`].
+const PAGE: (u32, u32) = (50, 100);
+
+/// Lists the deliveries that gave up, newest message first, so an operator has the ids
+/// re-delivery takes. The merchant's sealed request is the authority: the listing shows
+/// where and why, never a message's body.
+///
+/// # Errors
+/// [`ListError::Invalid`] for a `limit` outside 1 to 100.
+pub async fn failed_deliveries(
+    app: &App,
+    query: &FailedDeliveriesQuery,
+) -> Result<FailedDeliveries, ListError> {
+    let limit = query.limit.unwrap_or(PAGE.0);
+    if !(1..=PAGE.1).contains(&limit) {
+        return Err(FieldError::new("limit", format!("must be 1 to {}", PAGE.1)).into());
+    }
+    // One more than asked says whether there is a next page.
+    let mut page = app.store.given_up(query.before, limit as usize + 1).await?;
+    let more = page.len() > limit as usize;
+    page.truncate(limit as usize);
+    let deliveries: Vec<FailedDelivery> = page.into_iter().map(failed_delivery).collect();
+    let next = more.then(|| deliveries.last().map(|d| d.id)).flatten();
+    Ok(FailedDeliveries { deliveries, next })
+}
+
+fn failed_delivery(given_up: GivenUp) -> FailedDelivery {
+    let last = given_up.last_attempt;
+    FailedDelivery {
+        id: given_up.webhook_id,
+        kind: match given_up.kind {
+            MessageKind::Webhook => DeliveryKind::Webhook,
+            MessageKind::Event => DeliveryKind::Event,
+        },
+        history_id: given_up.history_id,
+        url: given_up.url,
+        attempts: given_up.attempts,
+        last_attempt_at: last.as_ref().map(|a| a.at),
+        last_status: last.as_ref().and_then(|a| a.status),
+        last_error: last.and_then(|a| a.error.or(a.body_excerpt)),
+    }
 }
 
 /// Queues a history's webhook again; the history's password authorises it.

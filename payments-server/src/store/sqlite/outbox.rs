@@ -3,7 +3,7 @@
 
 use super::{SqliteStore, engine, parse_envelope, parse_ts, parse_uuid, ts};
 use crate::store::{
-    Attempt, AttemptOutcome, Delivery, DeliveryState, MessageKind, OutboxStore, StoreError,
+    Attempt, AttemptOutcome, Delivery, DeliveryState, GivenUp, MessageKind, OutboxStore, StoreError,
 };
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
@@ -15,7 +15,8 @@ impl OutboxStore for SqliteStore {
         self.read(move |c| {
             let mut statement = c
                 .prepare_cached(
-                    "SELECT o.id, o.webhook_id, w.body_sealed, o.url, o.envelope, o.attempts \
+                    "SELECT o.id, o.webhook_id, w.body_sealed, o.url, o.envelope, o.attempts, \
+                     w.kind, w.history_id \
                      FROM outbox o JOIN webhooks w ON w.id = o.webhook_id \
                      WHERE o.state = 'pending' AND o.next_attempt_at <= ?1 \
                      ORDER BY o.next_attempt_at, o.id LIMIT ?2",
@@ -30,16 +31,20 @@ impl OutboxStore for SqliteStore {
                         row.get::<_, String>(3)?,
                         row.get::<_, String>(4)?,
                         row.get::<_, i64>(5)?,
+                        row.get::<_, String>(6)?,
+                        row.get::<_, Option<String>>(7)?,
                     ))
                 })
                 .map_err(engine)?;
             let mut out = Vec::new();
             for row in rows {
-                let (outbox_id, webhook_id, body_sealed, url, envelope, attempts) =
+                let (outbox_id, webhook_id, body_sealed, url, envelope, attempts, kind, history) =
                     row.map_err(engine)?;
                 out.push(Delivery {
                     outbox_id,
                     webhook_id: parse_uuid(&webhook_id, "webhook_id")?,
+                    kind: parse_kind(&kind)?,
+                    history_id: history.map(|h| parse_uuid(&h, "history_id")).transpose()?,
                     body_sealed,
                     url,
                     envelope: parse_envelope(&envelope)?,
@@ -138,11 +143,7 @@ impl OutboxStore for SqliteStore {
             let Some((kind, history)) = found else {
                 return Ok(None);
             };
-            let kind = match kind.as_str() {
-                "webhook" => MessageKind::Webhook,
-                "event" => MessageKind::Event,
-                _ => return Err(StoreError::Corrupt("webhooks.kind")),
-            };
+            let kind = parse_kind(&kind)?;
             let history = history.map(|h| parse_uuid(&h, "history_id")).transpose()?;
             Ok(Some((kind, history)))
         })
@@ -200,6 +201,82 @@ impl OutboxStore for SqliteStore {
         .await
     }
 
+    async fn given_up(
+        &self,
+        before: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<GivenUp>, StoreError> {
+        self.read(move |c| {
+            // A `before` that names no given-up message starts at the newest, like `None`.
+            let mut statement = c
+                .prepare_cached(
+                    "SELECT o.id, o.webhook_id, w.kind, w.history_id, o.url, o.attempts \
+                     FROM outbox o JOIN webhooks w ON w.id = o.webhook_id \
+                     WHERE o.state = 'failed' AND o.id < COALESCE( \
+                         (SELECT id FROM outbox WHERE webhook_id = ?1 AND state = 'failed'), \
+                         9223372036854775807) \
+                     ORDER BY o.id DESC LIMIT ?2",
+                )
+                .map_err(engine)?;
+            let rows = statement
+                .query_map(
+                    params![before.map(|b| b.to_string()), limit as i64],
+                    |row| {
+                        Ok((
+                            row.get::<_, i64>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, String>(2)?,
+                            row.get::<_, Option<String>>(3)?,
+                            row.get::<_, String>(4)?,
+                            row.get::<_, i64>(5)?,
+                        ))
+                    },
+                )
+                .map_err(engine)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(engine)?;
+            let mut last = c
+                .prepare_cached(
+                    "SELECT at, status, body_excerpt, error FROM delivery_attempts \
+                     WHERE outbox_id = ?1 ORDER BY id DESC LIMIT 1",
+                )
+                .map_err(engine)?;
+            let mut out = Vec::with_capacity(rows.len());
+            for (outbox_id, webhook_id, kind, history, url, attempts) in rows {
+                let last_attempt = last
+                    .query_row([outbox_id], |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, Option<i64>>(1)?,
+                            row.get::<_, Option<String>>(2)?,
+                            row.get::<_, Option<String>>(3)?,
+                        ))
+                    })
+                    .optional()
+                    .map_err(engine)?
+                    .map(|(at, status, body_excerpt, error)| {
+                        Ok::<_, StoreError>(Attempt {
+                            at: parse_ts(&at, "at")?,
+                            status: status.map(|s| s as u16),
+                            body_excerpt,
+                            error,
+                        })
+                    })
+                    .transpose()?;
+                out.push(GivenUp {
+                    webhook_id: parse_uuid(&webhook_id, "webhook_id")?,
+                    kind: parse_kind(&kind)?,
+                    history_id: history.map(|h| parse_uuid(&h, "history_id")).transpose()?,
+                    url,
+                    attempts: attempts as u32,
+                    last_attempt,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     async fn outbox_depth(&self) -> Result<i64, StoreError> {
         self.read(|c| {
             c.query_row(
@@ -214,6 +291,14 @@ impl OutboxStore for SqliteStore {
 
     async fn wait_for_messages(&self) {
         self.inner.outbox_wake.notified().await;
+    }
+}
+
+fn parse_kind(kind: &str) -> Result<MessageKind, StoreError> {
+    match kind {
+        "webhook" => Ok(MessageKind::Webhook),
+        "event" => Ok(MessageKind::Event),
+        _ => Err(StoreError::Corrupt("webhooks.kind")),
     }
 }
 
@@ -293,5 +378,64 @@ mod tests {
             .expect("the re-delivery woke the worker");
         assert_eq!(store.outbox_depth().await.unwrap(), 1);
         assert!(!store.redeliver(Uuid::from_u128(99), now).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn given_up_deliveries_are_listed_newest_first_in_pages() {
+        let store = SqliteStore::in_memory().unwrap();
+        for n in 1..=3u128 {
+            store
+                .write_transaction(
+                    &TransactionWrite::Insert(transaction(n, &format!("o-{n}"), true)),
+                    &[message(10 + n)],
+                )
+                .await
+                .unwrap();
+        }
+        let now = at("2026-06-01T00:00:00.000Z").timestamp_millis();
+        let attempt = Attempt {
+            at: at("2026-06-01T00:00:01.000Z"),
+            status: None,
+            body_excerpt: None,
+            error: Some("could not reach the receiver".into()),
+        };
+        // 11 and 13 give up; 12 is still pending and must not be listed.
+        for delivery in store.due_deliveries(now, 10).await.unwrap() {
+            let outcome = if delivery.webhook_id == Uuid::from_u128(12) {
+                AttemptOutcome::RetryAt(now + 1_000)
+            } else {
+                AttemptOutcome::GiveUp
+            };
+            store
+                .record_attempt(delivery.outbox_id, &attempt, outcome)
+                .await
+                .unwrap();
+        }
+        let first = store.given_up(None, 1).await.unwrap();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].webhook_id, Uuid::from_u128(13));
+        assert_eq!(first[0].kind, MessageKind::Event);
+        assert_eq!(first[0].attempts, 1);
+        assert_eq!(first[0].last_attempt.as_ref(), Some(&attempt));
+        let next = store.given_up(Some(first[0].webhook_id), 10).await.unwrap();
+        let ids: Vec<_> = next.iter().map(|g| g.webhook_id).collect();
+        assert_eq!(ids, [Uuid::from_u128(11)]);
+        assert!(
+            store
+                .given_up(Some(Uuid::from_u128(11)), 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // Re-delivered, a message leaves the list.
+        store.redeliver(Uuid::from_u128(13), now).await.unwrap();
+        let ids: Vec<_> = store
+            .given_up(None, 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|g| g.webhook_id)
+            .collect();
+        assert_eq!(ids, [Uuid::from_u128(11)]);
     }
 }
