@@ -58,6 +58,8 @@ pub struct App {
     pub started_at: Timestamp,
     /// Requests being served right now.
     pub in_flight: Arc<AtomicI64>,
+    /// Webhooks for payments not registered (yet), warned about after a grace window.
+    pub unknown_payments: crate::webhooks::unknown::UnknownPayments,
     /// Slows down owners who guess coupon codes wrong.
     pub coupon_guard: crate::guess_guard::GuessGuard,
     /// One permit per core: password hashes queue instead of all running at once and

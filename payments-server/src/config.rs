@@ -19,6 +19,7 @@
 //! retry_schedule_ms = [1000, 5000, 30000, 300000, 1800000]
 //! max_attempts = 6
 //! timeout_ms = 10000
+//! unknown_payment_grace_ms = 60000      # a PG webhook for an unregistered payment warns after this
 //!
 //! [events]                              # transaction events (approved, failed, cancelled)
 //! url = "https://shop.example/payments/events"
@@ -29,6 +30,7 @@
 //!
 //! [vendors]
 //! timeout_ms = 10000
+//! check_at_start = false                # true: refuse to start when a PG refuses our keys
 //! toss = [{ store_id = "main", base_url = "https://api.tosspayments.com", secret_key = "test_sk_…" }]
 //! iamport = [{ store_id = "main", base_url = "https://api.iamport.kr", imp_key = "…", imp_secret = "…" }]
 //! ```
@@ -140,6 +142,10 @@ pub struct WebhookConfig {
     pub timeout_ms: u64,
     /// How often the worker looks for due deliveries when nothing wakes it, in milliseconds.
     pub poll_interval_ms: u64,
+    /// How long a PG webhook for a payment no history names may stay unexplained before
+    /// it is logged as a warning, in milliseconds (before, it is the usual race with the
+    /// caller's registration, logged at debug).
+    pub unknown_payment_grace_ms: u64,
 }
 
 impl Default for WebhookConfig {
@@ -149,6 +155,7 @@ impl Default for WebhookConfig {
             max_attempts: 6,
             timeout_ms: 10_000,
             poll_interval_ms: 1_000,
+            unknown_payment_grace_ms: 60_000,
         }
     }
 }
@@ -168,6 +175,10 @@ impl WebhookConfig {
 pub struct VendorConfig {
     /// Time limit of every PG call, in milliseconds.
     pub timeout_ms: u64,
+    /// Ask each store once at start whether it accepts the server's credentials, and
+    /// refuse to start when one refuses (an unreachable PG is only logged: an outage
+    /// must not keep the server down).
+    pub check_at_start: bool,
     /// Toss Payments stores.
     pub toss: Vec<TossStore>,
     /// PortOne stores.
@@ -178,6 +189,7 @@ impl Default for VendorConfig {
     fn default() -> Self {
         Self {
             timeout_ms: 10_000,
+            check_at_start: false,
             toss: vec![],
             iamport: vec![],
         }

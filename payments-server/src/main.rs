@@ -1,6 +1,7 @@
 //! The `payments-server` binary: reads a TOML configuration (`--config FILE`) with
 //! `PAYMENTS_*` environment overrides and serves until Ctrl-C or SIGTERM (graceful). `keygen` prints fresh
-//! keys; `--demo` starts fake-toss and fake-iamport in-process and points the server
+//! keys; `check-config` validates the configuration and asks each PG store once
+//! whether it accepts the server's credentials; `--demo` starts fake-toss and fake-iamport in-process and points the server
 //! at them, so the whole API can be tried with nothing else running.
 
 use base64::Engine;
@@ -33,6 +34,9 @@ struct Cli {
 enum Command {
     /// Print fresh keys as a TOML snippet for the configuration.
     Keygen,
+    /// Validate the configuration and ask each configured PG store once whether it
+    /// accepts the server's credentials; exits 1 when anything is wrong.
+    CheckConfig,
 }
 
 fn random_text(bytes: usize) -> String {
@@ -52,6 +56,35 @@ fn keygen() {
     println!("[data_keys]");
     println!("active = \"k1\"");
     println!("keys = {{ k1 = \"{}\" }}", DataKeys::generate());
+}
+
+/// `check-config`: the configuration's own rules, then one call per PG store.
+async fn check_config(config: &ServerConfig) -> ExitCode {
+    if let Err(error) = config.validate() {
+        eprintln!("configuration: {error}");
+        return ExitCode::FAILURE;
+    }
+    let gateways = match payments_server::vendors::configured(&config.vendors) {
+        Ok(gateways) => gateways,
+        Err(error) => {
+            eprintln!("http client: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if gateways.is_empty() {
+        println!("no PG store is configured ([vendors] toss / iamport)");
+    }
+    let checks = payments_server::vendors::check::check_credentials(&gateways).await;
+    let mut ok = true;
+    for check in &checks {
+        println!("{check}");
+        ok &= check.outcome == payments_server::vendors::check::CheckOutcome::Accepted;
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 /// Ctrl-C, or SIGTERM where there is one (service managers stop with it).
@@ -101,6 +134,9 @@ async fn main() -> ExitCode {
     if let Err(error) = config.apply_env(std::env::vars()) {
         eprintln!("{error}");
         return ExitCode::FAILURE;
+    }
+    if let Some(Command::CheckConfig) = cli.command {
+        return check_config(&config).await;
     }
     // Kept alive for as long as the server runs.
     let fakes: Option<demo::Fakes> = if cli.demo {

@@ -7,9 +7,7 @@ use crate::app::{App, Envelopes};
 use crate::at_rest::DataKeys;
 use crate::config::{ConfigError, IamportStore, ServerConfig, TossStore};
 use crate::store::{SqliteStore, Store, StoreError};
-use crate::vendors::iamport::IamportGateway;
-use crate::vendors::toss::TossGateway;
-use crate::vendors::{Gateways, http_client};
+use crate::vendors::{self, http_client};
 use payments_core::clock::{Clock, IdGen, RandomIdGen, SystemClock};
 use payments_core::envelope::{CompatKey, EnvelopeError, SealedV2Key};
 use payments_core::password::{PasswordError, PasswordHasher};
@@ -52,6 +50,32 @@ pub enum StartError {
     /// The HTTP client could not be built.
     #[error("http client: {0}")]
     Http(#[from] reqwest::Error),
+    /// `[vendors] check_at_start` is on and a PG refused the server's credentials; the
+    /// message names every store that did and the key to fix.
+    #[error("{0}")]
+    Credentials(String),
+}
+
+/// Refuses to start when a store's PG refuses its credentials; a PG that cannot be
+/// asked is only logged, so an outage at the PG does not keep the server down.
+async fn check_at_start(gateways: &vendors::Gateways) -> Result<(), StartError> {
+    let mut refused = Vec::new();
+    for check in vendors::check::check_credentials(gateways).await {
+        match &check.outcome {
+            vendors::check::CheckOutcome::Accepted => {
+                tracing::info!(vendor = %check.vendor, store = %check.store_id, "PG credentials accepted")
+            }
+            vendors::check::CheckOutcome::Refused(why) => refused.push(why.clone()),
+            vendors::check::CheckOutcome::Unreachable(why) => {
+                tracing::warn!(vendor = %check.vendor, store = %check.store_id, %why, "PG credentials not checked: the PG could not be asked")
+            }
+        }
+    }
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(StartError::Credentials(refused.join("; ")))
+    }
 }
 
 /// The entry point: `PaymentServer::builder()…start().await`.
@@ -206,6 +230,12 @@ impl PaymentServerBuilder {
         self
     }
 
+    /// Checks every store's credentials at start (see `[vendors] check_at_start`).
+    pub fn check_credentials_at_start(mut self, check: bool) -> Self {
+        self.config.vendors.check_at_start = check;
+        self
+    }
+
     /// The time limit of every PG call.
     pub fn vendor_timeout(mut self, timeout: Duration) -> Self {
         self.config.vendors.timeout_ms = timeout.as_millis() as u64;
@@ -258,30 +288,9 @@ impl PaymentServerBuilder {
         }
         self.config.validate()?;
         let config = self.config;
-        let vendor_http = http_client(
-            Duration::from_millis(config.vendors.timeout_ms),
-            Duration::from_secs(5),
-        )?;
-        let mut gateways = Gateways::default();
-        for store in &config.vendors.toss {
-            let gateway = TossGateway::new(
-                &store.base_url,
-                store.secret_key.clone(),
-                vendor_http.clone(),
-            );
-            gateways.insert(VendorCode::TossPayments, &store.store_id, Arc::new(gateway));
-        }
-        for store in &config.vendors.iamport {
-            let gateway = IamportGateway::new(
-                &store.base_url,
-                store.imp_key.clone(),
-                store.imp_secret.clone(),
-                vendor_http.clone(),
-            );
-            gateways.insert(VendorCode::Iamport, &store.store_id, Arc::new(gateway));
-        }
+        let mut gateways = vendors::configured(&config.vendors)?;
         for (vendor, store_id, gateway) in self.gateways {
-            gateways.insert(vendor, &store_id, gateway);
+            gateways.insert(vendor, &store_id, gateway, None);
         }
         let compat = match &config.envelopes.compat {
             Some(c) => Some(CompatKey::new(c.key.expose(), c.iv.expose())?),
@@ -308,6 +317,9 @@ impl PaymentServerBuilder {
             Duration::from_millis(config.webhooks.timeout_ms),
             Duration::from_secs(5),
         )?;
+        let unknown_payments = crate::webhooks::unknown::UnknownPayments::new(
+            Duration::from_millis(config.webhooks.unknown_payment_grace_ms),
+        );
         Ok(Arc::new(App {
             started_at: clock.now(),
             config,
@@ -320,6 +332,7 @@ impl PaymentServerBuilder {
             ids: self.ids.unwrap_or_else(|| Arc::new(RandomIdGen)),
             webhook_http,
             in_flight: Arc::new(AtomicI64::new(0)),
+            unknown_payments,
             coupon_guard: crate::guess_guard::GuessGuard::default(),
             hashing: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -333,6 +346,9 @@ impl PaymentServerBuilder {
     /// Any unusable configuration value, or an address that cannot be bound.
     pub async fn start(self) -> Result<ServerHandle, StartError> {
         let app = self.build()?;
+        if app.config.vendors.check_at_start {
+            check_at_start(&app.gateways).await?;
+        }
         let bind = app.config.bind.clone();
         let listener = tokio::net::TcpListener::bind(&bind)
             .await

@@ -422,3 +422,110 @@ async fn a_delivery_that_gave_up_is_listed_with_its_cause_and_can_be_sent_again(
         .unwrap();
     assert!(after.deliveries.is_empty() && after.next.is_none());
 }
+
+#[tokio::test]
+async fn a_refused_pg_secret_names_the_store_and_the_setting_to_fix() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("p.sqlite").to_string_lossy().into_owned();
+    let server = server_builder(&app.toss, &app.iamport, &database)
+        .toss_store("wrong", app.toss.uri(), "test_sk_not_the_fakes_key")
+        .start()
+        .await
+        .unwrap();
+    let client = client_for(&server, Wire::SealedV2);
+    let key = app.toss_card("creds-1", 10_000, true).await;
+    let mut input = app.history_input(VendorCode::TossPayments, &key, "creds-1", 10_000);
+    input.vendor.store_id = "wrong".into();
+    let error = client.histories().create(&input).await.unwrap_err();
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(502));
+    assert_eq!(error.code_str(), Some("VENDOR_CREDENTIALS"));
+    let message = error.to_string();
+    assert!(
+        message.contains(r#"vendors.toss[store_id = "wrong"].secret_key"#),
+        "{message}"
+    );
+    assert!(!message.contains("test_sk_not_the_fakes_key"), "{message}");
+}
+
+#[tokio::test]
+async fn credentials_are_checked_once_per_store_and_a_refusal_can_stop_the_start() {
+    use payments::server::vendors::check::{CheckOutcome, check_credentials};
+    let toss = fake_toss::FakeToss::start().await;
+    let iamport = fake_iamport::FakeIamport::start().await;
+    let (imp_key, _) = iamport.credentials();
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let mut config = payments::server::config::ServerConfig::default();
+    let builder = |config: &mut payments::server::config::ServerConfig| {
+        use payments::core::secret::Secret;
+        use payments::server::config::{IamportStore, TossStore};
+        config.vendors.toss = vec![
+            TossStore {
+                store_id: "good".into(),
+                base_url: toss.uri(),
+                secret_key: Secret::new(toss.secret_key().to_owned()),
+            },
+            TossStore {
+                store_id: "down".into(),
+                base_url: closed.clone(),
+                secret_key: Secret::new("test_sk_x".into()),
+            },
+        ];
+        config.vendors.iamport = vec![IamportStore {
+            store_id: "bad".into(),
+            base_url: iamport.uri(),
+            imp_key: imp_key.clone(),
+            imp_secret: Secret::new("not the secret".into()),
+        }];
+    };
+    builder(&mut config);
+    let gateways = payments::server::vendors::configured(&config.vendors).unwrap();
+    let checks = check_credentials(&gateways).await;
+    let outcome = |store: &str| {
+        checks
+            .iter()
+            .find(|c| c.store_id == store)
+            .map(|c| c.outcome.clone())
+            .unwrap()
+    };
+    assert_eq!(outcome("good"), CheckOutcome::Accepted);
+    assert!(matches!(outcome("down"), CheckOutcome::Unreachable(_)));
+    match outcome("bad") {
+        CheckOutcome::Refused(why) => assert!(
+            why.contains(r#"vendors.iamport[store_id = "bad"].{imp_key, imp_secret}"#),
+            "{why}"
+        ),
+        other => panic!("the wrong imp_secret is refused, not {other:?}"),
+    }
+    // The probe created nothing at the PG.
+    assert!(toss.received_requests().iter().all(|r| r.method == "GET"));
+
+    // With the start-up check on, the refusal keeps the server from starting; the
+    // unreachable store alone would not.
+    config.bind = "127.0.0.1:0".into();
+    config.database = ":memory:".into();
+    let Err(refused) = payments::server::PaymentServer::builder()
+        .config(config.clone())
+        .sealed_v2_secret(SECRET)
+        .check_credentials_at_start(true)
+        .start()
+        .await
+    else {
+        panic!("a refused store stops the start");
+    };
+    assert!(
+        refused.to_string().contains(r#"store_id = "bad""#),
+        "{refused}"
+    );
+    config.vendors.iamport.clear();
+    let started = payments::server::PaymentServer::builder()
+        .config(config)
+        .sealed_v2_secret(SECRET)
+        .check_credentials_at_start(true)
+        .start()
+        .await;
+    assert!(started.is_ok(), "an unreachable PG does not stop the start");
+}

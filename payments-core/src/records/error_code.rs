@@ -140,6 +140,9 @@ error_codes! {
     Internal = "INTERNAL",
     /// `502`: the PG failed or could not be reached.
     VendorError = "VENDOR_ERROR",
+    /// `502`: the PG refused the server's credentials for a store; the message names the
+    /// vendor, the store and the configuration key to fix.
+    VendorCredentials = "VENDOR_CREDENTIALS",
     /// `502`: the PG's payment does not match the charge the server made.
     VendorMismatch = "VENDOR_MISMATCH",
     /// `503`: the coupon kept changing while the request ran; retry.

@@ -186,11 +186,13 @@ impl From<GatewayError> for ApiError {
                 )
             }
             GatewayError::Unauthorized(detail) => {
+                // The detail names the store and the setting, never a secret; the caller
+                // holds an envelope key, so it is the operator (or their backend).
                 tracing::error!(%detail, "PG refused the server's credentials");
                 Self::new(
                     StatusCode::BAD_GATEWAY,
-                    ErrorCode::VendorError,
-                    "the PG refused the server's credentials",
+                    ErrorCode::VendorCredentials,
+                    detail,
                 )
             }
             GatewayError::Unavailable(detail) | GatewayError::Malformed(detail) => {

@@ -1,14 +1,25 @@
 //! PG adapters: reqwest clients that implement [`PaymentGateway`] for each configured
 //! store, and the registry the rest of the server looks them up in.
+//!
+//! - [`toss`], [`iamport`]: one adapter per PG.
+//! - [`credentials`]: names the store and the configuration key when a PG refuses the
+//!   server's credentials; every registered adapter is wrapped in it.
+//! - [`check`]: one call to each configured store to see that its credentials work
+//!   (`payments-server check-config`, `[vendors] check_at_start`).
 
+pub mod check;
+pub mod credentials;
 pub mod iamport;
 pub mod toss;
 
+use crate::config::VendorConfig;
+use iamport::IamportGateway;
 use payments_core::records::VendorCode;
 use payments_core::vendor::{GatewayError, PaymentGateway};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use toss::TossGateway;
 
 /// Builds the HTTP client every adapter shares: rustls, and a timeout on every call.
 ///
@@ -25,6 +36,46 @@ pub fn http_client(
         .build()
 }
 
+/// The adapters of every store in the configuration, sharing one HTTP client.
+///
+/// # Errors
+/// When the TLS backend cannot be initialised.
+pub fn configured(config: &VendorConfig) -> reqwest::Result<Gateways> {
+    let http = http_client(
+        Duration::from_millis(config.timeout_ms),
+        Duration::from_secs(5),
+    )?;
+    let mut gateways = Gateways::default();
+    for store in &config.toss {
+        let gateway = TossGateway::new(&store.base_url, store.secret_key.clone(), http.clone());
+        gateways.insert(
+            VendorCode::TossPayments,
+            &store.store_id,
+            Arc::new(gateway),
+            Some(credentials::setting("toss", &store.store_id, "secret_key")),
+        );
+    }
+    for store in &config.iamport {
+        let gateway = IamportGateway::new(
+            &store.base_url,
+            store.imp_key.clone(),
+            store.imp_secret.clone(),
+            http.clone(),
+        );
+        gateways.insert(
+            VendorCode::Iamport,
+            &store.store_id,
+            Arc::new(gateway),
+            Some(credentials::setting(
+                "iamport",
+                &store.store_id,
+                "{imp_key, imp_secret}",
+            )),
+        );
+    }
+    Ok(gateways)
+}
+
 /// The configured stores: one adapter per (vendor, store id).
 #[derive(Clone, Default)]
 pub struct Gateways {
@@ -32,9 +83,25 @@ pub struct Gateways {
 }
 
 impl Gateways {
-    /// Registers the adapter serving `store_id` at `vendor`.
-    pub fn insert(&mut self, vendor: VendorCode, store_id: &str, gateway: Arc<dyn PaymentGateway>) {
-        self.stores.insert((vendor, store_id.to_owned()), gateway);
+    /// Registers the adapter serving `store_id` at `vendor`, whose credentials are in the
+    /// configuration keys `setting` (see [`credentials::setting`]).
+    pub fn insert(
+        &mut self,
+        vendor: VendorCode,
+        store_id: &str,
+        gateway: Arc<dyn PaymentGateway>,
+        setting: Option<String>,
+    ) {
+        let named = credentials::Credentialed::new(gateway, store_id, setting);
+        self.stores
+            .insert((vendor, store_id.to_owned()), Arc::new(named));
+    }
+
+    /// Every configured store, for checks that visit them all.
+    pub fn iter(&self) -> impl Iterator<Item = (VendorCode, &str, &Arc<dyn PaymentGateway>)> {
+        self.stores
+            .iter()
+            .map(|((vendor, store_id), gateway)| (*vendor, store_id.as_str(), gateway))
     }
 
     /// The adapter for a store, if configured.

@@ -145,7 +145,7 @@ pub async fn iamport(app: &App, notice: &IamportNotice) -> Result<Ack, IntakeErr
 /// from the PG and applied.
 async fn refresh_named(app: &App, code: VendorCode, uid: &str) -> Result<Ack, IntakeError> {
     let Some(stored) = app.store.history_by_vendor_uid(code, uid).await? else {
-        tracing::warn!(vendor = %code, uid, "PG webhook for an unknown payment");
+        app.unknown_payments.seen(app.store.clone(), code, uid);
         return Ok(ack(Outcome::Unknown));
     };
     let (_, changed) = histories::refresh(app, stored).await?;

@@ -1,9 +1,12 @@
 //! Webhooks: [`intake`] turns PG webhooks into verified history changes; [`outbox`]
-//! delivers the resulting [`payments_core::records::WebhookHistory`] records to callers.
+//! delivers the resulting [`payments_core::records::WebhookHistory`] records to callers;
+//! [`unknown`] watches webhooks for payments not registered (yet); [`egress`] guards
+//! where deliveries may go.
 
 pub mod egress;
 pub mod intake;
 pub mod outbox;
+pub mod unknown;
 
 /// The header naming the webhook's id on every delivery, for de-duplication.
 pub const WEBHOOK_ID_HEADER: &str = "x-payments-webhook-id";

@@ -327,7 +327,7 @@ fn commit_change(
 
 /// Rows the engine's unit tests write.
 #[cfg(test)]
-mod fixtures {
+pub(crate) mod fixtures {
     use crate::store::{MessageKind, NewMessage, StoredHistory, StoredTransaction};
     use payments_core::envelope::EnvelopeKind;
     use payments_core::records::{Source, Vendor, VendorCode};
