@@ -98,7 +98,8 @@ impl<'a> Monitors<'a> {
     }
 
     /// `GET /monitors/system` (sealed answer): version, commit and start time. Retried
-    /// per the [`RetryPolicy`](crate::RetryPolicy).
+    /// per the [`RetryPolicy`](crate::RetryPolicy). The server answers monitors in
+    /// sealed-v2 only: a client on the compat envelope gets `415 ENVELOPE_DISABLED`.
     ///
     /// # Errors
     /// The variants of [`Error`]; [`Error::Response`] when the answer cannot be opened

@@ -33,7 +33,12 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Print fresh keys as a TOML snippet for the configuration.
-    Keygen,
+    Keygen {
+        /// Also print a compat key and IV. Only for clients that cannot speak sealed-v2
+        /// (samchon's nestia SDK): compat has no MAC and a fixed IV.
+        #[arg(long)]
+        compat: bool,
+    },
     /// Validate the configuration and ask each configured PG store once whether it
     /// accepts the server's credentials; exits 1 when anything is wrong.
     CheckConfig,
@@ -45,13 +50,16 @@ fn random_text(bytes: usize) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buffer)
 }
 
-fn keygen() {
-    // compat keys are used as their UTF-8 bytes: 32 and 16 ASCII characters.
-    let compat_key: String = random_text(24).chars().take(32).collect();
-    let compat_iv: String = random_text(12).chars().take(16).collect();
+fn keygen(compat: bool) {
     println!("[envelopes]");
     println!("sealed_v2_secret = \"{}\"", random_text(32));
-    println!("compat = {{ key = \"{compat_key}\", iv = \"{compat_iv}\" }}");
+    if compat {
+        // compat keys are used as their UTF-8 bytes: 32 and 16 ASCII characters.
+        let compat_key: String = random_text(24).chars().take(32).collect();
+        let compat_iv: String = random_text(12).chars().take(16).collect();
+        println!("# compat: no MAC, fixed IV; only for clients that cannot speak sealed-v2");
+        println!("compat = {{ key = \"{compat_key}\", iv = \"{compat_iv}\" }}");
+    }
     println!();
     println!("[data_keys]");
     println!("active = \"k1\"");
@@ -111,8 +119,8 @@ async fn main() -> ExitCode {
         )
         .init();
     let cli = Cli::parse();
-    if let Some(Command::Keygen) = cli.command {
-        keygen();
+    if let Some(Command::Keygen { compat }) = cli.command {
+        keygen(compat);
         return ExitCode::SUCCESS;
     }
     let mut config = match &cli.config {

@@ -469,16 +469,11 @@ async fn every_refusal_has_its_own_code_and_status() {
     )
     .await
     .refused(400, "INVALID_FIELD");
-    let malformed = api.register("not a code", "member-1").await;
-    malformed.refused(400, "INVALID_BODY");
-    assert!(
-        malformed.body["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("code"),
-        "{}",
-        malformed.body
-    );
+    // A compat body that does not decode gets the one compat refusal (no padding oracle);
+    // the same body over sealed-v2 names the field (tests/e2e/failures.rs).
+    api.register("not a code", "member-1")
+        .await
+        .refused(400, "UNDECRYPTABLE");
     api.register(&code(3), "")
         .await
         .refused(400, "INVALID_FIELD");

@@ -180,13 +180,23 @@ async fn bad_bodies_get_clear_errors() {
         .unwrap();
     assert_eq!(huge.status(), 413);
 
-    // A well-sealed body of the wrong shape names the field.
-    let compat = payments::core::envelope::CompatKey::new(COMPAT_KEY, COMPAT_IV).unwrap();
+    // A well-sealed body of the wrong shape names the field (sealed-v2: authenticated, so
+    // the detail is no oracle; compat answers every failure alike, tested below).
+    let sealed = payments::core::envelope::SealedV2Key::derive(SECRET);
+    let timestamp_ms = chrono::Utc::now().timestamp_millis();
     let wrong_shape = app
         .http
         .post(&url)
-        .header("content-type", "text/plain")
-        .body(compat.encrypt(br#"{"vendor": {"code": "stripe", "store_id": "x", "uid": "y"}}"#))
+        .header("content-type", "application/vnd.payments.sealed-v2")
+        .header("x-payments-timestamp", timestamp_ms.to_string())
+        .body(sealed.seal(
+            br#"{"vendor": {"code": "stripe", "store_id": "x", "uid": "y"}}"#,
+            &payments::core::envelope::Binding {
+                method: "POST",
+                path: "/payments/histories",
+                timestamp_ms,
+            },
+        ))
         .send()
         .await
         .unwrap();
@@ -528,4 +538,120 @@ async fn credentials_are_checked_once_per_store_and_a_refusal_can_stop_the_start
         .start()
         .await;
     assert!(started.is_ok(), "an unreachable PG does not stop the start");
+}
+
+/// The compat envelope has no MAC: if a bad-padding body and a good-padding body of bad
+/// JSON were answered differently, a captured body could be decrypted a byte at a time.
+#[tokio::test]
+async fn every_compat_failure_gets_one_identical_answer() {
+    let app = spawn_app_with(Wire::Compat).await;
+    let key = payments::core::envelope::CompatKey::new(COMPAT_KEY, COMPAT_IV).unwrap();
+    let good = key.encrypt(br#"{"schema":"shop","table":"orders","id":"o-1","password":"pw"}"#);
+    // Flip a bit of the first block: the last block's padding stays valid, the JSON breaks.
+    let mut bytes =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &good).unwrap();
+    bytes[3] ^= 0x40;
+    let altered_json = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &bytes);
+    // Flip a bit of the second-to-last block: the padding breaks.
+    let n = bytes.len();
+    bytes[n - 17] ^= 0x01;
+    let bad_padding = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &bytes);
+    let bodies = [
+        ("not base64", "%%% not base64 %%%".to_owned()),
+        ("not whole blocks", "AAAA".to_owned()),
+        ("bad padding", bad_padding),
+        ("altered JSON", altered_json),
+        ("not JSON", key.encrypt(b"not json at all")),
+        ("not UTF-8", key.encrypt(&[0xff, 0xfe, 0xfd])),
+        ("wrong shape", key.encrypt(br#"{"schema":1}"#)),
+        (
+            "unknown field",
+            key.encrypt(
+                br#"{"schema":"shop","table":"orders","id":"o-1","password":"pw","extra":1}"#,
+            ),
+        ),
+    ];
+    let url = format!("{}/payments/histories/get", app.server.uri());
+    let mut answers = Vec::new();
+    for (what, body) in bodies {
+        let response = app
+            .http
+            .patch(&url)
+            .header("content-type", "text/plain")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        answers.push((what, status, text));
+    }
+    let (_, status, first) = &answers[0];
+    assert_eq!(*status, 400);
+    assert!(first.contains("UNDECRYPTABLE"), "{first}");
+    for (what, status, text) in &answers {
+        assert_eq!(
+            (*status, text),
+            (400, first),
+            "{what} is answered like every other compat failure"
+        );
+    }
+    // The good body still opens (and names no record).
+    let response = app
+        .http
+        .patch(&url)
+        .header("content-type", "text/plain")
+        .body(good)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+
+    // Monitors never answer in compat: their content is known, which would hand out a
+    // ciphertext of known plaintext.
+    for route in ["/monitors/system", "/monitors/performance"] {
+        let response = app
+            .http
+            .get(format!("{}{route}", app.server.uri()))
+            .header("accept", "text/plain")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 415, "{route}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "ENVELOPE_DISABLED");
+    }
+}
+
+/// Over the authenticated envelope, a body of the wrong shape names the field at fault.
+#[tokio::test]
+async fn sealed_v2_bodies_of_the_wrong_shape_name_the_field() {
+    let app = spawn_app().await;
+    let key = payments::core::envelope::SealedV2Key::derive(SECRET);
+    let path = "/payments/coupons/register";
+    let timestamp_ms = chrono::Utc::now().timestamp_millis();
+    let body = key.seal(
+        br#"{"code":"not a code","owner":"member-1"}"#,
+        &payments::core::envelope::Binding {
+            method: "POST",
+            path,
+            timestamp_ms,
+        },
+    );
+    let response = app
+        .http
+        .post(format!("{}{path}", app.server.uri()))
+        .header("content-type", "application/vnd.payments.sealed-v2")
+        .header("x-payments-timestamp", timestamp_ms.to_string())
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "INVALID_BODY");
+    assert!(
+        body["message"].as_str().unwrap().starts_with("code"),
+        "{body}"
+    );
 }

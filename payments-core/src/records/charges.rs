@@ -13,6 +13,7 @@ use uuid::Uuid;
 /// One line of an order as the caller sends it: the product as it is now (the order
 /// snapshots its id, name and price) and how many.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OrderLineInput {
     /// The product as the caller's catalogue has it at order time.
     pub product: Product,
@@ -22,6 +23,7 @@ pub struct OrderLineInput {
 
 /// An order as the caller sends it; [`OrderInput::to_order`] applies the order rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OrderInput {
     /// The caller's order id (also the PG's `orderId` / `merchant_uid`).
     pub id: String,
@@ -46,6 +48,7 @@ impl OrderInput {
 /// `Charge.Create`: charge a saved card (a reservation) for an order. Sent with an
 /// `Idempotency-Key`, which the server passes on to the PG.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ChargeCreate {
     /// The caller's record the resulting payment history belongs to.
     pub source: Source,
@@ -109,6 +112,7 @@ pub struct Charge {
 
 /// `Transaction.Read`: read a transaction by id, with the password of its history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TransactionAccess {
     /// The password given when the transaction was made: the charge's (or the recorded
     /// payment's) password, or the one sent with a coupon redemption.
@@ -131,6 +135,7 @@ pub struct EventRecord {
 
 /// `Certification.Verify`: verify a person with a PG certification (PortOne).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CertificationVerify {
     /// The certification at the PG (`uid` = the certification's `imp_uid`).
     pub vendor: Vendor,

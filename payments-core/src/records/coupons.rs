@@ -165,6 +165,7 @@ impl From<&Coupon> for CouponRecord {
 
 /// `Coupon.Issue`: issue `count` unregistered coupons of one value and expiry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CouponIssue {
     /// What each coupon is worth.
     pub value: CouponValueRecord,
@@ -185,6 +186,7 @@ pub struct CouponsIssued {
 
 /// `Gift.Create`: issue a coupon straight to `recipient`, from `giver`, with a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GiftCreate {
     /// What the gift is worth.
     pub value: CouponValueRecord,
@@ -201,6 +203,7 @@ pub struct GiftCreate {
 
 /// `Coupon.Register`: bind an issued coupon to `owner`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CouponRegister {
     /// The code as the person typed it (any case, `-` and spaces allowed).
     pub code: CouponCode,
@@ -210,6 +213,7 @@ pub struct CouponRegister {
 
 /// `Coupon.Read`: read a coupon as its owner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CouponAccess {
     /// The code.
     pub code: CouponCode,
@@ -219,6 +223,7 @@ pub struct CouponAccess {
 
 /// `Coupon.Redeem`: use a registered coupon, once, for an order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CouponRedeem {
     /// The code.
     pub code: CouponCode,

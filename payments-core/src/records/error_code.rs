@@ -100,7 +100,7 @@ error_codes! {
     PayloadTooLarge = "PAYLOAD_TOO_LARGE",
     /// `415`: the request's content type is not an envelope (or the route's type).
     UnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE",
-    /// `415`: the server has the `compat` envelope switched off.
+    /// `415`: the `compat` envelope is switched off on the server or on this route (monitors).
     EnvelopeDisabled = "ENVELOPE_DISABLED",
     /// `422`: the idempotency key was used before with a different request.
     IdempotencyMismatch = "IDEMPOTENCY_MISMATCH",
@@ -140,8 +140,7 @@ error_codes! {
     Internal = "INTERNAL",
     /// `502`: the PG failed or could not be reached.
     VendorError = "VENDOR_ERROR",
-    /// `502`: the PG refused the server's credentials for a store; the message names the
-    /// vendor, the store and the configuration key to fix.
+    /// `502`: the PG refused the server's credentials; the message names the store and the key to fix.
     VendorCredentials = "VENDOR_CREDENTIALS",
     /// `502`: the PG's payment does not match the charge the server made.
     VendorMismatch = "VENDOR_MISMATCH",

@@ -89,6 +89,7 @@ pub struct Source {
 
 /// Source + `{password}`: reads a record by the caller's source.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Accessor {
     /// The caller's schema.
     pub schema: String,
@@ -113,6 +114,7 @@ impl Accessor {
 
 /// `{password}`: reads a record by id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Password {
     /// The record's own password.
     pub password: Secret<String>,
@@ -207,6 +209,7 @@ pub struct PaymentHistorySnapshot {
 
 /// `PaymentHistory.Create`: asks the server to verify and record a PG payment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PaymentHistoryCreate {
     /// The payment at the PG.
     pub vendor: Vendor,
@@ -223,6 +226,7 @@ pub struct PaymentHistoryCreate {
 /// A refund account for cancelling a virtual-account payment: used for the PG call,
 /// never stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RefundAccount {
     /// The bank (the PG's bank code or name).
     pub bank: String,
@@ -236,6 +240,7 @@ pub struct RefundAccount {
 
 /// `Cancel.Create`: cancels all or part of a recorded payment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CancelCreate {
     /// The caller's record the payment belongs to.
     pub source: Source,
@@ -271,6 +276,7 @@ pub struct PaymentReservation {
 
 /// `Reservation.Create`: asks the server to verify and record a billing key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReservationCreate {
     /// The billing key at the PG (`customer_uid` or `billingKey`).
     pub vendor: Vendor,

@@ -89,6 +89,21 @@ fn envelope_disabled() -> ApiError {
     )
 }
 
+/// The one answer to every compat body that does not open into the route's record. The
+/// compat envelope has no MAC, so telling a padding failure from a JSON or shape failure
+/// would be a padding oracle: with a few thousand requests per block an attacker would
+/// decrypt any captured body. Every compat failure — not text, not base64, not whole
+/// blocks, bad padding, not UTF-8, not JSON, wrong shape — gets this same status, code
+/// and message, and takes the same path (the whole body is decrypted and parsed, which
+/// fails at the first byte of garbage either way). The cause goes to the debug log only.
+fn compat_refused(cause: &dyn std::fmt::Display) -> ApiError {
+    tracing::debug!(%cause, "compat body refused");
+    ApiError::bad_request(
+        ErrorCode::Undecryptable,
+        "the compat body could not be opened as this route's record",
+    )
+}
+
 fn undecryptable(error: EnvelopeError) -> ApiError {
     match error {
         EnvelopeError::StaleTimestamp { .. } => ApiError::new(
@@ -186,12 +201,14 @@ impl<T: DeserializeOwned + Send> FromRequest<Arc<App>> for Sealed<T> {
         })?;
         let envelope = app.envelopes.get(kind).ok_or_else(envelope_disabled)?;
         let bytes = read_body(request, app).await?;
-        let body = std::str::from_utf8(&bytes).map_err(|_| {
-            ApiError::bad_request(ErrorCode::Undecryptable, "the body is not base64 text")
-        })?;
-        let timestamp_ms = match kind {
-            EnvelopeKind::Compat => 0,
+        let (value, raw) = match kind {
+            EnvelopeKind::Compat => open_compat::<T>(&envelope, &bytes)?,
             EnvelopeKind::SealedV2 => {
+                // Authenticated: once the tag verifies, naming the field at fault tells an
+                // attacker nothing, and it tells the caller what to fix.
+                let body = std::str::from_utf8(&bytes).map_err(|_| {
+                    ApiError::bad_request(ErrorCode::Undecryptable, "the body is not base64 text")
+                })?;
                 let header = headers
                     .get(TIMESTAMP_HEADER)
                     .and_then(|v| v.to_str().ok())
@@ -203,16 +220,15 @@ impl<T: DeserializeOwned + Send> FromRequest<Arc<App>> for Sealed<T> {
                     })?;
                 let timestamp_ms = parse_timestamp(header).map_err(undecryptable)?;
                 check_freshness(timestamp_ms, app.now_ms()).map_err(undecryptable)?;
-                timestamp_ms
+                let binding = Binding {
+                    method: method.as_str(),
+                    path: &path,
+                    timestamp_ms,
+                };
+                let json = envelope.open(body, &binding).map_err(undecryptable)?;
+                decode_json::<T>(&json)?
             }
         };
-        let binding = Binding {
-            method: method.as_str(),
-            path: &path,
-            timestamp_ms,
-        };
-        let json = envelope.open(body, &binding).map_err(undecryptable)?;
-        let (value, raw) = decode_json::<T>(&json)?;
         // serde_json's map is ordered, so equal requests hash equally whatever their key order.
         let canonical = serde_json::to_vec(&raw).unwrap_or_default();
         let request_hash =
@@ -230,8 +246,25 @@ impl<T: DeserializeOwned + Send> FromRequest<Arc<App>> for Sealed<T> {
     }
 }
 
-/// The answer context of a sealed route without a request body (`GET`): the envelope
-/// is chosen by `Accept` (`text/plain` for compat, sealed-v2 otherwise).
+/// Opens a compat body into `T`; every failure is [`compat_refused`].
+fn open_compat<T: DeserializeOwned>(
+    envelope: &payments_core::envelope::Envelope,
+    bytes: &[u8],
+) -> Result<(T, serde_json::Value), ApiError> {
+    let binding = Binding {
+        method: "",
+        path: "",
+        timestamp_ms: 0,
+    };
+    let body = String::from_utf8_lossy(bytes);
+    let json = envelope
+        .open(&body, &binding)
+        .map_err(|e| compat_refused(&e))?;
+    decode_json::<T>(&json).map_err(|e| compat_refused(&e.message))
+}
+
+/// The answer context of a sealed route without a request body (`GET`): always sealed-v2;
+/// an `Accept` asking for compat (`text/plain`) is refused.
 #[derive(Debug, Clone)]
 pub struct SealedGet(pub SealContext);
 
@@ -244,14 +277,17 @@ impl FromRequestParts<Arc<App>> for SealedGet {
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        let kind = if accept.contains(EnvelopeKind::Compat.content_type()) {
-            EnvelopeKind::Compat
-        } else {
-            EnvelopeKind::SealedV2
-        };
-        if app.envelopes.get(kind).is_none() {
-            return Err(envelope_disabled());
+        if accept.contains(EnvelopeKind::Compat.content_type()) {
+            // Anyone may GET these, and their content is mostly known (version, start
+            // time): a compat answer would hand out a ciphertext of known plaintext under
+            // the fixed IV. Only sealed-v2 answers them.
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode::EnvelopeDisabled,
+                "this route answers in sealed-v2 only (Accept: application/vnd.payments.sealed-v2)",
+            ));
         }
+        let kind = EnvelopeKind::SealedV2;
         Ok(Self(SealContext {
             app: app.clone(),
             kind,

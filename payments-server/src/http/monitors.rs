@@ -1,5 +1,5 @@
-//! Monitors: `health` (plain), `performance` and `system` (sealed; the envelope follows
-//! `Accept`, see [`super::envelope::SealedGet`]).
+//! Monitors: `health` (plain), `performance` and `system` (sealed-v2 only, never compat:
+//! see [`super::envelope::SealedGet`]).
 
 use super::envelope::SealedGet;
 use crate::app::App;
