@@ -228,8 +228,7 @@ pub async fn create(
         customer_key: &customer_key,
         order_id: &order_id,
         order_name: &order_name(&order),
-        amount: total.amount(),
-        currency: total.currency().code(),
+        amount: total,
         idempotency_key: &idempotency_key,
     };
     let outcome = match already_charged {
@@ -280,8 +279,7 @@ pub async fn create(
         }
         Err(other) => return Err(other.into()),
     };
-    if payment.order_id != order_id || payment.amount != total.amount() || !payment.status.is_paid()
-    {
+    if payment.order_id != order_id || payment.amount != total || !payment.status.is_paid() {
         match origin {
             Origin::Charged => {
                 refunds::refund_unrecorded(

@@ -6,9 +6,10 @@ use crate::errors::{AccessError, FieldError, Internal, UnknownStore};
 use crate::store::{
     MessageKind, NewMessage, StoreConflict, StoreError, StoredHistory, TransactionWrite,
 };
-use crate::transactions::{self, MoneyError};
+use crate::transactions;
 use crate::validate;
 use payments_core::envelope::EnvelopeKind;
+use payments_core::money::{Currency, Money};
 use payments_core::records::charges::TransactionKind;
 use payments_core::records::{
     Accessor, CancelCreate, CancelHistory, PaymentHistory, PaymentHistoryCreate, WebhookHistory,
@@ -54,13 +55,13 @@ pub enum HistoryError {
     },
     /// The PG payment is this order's for another amount; it was cancelled.
     #[error(
-        "price: the PG payment is {amount} {currency}, not {price}; the PG payment was cancelled"
+        "price: the PG payment is {} {}, not {price}; the PG payment was cancelled",
+        amount.amount(),
+        amount.currency()
     )]
     AmountMismatch {
         /// The PG's amount.
-        amount: i64,
-        /// The PG's currency.
-        currency: String,
+        amount: Money,
         /// The caller's price.
         price: i64,
     },
@@ -85,9 +86,6 @@ pub enum HistoryError {
         /// What is left.
         balance: i64,
     },
-    /// The PG's amount is not money the server can carry.
-    #[error(transparent)]
-    Money(#[from] MoneyError),
     /// The transaction rules refuse the payment (e.g. a zero amount).
     #[error(transparent)]
     Transaction(#[from] TransactionError),
@@ -198,7 +196,7 @@ fn mask_refund_accounts(value: &mut serde_json::Value) {
 /// Writes the PG's view of a payment into a stored history (not yet saved).
 fn with_payment(app: &App, stored: &StoredHistory, payment: &VendorPayment) -> StoredHistory {
     StoredHistory {
-        refund: (payment.cancelled_amount > 0).then_some(payment.cancelled_amount),
+        refund: (!payment.cancelled_amount.is_zero()).then_some(payment.cancelled_amount.amount()),
         data_sealed: app
             .data_keys
             .seal_json(&data_context(stored.id), &stored_data(&payment.raw)),
@@ -223,8 +221,11 @@ async fn verified_payment(
     if payment.status != PaymentStatus::AwaitingConfirmation {
         return Ok(payment);
     }
+    // The caller's price is in the payment's currency (the wire carries no other).
+    let price = Money::new(input.price, payment.amount.currency())
+        .map_err(|e| FieldError::new("price", e.to_string()))?;
     match gateway
-        .confirm_payment(&input.vendor.uid, &input.source.id, input.price)
+        .confirm_payment(&input.vendor.uid, &input.source.id, price)
         .await
     {
         Ok(payment) => Ok(payment),
@@ -288,7 +289,7 @@ pub async fn create(
             source_id: input.source.id,
         });
     }
-    if payment.amount != input.price {
+    if payment.amount.amount() != input.price {
         // The payment is this order's but for another amount (a tampered checkout): the
         // PG must not keep money for an order that is refused.
         if payment.status.is_paid() || payment.status == PaymentStatus::WaitingForDeposit {
@@ -302,7 +303,6 @@ pub async fn create(
         }
         return Err(HistoryError::AmountMismatch {
             amount: payment.amount,
-            currency: payment.currency,
             price: input.price,
         });
     }
@@ -386,8 +386,8 @@ pub async fn record_verified(
         },
         order_id: payment.order_id.clone(),
         source: new.source,
-        currency: payment.currency.clone(),
-        price: payment.amount,
+        currency: payment.amount.currency().code().to_owned(),
+        price: payment.amount.amount(),
         refund: None,
         webhook_url: new.webhook_url,
         envelope: new.envelope,
@@ -403,8 +403,7 @@ pub async fn record_verified(
     let stored = with_payment(app, &skeleton, payment);
     let (write, record, events) = match charge {
         None => {
-            let total = transactions::money(payment.amount, &payment.currency)?;
-            let mut transaction = transactions::pending(app, &payment.order_id, total)?;
+            let mut transaction = transactions::pending(app, &payment.order_id, payment.amount)?;
             let events = transactions::follow_payment(&mut transaction, payment, now);
             let record =
                 transactions::record(transaction, TransactionKind::Payment, Some(id), None);
@@ -515,11 +514,17 @@ pub async fn cancel(
             balance,
         });
     }
+    let currency: Currency = stored
+        .currency
+        .parse()
+        .map_err(|e| Internal::new(format!("history {}: {e}", stored.id)))?;
+    let price =
+        Money::new(input.price, currency).map_err(|e| FieldError::new("price", e.to_string()))?;
     let gateway = app.gateway(stored.vendor.code, &stored.vendor.store_id)?;
     let payment = gateway
         .cancel_payment(CancelPayment {
             uid: &stored.vendor.uid,
-            amount: Some(input.price),
+            amount: Some(price),
             reason: &input.reason,
             refund_account: input.account.as_ref(),
             idempotency_key: idempotency_key.as_deref(),
@@ -562,7 +567,7 @@ pub async fn apply(
 ) -> Result<(StoredHistory, bool), HistoryError> {
     for _ in 0..8 {
         let previous = to_record(app, &stored)?;
-        let stale = payment.cancelled_amount < stored.refund.unwrap_or(0);
+        let stale = payment.cancelled_amount.amount() < stored.refund.unwrap_or(0);
         if previous.data == stored_data(&payment.raw) || stale {
             return Ok((stored, false));
         }

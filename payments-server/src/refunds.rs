@@ -29,7 +29,7 @@ pub async fn refund_unrecorded(
             return false;
         }
     }
-    tracing::warn!(uid = %payment.uid, order = %payment.order_id, amount = payment.amount, reason, "refunding a PG payment the server created and no history holds");
+    tracing::warn!(uid = %payment.uid, order = %payment.order_id, amount = %payment.amount, reason, "refunding a PG payment the server created and no history holds");
     let key = format!("refund-{}", payment.uid);
     let result = gateway
         .cancel_payment(CancelPayment {

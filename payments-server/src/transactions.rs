@@ -6,7 +6,7 @@
 use crate::app::App;
 use crate::errors::{AccessError, Internal};
 use crate::store::{MessageKind, NewMessage, StoredTransaction};
-use payments_core::money::{Currency, Money};
+use payments_core::money::Money;
 use payments_core::order::{Order, OrderId};
 use payments_core::records::charges::{EventRecord, TransactionKind, TransactionRecord};
 use payments_core::timestamp::Timestamp;
@@ -18,28 +18,6 @@ use uuid::Uuid;
 
 fn context(id: Uuid) -> String {
     format!("transaction:{id}")
-}
-
-/// A PG amount the server cannot carry as [`Money`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum MoneyError {
-    /// A currency the server does not know.
-    #[error("currency {0:?} is not supported")]
-    UnsupportedCurrency(String),
-    /// An amount [`Money`] refuses (negative, too large).
-    #[error("{0}")]
-    InvalidAmount(String),
-}
-
-/// Money of a PG amount (in the currency's natural unit).
-///
-/// # Errors
-/// [`MoneyError`] for a currency we cannot carry or an amount [`Money`] refuses.
-pub fn money(amount: i64, currency: &str) -> Result<Money, MoneyError> {
-    let currency: Currency = currency
-        .parse()
-        .map_err(|_| MoneyError::UnsupportedCurrency(currency.to_owned()))?;
-    Money::from_major(amount, currency).map_err(|e| MoneyError::InvalidAmount(e.to_string()))
 }
 
 /// The wire record of a transaction.
@@ -145,13 +123,7 @@ pub fn follow_payment(
         {
             // Approved with the PG's amount, so a PG that approved another amount than
             // the transaction's total is refused by the core rule, not papered over.
-            let approved = money(payment.amount, &payment.currency)
-                .map_err(|e| e.to_string())
-                .and_then(|amount| {
-                    transaction
-                        .approve(amount, payment.paid_at.unwrap_or(at))
-                        .map_err(|e| e.to_string())
-                });
+            let approved = transaction.approve(payment.amount, payment.paid_at.unwrap_or(at));
             match approved {
                 Ok(event) => events.push(event),
                 Err(error) => tracing::error!(
@@ -190,8 +162,10 @@ fn follow_cancels(
     if transaction.paid().is_zero() {
         return None;
     }
-    let pg_cancelled = money(payment.cancelled_amount, &payment.currency).ok()?;
-    let delta = pg_cancelled.checked_sub(transaction.cancelled()).ok()?;
+    let delta = payment
+        .cancelled_amount
+        .checked_sub(transaction.cancelled())
+        .ok()?;
     if delta.is_zero() {
         return None;
     }

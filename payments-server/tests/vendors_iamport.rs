@@ -4,6 +4,7 @@
 //! `GatewayError`. Bodies follow the spec's `IIamport*` schemas inside the real envelope.
 
 use payments_core::clock::FixedClock;
+use payments_core::money::{Currency, Money};
 use payments_core::records::{RefundAccount, VendorCode};
 use payments_core::secret::Secret;
 use payments_core::vendor::{
@@ -16,6 +17,10 @@ use std::time::Duration;
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+/// Won, as the gateway port carries amounts.
+fn krw(amount: i64) -> Money {
+    Money::new(amount, Currency::Krw).unwrap()
+}
 const IMP_KEY: &str = "imp_key_1234567890";
 const IMP_SECRET: &str = "imp_secret_QWERTYUIOPASDFGHJKL";
 /// The server's clock in the token answers (Unix seconds).
@@ -98,8 +103,7 @@ fn charge<'a>() -> BillingCharge<'a> {
         customer_key: "ignored",
         order_id: "order-9",
         order_name: "Monthly plan",
-        amount: 9900,
-        currency: "KRW",
+        amount: krw(9900),
         idempotency_key: "idem-charge-1",
     }
 }
@@ -115,7 +119,7 @@ fn charged(status: &str, fail_reason: Option<&str>) -> Value {
 fn cancel<'a>(amount: Option<i64>) -> CancelPayment<'a> {
     CancelPayment {
         uid: "imp_1",
-        amount,
+        amount: amount.map(krw),
         reason: "customer asked",
         refund_account: None,
         idempotency_key: None,
@@ -410,7 +414,7 @@ async fn cancel_looks_up_the_balance_and_sends_it_as_checksum() {
     request.idempotency_key = Some("idem-cancel-1");
     let payment = gateway(&server).cancel_payment(request).await.unwrap();
     assert_eq!(payment.status, PaymentStatus::PartiallyCancelled);
-    assert_eq!(payment.cancelled_amount, 5000);
+    assert_eq!(payment.cancelled_amount, krw(5000));
     assert_eq!(payment.cancels.len(), 2);
 }
 
@@ -556,16 +560,16 @@ async fn confirm_looks_the_payment_up_and_checks_order_and_amount() {
     let imp = gateway(&server);
 
     let payment = imp
-        .confirm_payment("imp_1", "order-1", 10000)
+        .confirm_payment("imp_1", "order-1", krw(10000))
         .await
         .unwrap();
     assert_eq!(payment.status, PaymentStatus::Paid);
     assert!(matches!(
-        imp.confirm_payment("imp_1", "order-1", 100).await,
+        imp.confirm_payment("imp_1", "order-1", krw(100)).await,
         Err(GatewayError::Rejected { ref code, .. }) if code == "AMOUNT_MISMATCH"
     ));
     assert!(matches!(
-        imp.confirm_payment("imp_1", "order-2", 10000).await,
+        imp.confirm_payment("imp_1", "order-2", krw(10000)).await,
         Err(GatewayError::Rejected { ref code, .. }) if code == "ORDER_MISMATCH"
     ));
     // Only GETs: PortOne has no confirmation call.
@@ -625,7 +629,7 @@ async fn charge_posts_again_with_the_idempotency_key() {
     let payment = gateway(&server).charge_billing_key(charge()).await.unwrap();
     assert_eq!(payment.status, PaymentStatus::Paid);
     assert_eq!(payment.order_id, "order-9");
-    assert_eq!(payment.amount, 9900);
+    assert_eq!(payment.amount, krw(9900));
 }
 
 #[tokio::test]
@@ -729,7 +733,7 @@ async fn a_5xx_is_unavailable_on_reads_and_outcome_unknown_on_writes() {
     ));
     // A confirmation is a lookup at PortOne: nothing can have happened.
     assert!(matches!(
-        imp.confirm_payment("imp_1", "order-1", 10000).await,
+        imp.confirm_payment("imp_1", "order-1", krw(10000)).await,
         Err(GatewayError::Unavailable(_))
     ));
 }
@@ -859,7 +863,7 @@ async fn against_fake_iamport_a_card_payment_is_looked_up_and_partly_cancelled()
     let payment = imp.lookup_payment(imp_uid).await.unwrap();
     assert_eq!(
         (payment.status, payment.amount),
-        (PaymentStatus::Paid, 10000)
+        (PaymentStatus::Paid, krw(10000))
     );
     assert_eq!(
         imp.lookup_payment_by_order("order-fake-1")
@@ -869,7 +873,7 @@ async fn against_fake_iamport_a_card_payment_is_looked_up_and_partly_cancelled()
         imp_uid
     );
     assert_eq!(
-        imp.confirm_payment(imp_uid, "order-fake-1", 10000)
+        imp.confirm_payment(imp_uid, "order-fake-1", krw(10000))
             .await
             .unwrap()
             .uid,
@@ -879,7 +883,7 @@ async fn against_fake_iamport_a_card_payment_is_looked_up_and_partly_cancelled()
     let after = imp
         .cancel_payment(CancelPayment {
             uid: imp_uid,
-            amount: Some(3000),
+            amount: Some(krw(3000)),
             reason: "one item returned",
             refund_account: None,
             idempotency_key: Some("idem-fake-cancel-1"),
@@ -887,14 +891,14 @@ async fn against_fake_iamport_a_card_payment_is_looked_up_and_partly_cancelled()
         .await
         .unwrap();
     assert_eq!(after.status, PaymentStatus::PartiallyCancelled);
-    assert_eq!(after.balance(), 7000);
+    assert_eq!(after.balance(), krw(7000));
     assert_eq!(after.cancels[0].reason, "one item returned");
     assert_eq!(fake.payment(imp_uid).unwrap()["cancel_amount"], 3000);
     // More than the balance is the PG's refusal (HTTP 200, code -1).
     let over = imp
         .cancel_payment(CancelPayment {
             uid: imp_uid,
-            amount: Some(8000),
+            amount: Some(krw(8000)),
             ..cancel(None)
         })
         .await;
@@ -946,7 +950,7 @@ async fn against_fake_iamport_a_saved_card_is_read_and_charged() {
     let payment = imp.charge_billing_key(order.clone()).await.unwrap();
     assert_eq!(
         (payment.status, payment.amount),
-        (PaymentStatus::Paid, 9900)
+        (PaymentStatus::Paid, krw(9900))
     );
     // The same order again (a new idempotency key, so no replay): refused, not charged.
     let again = imp

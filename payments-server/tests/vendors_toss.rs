@@ -2,6 +2,7 @@
 //! path, `Authorization`, `Idempotency-Key`, JSON body) and how every class of answer maps
 //! to a `GatewayError`. Bodies follow the spec's `ITossCardPayment` / `ITossBilling`.
 
+use payments_core::money::{Currency, Money};
 use payments_core::records::{RefundAccount, VendorCode};
 use payments_core::secret::Secret;
 use payments_core::vendor::{
@@ -13,6 +14,10 @@ use std::time::Duration;
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+/// Won, as the gateway port carries amounts.
+fn krw(amount: i64) -> Money {
+    Money::new(amount, Currency::Krw).unwrap()
+}
 const SECRET_KEY: &str = "test_sk_zXLkKEypNArWmo50nX3lmeaxYG5R";
 /// `Basic base64("test_sk_zXLkKEypNArWmo50nX3lmeaxYG5R:")`, computed independently.
 const BASIC: &str = "Basic dGVzdF9za196WExrS0V5cE5BcldtbzUwblgzbG1lYXhZRzVSOg==";
@@ -64,8 +69,7 @@ fn charge<'a>() -> BillingCharge<'a> {
         customer_key: "cust-1",
         order_id: "order-9",
         order_name: "Monthly plan",
-        amount: 9900,
-        currency: "KRW",
+        amount: krw(9900),
         idempotency_key: "idem-charge-1",
     }
 }
@@ -73,7 +77,7 @@ fn charge<'a>() -> BillingCharge<'a> {
 fn cancel<'a>(amount: Option<i64>, idempotency_key: Option<&'a str>) -> CancelPayment<'a> {
     CancelPayment {
         uid: "pk_1",
-        amount,
+        amount: amount.map(krw),
         reason: "customer asked",
         refund_account: None,
         idempotency_key,
@@ -100,7 +104,7 @@ async fn lookup_sends_basic_auth_and_maps_the_payment() {
     assert_eq!(payment.uid, "pk_1");
     assert_eq!(payment.order_id, "order-1");
     assert_eq!(payment.status, PaymentStatus::Paid);
-    assert_eq!(payment.amount, 10000);
+    assert_eq!(payment.amount, krw(10000));
     assert_eq!(payment.raw["card"]["company"], "현대");
 }
 
@@ -172,7 +176,7 @@ async fn confirm_posts_payment_key_order_and_amount() {
         .await;
 
     let payment = gateway(&server)
-        .confirm_payment("pk_1", "order-1", 10000)
+        .confirm_payment("pk_1", "order-1", krw(10000))
         .await
         .unwrap();
     assert_eq!(payment.status, PaymentStatus::Paid);
@@ -212,8 +216,8 @@ async fn partial_cancel_sends_amount_refund_account_and_idempotency_key() {
     request.refund_account = Some(&account);
     let payment = gateway(&server).cancel_payment(request).await.unwrap();
     assert_eq!(payment.status, PaymentStatus::PartiallyCancelled);
-    assert_eq!(payment.cancelled_amount, 3000);
-    assert_eq!(payment.balance(), 7000);
+    assert_eq!(payment.cancelled_amount, krw(3000));
+    assert_eq!(payment.balance(), krw(7000));
 }
 
 #[tokio::test]
@@ -291,7 +295,7 @@ async fn charge_posts_the_billing_body_with_the_idempotency_key() {
 
     let payment = gateway(&server).charge_billing_key(charge()).await.unwrap();
     assert_eq!(payment.order_id, "order-9");
-    assert_eq!(payment.amount, 9900);
+    assert_eq!(payment.amount, krw(9900));
     assert_eq!(payment.status, PaymentStatus::Paid);
 }
 
@@ -299,7 +303,7 @@ async fn charge_posts_the_billing_body_with_the_idempotency_key() {
 async fn a_charge_in_another_currency_is_refused_without_a_call() {
     let server = MockServer::start().await;
     let mut usd = charge();
-    usd.currency = "USD";
+    usd.amount = Money::new(9900, Currency::Usd).unwrap();
     let error = gateway(&server).charge_billing_key(usd).await.unwrap_err();
     assert!(
         matches!(error, GatewayError::Rejected { status: 400, ref code, .. } if code == "INVALID_CURRENCY")
@@ -456,7 +460,7 @@ async fn other_4xx_are_rejected_with_status_code_and_message() {
         }
     );
     assert!(matches!(
-        toss.confirm_payment("pk_1", "order-1", 10000).await,
+        toss.confirm_payment("pk_1", "order-1", krw(10000)).await,
         Err(GatewayError::Rejected { status: 400, ref code, .. }) if code == "ALREADY_PROCESSED_PAYMENT"
     ));
 }
@@ -505,7 +509,7 @@ async fn a_5xx_is_unavailable_on_reads_and_outcome_unknown_on_writes() {
         Err(GatewayError::Unavailable(_))
     ));
     assert!(matches!(
-        toss.confirm_payment("pk_1", "order-1", 10000).await,
+        toss.confirm_payment("pk_1", "order-1", krw(10000)).await,
         Err(GatewayError::OutcomeUnknown(_))
     ));
     assert!(matches!(
@@ -560,7 +564,7 @@ async fn a_timeout_is_outcome_unknown_on_writes_and_unavailable_on_reads() {
         other => panic!("expected OutcomeUnknown, got {other:?}"),
     }
     assert!(matches!(
-        toss.confirm_payment("pk_1", "order-1", 9900).await,
+        toss.confirm_payment("pk_1", "order-1", krw(9900)).await,
         Err(GatewayError::OutcomeUnknown(_))
     ));
     assert!(matches!(
@@ -654,22 +658,22 @@ async fn against_fake_toss_a_card_payment_is_confirmed_looked_up_and_partly_canc
     );
     // The fake refuses a confirmation for another amount, as Toss does.
     assert!(matches!(
-        toss.confirm_payment(key, "order-fake-1", 9999).await,
+        toss.confirm_payment(key, "order-fake-1", krw(9999)).await,
         Err(GatewayError::Rejected { status: 400, .. })
     ));
     let confirmed = toss
-        .confirm_payment(key, "order-fake-1", 10000)
+        .confirm_payment(key, "order-fake-1", krw(10000))
         .await
         .unwrap();
     assert_eq!(confirmed.status, PaymentStatus::Paid);
-    assert_eq!(confirmed.amount, 10000);
+    assert_eq!(confirmed.amount, krw(10000));
 
     let by_order = toss.lookup_payment_by_order("order-fake-1").await.unwrap();
     assert_eq!(by_order.uid, key);
     let cancelled = toss
         .cancel_payment(CancelPayment {
             uid: key,
-            amount: Some(3000),
+            amount: Some(krw(3000)),
             reason: "one item returned",
             refund_account: None,
             idempotency_key: Some("idem-fake-cancel-1"),
@@ -677,7 +681,7 @@ async fn against_fake_toss_a_card_payment_is_confirmed_looked_up_and_partly_canc
         .await
         .unwrap();
     assert_eq!(cancelled.status, PaymentStatus::PartiallyCancelled);
-    assert_eq!(cancelled.balance(), 7000);
+    assert_eq!(cancelled.balance(), krw(7000));
     assert_eq!(cancelled.cancels[0].reason, "one item returned");
     assert_eq!(fake.payment(key).unwrap()["balanceAmount"], 7000);
     // An unknown payment is NotFound; more than the balance is the PG's refusal.
@@ -689,7 +693,7 @@ async fn against_fake_toss_a_card_payment_is_confirmed_looked_up_and_partly_canc
     let over = toss
         .cancel_payment(CancelPayment {
             uid: key,
-            amount: Some(8000),
+            amount: Some(krw(8000)),
             ..cancel(None, None)
         })
         .await;
@@ -746,15 +750,14 @@ async fn against_fake_toss_a_billing_key_is_read_and_charged() {
             customer_key: "cust-fake-1",
             order_id: "order-fake-bill-1",
             order_name: "Monthly plan",
-            amount: 9900,
-            currency: "KRW",
+            amount: krw(9900),
             idempotency_key: "idem-fake-charge-1",
         })
         .await
         .unwrap();
     assert_eq!(
         (payment.status, payment.amount),
-        (PaymentStatus::Paid, 9900)
+        (PaymentStatus::Paid, krw(9900))
     );
 
     // The second card is refused from now on, as an issuer would after a limit is hit.
@@ -770,8 +773,7 @@ async fn against_fake_toss_a_billing_key_is_read_and_charged() {
             customer_key: "cust-fake-2",
             order_id: "order-fake-bill-2",
             order_name: "Monthly plan",
-            amount: 9900,
-            currency: "KRW",
+            amount: krw(9900),
             idempotency_key: "idem-fake-charge-2",
         })
         .await;

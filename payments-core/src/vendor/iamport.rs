@@ -1,7 +1,10 @@
 //! PortOne v1 (iamport): its payment and billing objects, and their mapping to the
 //! normalized views. PortOne times are Unix seconds, `0` when unset.
 
-use super::{MappingError, PaymentStatus, VendorBillingKey, VendorPayment, amount, string};
+use super::{
+    MappingError, PaymentStatus, VendorBillingKey, VendorPayment, amount, cancelled, currency,
+    money, string,
+};
 use crate::records::{CancelHistory, VendorCode};
 use crate::timestamp::Timestamp;
 use chrono::TimeZone;
@@ -62,12 +65,14 @@ fn time(
 pub fn payment_view(raw: serde_json::Value) -> Result<VendorPayment, MappingError> {
     let word = string(&raw, "status")?;
     let pay_method = string(&raw, "pay_method")?;
-    let total = amount(raw.get("amount"), "amount")?;
-    let cancelled_amount = amount(raw.get("cancel_amount"), "cancel_amount")?;
+    let currency = currency(&raw, "currency")?;
+    let total = money(raw.get("amount"), currency, "amount")?;
+    let cancel_amount = money(raw.get("cancel_amount"), currency, "cancel_amount")?;
+    let cancelled_amount = cancelled(total, [cancel_amount], "cancel_amount")?;
     let status = match word.as_str() {
         "ready" if pay_method == "vbank" => PaymentStatus::WaitingForDeposit,
         "ready" => PaymentStatus::Ready,
-        "paid" if cancelled_amount > 0 => PaymentStatus::PartiallyCancelled,
+        "paid" if !cancelled_amount.is_zero() => PaymentStatus::PartiallyCancelled,
         "paid" => PaymentStatus::Paid,
         "cancelled" => PaymentStatus::Cancelled,
         "failed" => PaymentStatus::Failed,
@@ -99,7 +104,6 @@ pub fn payment_view(raw: serde_json::Value) -> Result<VendorPayment, MappingErro
         uid: string(&raw, "imp_uid")?,
         order_id: string(&raw, "merchant_uid")?,
         status,
-        currency: string(&raw, "currency")?,
         amount: total,
         cancelled_amount,
         paid_at: time(raw.get("paid_at"), "paid_at")?,
@@ -138,6 +142,7 @@ pub fn billing_view(raw: serde_json::Value) -> Result<VendorBillingKey, MappingE
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::money::{Currency, Money};
     use serde_json::json;
 
     /// A payment as `IIamportCardPayment` / `IIamportVBankPayment` in the spec describe it.
@@ -179,7 +184,7 @@ mod tests {
             "cancelled_at": 1_795_000_050, "reason": "one", "receipt_url": "https://example.invalid"}]);
         let view = payment_view(payment("card", "paid", 3000, history)).unwrap();
         assert_eq!(view.status, PaymentStatus::PartiallyCancelled);
-        assert_eq!(view.balance(), 7000);
+        assert_eq!(view.balance(), Money::new(7000, Currency::Krw).unwrap());
         assert_eq!(view.cancels.len(), 1);
         assert_eq!(view.cancels[0].price, 3000);
     }
@@ -207,6 +212,18 @@ mod tests {
         assert_eq!(payment_view(raw).unwrap_err().field, "amount");
         let raw = payment("card", "refunded", 0, json!([]));
         assert_eq!(payment_view(raw).unwrap_err().field, "status");
+    }
+
+    #[test]
+    fn amounts_money_cannot_carry_are_mapping_errors() {
+        let raw = payment("card", "paid", 20000, json!([]));
+        assert_eq!(payment_view(raw).unwrap_err().field, "cancel_amount");
+        let mut raw = payment("card", "paid", 0, json!([]));
+        raw["amount"] = json!(-5);
+        assert_eq!(payment_view(raw).unwrap_err().field, "amount");
+        let mut raw = payment("card", "paid", 0, json!([]));
+        raw["currency"] = json!("won");
+        assert_eq!(payment_view(raw).unwrap_err().field, "currency");
     }
 
     #[test]

@@ -13,6 +13,7 @@
 pub mod iamport;
 pub mod toss;
 
+use crate::money::{Currency, Money};
 use crate::records::{CancelHistory, RefundAccount, VendorCode};
 use crate::timestamp::Timestamp;
 use async_trait::async_trait;
@@ -75,12 +76,11 @@ pub struct VendorPayment {
     pub order_id: String,
     /// Where it stands.
     pub status: PaymentStatus,
-    /// ISO-4217 currency code.
-    pub currency: String,
-    /// The amount paid (or to be paid), before cancels.
-    pub amount: i64,
-    /// The sum of all cancels.
-    pub cancelled_amount: i64,
+    /// The amount paid (or to be paid), before cancels, in the payment's currency.
+    pub amount: Money,
+    /// The sum of all cancels, in the same currency; never more than `amount` (the
+    /// mappings refuse a PG object that says otherwise).
+    pub cancelled_amount: Money,
     /// When it was paid.
     pub paid_at: Option<Timestamp>,
     /// When it was cancelled in full.
@@ -96,9 +96,12 @@ pub struct VendorPayment {
 }
 
 impl VendorPayment {
-    /// What is left to cancel.
-    pub fn balance(&self) -> i64 {
-        self.amount - self.cancelled_amount
+    /// What is left to cancel: `amount - cancelled_amount`, zero when a hand-built view
+    /// breaks the mappings' invariant (cancels above the amount, or in another currency).
+    pub fn balance(&self) -> Money {
+        self.amount
+            .checked_sub(self.cancelled_amount)
+            .unwrap_or_else(|_| Money::zero(self.amount.currency()))
     }
 }
 
@@ -123,7 +126,7 @@ pub struct CancelPayment<'a> {
     /// The PG's payment identifier.
     pub uid: &'a str,
     /// How much to cancel; `None` cancels the whole balance.
-    pub amount: Option<i64>,
+    pub amount: Option<Money>,
     /// Why.
     pub reason: &'a str,
     /// The refund account, required by the PGs for deposited virtual accounts.
@@ -143,10 +146,8 @@ pub struct BillingCharge<'a> {
     pub order_id: &'a str,
     /// What the payer sees.
     pub order_name: &'a str,
-    /// How much.
-    pub amount: i64,
-    /// ISO-4217 currency code.
-    pub currency: &'a str,
+    /// How much, in which currency.
+    pub amount: Money,
     /// Passed on to the PG so a retried charge charges once.
     pub idempotency_key: &'a str,
 }
@@ -245,7 +246,7 @@ pub trait PaymentGateway: Send + Sync {
         &self,
         uid: &str,
         order_id: &str,
-        amount: i64,
+        amount: Money,
     ) -> Result<VendorPayment, GatewayError>;
 
     /// Cancels all or part of a payment and returns the payment as the PG has it after.
@@ -312,6 +313,76 @@ pub(crate) fn amount(
         )),
         None => Err(MappingError::new(field, format!("{value} is not a number"))),
     }
+}
+
+/// Reads a PG amount as [`Money`]. PGs write amounts in whole major units of the
+/// payment's currency (`10000` won), so the amount is scaled to minor units the way
+/// [`Money::from_major`] does.
+///
+/// # Errors
+/// A missing or fractional number, or one [`Money`] cannot carry (negative, too large).
+pub(crate) fn money(
+    value: Option<&serde_json::Value>,
+    currency: Currency,
+    field: &'static str,
+) -> Result<Money, MappingError> {
+    let whole = amount(value, field)?;
+    Money::from_major(whole, currency)
+        .map_err(|e| MappingError::new(field, format!("{whole} is not an amount: {e}")))
+}
+
+/// Reads the payment's ISO-4217 currency field.
+///
+/// # Errors
+/// A missing field, or a currency [`Currency`] does not know.
+pub(crate) fn currency(
+    object: &serde_json::Value,
+    field: &'static str,
+) -> Result<Currency, MappingError> {
+    string(object, field)?
+        .parse()
+        .map_err(|e: crate::money::UnknownCurrency| MappingError::new(field, e.to_string()))
+}
+
+/// The sum of cancel amounts in `currency`, refused when it is more than `total`.
+///
+/// # Errors
+/// An overflowing sum, or cancels above the payment's amount.
+pub(crate) fn cancelled(
+    total: Money,
+    cancels: impl IntoIterator<Item = Money>,
+    field: &'static str,
+) -> Result<Money, MappingError> {
+    let sum = Money::sum(total.currency(), cancels)
+        .map_err(|e| MappingError::new(field, e.to_string()))?;
+    if total.checked_sub(sum).is_err() {
+        return Err(MappingError::new(
+            field,
+            format!("cancels of {sum} exceed the payment's {total}"),
+        ));
+    }
+    Ok(sum)
+}
+
+/// A [`Money`] as the whole major-unit number a PG request carries (the reverse of how
+/// the mappings read PG amounts).
+///
+/// # Errors
+/// [`GatewayError::Rejected`] (nothing sent) for an amount with a fractional major
+/// unit (`$12.34`), which no adapter sends.
+pub fn pg_amount(money: Money, field: &'static str) -> Result<i64, GatewayError> {
+    let scale = 10i64.pow(money.currency().minor_units());
+    if money.amount() % scale != 0 {
+        return Err(GatewayError::Rejected {
+            status: 400,
+            code: "INVALID_AMOUNT".into(),
+            message: format!(
+                "{field}: {money} is not a whole number of {}",
+                money.currency()
+            ),
+        });
+    }
+    Ok(money.amount() / scale)
 }
 
 /// Reads a required string field.

@@ -1,7 +1,10 @@
 //! Toss Payments v1: its payment and billing objects, and their mapping to the
 //! normalized views.
 
-use super::{MappingError, PaymentStatus, VendorBillingKey, VendorPayment, amount, string};
+use super::{
+    MappingError, PaymentStatus, VendorBillingKey, VendorPayment, amount, cancelled, currency,
+    money, string,
+};
 use crate::records::{CancelHistory, VendorCode};
 use crate::timestamp::{self, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -78,10 +81,14 @@ fn time(
 /// A missing or mistyped field, named in the error.
 pub fn payment_view(raw: serde_json::Value) -> Result<VendorPayment, MappingError> {
     let status = status(&string(&raw, "status")?)?;
-    let total = amount(raw.get("totalAmount"), "totalAmount")?;
+    let currency = currency(&raw, "currency")?;
+    let total = money(raw.get("totalAmount"), currency, "totalAmount")?;
     let mut cancels = Vec::new();
+    let mut cancel_amounts = Vec::new();
     if let Some(list) = raw.get("cancels").and_then(|c| c.as_array()) {
         for cancel in list {
+            let field = "cancels[].cancelAmount";
+            cancel_amounts.push(money(cancel.get("cancelAmount"), currency, field)?);
             cancels.push(CancelHistory {
                 reason: cancel
                     .get("cancelReason")
@@ -94,7 +101,7 @@ pub fn payment_view(raw: serde_json::Value) -> Result<VendorPayment, MappingErro
             });
         }
     }
-    let cancelled_amount = cancels.iter().map(|c| c.price).sum();
+    let cancelled_amount = cancelled(total, cancel_amounts, "cancels[].cancelAmount")?;
     let cancelled_at = match status {
         PaymentStatus::Cancelled => cancels.last().map(|c| c.created_at),
         _ => None,
@@ -109,7 +116,6 @@ pub fn payment_view(raw: serde_json::Value) -> Result<VendorPayment, MappingErro
         uid: string(&raw, "paymentKey")?,
         order_id: string(&raw, "orderId")?,
         status,
-        currency: string(&raw, "currency")?,
         amount: total,
         cancelled_amount,
         paid_at: time(raw.get("approvedAt"), "approvedAt")?,
@@ -144,7 +150,12 @@ pub fn billing_view(raw: serde_json::Value) -> Result<VendorBillingKey, MappingE
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::money::{Currency, Money};
     use serde_json::json;
+
+    fn krw(amount: i64) -> Money {
+        Money::new(amount, Currency::Krw).unwrap()
+    }
 
     /// A card payment as `ITossCardPayment` in the spec describes it.
     fn card_payment(status: &str, cancels: serde_json::Value, balance: i64) -> serde_json::Value {
@@ -169,8 +180,8 @@ mod tests {
         assert_eq!(view.status, PaymentStatus::Paid);
         assert_eq!(view.uid, "pk_1");
         assert_eq!(view.order_id, "order-1");
-        assert_eq!(view.amount, 10000);
-        assert_eq!(view.balance(), 10000);
+        assert_eq!(view.amount, krw(10000));
+        assert_eq!(view.balance(), krw(10000));
         assert_eq!(
             view.paid_at.map(|t| timestamp::format(&t)).as_deref(),
             Some("2026-11-21T03:00:05.000Z")
@@ -189,8 +200,8 @@ mod tests {
         ]);
         let view = payment_view(card_payment("CANCELED", cancels, 0)).unwrap();
         assert_eq!(view.status, PaymentStatus::Cancelled);
-        assert_eq!(view.cancelled_amount, 10000);
-        assert_eq!(view.balance(), 0);
+        assert_eq!(view.cancelled_amount, krw(10000));
+        assert_eq!(view.balance(), krw(0));
         assert_eq!(view.cancels[0].reason, "one");
         assert_eq!(view.cancelled_at, Some(view.cancels[1].created_at));
     }
@@ -231,6 +242,20 @@ mod tests {
         raw["approvedAt"] = json!("yesterday");
         assert_eq!(payment_view(raw).unwrap_err().field, "approvedAt");
         assert_eq!(payment_view(json!({})).unwrap_err().field, "status");
+    }
+
+    #[test]
+    fn amounts_money_cannot_carry_are_mapping_errors() {
+        let mut raw = card_payment("DONE", json!(null), 10000);
+        raw["totalAmount"] = json!(-1);
+        assert_eq!(payment_view(raw).unwrap_err().field, "totalAmount");
+        let mut raw = card_payment("DONE", json!(null), 10000);
+        raw["currency"] = json!("XYZ");
+        assert_eq!(payment_view(raw).unwrap_err().field, "currency");
+        let over = json!([{"cancelAmount": 20000, "cancelReason": "x",
+            "canceledAt": "2026-11-21T12:10:00+09:00"}]);
+        let error = payment_view(card_payment("CANCELED", over, 0)).unwrap_err();
+        assert_eq!(error.field, "cancels[].cancelAmount");
     }
 
     #[test]

@@ -10,7 +10,6 @@ use crate::errors::{AccessError, FieldError, Internal, UnknownStore};
 use crate::histories::HistoryError;
 use crate::reservations::ReservationError;
 use crate::store::{StoreConflict, StoreError};
-use crate::transactions::MoneyError;
 use crate::webhooks::intake::IntakeError;
 use crate::webhooks::outbox::{ListError, RedeliverError};
 use axum::Json;
@@ -207,16 +206,6 @@ impl From<GatewayError> for ApiError {
     }
 }
 
-impl From<MoneyError> for ApiError {
-    fn from(error: MoneyError) -> Self {
-        let code = match error {
-            MoneyError::UnsupportedCurrency(_) => ErrorCode::UnsupportedCurrency,
-            MoneyError::InvalidAmount(_) => ErrorCode::InvalidAmount,
-        };
-        Self::unprocessable(code, error.to_string())
-    }
-}
-
 impl From<TransactionError> for ApiError {
     fn from(error: TransactionError) -> Self {
         Self::unprocessable(ErrorCode::InvalidTransaction, error.to_string())
@@ -253,7 +242,6 @@ impl From<HistoryError> for ApiError {
             HistoryError::CancelExceedsBalance { .. } => {
                 Self::unprocessable(ErrorCode::CancelExceedsBalance, message)
             }
-            HistoryError::Money(e) => e.into(),
             HistoryError::Transaction(e) => e.into(),
             HistoryError::Gateway(e) => e.into(),
             HistoryError::Store(e) => e.into(),

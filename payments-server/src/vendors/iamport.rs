@@ -42,12 +42,13 @@
 //! elapsed time; never a token, the API secret, a billing key or a card number.
 
 use payments_core::clock::{Clock, SystemClock};
+use payments_core::money::Money;
 use payments_core::records::VendorCode;
 use payments_core::secret::Secret;
 use payments_core::timestamp::Timestamp;
 use payments_core::vendor::{
     BillingCharge, CancelPayment, GatewayError, PaymentGateway, VendorBillingKey, VendorPayment,
-    iamport,
+    iamport, pg_amount,
 };
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
@@ -364,7 +365,7 @@ impl PaymentGateway for IamportGateway {
         &self,
         uid: &str,
         order_id: &str,
-        amount: i64,
+        amount: Money,
     ) -> Result<VendorPayment, GatewayError> {
         let payment = self.lookup_payment(uid).await?;
         // Toss refuses a confirmation for another order or amount; PortOne has no such
@@ -384,8 +385,10 @@ impl PaymentGateway for IamportGateway {
                 status: 400,
                 code: "AMOUNT_MISMATCH".into(),
                 message: format!(
-                    "imp_uid {uid:?} is for {} {}, not {amount}",
-                    payment.amount, payment.currency
+                    "imp_uid {uid:?} is for {} {}, not {}",
+                    pg_amount(payment.amount, "amount")?,
+                    payment.amount.currency(),
+                    pg_amount(amount, "amount")?
                 ),
             });
         }
@@ -401,10 +404,10 @@ impl PaymentGateway for IamportGateway {
             "imp_uid": before.uid,
             "merchant_uid": before.order_id,
             "reason": cancel.reason,
-            "checksum": before.balance(),
+            "checksum": pg_amount(before.balance(), "checksum")?,
         });
         if let Some(amount) = cancel.amount {
-            body["amount"] = json!(amount);
+            body["amount"] = json!(pg_amount(amount, "amount")?);
         }
         if let Some(account) = cancel.refund_account {
             body["refund_holder"] = json!(account.holder);
@@ -469,9 +472,9 @@ impl PaymentGateway for IamportGateway {
                 body: Some(json!({
                     "customer_uid": charge.billing_key,
                     "merchant_uid": charge.order_id,
-                    "amount": charge.amount,
+                    "amount": pg_amount(charge.amount, "amount")?,
                     "name": charge.order_name,
-                    "currency": charge.currency,
+                    "currency": charge.amount.currency().code(),
                 })),
                 idempotency_key: Some(charge.idempotency_key),
                 call: Call::Charge,

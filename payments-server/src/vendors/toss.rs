@@ -32,11 +32,12 @@
 //! Toss's code and message and never the secret key, a billing key or a card number.
 
 use base64::Engine as _;
+use payments_core::money::{Currency, Money};
 use payments_core::records::VendorCode;
 use payments_core::secret::Secret;
 use payments_core::vendor::{
     BillingCharge, CancelPayment, GatewayError, PaymentGateway, VendorBillingKey, VendorPayment,
-    toss,
+    pg_amount, toss,
 };
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
@@ -205,8 +206,9 @@ impl PaymentGateway for TossGateway {
         &self,
         uid: &str,
         order_id: &str,
-        amount: i64,
+        amount: Money,
     ) -> Result<VendorPayment, GatewayError> {
+        let amount = pg_amount(amount, "amount")?;
         self.payment(Request {
             method: Method::POST,
             route: "/v1/payments/confirm",
@@ -225,7 +227,7 @@ impl PaymentGateway for TossGateway {
         let key = segment(cancel.uid, "paymentKey", PG)?;
         let mut body = json!({ "paymentKey": cancel.uid, "cancelReason": cancel.reason });
         if let Some(amount) = cancel.amount {
-            body["cancelAmount"] = json!(amount);
+            body["cancelAmount"] = json!(pg_amount(amount, "cancelAmount")?);
         }
         if let Some(account) = cancel.refund_account {
             // Toss takes the account number as digits only; callers often keep hyphens.
@@ -277,16 +279,17 @@ impl PaymentGateway for TossGateway {
         charge: BillingCharge<'_>,
     ) -> Result<VendorPayment, GatewayError> {
         // Toss bills in won only; sending another currency's amount would charge it as won.
-        if charge.currency != "KRW" {
+        if charge.amount.currency() != Currency::Krw {
             return Err(GatewayError::Rejected {
                 status: 400,
                 code: "INVALID_CURRENCY".into(),
                 message: format!(
                     "Toss billing charges are in KRW only; got currency {:?}",
-                    charge.currency
+                    charge.amount.currency().code()
                 ),
             });
         }
+        let amount = pg_amount(charge.amount, "amount")?;
         let key = segment(charge.billing_key, "billingKey", PG)?;
         self.payment(Request {
             method: Method::POST,
@@ -296,7 +299,7 @@ impl PaymentGateway for TossGateway {
                 "method": "billing",
                 "billingKey": charge.billing_key,
                 "customerKey": charge.customer_key,
-                "amount": charge.amount,
+                "amount": amount,
                 "orderId": charge.order_id,
                 "orderName": charge.order_name,
             })),
