@@ -4,6 +4,7 @@
 //! "unauthorized".
 
 use async_trait::async_trait;
+use payments_core::money::Money;
 use payments_core::records::VendorCode;
 use payments_core::vendor::{
     BillingCharge, CancelPayment, GatewayError, PaymentGateway, VendorBillingKey, VendorPayment,
@@ -71,7 +72,7 @@ impl PaymentGateway for Credentialed {
         &self,
         uid: &str,
         order_id: &str,
-        amount: i64,
+        amount: Money,
     ) -> Result<VendorPayment, GatewayError> {
         self.name(self.inner.confirm_payment(uid, order_id, amount).await)
     }
