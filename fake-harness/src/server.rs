@@ -448,6 +448,11 @@ impl Harness {
         lock(&self.requests).clear();
     }
 
+    /// Whether requests are being recorded (see [`Self::set_record_requests`]).
+    pub fn records_requests(&self) -> bool {
+        self.record.load(Ordering::Relaxed)
+    }
+
     /// Turns the request log on or off from now on.
     pub fn set_record_requests(&self, record: bool) {
         self.record.store(record, Ordering::Relaxed);
