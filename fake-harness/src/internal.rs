@@ -156,6 +156,7 @@ fn faults_json(h: &Harness) -> Response {
         "webhookUrl": w.url,
         "webhookRetryMs": w.schedule.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
         "webhookTimeoutMs": ms(w.timeout),
+        "recordRequests": h.records_requests(),
     });
     drop(w);
     Json(body).into_response()

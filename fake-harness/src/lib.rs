@@ -17,6 +17,8 @@
 //! - [`internal`]: the knobs over HTTP (`/internal/clock`, `/internal/faults`, ...);
 //!   [`cli`]: the flags every fake binary shares. [`error`]: [`FakeError`].
 //! - `pool`: the pre-started server threads.
+//! - [`test_support`] (feature `test-support`, for the fakes' own tests and benches):
+//!   OpenAPI validation, a webhook receiver, the comparison with wiremock.
 //!
 //! # One API for every fake
 //! Every fake's handle (`FakeToss`, `FakeIamport`, ...) derefs to [`Harness`], and every
@@ -98,6 +100,8 @@ pub mod internal;
 pub mod record;
 pub mod retention;
 pub mod server;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 pub mod webhook;
 
 mod pool;

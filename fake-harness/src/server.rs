@@ -36,11 +36,41 @@ pub struct Harness {
     clock: Clock,
     faults: Faults,
     record: AtomicBool,
-    requests: Mutex<Vec<RecordedRequest>>,
+    requests: Mutex<Vec<Received>>,
     pub(crate) hub: Hub,
     idempotency: Idempotency,
     on_clock_change: OnceLock<Box<dyn Fn() + Send + Sync>>,
     on_webhook_attempt: OnceLock<AttemptHook>,
+}
+
+/// One request as the log keeps it: the parts as hyper parsed them (cheap clones of
+/// shared buffers), converted to a [`RecordedRequest`] when read.
+struct Received {
+    method: http::Method,
+    uri: http::Uri,
+    headers: http::HeaderMap,
+    body: bytes::Bytes,
+}
+
+impl Received {
+    fn to_record(&self) -> RecordedRequest {
+        RecordedRequest {
+            method: self.method.to_string(),
+            path: self.uri.path().to_owned(),
+            query: self.uri.query().map(str::to_owned),
+            headers: self
+                .headers
+                .iter()
+                .map(|(n, v)| {
+                    (
+                        n.as_str().to_owned(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
+            body: self.body.to_vec(),
+        }
+    }
 }
 
 /// Per-instance extra headers for a webhook attempt (see [`Harness::on_webhook_attempt`]).
@@ -221,21 +251,13 @@ impl Harness {
                     ),
                 );
             };
-            lock(&self.requests).push(RecordedRequest {
-                method: parts.method.to_string(),
-                path: parts.uri.path().to_owned(),
-                query: parts.uri.query().map(str::to_owned),
-                headers: parts
-                    .headers
-                    .iter()
-                    .map(|(n, v)| {
-                        (
-                            n.as_str().to_owned(),
-                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                        )
-                    })
-                    .collect(),
-                body: bytes.to_vec(),
+            // Kept as received (shared buffers, no text conversion); turned into
+            // `RecordedRequest`s only when a test reads the log.
+            lock(&self.requests).push(Received {
+                method: parts.method.clone(),
+                uri: parts.uri.clone(),
+                headers: parts.headers.clone(),
+                body: bytes.clone(),
             });
             Request::from_parts(parts, Body::from(bytes))
         } else {
@@ -415,12 +437,20 @@ impl Harness {
 
     /// Every request received so far, oldest first (empty when recording is off).
     pub fn received_requests(&self) -> Vec<RecordedRequest> {
-        lock(&self.requests).clone()
+        lock(&self.requests)
+            .iter()
+            .map(Received::to_record)
+            .collect()
     }
 
     /// Empties the request log.
     pub fn clear_received_requests(&self) {
         lock(&self.requests).clear();
+    }
+
+    /// Whether requests are being recorded (see [`Self::set_record_requests`]).
+    pub fn records_requests(&self) -> bool {
+        self.record.load(Ordering::Relaxed)
     }
 
     /// Turns the request log on or off from now on.

@@ -269,6 +269,42 @@ async fn faults_over_http_add_up() {
 }
 
 #[tokio::test]
+async fn the_request_log_switches_off_and_on_over_http() {
+    let fake = Builder::default().start().await;
+    let faults = format!("{}/internal/faults", fake.uri());
+    let r = client().get(&faults).send().await.unwrap();
+    let f: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(f["recordRequests"], true, "on by default");
+    let off = serde_json::json!({"recordRequests": false});
+    let r = client().put(&faults).json(&off).send().await.unwrap();
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["recordRequests"],
+        false
+    );
+    assert!(!fake.records_requests());
+    let before = fake.received_requests().len();
+    client()
+        .get(format!("{}/anything", fake.uri()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        fake.received_requests().len(),
+        before,
+        "nothing recorded while off"
+    );
+    fake.set_record_requests(true);
+    client()
+        .get(format!("{}/anything", fake.uri()))
+        .send()
+        .await
+        .unwrap();
+    let log = fake.received_requests();
+    assert_eq!(log.len(), before + 1);
+    assert_eq!(log.last().map(|r| r.path.as_str()), Some("/anything"));
+}
+
+#[tokio::test]
 async fn the_clock_offsets_freezes_and_calls_back() {
     let t0 = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
     let fake = Builder::default().now(t0).freeze_clock(true).start().await;

@@ -99,10 +99,9 @@ fn unknown(customer_uid: &str) -> ApiError {
 }
 
 /// `GET /subscribe/customers/{customer_uid}`.
-pub(crate) fn get(st: &State, customer_uid: &str) -> Result<Value, ApiError> {
+pub(crate) fn get<'a>(st: &'a State, customer_uid: &str) -> Result<&'a Customer, ApiError> {
     st.customers
         .get(customer_uid)
-        .map(Customer::to_json)
         .ok_or_else(|| unknown(customer_uid))
 }
 

@@ -4,7 +4,7 @@
 use axum::body::Body as AxumBody;
 use axum::response::Response;
 use http::{HeaderValue, StatusCode};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 /// The `message` of every successful envelope (the spec requires a string).
 pub(crate) const SUCCESS_MESSAGE: &str = "success";
@@ -58,49 +58,69 @@ impl ApiError {
     pub(crate) fn business(message: impl Into<String>) -> Self {
         Self::new(StatusCode::OK, message)
     }
-
-    /// The envelope for this error: `response` is always `null`.
-    pub(crate) fn body(&self) -> Value {
-        json!({ "code": self.code, "message": self.message, "response": Value::Null })
-    }
 }
 
-/// The envelope of a successful response.
-pub(crate) fn success(response: Value) -> Value {
-    json!({ "code": 0, "message": SUCCESS_MESSAGE, "response": response })
+/// The envelope `{code, message, response}`, serialised straight from the handler's
+/// typed answer (no intermediate `Value`).
+#[derive(Serialize)]
+struct Envelope<'a, T> {
+    code: i64,
+    message: &'a str,
+    response: Option<T>,
 }
 
-/// What a handler produced: a status and a JSON body.
+/// What a handler produced: the HTTP status, the envelope's `code` and the serialised
+/// envelope.
 #[derive(Debug, Clone)]
 pub(crate) struct Reply {
     pub(crate) status: StatusCode,
-    pub(crate) body: Value,
+    pub(crate) code: i64,
+    pub(crate) body: Vec<u8>,
 }
 
-impl From<Result<Value, ApiError>> for Reply {
-    fn from(r: Result<Value, ApiError>) -> Self {
+impl Reply {
+    /// The answer to a failed request (`response: null`).
+    pub(crate) fn error(e: &ApiError) -> Self {
+        Self::envelope::<()>(e.status, e.code, &e.message, None)
+    }
+
+    fn envelope<T: Serialize>(
+        status: StatusCode,
+        code: i64,
+        message: &str,
+        response: Option<T>,
+    ) -> Self {
+        let body = serde_json::to_vec(&Envelope {
+            code,
+            message,
+            response,
+        });
+        // Our records serialise infallibly (string keys only); say so if one ever did not.
+        let body = body.unwrap_or_else(|e| {
+            format!(r#"{{"code":-1,"message":"fake-iamport: cannot serialise the answer: {e}","response":null}}"#)
+                .into_bytes()
+        });
+        Self { status, code, body }
+    }
+}
+
+impl<T: Serialize> From<Result<T, ApiError>> for Reply {
+    fn from(r: Result<T, ApiError>) -> Self {
         match r {
-            Ok(v) => Reply {
-                status: StatusCode::OK,
-                body: success(v),
-            },
-            Err(e) => Reply {
-                status: e.status,
-                body: e.body(),
-            },
+            Ok(v) => Reply::envelope(StatusCode::OK, 0, SUCCESS_MESSAGE, Some(v)),
+            Err(e) => Reply::error(&e),
         }
     }
 }
 
 /// The HTTP answer for a reply.
-pub(crate) fn reply_response(reply: &Reply) -> Response {
+pub(crate) fn reply_response(reply: Reply) -> Response {
     json_response(reply, false)
 }
 
 /// The HTTP answer for a reply; `replayed` marks an idempotent replay.
-pub(crate) fn json_response(reply: &Reply, replayed: bool) -> Response {
-    let bytes = serde_json::to_vec(&reply.body).unwrap_or_default();
-    let mut resp = Response::new(AxumBody::from(bytes));
+pub(crate) fn json_response(reply: Reply, replayed: bool) -> Response {
+    let mut resp = Response::new(AxumBody::from(reply.body));
     *resp.status_mut() = reply.status;
     resp.headers_mut().insert(
         http::header::CONTENT_TYPE,

@@ -37,7 +37,7 @@ pub(crate) fn routes() -> Router {
 }
 
 fn answer(r: Result<serde_json::Value, ApiError>) -> Response {
-    crate::envelope::reply_response(&Reply::from(r))
+    crate::envelope::reply_response(Reply::from(r))
 }
 
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {

@@ -3,7 +3,8 @@
 //! ([`crate::state::State`]) depends on this module only, and every resource module on
 //! both, so no module depends on itself through another.
 
-use serde_json::{Value, json};
+use serde::{Serialize, Serializer};
+use serde_json::Value;
 
 use crate::cards::Card;
 use crate::envelope::ApiError;
@@ -34,8 +35,10 @@ impl Status {
     }
 }
 
-/// The fields that differ between payment methods.
-#[derive(Debug, Clone)]
+/// The fields that differ between payment methods; serialised as `pay_method` plus the
+/// method's own fields, flattened into the payment.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "pay_method", rename_all = "lowercase")]
 pub(crate) enum Method {
     /// `pay_method: "card"`.
     Card {
@@ -64,6 +67,29 @@ pub(crate) struct CancelEntry {
     pub(crate) cancelled_at: i64,
     pub(crate) reason: String,
     pub(crate) receipt_url: String,
+}
+
+impl Serialize for CancelEntry {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            pg_id: &'static str,
+            pg_tid: &'a str,
+            amount: i64,
+            cancelled_at: i64,
+            reason: &'a str,
+            receipt_url: &'a str,
+        }
+        Wire {
+            pg_id: PG_ID,
+            pg_tid: &self.pg_tid,
+            amount: self.amount,
+            cancelled_at: self.cancelled_at,
+            reason: &self.reason,
+            receipt_url: &self.receipt_url,
+        }
+        .serialize(s)
+    }
 }
 
 /// Buyer fields copied from the request.
@@ -134,90 +160,106 @@ impl Payment {
         self.amount - self.cancel_amount
     }
 
-    /// The payment as the API returns it.
+    /// The payment as a JSON value (for the Rust API and the mutating routes; lookups
+    /// serialise [`Payment`] straight into the answer).
     pub(crate) fn to_json(&self) -> Value {
-        let history: Vec<Value> = self
-            .cancel_history
-            .iter()
-            .map(|c| {
-                json!({
-                    "pg_id": PG_ID,
-                    "pg_tid": c.pg_tid,
-                    "amount": c.amount,
-                    "cancelled_at": c.cancelled_at,
-                    "reason": c.reason,
-                    "receipt_url": c.receipt_url,
-                })
-            })
-            .collect();
-        let mut v = json!({
-            "imp_uid": self.imp_uid,
-            "merchant_uid": self.merchant_uid,
-            "name": self.name,
-            "amount": self.amount,
-            "cancel_amount": self.cancel_amount,
-            "currency": self.currency,
-            "receipt_url": receipt_url(&self.imp_uid),
-            "cash_receipt_issue": self.cash_receipt_issue,
-            "channel": "api",
-            "pg_provider": PG_PROVIDER,
-            "emb_pg_provider": Value::Null,
-            "pg_id": PG_ID,
-            "pg_tid": self.pg_tid,
-            "escrow": false,
-            "buyer_name": self.buyer.name,
-            "buyer_email": self.buyer.email,
-            "buyer_tel": self.buyer.tel,
-            "buyer_addr": self.buyer.addr,
-            "buyer_postcode": self.buyer.postcode,
-            "customer_uid": self.customer_uid,
-            "customer_uid_usage": self.customer_uid_usage,
-            "custom_data": self.custom_data,
-            "user_agent": "sorry_not_supported",
-            "status": self.status.as_str(),
-            "started_at": self.started_at,
-            "paid_at": self.paid_at,
-            "failed_at": self.failed_at,
-            "cancelled_at": self.cancelled_at,
-            "fail_reason": self.fail_reason,
-            "cancel_reason": self.cancel_reason,
-            "cancel_history": history,
-        });
-        if let Value::Object(map) = &mut v {
-            match &self.method {
-                Method::Card {
-                    card_code,
-                    card_name,
-                    card_number,
-                    card_quota,
-                    apply_num,
-                } => {
-                    map.insert("pay_method".into(), json!("card"));
-                    map.insert("card_code".into(), json!(card_code));
-                    map.insert("card_name".into(), json!(card_name));
-                    map.insert("card_number".into(), json!(card_number));
-                    map.insert("card_quota".into(), json!(card_quota));
-                    map.insert("apply_num".into(), json!(apply_num));
-                }
-                Method::VBank {
-                    vbank_code,
-                    vbank_name,
-                    vbank_num,
-                    vbank_holder,
-                    vbank_date,
-                    vbank_issued_at,
-                } => {
-                    map.insert("pay_method".into(), json!("vbank"));
-                    map.insert("vbank_code".into(), json!(vbank_code));
-                    map.insert("vbank_name".into(), json!(vbank_name));
-                    map.insert("vbank_num".into(), json!(vbank_num));
-                    map.insert("vbank_holder".into(), json!(vbank_holder));
-                    map.insert("vbank_date".into(), json!(vbank_date));
-                    map.insert("vbank_issued_at".into(), json!(vbank_issued_at));
-                }
-            }
+        to_value(self)
+    }
+}
+
+/// Serialises a record that always serialises (string keys, no maps of other keys).
+fn to_value(v: &impl Serialize) -> Value {
+    serde_json::to_value(v).unwrap_or_default()
+}
+
+/// `https://fake-iamport.invalid/{kind}/{id}`, written without building a `String`.
+struct InvalidUrl<'a>(&'static str, &'a str);
+
+impl Serialize for InvalidUrl<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!(
+            "https://fake-iamport.invalid/{}/{}",
+            self.0, self.1
+        ))
+    }
+}
+
+/// The payment's wire shape, field for field as the spec's `IIamportCardPayment` /
+/// `IIamportVBankPayment` (the method's fields come from [`Method`]'s own shape).
+#[derive(Serialize)]
+struct PaymentJson<'a> {
+    imp_uid: &'a str,
+    merchant_uid: &'a str,
+    name: Option<&'a str>,
+    amount: i64,
+    cancel_amount: i64,
+    currency: &'a str,
+    receipt_url: InvalidUrl<'a>,
+    cash_receipt_issue: bool,
+    channel: &'static str,
+    pg_provider: &'static str,
+    emb_pg_provider: Option<&'static str>,
+    pg_id: &'static str,
+    pg_tid: &'a str,
+    escrow: bool,
+    buyer_name: Option<&'a str>,
+    buyer_email: Option<&'a str>,
+    buyer_tel: Option<&'a str>,
+    buyer_addr: Option<&'a str>,
+    buyer_postcode: Option<&'a str>,
+    customer_uid: Option<&'a str>,
+    customer_uid_usage: Option<&'a str>,
+    custom_data: Option<&'a str>,
+    user_agent: &'static str,
+    status: &'static str,
+    started_at: i64,
+    paid_at: i64,
+    failed_at: i64,
+    cancelled_at: i64,
+    fail_reason: Option<&'a str>,
+    cancel_reason: Option<&'a str>,
+    cancel_history: &'a [CancelEntry],
+    #[serde(flatten)]
+    method: &'a Method,
+}
+
+impl Serialize for Payment {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        PaymentJson {
+            imp_uid: &self.imp_uid,
+            merchant_uid: &self.merchant_uid,
+            name: self.name.as_deref(),
+            amount: self.amount,
+            cancel_amount: self.cancel_amount,
+            currency: &self.currency,
+            receipt_url: InvalidUrl("receipts", &self.imp_uid),
+            cash_receipt_issue: self.cash_receipt_issue,
+            channel: "api",
+            pg_provider: PG_PROVIDER,
+            emb_pg_provider: None,
+            pg_id: PG_ID,
+            pg_tid: &self.pg_tid,
+            escrow: false,
+            buyer_name: self.buyer.name.as_deref(),
+            buyer_email: self.buyer.email.as_deref(),
+            buyer_tel: self.buyer.tel.as_deref(),
+            buyer_addr: self.buyer.addr.as_deref(),
+            buyer_postcode: self.buyer.postcode.as_deref(),
+            customer_uid: self.customer_uid.as_deref(),
+            customer_uid_usage: self.customer_uid_usage.as_deref(),
+            custom_data: self.custom_data.as_deref(),
+            user_agent: "sorry_not_supported",
+            status: self.status.as_str(),
+            started_at: self.started_at,
+            paid_at: self.paid_at,
+            failed_at: self.failed_at,
+            cancelled_at: self.cancelled_at,
+            fail_reason: self.fail_reason.as_deref(),
+            cancel_reason: self.cancel_reason.as_deref(),
+            cancel_history: &self.cancel_history,
+            method: &self.method,
         }
-        v
+        .serialize(s)
     }
 }
 
@@ -236,25 +278,49 @@ pub(crate) struct Customer {
 }
 
 impl Customer {
-    /// The `IIamportSubscription` object.
+    /// The `IIamportSubscription` object as a JSON value.
     pub(crate) fn to_json(&self) -> Value {
-        let (code, name) = self.card.company();
-        json!({
-            "customer_uid": self.customer_uid,
-            "pg_provider": PG_PROVIDER,
-            "pg_id": PG_ID,
-            "card_name": name,
-            "card_code": code,
-            "card_number": self.card.masked(),
-            "card_type": "credit",
-            "customer_name": self.name,
-            "customer_tel": self.tel,
-            "customer_email": self.email,
-            "customer_addr": self.addr,
-            "customer_postcode": self.postcode,
-            "inserted": self.inserted,
-            "updated": self.updated,
-        })
+        to_value(self)
+    }
+}
+
+impl Serialize for Customer {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            customer_uid: &'a str,
+            pg_provider: &'static str,
+            pg_id: &'static str,
+            card_name: &'static str,
+            card_code: &'static str,
+            card_number: String,
+            card_type: &'static str,
+            customer_name: Option<&'a str>,
+            customer_tel: Option<&'a str>,
+            customer_email: Option<&'a str>,
+            customer_addr: Option<&'a str>,
+            customer_postcode: Option<&'a str>,
+            inserted: i64,
+            updated: i64,
+        }
+        let (card_code, card_name) = self.card.company();
+        Wire {
+            customer_uid: &self.customer_uid,
+            pg_provider: PG_PROVIDER,
+            pg_id: PG_ID,
+            card_name,
+            card_code,
+            card_number: self.card.masked(),
+            card_type: "credit",
+            customer_name: self.name.as_deref(),
+            customer_tel: self.tel.as_deref(),
+            customer_email: self.email.as_deref(),
+            customer_addr: self.addr.as_deref(),
+            customer_postcode: self.postcode.as_deref(),
+            inserted: self.inserted,
+            updated: self.updated,
+        }
+        .serialize(s)
     }
 }
 
@@ -272,19 +338,39 @@ pub(crate) struct Receipt {
 }
 
 impl Receipt {
-    /// The `IIamportReceipt` object.
+    /// The `IIamportReceipt` object as a JSON value.
     pub(crate) fn to_json(&self) -> Value {
-        json!({
-            "imp_uid": self.imp_uid,
-            "receipt_uid": self.receipt_uid,
-            "apply_num": self.apply_num,
-            "type": self.kind,
-            "amount": self.amount,
-            "vat": self.vat,
-            "receipt_url": format!("https://fake-iamport.invalid/cash-receipts/{}", self.receipt_uid),
-            "applied_at": self.applied_at,
-            "cancelled_at": self.cancelled_at,
-        })
+        to_value(self)
+    }
+}
+
+impl Serialize for Receipt {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            imp_uid: &'a str,
+            receipt_uid: &'a str,
+            apply_num: &'a str,
+            #[serde(rename = "type")]
+            kind: &'a str,
+            amount: i64,
+            vat: i64,
+            receipt_url: InvalidUrl<'a>,
+            applied_at: i64,
+            cancelled_at: i64,
+        }
+        Wire {
+            imp_uid: &self.imp_uid,
+            receipt_uid: &self.receipt_uid,
+            apply_num: &self.apply_num,
+            kind: &self.kind,
+            amount: self.amount,
+            vat: self.vat,
+            receipt_url: InvalidUrl("cash-receipts", &self.receipt_uid),
+            applied_at: self.applied_at,
+            cancelled_at: self.cancelled_at,
+        }
+        .serialize(s)
     }
 }
 
@@ -310,26 +396,56 @@ pub(crate) struct Certification {
 }
 
 impl Certification {
-    /// The `IIamportCertification` object (the OTP is never part of it).
+    /// The `IIamportCertification` object as a JSON value (the OTP is never part of it).
     pub(crate) fn to_json(&self) -> Value {
-        json!({
-            "imp_uid": self.imp_uid,
-            "merchant_uid": self.merchant_uid,
-            "name": self.name,
-            "gender": if self.gender_digit % 2 == 1 { "male" } else { "female" },
-            "birth": self.birth,
-            "birthday": self.birthday,
-            "foreigner": self.gender_digit >= 5,
-            "phone": self.phone,
-            "carrier": self.carrier,
-            "certified": self.certified_at != 0,
-            "certified_at": self.certified_at,
-            "unique_key": self.unique_key,
-            "unique_in_site": self.unique_in_site,
-            "pg_tid": self.pg_tid,
-            "pg_provider": self.pg,
-            "origin": "api",
-        })
+        to_value(self)
+    }
+}
+
+impl Serialize for Certification {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            imp_uid: &'a str,
+            merchant_uid: Option<&'a str>,
+            name: &'a str,
+            gender: &'static str,
+            birth: i64,
+            birthday: &'a str,
+            foreigner: bool,
+            phone: &'a str,
+            carrier: &'a str,
+            certified: bool,
+            certified_at: i64,
+            unique_key: &'a str,
+            unique_in_site: &'a str,
+            pg_tid: &'a str,
+            pg_provider: &'a str,
+            origin: &'static str,
+        }
+        Wire {
+            imp_uid: &self.imp_uid,
+            merchant_uid: self.merchant_uid.as_deref(),
+            name: &self.name,
+            gender: if self.gender_digit % 2 == 1 {
+                "male"
+            } else {
+                "female"
+            },
+            birth: self.birth,
+            birthday: &self.birthday,
+            foreigner: self.gender_digit >= 5,
+            phone: &self.phone,
+            carrier: &self.carrier,
+            certified: self.certified_at != 0,
+            certified_at: self.certified_at,
+            unique_key: &self.unique_key,
+            unique_in_site: &self.unique_in_site,
+            pg_tid: &self.pg_tid,
+            pg_provider: &self.pg,
+            origin: "api",
+        }
+        .serialize(s)
     }
 }
 

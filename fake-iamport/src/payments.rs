@@ -9,19 +9,18 @@ use crate::model::{CancelEntry, Method, Payment, Status, receipt_url};
 use crate::state::State;
 
 /// `GET /payments/{imp_uid}`.
-pub(crate) fn get(st: &State, imp_uid: &str) -> Result<Value, ApiError> {
+pub(crate) fn get<'a>(st: &'a State, imp_uid: &str) -> Result<&'a Payment, ApiError> {
     st.payments
         .get(imp_uid)
-        .map(Payment::to_json)
         .ok_or_else(|| ApiError::payment_not_found(imp_uid))
 }
 
 /// `GET /payments/find/{merchant_uid}[/{payment_status}]`: the latest such payment.
-pub(crate) fn find(
-    st: &State,
+pub(crate) fn find<'a>(
+    st: &'a State,
     merchant_uid: &str,
     status: Option<&str>,
-) -> Result<Value, ApiError> {
+) -> Result<&'a Payment, ApiError> {
     if let Some(s) = status
         && !["ready", "paid", "failed", "cancelled"].contains(&s)
     {
@@ -30,7 +29,6 @@ pub(crate) fn find(
         )));
     }
     st.latest_by_merchant_uid(merchant_uid, status)
-        .map(Payment::to_json)
         .ok_or_else(|| {
             ApiError::not_found(format!(
                 "존재하지 않는 결제정보입니다. (no payment with merchant_uid {merchant_uid:?})"

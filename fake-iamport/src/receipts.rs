@@ -124,11 +124,8 @@ fn unknown(imp_uid: &str) -> ApiError {
 }
 
 /// `GET /receipts/{imp_uid}`.
-pub(crate) fn get(st: &State, imp_uid: &str) -> Result<Value, ApiError> {
-    st.receipts
-        .get(imp_uid)
-        .map(Receipt::to_json)
-        .ok_or_else(|| unknown(imp_uid))
+pub(crate) fn get<'a>(st: &'a State, imp_uid: &str) -> Result<&'a Receipt, ApiError> {
+    st.receipts.get(imp_uid).ok_or_else(|| unknown(imp_uid))
 }
 
 /// `DELETE /receipts/{imp_uid}`: withdraw the receipt (kept, with `cancelled_at`).

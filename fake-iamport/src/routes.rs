@@ -3,7 +3,6 @@
 
 use fake_harness::idempotency::{Begin, Conflict};
 use http::{HeaderMap, Method, StatusCode};
-use serde_json::json;
 
 use crate::envelope::{ApiError, Reply};
 use crate::fields::{Body, percent_decode};
@@ -42,12 +41,12 @@ enum Route {
 
 impl Route {
     fn parse(method: &Method, path: &str) -> Option<Self> {
-        let segs: Vec<String> = path
+        let segs: Vec<_> = path
             .trim_matches('/')
             .split('/')
             .map(percent_decode)
             .collect();
-        let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+        let s: Vec<&str> = segs.iter().map(|s| s.as_ref()).collect();
         let id = |v: &str| v.to_owned();
         Some(match (method.as_str(), s.as_slice()) {
             ("POST", ["users", "getToken"]) => Route::GetToken,
@@ -118,20 +117,20 @@ pub(crate) fn handle(
     bytes: &[u8],
 ) -> Dispatched {
     let Some(route) = Route::parse(method, path) else {
-        return fresh(Reply::from(Err(ApiError::not_found(format!(
+        return fresh(Reply::error(&ApiError::not_found(format!(
             "존재하지 않는 API입니다. (no endpoint {method} {path})"
-        )))));
+        ))));
     };
     let now = shared.harness.clock().now().timestamp();
     let mut st = shared.lock_state();
     if !route.is_public()
         && let Err(e) = auth::check(&st, headers, now)
     {
-        return fresh(Reply::from(Err(e)));
+        return fresh(Reply::error(&e));
     }
     let body = match Body::parse(headers, bytes) {
         Ok(b) => b,
-        Err(e) => return fresh(Reply::from(Err(e))),
+        Err(e) => return fresh(Reply::error(&e)),
     };
     let key = headers
         .get(IDEMPOTENCY_KEY)
@@ -149,21 +148,22 @@ pub(crate) fn handle(
         Ok(Begin::Replay(answer)) => Dispatched {
             reply: Reply {
                 status: StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK),
-                body: serde_json::from_slice(&answer.body).unwrap_or_default(),
+                // Only successful answers are remembered (see below).
+                code: 0,
+                body: answer.body.to_vec(),
             },
             replayed: true,
         },
         Err(Conflict::DifferentRequest | Conflict::InFlight) => {
-            fresh(Reply::from(Err(ApiError::conflict(format!(
+            fresh(Reply::error(&ApiError::conflict(format!(
                 "Idempotency-Key {key:?} was already used for a different request; use a new key for a new request"
-            )))))
+            ))))
         }
         Ok(Begin::Run) => {
             let reply = execute(&mut st, &route, &body, now);
             // Input errors are not remembered, so a corrected retry with the same key works.
             if reply.status == StatusCode::OK {
-                let bytes = serde_json::to_vec(&reply.body).unwrap_or_default();
-                cache.finish(&key, reply.status.as_u16(), bytes.into());
+                cache.finish(&key, reply.status.as_u16(), reply.body.clone().into());
             } else {
                 cache.abandon(&key);
             }
@@ -173,35 +173,34 @@ pub(crate) fn handle(
 }
 
 fn execute(st: &mut State, route: &Route, body: &Body, now: i64) -> Reply {
-    let result = match route {
-        Route::GetToken => auth::get_token(st, body, now),
-        Route::InternalWebhook => {
-            return Reply {
-                status: StatusCode::CREATED,
-                body: json!({}),
-            };
-        }
-        Route::Deposit(i) => vbanks::deposit(st, i, now),
-        Route::GetPayment(i) => payments::get(st, i),
-        Route::FindPayment(m, s) => payments::find(st, m, s.as_deref()),
-        Route::Cancel => payments::cancel(st, body, now),
-        Route::Onetime => charges::onetime(st, body, now),
-        Route::Again => charges::again(st, body, now),
-        Route::CustomerGet(c) => customers::get(st, c),
-        Route::CustomerSave(c) => customers::register(st, c, body, now),
-        Route::CustomerDelete(c) => customers::delete(st, c),
-        Route::VbankIssue => vbanks::issue(st, body, now),
-        Route::VbankEdit => vbanks::edit(st, body, now),
-        Route::VbankDelete(i) => vbanks::withdraw(st, i, now),
-        Route::ReceiptGet(i) => receipts::get(st, i),
-        Route::ReceiptIssue(i) => receipts::issue(st, i, body, now),
-        Route::ReceiptCancel(i) => receipts::cancel(st, i, now),
-        Route::CertRequest => certifications::request(st, body, now),
-        Route::CertConfirm(i) => certifications::confirm(st, i, body, now),
-        Route::CertGet(i) => certifications::get(st, i),
-        Route::CertDelete(i) => certifications::delete(st, i),
-    };
-    Reply::from(result)
+    // Lookups answer the stored record serialised in place; the others a JSON value.
+    match route {
+        Route::GetToken => Reply::from(auth::get_token(st, body, now)),
+        Route::InternalWebhook => Reply {
+            status: StatusCode::CREATED,
+            code: 0,
+            body: b"{}".to_vec(),
+        },
+        Route::Deposit(i) => Reply::from(vbanks::deposit(st, i, now)),
+        Route::GetPayment(i) => Reply::from(payments::get(st, i)),
+        Route::FindPayment(m, s) => Reply::from(payments::find(st, m, s.as_deref())),
+        Route::Cancel => Reply::from(payments::cancel(st, body, now)),
+        Route::Onetime => Reply::from(charges::onetime(st, body, now)),
+        Route::Again => Reply::from(charges::again(st, body, now)),
+        Route::CustomerGet(c) => Reply::from(customers::get(st, c)),
+        Route::CustomerSave(c) => Reply::from(customers::register(st, c, body, now)),
+        Route::CustomerDelete(c) => Reply::from(customers::delete(st, c)),
+        Route::VbankIssue => Reply::from(vbanks::issue(st, body, now)),
+        Route::VbankEdit => Reply::from(vbanks::edit(st, body, now)),
+        Route::VbankDelete(i) => Reply::from(vbanks::withdraw(st, i, now)),
+        Route::ReceiptGet(i) => Reply::from(receipts::get(st, i)),
+        Route::ReceiptIssue(i) => Reply::from(receipts::issue(st, i, body, now)),
+        Route::ReceiptCancel(i) => Reply::from(receipts::cancel(st, i, now)),
+        Route::CertRequest => Reply::from(certifications::request(st, body, now)),
+        Route::CertConfirm(i) => Reply::from(certifications::confirm(st, i, body, now)),
+        Route::CertGet(i) => Reply::from(certifications::get(st, i)),
+        Route::CertDelete(i) => Reply::from(certifications::delete(st, i)),
+    }
 }
 
 #[cfg(test)]

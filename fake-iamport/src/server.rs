@@ -42,7 +42,7 @@ static VENDOR: Vendor = Vendor {
             code: -1,
             message: format!("fake-iamport: {message}"),
         };
-        json_response(&Reply::from(Err(e)), false)
+        json_response(Reply::error(&e), false)
     },
     webhook_headers: |_| Vec::new(),
     retry_schedule: &[
@@ -141,7 +141,7 @@ async fn serve_request(Extension(shared): Extension<Arc<Shared>>, req: Request) 
             code: -1,
             message: format!("request body is larger than {MAX_BODY} bytes or unreadable"),
         };
-        return json_response(&Reply::from(Err(e)), false);
+        return json_response(Reply::error(&e), false);
     };
     let mut d = routes::handle(
         &shared,
@@ -153,12 +153,12 @@ async fn serve_request(Extension(shared): Extension<Arc<Shared>>, req: Request) 
     // samchon's fake answers business refusals 422 (the real API: 200 with code -1), so
     // its SDK throws.
     if d.reply.status == StatusCode::OK
-        && d.reply.body["code"] != 0
+        && d.reply.code != 0
         && shared.harness.config().compat_mode() == fake_harness::Compat::Samchon
     {
         d.reply.status = StatusCode::UNPROCESSABLE_ENTITY;
     }
-    json_response(&d.reply, d.replayed)
+    json_response(d.reply, d.replayed)
 }
 
 /// A running fake PortOne v1 server; shuts down when dropped or on [`Self::shutdown`].

@@ -159,6 +159,8 @@ fn the_binary_prints_its_address_and_secrets() {
             "bin-secret",
             "--store-id",
             "store-bin",
+            "--store",
+            "store-other,api-secret=other-secret,webhook-version=2024-01-01",
         ])
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -166,24 +168,40 @@ fn the_binary_prints_its_address_and_secrets() {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let first = lines.next().unwrap().unwrap();
     let uri = first.rsplit(' ').next().unwrap().to_owned();
-    let rest: Vec<String> = lines.by_ref().take(3).map(Result::unwrap).collect();
+    let rest: Vec<String> = lines.by_ref().take(4).map(Result::unwrap).collect();
     assert!(rest[0].ends_with("bin-secret"), "{rest:?}");
     assert!(rest[1].ends_with("store-bin"));
     assert!(rest[2].ends_with(fake_portone::DEFAULT_WEBHOOK_SECRET));
+    assert!(
+        rest[3].starts_with("store store-other webhook secret: whsec_"),
+        "{rest:?}"
+    );
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let status = rt.block_on(async {
-        reqwest::Client::new()
-            .get(format!("{uri}/payments/x"))
-            .header("authorization", "PortOne bin-secret")
-            .send()
-            .await
-            .unwrap()
-            .status()
-    });
+    let status = |secret: &'static str, store: &'static str| {
+        let uri = uri.clone();
+        rt.block_on(async move {
+            reqwest::Client::new()
+                .get(format!("{uri}/payments/x?storeId={store}"))
+                .header("authorization", format!("PortOne {secret}"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    };
+    let statuses = [
+        status("bin-secret", "store-bin"),
+        status("other-secret", "store-other"),
+        status("bin-secret", "store-other"),
+    ];
     child.kill().unwrap();
     child.wait().unwrap();
-    assert_eq!(status, 404);
+    assert_eq!(
+        statuses,
+        [404, 404, 403],
+        "the --store is another merchant's"
+    );
 }

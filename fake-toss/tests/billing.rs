@@ -246,7 +246,7 @@ async fn deleting_a_billing_key_refuses_later_charges_and_sends_billing_deleted(
         (s, e["code"].as_str()),
         (404, Some("NOT_FOUND_BILLING_KEY"))
     );
-    let got = rx.wait_for(1).await;
+    let got = rx.wait_for_bodies(1).await;
     assert_eq!(got[0]["eventType"], "BILLING_DELETED");
     assert_eq!(got[0]["data"]["billingKey"], bk.as_str());
     assert_eq!(got[0]["data"]["customerKey"], "customer-del");

@@ -121,7 +121,7 @@ async fn webhook_retries_follow_the_schedule_until_delivered() {
         .await;
     let api = Api::new(&toss);
     api.card_payment("order-w-1", 1_000).await;
-    let got = rx.wait_for(1).await;
+    let got = rx.wait_for_bodies(1).await;
     assert_eq!(got.len(), 1);
     let log = toss
         .wait_for_webhooks(3, Duration::from_secs(5), |_| true)
@@ -164,7 +164,7 @@ async fn dropped_webhooks_are_logged_never_sent() {
     toss.drop_next_webhooks(1);
     api.card_payment("order-w-3", 1_000).await;
     api.card_payment("order-w-4", 1_000).await;
-    let got = rx.wait_for(1).await;
+    let got = rx.wait_for_bodies(1).await;
     assert_eq!(got.len(), 1);
     assert_eq!(got[0]["data"]["orderId"], "order-w-4");
     let log = toss.webhooks();
@@ -178,7 +178,7 @@ async fn duplicated_webhooks_arrive_twice() {
     let toss = FakeToss::builder().webhook_url(&url).start().await;
     toss.duplicate_next_webhooks(1);
     Api::new(&toss).card_payment("order-w-5", 1_000).await;
-    let got = rx.wait_for(2).await;
+    let got = rx.wait_for_bodies(2).await;
     assert_eq!(got.len(), 2);
     assert_eq!(got[0], got[1]);
 }
@@ -189,10 +189,10 @@ async fn reordered_webhooks_arrive_after_their_successor() {
     let toss = FakeToss::builder().webhook_url(&url).start().await;
     let api = Api::new(&toss);
     let k = key(&api.virtual_account("order-w-6", 1_000).await);
-    rx.wait_for(1).await;
+    rx.wait_for_bodies(1).await;
     toss.reorder_next_webhooks(2);
     toss.deposit(&k).await.unwrap();
-    let got = rx.wait_for(3).await;
+    let got = rx.wait_for_bodies(3).await;
     assert_eq!(got.len(), 3);
     // Deposit emits PAYMENT_STATUS_CHANGED then DEPOSIT_CALLBACK; reordered, the callback
     // arrives first.
@@ -207,7 +207,7 @@ async fn delayed_webhooks_wait_before_delivery() {
     toss.set_webhook_delay(Duration::from_millis(200));
     let before = chrono::Utc::now();
     Api::new(&toss).card_payment("order-w-7", 1_000).await;
-    assert_eq!(rx.wait_for(1).await.len(), 1);
+    assert_eq!(rx.wait_for_bodies(1).await.len(), 1);
     let log = toss
         .wait_for_webhooks(1, Duration::from_secs(5), |w| w.is_delivered())
         .await;
@@ -231,7 +231,7 @@ async fn webhooks_without_url_are_logged_and_url_can_be_set_later() {
     let (rx, url) = Receiver::start(0).await;
     toss.set_webhook_url(&url);
     api.card_payment("order-w-9", 1_000).await;
-    let got = rx.wait_for(1).await;
+    let got = rx.wait_for_bodies(1).await;
     assert_eq!(got[0]["data"]["orderId"], "order-w-9");
     // The log is readable over HTTP too (once the delivery was recorded).
     toss.wait_for_webhooks(1, Duration::from_secs(5), |w| w.is_delivered())

@@ -39,7 +39,7 @@ async fn issue_deposit_and_webhooks() {
         (400, "ALREADY_PROCESSED_PAYMENT")
     );
 
-    let bodies = rx.wait_for(3).await;
+    let bodies = rx.wait_for_bodies(3).await;
     assert_eq!(bodies.len(), 3, "{bodies:#?}");
     assert_status_webhook(&bodies[0]);
     assert_eq!(bodies[0]["data"]["status"], "WAITING_FOR_DEPOSIT");

@@ -61,10 +61,15 @@ async fn every_scenario_yields_rows_without_errors() {
         "charge pbkdf2=2000",
         "start fake-toss",
         "start fake-iamport",
+        "start fake-portone",
         "start wiremock",
+        "start wiremock builder",
         "fake-lookup fake-toss",
+        "fake-lookup wiremock for fake-toss",
         "fake-lookup fake-iamport",
-        "fake-lookup wiremock",
+        "fake-lookup wiremock for fake-iamport",
+        "fake-lookup fake-portone",
+        "fake-lookup wiremock for fake-portone",
         "scale 50",
         "scale 200",
     ] {
@@ -85,7 +90,7 @@ async fn every_scenario_yields_rows_without_errors() {
         json["rows"].as_array().map(Vec::len),
         Some(report.rows.len())
     );
-    assert_eq!(report.targets.len(), 6, "{text}");
+    assert_eq!(report.targets.len(), 7, "{text}");
 }
 
 #[tokio::test]

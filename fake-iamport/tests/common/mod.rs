@@ -2,83 +2,37 @@
 //! against the copied OpenAPI spec, and small builders for common requests.
 #![allow(dead_code)]
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::collections::BTreeSet;
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
+use fake_harness::test_support::OpenApi;
 use fake_iamport::FakeIamport;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-/// The spec as copied into the crate.
-pub fn spec() -> &'static Value {
-    static SPEC: OnceLock<Value> = OnceLock::new();
-    SPEC.get_or_init(|| {
-        let text = include_str!("../../spec/portone-v1.openapi.json");
-        serde_json::from_str(text).expect("spec is JSON")
-    })
+/// The copied spec.
+pub fn api() -> &'static OpenApi {
+    static API: LazyLock<OpenApi> =
+        LazyLock::new(|| OpenApi::parse(include_str!("../../spec/portone-v1.openapi.json")));
+    &API
 }
 
-fn validators() -> &'static Mutex<HashMap<String, Arc<jsonschema::Validator>>> {
-    static V: OnceLock<Mutex<HashMap<String, Arc<jsonschema::Validator>>>> = OnceLock::new();
-    V.get_or_init(|| Mutex::new(HashMap::new()))
+/// The spec as copied into the crate.
+pub fn spec() -> &'static Value {
+    api().doc()
 }
 
 /// Validates `instance` against `#/components/schemas/{name}` (formats included).
 pub fn validate_against(name: &str, instance: &Value) {
-    let validator = {
-        let mut cache = validators().lock().expect("cache");
-        cache
-            .entry(name.to_owned())
-            .or_insert_with(|| {
-                let schema = json!({
-                    "$ref": format!("#/components/schemas/{name}"),
-                    "components": spec()["components"],
-                });
-                Arc::new(
-                    jsonschema::options()
-                        .should_validate_formats(true)
-                        .build(&schema)
-                        .expect("schema compiles"),
-                )
-            })
-            .clone()
-    };
-    let errors: Vec<String> = validator
-        .iter_errors(instance)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "response does not match {name}: {errors:#?}\n{instance:#}"
-    );
+    api().assert_component(name, instance);
 }
 
-/// The spec path template (and its method) that `path` matches, if any.
+/// The spec path template (and its operation) that `path` matches, if any.
 pub fn spec_operation(method: &Method, path: &str) -> Option<(String, Value)> {
-    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let paths = spec()["paths"].as_object()?;
-    let mut best: Option<(usize, String, Value)> = None;
-    for (template, ops) in paths {
-        let t: Vec<&str> = template.trim_matches('/').split('/').collect();
-        if t.len() != segs.len() {
-            continue;
-        }
-        let mut literal = 0;
-        let matches = t.iter().zip(&segs).all(|(a, b)| {
-            if a.starts_with('{') {
-                true
-            } else {
-                literal += 1;
-                a == b
-            }
-        });
-        let op = &ops[method.as_str().to_ascii_lowercase()];
-        if matches && !op.is_null() && best.as_ref().is_none_or(|(l, ..)| literal > *l) {
-            best = Some((literal, template.clone(), op.clone()));
-        }
-    }
-    best.map(|(_, t, op)| (t, op))
+    api()
+        .operation(method.as_str(), path)
+        .map(|(t, op)| (t.to_owned(), op.clone()))
 }
 
 /// The envelope schema a successful answer to `method path` must match.

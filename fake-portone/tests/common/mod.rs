@@ -1,133 +1,41 @@
 //! Shared test helpers: an API client that validates every response against the copied
-//! OpenAPI document (the schema of that path and status, errors included), and a webhook
-//! receiver that keeps headers and raw bodies so signatures can be checked.
-#![allow(dead_code, missing_docs)]
+//! OpenAPI document (the schema of that path and status, errors included), and the
+//! harness's webhook receiver (headers and raw bodies, so signatures can be checked).
+#![allow(dead_code, unused_imports, missing_docs)]
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::collections::BTreeSet;
+use std::sync::{Arc, LazyLock};
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::routing::post;
+pub use fake_harness::test_support::{Hook, Receiver};
+use fake_harness::test_support::{OpenApi, jsonschema};
 use fake_portone::FakePortOne;
-use http::{HeaderMap, StatusCode};
 use serde_json::{Map, Value, json};
 
-const SPEC: &str = include_str!("../../spec/portone-v2.openapi.json");
+/// The copied spec, each `oneOf` + `discriminator.mapping` made to pick its branch by the
+/// tag (PortOne's variants differ mostly by it).
+pub fn api() -> &'static OpenApi {
+    static API: LazyLock<OpenApi> = LazyLock::new(|| {
+        OpenApi::parse(include_str!("../../spec/portone-v2.openapi.json")).with_discriminators()
+    });
+    &API
+}
 
-/// The spec, with each `oneOf` + `discriminator.mapping` rewritten so that a branch only
-/// matches when the discriminator property has its mapped value (JSON Schema itself
-/// ignores `discriminator`, and PortOne's variants differ mostly by that tag).
 pub fn spec() -> &'static Value {
-    static SPEC_JSON: OnceLock<Value> = OnceLock::new();
-    SPEC_JSON.get_or_init(|| {
-        let mut v: Value = serde_json::from_str(SPEC).expect("spec parses");
-        apply_discriminators(&mut v);
-        v
-    })
+    api().doc()
 }
 
-fn apply_discriminators(v: &mut Value) {
-    match v {
-        Value::Object(o) => {
-            let mapping = o.get("discriminator").and_then(|d| {
-                Some((
-                    d.get("propertyName")?.as_str()?.to_owned(),
-                    d.get("mapping")?.as_object()?.clone(),
-                ))
-            });
-            if let (Some((prop, mapping)), true) = (mapping, o.contains_key("oneOf")) {
-                let branches: Vec<Value> = mapping
-                    .iter()
-                    .map(|(tag, target)| {
-                        json!({"allOf": [
-                            {"$ref": target},
-                            {"properties": {prop.clone(): {"const": tag}}, "required": [prop.clone()]},
-                        ]})
-                    })
-                    .collect();
-                o.insert("oneOf".into(), Value::Array(branches));
-                o.remove("discriminator");
-            }
-            for (_, child) in o.iter_mut() {
-                apply_discriminators(child);
-            }
-        }
-        Value::Array(a) => a.iter_mut().for_each(apply_discriminators),
-        _ => {}
-    }
-}
-
-/// A validator for `schema`, resolving `#/components/...` against the spec.
-pub fn validator(schema: &Value) -> jsonschema::Validator {
-    let mut root = schema.clone();
-    root.as_object_mut()
-        .expect("schema is an object")
-        .insert("components".into(), spec()["components"].clone());
-    jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft202012)
-        .should_validate_formats(true)
-        .build(&root)
-        .expect("schema compiles")
-}
-
-pub fn component(name: &str) -> jsonschema::Validator {
-    validator(&json!({ "$ref": format!("#/components/schemas/{name}") }))
+pub fn component(name: &str) -> Arc<jsonschema::Validator> {
+    api().component(name)
 }
 
 /// Asserts `value` satisfies the named component schema.
 pub fn assert_component(name: &str, value: &Value) {
-    let v = component(name);
-    let errors: Vec<String> = v
-        .iter_errors(value)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{name} violated: {errors:?}\n{value:#}");
-}
-
-/// The spec operation template a concrete path belongs to.
-fn operation_of(method: &str, path: &str) -> Option<String> {
-    let path = path.split('?').next().unwrap_or(path);
-    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let paths = spec()["paths"].as_object()?;
-    let mut best: Option<(usize, String)> = None;
-    for (template, ops) in paths {
-        if ops.get(method.to_ascii_lowercase()).is_none() {
-            continue;
-        }
-        let tsegs: Vec<&str> = template.trim_start_matches('/').split('/').collect();
-        if tsegs.len() != segs.len() {
-            continue;
-        }
-        let mut statics = 0;
-        let ok = tsegs.iter().zip(&segs).all(|(t, s)| {
-            if t.starts_with('{') {
-                true
-            } else {
-                statics += 1;
-                t == s
-            }
-        });
-        if ok && best.as_ref().is_none_or(|(n, _)| statics > *n) {
-            best = Some((statics, template.clone()));
-        }
-    }
-    best.map(|(_, t)| t)
-}
-
-type Key = (String, String, u16);
-
-fn response_validators() -> &'static Mutex<HashMap<Key, Arc<jsonschema::Validator>>> {
-    static V: OnceLock<Mutex<HashMap<Key, Arc<jsonschema::Validator>>>> = OnceLock::new();
-    V.get_or_init(Default::default)
+    api().assert_component(name, value);
 }
 
 /// `(operation, status)` pairs validated in this test binary.
-pub fn validated() -> &'static Mutex<BTreeSet<(String, u16)>> {
-    static V: OnceLock<Mutex<BTreeSet<(String, u16)>>> = OnceLock::new();
-    V.get_or_init(Default::default)
+pub fn validated() -> BTreeSet<(String, u16)> {
+    api().validated()
 }
 
 /// Validates one response against the spec's schema for the operation and status;
@@ -139,41 +47,22 @@ pub fn check_response(method: &str, path: &str, status: u16, body: &Value) {
             "{method} {path} -> {status}: error body is not {{type, message}}: {body}"
         );
     }
-    let Some(template) = operation_of(method, path) else {
+    let Some((template, _)) = api().operation(method, path) else {
         return; // /internal routes
     };
-    let op = &spec()["paths"][&template][method.to_ascii_lowercase()];
-    let responses = op["responses"].as_object().expect("responses");
-    let Some(declared) = responses.get(&status.to_string()) else {
+    let Some(schema) = api().response_schema(method, template, status) else {
         assert_eq!(
             status,
             500,
             "{method} {template} answered {status} {body}, spec declares {:?}",
-            responses.keys()
+            api().declared_statuses(method, template)
         );
         return;
     };
-    let schema = &declared["content"]["application/json"]["schema"];
-    let key = (method.to_owned(), template.clone(), status);
-    let v = {
-        let mut cache = response_validators().lock().unwrap();
-        cache
-            .entry(key)
-            .or_insert_with(|| Arc::new(validator(schema)))
-            .clone()
-    };
-    let errors: Vec<String> = v
-        .iter_errors(body)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "{method} {path} ({template}) -> {status} violates the spec: {errors:?}\n{body:#}"
-    );
-    validated()
-        .lock()
-        .unwrap()
-        .insert((format!("{method} {template}"), status));
+    match schema {
+        Some(schema) => api().assert_response(method, template, status, schema, body, path),
+        None => api().note_validated(method, template, status),
+    }
 }
 
 /// A client for one fake and one `Authorization` value.
@@ -326,77 +215,6 @@ pub fn card_body(total: i64, number: &str) -> Value {
         "currency": "KRW",
         "customer": {"id": "customer-1", "name": {"full": "홍길동"}},
     })
-}
-
-/// A received webhook: headers and the exact body bytes.
-#[derive(Debug, Clone)]
-pub struct Hook {
-    pub headers: HeaderMap,
-    pub body: Bytes,
-}
-
-impl Hook {
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap()
-    }
-    pub fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-}
-
-/// A webhook receiver that fails its first `fail_first` requests with 500.
-#[derive(Clone, Default)]
-pub struct Receiver {
-    pub hooks: Arc<Mutex<Vec<Hook>>>,
-    pub hits: Arc<AtomicU32>,
-    pub fail_first: Arc<AtomicU32>,
-}
-
-impl Receiver {
-    /// Starts on 127.0.0.1:0 on the current runtime; returns it and its URL.
-    pub async fn start(fail_first: u32) -> (Self, String) {
-        let me = Self::default();
-        me.fail_first.store(fail_first, Ordering::SeqCst);
-        let app = Router::new()
-            .route("/hook", post(receive))
-            .with_state(me.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        (me, url)
-    }
-
-    pub fn hooks(&self) -> Vec<Hook> {
-        self.hooks.lock().unwrap().clone()
-    }
-
-    /// Polls (up to 5 s) until at least `n` webhooks arrived.
-    pub async fn wait_for(&self, n: usize) -> Vec<Hook> {
-        for _ in 0..2500 {
-            let h = self.hooks();
-            if h.len() >= n {
-                return h;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-        }
-        self.hooks()
-    }
-}
-
-async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    r.hits.fetch_add(1, Ordering::SeqCst);
-    let failing = r
-        .fail_first
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-        .is_ok();
-    if failing {
-        return StatusCode::INTERNAL_SERVER_ERROR;
-    }
-    r.hooks.lock().unwrap().push(Hook { headers, body });
-    StatusCode::OK
 }
 
 /// Verifies a webhook's Standard Webhooks signature with the reference implementation.

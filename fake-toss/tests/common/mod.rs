@@ -1,92 +1,38 @@
 //! Shared test helpers: an API client that validates every response against the copied
-//! OpenAPI spec, and a scriptable webhook receiver.
-#![allow(dead_code, missing_docs)]
+//! OpenAPI spec, and the harness's scriptable webhook receiver.
+#![allow(dead_code, unused_imports, missing_docs)]
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::collections::BTreeSet;
+use std::sync::{Arc, LazyLock};
 
-use axum::Router;
-use axum::extract::State;
-use axum::routing::post;
+pub use fake_harness::test_support::{Hook, Receiver};
+use fake_harness::test_support::{OpenApi, jsonschema};
 use fake_toss::FakeToss;
-use http::StatusCode;
 use serde_json::{Value, json};
 
-const SPEC: &str = include_str!("../../spec/toss-payments-v1.openapi.json");
+/// The copied spec.
+pub fn api() -> &'static OpenApi {
+    static API: LazyLock<OpenApi> =
+        LazyLock::new(|| OpenApi::parse(include_str!("../../spec/toss-payments-v1.openapi.json")));
+    &API
+}
 
 pub fn spec() -> &'static Value {
-    static SPEC_JSON: OnceLock<Value> = OnceLock::new();
-    SPEC_JSON.get_or_init(|| serde_json::from_str(SPEC).expect("spec parses"))
+    api().doc()
 }
 
-/// A validator for `schema`, resolving `#/components/...` against the spec.
-pub fn validator(schema: &Value) -> jsonschema::Validator {
-    let mut root = schema.clone();
-    root.as_object_mut()
-        .expect("schema is an object")
-        .insert("components".into(), spec()["components"].clone());
-    jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft202012)
-        .should_validate_formats(true)
-        .build(&root)
-        .expect("schema compiles")
-}
-
-pub fn component(name: &str) -> jsonschema::Validator {
-    validator(&json!({ "$ref": format!("#/components/schemas/{name}") }))
+pub fn component(name: &str) -> Arc<jsonschema::Validator> {
+    api().component(name)
 }
 
 /// Asserts `value` satisfies the named component schema.
 pub fn assert_component(name: &str, value: &Value) {
-    let v = component(name);
-    let errors: Vec<String> = v
-        .iter_errors(value)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{name} violated: {errors:?}\n{value:#}");
-}
-
-/// The spec operation (method, template) a concrete path belongs to.
-fn operation_of(method: &str, path: &str) -> Option<String> {
-    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let paths = spec()["paths"].as_object()?;
-    let mut best: Option<(usize, String)> = None;
-    for (template, ops) in paths {
-        if ops.get(method.to_ascii_lowercase()).is_none() {
-            continue;
-        }
-        let tsegs: Vec<&str> = template.trim_start_matches('/').split('/').collect();
-        if tsegs.len() != segs.len() {
-            continue;
-        }
-        let mut statics = 0;
-        let ok = tsegs.iter().zip(&segs).all(|(t, s)| {
-            if t.starts_with('{') {
-                true
-            } else {
-                statics += 1;
-                t == s
-            }
-        });
-        if ok && best.as_ref().is_none_or(|(n, _)| statics > *n) {
-            best = Some((statics, template.clone()));
-        }
-    }
-    best.map(|(_, t)| t)
-}
-
-type Key = (String, String, u16);
-
-fn response_validators() -> &'static Mutex<HashMap<Key, Arc<jsonschema::Validator>>> {
-    static V: OnceLock<Mutex<HashMap<Key, Arc<jsonschema::Validator>>>> = OnceLock::new();
-    V.get_or_init(Default::default)
+    api().assert_component(name, value);
 }
 
 /// Operations whose responses were validated in this test binary.
-pub fn validated() -> &'static Mutex<BTreeSet<String>> {
-    static V: OnceLock<Mutex<BTreeSet<String>>> = OnceLock::new();
-    V.get_or_init(Default::default)
+pub fn validated() -> BTreeSet<String> {
+    api().validated().into_iter().map(|(op, _)| op).collect()
 }
 
 /// Validates one response: 2xx against the spec's schema for the operation and status,
@@ -99,44 +45,21 @@ pub fn check_response(method: &str, path: &str, status: u16, body: &Value) {
         );
         return;
     }
-    let Some(template) = operation_of(method, path) else {
+    let Some((template, _)) = api().operation(method, path) else {
         return; // a route the spec does not list (confirm, orders, issue, /internal extras)
     };
-    let op = &spec()["paths"][&template][method.to_ascii_lowercase()];
-    let responses = op["responses"].as_object().expect("responses");
-    let declared = responses.get(&status.to_string()).unwrap_or_else(|| {
-        panic!(
-            "{method} {template} answered {status}, spec declares {:?}",
-            responses.keys()
-        )
-    });
-    let Some(schema) = declared["content"]["application/json"].get("schema") else {
-        validated()
-            .lock()
-            .unwrap()
-            .insert(format!("{method} {template}"));
-        return;
-    };
-    let key = (method.to_owned(), template.clone(), status);
-    let v = {
-        let mut cache = response_validators().lock().unwrap();
-        cache
-            .entry(key)
-            .or_insert_with(|| Arc::new(validator(schema)))
-            .clone()
-    };
-    let errors: Vec<String> = v
-        .iter_errors(body)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "{method} {path} ({template}) -> {status} violates the spec: {errors:?}\n{body:#}"
-    );
-    validated()
-        .lock()
-        .unwrap()
-        .insert(format!("{method} {template}"));
+    let schema = api()
+        .response_schema(method, template, status)
+        .unwrap_or_else(|| {
+            panic!(
+                "{method} {template} answered {status}, spec declares {:?}",
+                api().declared_statuses(method, template)
+            )
+        });
+    match schema {
+        Some(schema) => api().assert_response(method, template, status, schema, body, path),
+        None => api().note_validated(method, template, status),
+    }
 }
 
 /// A client for one fake, authenticating with its secret key.
@@ -269,58 +192,6 @@ pub fn card_body(order_id: &str, amount: i64) -> Value {
 
 pub fn key(p: &Value) -> String {
     p["paymentKey"].as_str().expect("paymentKey").to_owned()
-}
-
-/// A webhook receiver that fails its first `fail_first` requests with 500.
-#[derive(Clone, Default)]
-pub struct Receiver {
-    pub bodies: Arc<Mutex<Vec<Value>>>,
-    pub hits: Arc<AtomicU32>,
-    pub fail_first: Arc<AtomicU32>,
-}
-
-impl Receiver {
-    /// Starts on 127.0.0.1:0 on the current runtime; returns it and its URL.
-    pub async fn start(fail_first: u32) -> (Self, String) {
-        let me = Self::default();
-        me.fail_first.store(fail_first, Ordering::SeqCst);
-        let app = Router::new()
-            .route("/hook", post(receive))
-            .with_state(me.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        (me, url)
-    }
-
-    pub fn bodies(&self) -> Vec<Value> {
-        self.bodies.lock().unwrap().clone()
-    }
-
-    /// Polls (up to 5 s) until at least `n` bodies arrived.
-    pub async fn wait_for(&self, n: usize) -> Vec<Value> {
-        for _ in 0..2500 {
-            let b = self.bodies();
-            if b.len() >= n {
-                return b;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-        }
-        self.bodies()
-    }
-}
-
-async fn receive(State(r): State<Receiver>, axum::Json(body): axum::Json<Value>) -> StatusCode {
-    r.hits.fetch_add(1, Ordering::SeqCst);
-    let failing = r
-        .fail_first
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-        .is_ok();
-    if failing {
-        return StatusCode::INTERNAL_SERVER_ERROR;
-    }
-    r.bodies.lock().unwrap().push(body);
-    StatusCode::OK
 }
 
 /// Validates a PAYMENT_STATUS_CHANGED body against the spec's webhook schema.

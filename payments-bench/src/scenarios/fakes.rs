@@ -1,9 +1,10 @@
-//! `fake-lookup`: payment lookups on fake-toss (`GET /v1/payments/{paymentKey}`) and
-//! fake-iamport (`GET /payments/{imp_uid}`) next to a wiremock server serving the same
-//! canned Toss payment, with plain reqwest (no SDK); and the start-up time of each,
-//! `FakeToss::start()` / `FakeIamport::start()` against `MockServer::start()` (pooled)
-//! and `MockServer::builder().start()` (a fresh server each time). All three
-//! start with their defaults, as a test suite would call them.
+//! `fake-lookup`: payment lookups on fake-toss (`GET /v1/payments/{paymentKey}`),
+//! fake-iamport (`GET /payments/{imp_uid}`) and fake-portone
+//! (`GET /payments/{paymentId}`), each right after (and compared with) a wiremock server
+//! answering that fake's own answer at the same path, with plain reqwest (no SDK); and
+//! the start-up time of each fake against `MockServer::start()` (pooled) and
+//! `MockServer::builder().start()` (a fresh server each time). Everything starts with
+//! its defaults, as a test suite would start it.
 
 use crate::error::BenchError;
 use crate::harness::Pg;
@@ -12,11 +13,13 @@ use crate::options::Scenario;
 use crate::report::Row;
 use crate::scenarios::Ctx;
 use fake_iamport::FakeIamport;
+use fake_portone::FakePortOne;
 use fake_toss::FakeToss;
+use serde_json::json;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
-use wiremock::matchers::{method, path_regex};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// Drops `value` on the blocking pool. A wiremock `MockServer` blocks on a tokio lock in
@@ -92,6 +95,84 @@ async fn lookups(ctx: &Ctx<'_>, label: &str, url: String, authorization: String)
     Row::measured(Scenario::FakeLookup, label, &measured)
 }
 
+/// A wiremock server answering `body` (a fake's answer, byte for byte) to `GET path`.
+async fn wiremock_serving(path_only: &str, body: Vec<u8>) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(path_only))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
+        .mount(&server)
+        .await;
+    server
+}
+
+/// One fake's lookup: its base URL, the path of a payment it holds, the `Authorization`
+/// it wants.
+struct Target {
+    fake: &'static str,
+    uri: String,
+    path: String,
+    authorization: String,
+}
+
+/// The fake's lookup row, then wiremock's serving the same answer (rows side by side, so
+/// the ratio compares moments of similar machine load), with the ratio in a note.
+async fn lookup_pair(ctx: &Ctx<'_>, t: Target) -> Result<Vec<Row>, BenchError> {
+    let answer = reqwest::Client::new()
+        .get(format!("{}{}", t.uri, t.path))
+        .header("Authorization", &t.authorization)
+        .send()
+        .await
+        .map_err(|e| BenchError::Setup(format!("{} lookup: {e}", t.fake)))?
+        .bytes()
+        .await
+        .map_err(|e| BenchError::Setup(format!("{} lookup: {e}", t.fake)))?;
+    let wiremock = wiremock_serving(&t.path, answer.to_vec()).await;
+    let fake_row = lookups(
+        ctx,
+        &format!("fake-lookup {}", t.fake),
+        format!("{}{}", t.uri, t.path),
+        t.authorization.clone(),
+    )
+    .await;
+    let mut mock_row = lookups(
+        ctx,
+        &format!("fake-lookup wiremock for {}", t.fake),
+        format!("{}{}", wiremock.uri(), t.path),
+        t.authorization,
+    )
+    .await;
+    drop_off_runtime(wiremock).await;
+    let ratio = fake_row.ops_per_sec / mock_row.ops_per_sec.max(f64::MIN_POSITIVE);
+    mock_row.note = Some(format!(
+        "wiremock answering {}'s answer at the same path; {} / wiremock = {ratio:.2}x",
+        t.fake, t.fake
+    ));
+    Ok(vec![fake_row, mock_row])
+}
+
+/// A paid card payment at fake-portone, through its HTTP API.
+async fn portone_card(portone: &FakePortOne, id: &str) -> Result<(), BenchError> {
+    let response = reqwest::Client::new()
+        .post(format!("{}/payments/{id}/instant", portone.uri()))
+        .header("Authorization", portone.authorization())
+        .json(&json!({
+            "method": {"card": {"credential": {"number": "4330123412341234", "expiryYear": "39", "expiryMonth": "12"}}},
+            "orderName": "bench", "amount": {"total": 15_000}, "currency": "KRW",
+        }))
+        .send()
+        .await
+        .map_err(|e| BenchError::Setup(format!("fake-portone instant: {e}")))?;
+    if !response.status().is_success() {
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        return Err(BenchError::Setup(format!(
+            "fake-portone instant: {status} {body}"
+        )));
+    }
+    Ok(())
+}
+
 /// The start rows, then the lookup rows.
 ///
 /// # Errors
@@ -101,20 +182,21 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, BenchError> {
     let mut rows = vec![
         time_starts("start fake-toss", starts, FakeToss::start).await,
         time_starts("start fake-iamport", starts, FakeIamport::start).await,
+        time_starts("start fake-portone", starts, FakePortOne::start).await,
         time_starts("start wiremock", starts, MockServer::start).await,
         time_starts("start wiremock builder", starts, || {
             MockServer::builder().start()
         })
         .await,
     ];
-    if let Some(row) = rows.get_mut(2) {
+    if let Some(row) = rows.get_mut(3) {
         row.note = Some(format!(
             "{}; MockServer::start() takes servers from a pool that dropped ones return to, so \
              after the first start it hands back a running server",
             row.note.take().unwrap_or_default()
         ));
     }
-    if let Some(row) = rows.get_mut(3) {
+    if let Some(row) = rows.get_mut(4) {
         row.note = Some(format!(
             "{}; MockServer::builder().start() binds a fresh server every time (no pool)",
             row.note.take().unwrap_or_default()
@@ -123,13 +205,10 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, BenchError> {
 
     let toss = FakeToss::start().await;
     let iamport = FakeIamport::start().await;
+    let portone = FakePortOne::start().await;
     let pg = Pg::new(&toss, &iamport);
     let payment_key = pg
         .toss_card("lookup-1", 15_000)
-        .await
-        .map_err(BenchError::Setup)?;
-    let canned = pg
-        .toss_payment(&payment_key)
         .await
         .map_err(BenchError::Setup)?;
     let token = pg.iamport_token().await.map_err(BenchError::Setup)?;
@@ -137,40 +216,30 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, BenchError> {
         .iamport_card(&token, "lookup-2", 15_000)
         .await
         .map_err(BenchError::Setup)?;
-    let wiremock = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path_regex(r"^/v1/payments/[^/]+$"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(&canned))
-        .mount(&wiremock)
-        .await;
+    portone_card(&portone, "lookup-3").await?;
 
-    rows.push(
-        lookups(
-            ctx,
-            "fake-lookup fake-toss",
-            format!("{}/v1/payments/{payment_key}", toss.uri()),
-            toss.authorization(),
-        )
-        .await,
-    );
-    rows.push(
-        lookups(
-            ctx,
-            "fake-lookup fake-iamport",
-            format!("{}/payments/{imp_uid}", iamport.uri()),
-            token,
-        )
-        .await,
-    );
-    rows.push(
-        lookups(
-            ctx,
-            "fake-lookup wiremock",
-            format!("{}/v1/payments/{payment_key}", wiremock.uri()),
-            toss.authorization(),
-        )
-        .await,
-    );
-    drop_off_runtime(wiremock).await;
+    let targets = [
+        Target {
+            fake: "fake-toss",
+            uri: toss.uri(),
+            path: format!("/v1/payments/{payment_key}"),
+            authorization: toss.authorization(),
+        },
+        Target {
+            fake: "fake-iamport",
+            uri: iamport.uri(),
+            path: format!("/payments/{imp_uid}"),
+            authorization: token,
+        },
+        Target {
+            fake: "fake-portone",
+            uri: portone.uri(),
+            path: "/payments/lookup-3".into(),
+            authorization: portone.authorization(),
+        },
+    ];
+    for target in targets {
+        rows.extend(lookup_pair(ctx, target).await?);
+    }
     Ok(rows)
 }
