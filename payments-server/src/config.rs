@@ -467,6 +467,36 @@ mod tests {
     }
 
     #[test]
+    fn the_guess_limiter_is_configured_and_checked() {
+        let mut config = ServerConfig::from_toml(
+            r#"
+            [envelopes]
+            sealed_v2_secret = "file-secret-0123456789"
+            [data_keys]
+            active = "k1"
+            keys = { k1 = "AAAA" }
+            [passwords]
+            max_failures = 3
+            "#,
+        )
+        .unwrap();
+        let policy = config.passwords.policy();
+        assert_eq!(
+            (policy.max_failures, policy.window_ms, policy.max_lockout_ms),
+            (3, 600_000, 86_400_000)
+        );
+        config.validate().unwrap();
+        config.passwords.max_lockout_secs = 10;
+        let error = config.validate().unwrap_err().to_string();
+        assert!(error.contains("passwords"), "{error}");
+        config.passwords = PasswordConfig {
+            max_failures: 0,
+            ..PasswordConfig::default()
+        };
+        assert!(config.validate().is_err());
+    }
+
+    #[test]
     fn backoff_follows_the_schedule_and_repeats_its_last_step() {
         let config = WebhookConfig {
             retry_schedule_ms: vec![10, 20],

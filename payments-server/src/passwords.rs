@@ -118,7 +118,8 @@ mod tests {
     use crate::at_rest::DataKeys;
     use crate::histories;
     use crate::http::ApiError;
-    use crate::store::{RecordKind, StoredHistory};
+    use crate::store::{RecordKind, StoredHistory, StoredTransaction, TransactionWrite};
+    use crate::transactions;
     use axum::response::IntoResponse;
     use chrono::Duration;
     use payments_core::clock::FixedClock;
@@ -306,6 +307,42 @@ mod tests {
         histories::get_by_id_checked(&app, id, RIGHT).await.unwrap();
         let wrong = histories::get_by_id_checked(&app, id, "wrong").await;
         assert!(matches!(wrong, Err(AccessError::WrongPassword)));
+    }
+
+    #[tokio::test]
+    async fn a_transaction_of_a_history_shares_its_count() {
+        let clock = Arc::new(FixedClock::new(t0()));
+        let app = app(":memory:", &DataKeys::generate(), &clock);
+        let hash = app.hash_password(RIGHT);
+        let history_id = history(&app, 1, hash.clone()).await;
+        let transaction = StoredTransaction {
+            id: Uuid::from_u128(9),
+            kind: "payment".into(),
+            order_id: "o-1".into(),
+            status: "approved".into(),
+            history_id: Some(history_id),
+            body_sealed: String::new(),
+            password_hash: hash,
+            holds_order: false,
+            created_at: t0(),
+            version: 0,
+        };
+        app.store
+            .write_transaction(&TransactionWrite::Insert(transaction.clone()), &[])
+            .await
+            .unwrap();
+        for _ in 0..3 {
+            let wrong = histories::get_by_id_checked(&app, history_id, "wrong").await;
+            assert!(matches!(wrong, Err(AccessError::WrongPassword)));
+        }
+        for _ in 0..2 {
+            let wrong = transactions::get(&app, transaction.id, "wrong").await;
+            assert!(matches!(wrong, Err(AccessError::WrongPassword)));
+        }
+        let refused = transactions::get(&app, transaction.id, RIGHT).await;
+        assert_eq!(retry_after(refused.unwrap_err()), 600);
+        let refused = histories::get_by_id_checked(&app, history_id, RIGHT).await;
+        assert_eq!(retry_after(refused.unwrap_err()), 600);
     }
 
     #[test]
