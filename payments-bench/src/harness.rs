@@ -274,14 +274,12 @@ impl std::fmt::Debug for Stack {
 impl Stack {
     /// Boots the fakes, preloads `sets` into a fresh database file (sealed with the
     /// server's data key, data copied from a real fake-toss payment), then starts the
-    /// server on it with `iterations` as its `password_iterations`.
+    /// server on it at the default configuration (keyed record-password hash, the
+    /// default guess limiter).
     ///
     /// # Errors
     /// When a fake, the preload or the server fails to start.
-    pub async fn start(
-        iterations: u32,
-        sets: &[PreloadSet],
-    ) -> Result<(Self, Vec<Preloaded>), BenchError> {
+    pub async fn start(sets: &[PreloadSet]) -> Result<(Self, Vec<Preloaded>), BenchError> {
         let dir = tempfile::tempdir().map_err(|e| BenchError::Setup(format!("temp dir: {e}")))?;
         let database = dir.path().join("payments.sqlite");
         let toss = FakeToss::builder().record_requests(false).start().await;
@@ -308,7 +306,6 @@ impl Stack {
             .database(database.to_string_lossy())
             .sealed_v2_secret(SECRET)
             .data_key(DATA_KEY_ID, DATA_KEY)
-            .password_iterations(iterations)
             .toss_store(STORE, toss.uri(), toss.secret_key())
             .iamport_store(STORE, iamport.uri(), imp_key, imp_secret)
             .webhook_retry_schedule(&[Duration::from_millis(50)])

@@ -28,13 +28,9 @@ use scenarios::Ctx;
 /// targets filled in. Operations that fail are counted in their rows, not returned.
 ///
 /// # Errors
-/// [`BenchError::Setup`] when an option is unusable (a work factor out of range, no
-/// connections) or a stack cannot be started.
+/// [`BenchError::Setup`] when an option is unusable (no connections, a zero count) or
+/// a stack cannot be started.
 pub async fn run(options: &Options) -> Result<Report, BenchError> {
-    for iterations in [options.iterations, options.iterations_low] {
-        payments_core::password::PasswordHasher::new(iterations)
-            .map_err(|e| BenchError::Setup(format!("work factor: {e}")))?;
-    }
     if options.concurrency == 0 {
         return Err(BenchError::Setup("--concurrency must be at least 1".into()));
     }
@@ -66,6 +62,7 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
             Scenario::HistoryCreate => scenarios::histories::create(&mut ctx).await?,
             Scenario::Webhook => scenarios::webhook::run(&mut ctx).await?,
             Scenario::Charge => scenarios::charge::run(&mut ctx).await?,
+            Scenario::Flood => scenarios::flood::run(&mut ctx).await?,
             Scenario::FakeLookup => scenarios::fakes::run(&mut ctx).await?,
             Scenario::Scale => scenarios::histories::scale(&mut ctx).await?,
         };
@@ -74,8 +71,6 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
     ctx.notes
         .push(format!("load average at end: {}", load_average()));
     let mut report = Report {
-        iterations: options.iterations,
-        iterations_low: options.iterations_low,
         concurrency: options.concurrency,
         budget: match budget {
             Budget::For(duration) => format!("{duration:?} per row"),

@@ -1,5 +1,5 @@
 //! `payments-bench`: `cargo run -p payments-bench --release -- [SCENARIO...] --duration 5s
-//! --concurrency 64 --scale 10000,100000,1000000 --iterations-low 1000 --json`.
+//! --concurrency 64 --scale 10000,100000,1000000 --json`.
 
 use clap::Parser;
 use payments_bench::options::Options;

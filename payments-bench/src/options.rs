@@ -18,6 +18,8 @@ pub enum Scenario {
     Webhook,
     /// Billing-key charges through `POST /payments/charges`.
     Charge,
+    /// Health and correct reads while every connection sends wrong passwords.
+    Flood,
     /// fake-toss and fake-iamport lookups and start-up next to wiremock.
     FakeLookup,
     /// history-read latency at growing numbers of stored histories.
@@ -26,12 +28,13 @@ pub enum Scenario {
 
 impl Scenario {
     /// Every scenario, in table order.
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::Baseline,
         Scenario::HistoryRead,
         Scenario::HistoryCreate,
         Scenario::Webhook,
         Scenario::Charge,
+        Scenario::Flood,
         Scenario::FakeLookup,
         Scenario::Scale,
     ];
@@ -44,6 +47,7 @@ impl Scenario {
             Scenario::HistoryCreate => "history-create",
             Scenario::Webhook => "webhook",
             Scenario::Charge => "charge",
+            Scenario::Flood => "flood",
             Scenario::FakeLookup => "fake-lookup",
             Scenario::Scale => "scale",
         }
@@ -78,25 +82,17 @@ pub struct Options {
     #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000")]
     pub scale: Vec<usize>,
 
-    /// The configured PBKDF2 work factor (the server's `password_iterations`).
-    #[arg(long, default_value_t = payments_core::password::OWASP_PBKDF2_SHA256_ITERATIONS)]
-    pub iterations: u32,
-
-    /// The low PBKDF2 work factor the throughput rows are also run with (min 1000).
-    #[arg(long, default_value_t = payments_core::password::MIN_ITERATIONS)]
-    pub iterations_low: u32,
-
     /// Histories preloaded for the `history-read` rows.
     #[arg(long, default_value_t = 1000)]
     pub preload: usize,
 
     /// Virtual-account deposits per second in the `webhook` row.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 1000)]
     pub webhook_rate: u32,
 
     /// Requests per second of the open-loop `history-read` row (latency at a load below
     /// saturation; the closed-loop rows measure it at saturation).
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 5000)]
     pub read_rate: u32,
 
     /// Start-ups timed per server in the `fake-lookup` start rows.
@@ -177,8 +173,6 @@ mod tests {
             "64",
             "--scale",
             "10000,100000,1000000",
-            "--iterations-low",
-            "1000",
             "--json",
         ]);
         assert_eq!(
@@ -190,6 +184,6 @@ mod tests {
         assert!(options.json);
         let all = Options::parse_from(["payments-bench"]);
         assert_eq!(all.selected(), Scenario::ALL.to_vec());
-        assert_eq!(all.iterations, 600_000);
+        assert_eq!((all.read_rate, all.webhook_rate), (5_000, 1_000));
     }
 }

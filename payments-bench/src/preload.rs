@@ -8,7 +8,6 @@
 use crate::error::BenchError;
 use crate::harness::{PASSWORD, STORE};
 use payments_core::envelope::EnvelopeKind;
-use payments_core::password::PasswordHasher;
 use payments_core::records::{CancelHistory, VendorCode};
 use payments_server::at_rest::DataKeys;
 use payments_server::store::SqliteStore;
@@ -21,14 +20,12 @@ use uuid::Uuid;
 /// Rows sealed per parallel batch.
 const BATCH: usize = 20_000;
 
-/// One group of histories to preload, all with the password [`PASSWORD`] hashed at
-/// `iterations`.
+/// One group of histories to preload, all with the password [`PASSWORD`] under the
+/// server's keyed record-password hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreloadSet {
     /// How many.
     pub count: usize,
-    /// Their password's PBKDF2 work factor.
-    pub iterations: u32,
     /// Source ids and vendor uids are `{prefix}-{n}`; unique per database.
     pub prefix: String,
 }
@@ -61,7 +58,8 @@ fn engine(what: &str, error: rusqlite::Error) -> BenchError {
 /// The Toss payment `data` is stored as each history's PG object.
 ///
 /// # Errors
-/// When the database cannot be created or written, or a work factor is out of range.
+/// When the database cannot be created or written, or a data key id cannot carry a
+/// password hash.
 pub fn bulk_insert(
     path: &Path,
     keys: &DataKeys,
@@ -90,11 +88,14 @@ pub fn bulk_insert(
         .map_err(|e| BenchError::Setup(format!("preload cancels: {e}")))?;
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut results = Vec::with_capacity(sets.len());
+    let password_keys = keys
+        .record_password_keys()
+        .map_err(|e| BenchError::Setup(format!("preload password key: {e}")))?;
     for set in sets {
         let started = Instant::now();
-        let hasher = PasswordHasher::new(set.iterations)
-            .map_err(|e| BenchError::Setup(format!("preload work factor: {e}")))?;
-        let password_hash = hasher.hash(PASSWORD);
+        // One hash per set: every record shares the password, and a read checks it
+        // against its own row's copy all the same.
+        let password_hash = password_keys.hash(PASSWORD);
         // Ids in ascending order and zero-padded names, so that every index is appended
         // to rather than split at random: the same B-trees (denser pages) in a fraction
         // of the time. Reads pick records at random, so the order is invisible to them.

@@ -1,19 +1,19 @@
 //! [`App`]: the state every route and worker shares, and the small services on it
-//! (password hashing off the async workers, envelope keys, sealing at rest).
+//! (record-password hashing, envelope keys, sealing at rest).
 
 use crate::at_rest::DataKeys;
 use crate::config::ServerConfig;
-use crate::errors::{AccessError, Internal, UnknownStore};
+use crate::errors::{Internal, UnknownStore};
 use crate::store::Store;
 use crate::vendors::Gateways;
 use payments_core::clock::{Clock, IdGen};
 use payments_core::envelope::{CompatKey, Envelope, EnvelopeKind, SealedV2Key};
-use payments_core::password::{PasswordHasher, verify_password};
+use payments_core::password::{KEYED_SCHEME, PasswordCheck, RecordPasswordKeys};
 use payments_core::records::VendorCode;
 use payments_core::timestamp::Timestamp;
 use payments_core::vendor::PaymentGateway;
 use std::sync::Arc;
-use std::sync::atomic::AtomicI64;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 /// The envelope keys the server accepts and answers with.
 #[derive(Clone, Debug)]
@@ -46,8 +46,12 @@ pub struct App {
     pub envelopes: Envelopes,
     /// The at-rest keys.
     pub data_keys: DataKeys,
-    /// Record password hashing.
-    pub hasher: PasswordHasher,
+    /// Record-password hashing: keyed hashes under keys derived from the data keys.
+    pub record_keys: RecordPasswordKeys,
+    /// Who may try a record password now (the guess limiter).
+    pub password_limiter: crate::passwords::PasswordLimiter,
+    /// Stored password hashes checked so far (a metric; tests count hash checks with it).
+    pub password_checks: AtomicU64,
     /// Where "now" comes from.
     pub clock: Arc<dyn Clock>,
     /// Where ids come from.
@@ -62,8 +66,8 @@ pub struct App {
     pub unknown_payments: crate::webhooks::unknown::UnknownPayments,
     /// Slows down owners who guess coupon codes wrong.
     pub coupon_guard: crate::guess_guard::GuessGuard,
-    /// One permit per core: password hashes queue instead of all running at once and
-    /// each taking N times as long.
+    /// One permit per core: checks of old PBKDF2 hashes queue instead of all running at
+    /// once and each taking N times as long.
     pub hashing: Arc<tokio::sync::Semaphore>,
 }
 
@@ -94,38 +98,39 @@ impl App {
             })
     }
 
-    /// Hashes a record password on the blocking pool.
-    ///
-    /// # Errors
-    /// [`Internal`] if the blocking task dies.
-    pub async fn hash_password(&self, password: &str) -> Result<String, Internal> {
-        let hasher = self.hasher;
-        let password = zeroizing(password);
-        let _permit = self.hashing.acquire().await.map_err(Internal::new)?;
-        tokio::task::spawn_blocking(move || hasher.hash(password.expose()))
-            .await
-            .map_err(Internal::new)
+    /// Hashes a record password: the keyed hash under the active key, about 3 µs, so on
+    /// the calling worker.
+    pub fn hash_password(&self, password: &str) -> String {
+        self.record_keys.hash(password)
     }
 
-    /// Checks a record password on the blocking pool.
+    /// Checks a password against a stored hash. A keyed hash is checked on the calling
+    /// worker (about a microsecond); an old PBKDF2 hash on the blocking pool, one per
+    /// core at a time. Callers go through [`crate::passwords::check`], which puts the
+    /// guess limiter in front of this.
     ///
     /// # Errors
-    /// [`AccessError::WrongPassword`] when it does not match; [`AccessError::Internal`]
-    /// for a corrupt stored hash.
-    pub async fn check_password(&self, stored: &str, password: &str) -> Result<(), AccessError> {
+    /// [`Internal`] for a corrupt stored hash, or a blocking task that died.
+    pub async fn check_hash(
+        &self,
+        stored: &str,
+        password: &str,
+    ) -> Result<PasswordCheck, Internal> {
+        self.password_checks.fetch_add(1, Ordering::Relaxed);
+        if stored.starts_with(KEYED_SCHEME) {
+            return self
+                .record_keys
+                .verify(stored, password)
+                .map_err(Internal::new);
+        }
+        let keys = self.record_keys.clone();
         let stored = stored.to_owned();
         let password = zeroizing(password);
         let _permit = self.hashing.acquire().await.map_err(Internal::new)?;
-        let matches =
-            tokio::task::spawn_blocking(move || verify_password(&stored, password.expose()))
-                .await
-                .map_err(Internal::new)?
-                .map_err(Internal::new)?;
-        if matches {
-            Ok(())
-        } else {
-            Err(AccessError::WrongPassword)
-        }
+        tokio::task::spawn_blocking(move || keys.verify(&stored, password.expose()))
+            .await
+            .map_err(Internal::new)?
+            .map_err(Internal::new)
     }
 
     /// Now, in Unix milliseconds.

@@ -10,6 +10,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use payments_core::envelope::SealedV2Key;
+use payments_core::password::{RecordPasswordKey, RecordPasswordKeys};
 use std::collections::HashMap;
 
 /// The configured data keys.
@@ -84,6 +85,38 @@ impl DataKeys {
         Ok(Self {
             active: active.to_owned(),
             keys: map,
+        })
+    }
+
+    /// The record-password keys: one derived from each data key under its own label
+    /// ([`RecordPasswordKey::derive`]), the active data key's hashing new passwords. So
+    /// they rotate with the data keys: a hash made under a retired key still verifies
+    /// while that key is configured, and is rehashed under the active one on its next
+    /// right password.
+    ///
+    /// # Errors
+    /// [`AtRestError::BadKey`] for a data key id a stored hash cannot carry (spaces,
+    /// `$`, more than 64 bytes).
+    pub fn record_password_keys(&self) -> Result<RecordPasswordKeys, AtRestError> {
+        let mut derived = Vec::with_capacity(self.keys.len());
+        for (id, key) in &self.keys {
+            let key = RecordPasswordKey::derive(id, key).map_err(|e| AtRestError::BadKey {
+                id: id.clone(),
+                problem: e.to_string(),
+            })?;
+            derived.push(key);
+        }
+        let at = derived
+            .iter()
+            .position(|key| key.id() == self.active)
+            .ok_or_else(|| AtRestError::BadKey {
+                id: self.active.clone(),
+                problem: "the active data key is not among the configured keys".into(),
+            })?;
+        let active = derived.swap_remove(at);
+        RecordPasswordKeys::new(active, derived).map_err(|e| AtRestError::BadKey {
+            id: self.active.clone(),
+            problem: e.to_string(),
         })
     }
 
@@ -208,6 +241,21 @@ mod tests {
         assert_eq!(
             without_k1.open("c", &sealed),
             Err(AtRestError::UnknownKey("k1".into()))
+        );
+    }
+
+    #[test]
+    fn record_password_keys_follow_the_active_data_key() {
+        let old = keys("k1");
+        let hash = old.record_password_keys().unwrap().hash("pw");
+        assert!(hash.starts_with("hmac-sha256$k1$"));
+        let rotated = DataKeys {
+            active: "k2".into(),
+            keys: old.keys.clone(),
+        };
+        let check = rotated.record_password_keys().unwrap().verify(&hash, "pw");
+        assert!(
+            matches!(check, Ok(payments_core::password::PasswordCheck::Upgrade { rehashed }) if rehashed.starts_with("hmac-sha256$k2$"))
         );
     }
 

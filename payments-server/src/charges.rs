@@ -14,7 +14,7 @@ use crate::histories::{self, HistoryError, NewHistory};
 use crate::store::{
     StoreConflict, StoreError, StoredReservation, StoredTransaction, TransactionWrite,
 };
-use crate::{refunds, transactions, validate};
+use crate::{refunds, reservations, transactions, validate};
 use payments_core::envelope::EnvelopeKind;
 use payments_core::money::Currency;
 use payments_core::order::Order;
@@ -136,7 +136,7 @@ async fn reservation(app: &App, method: &PaymentMethod) -> Result<StoredReservat
             "method.reservation: no such reservation".into(),
         ))
     })?;
-    app.check_password(&stored.password_hash, password.expose())
+    reservations::check_password(app, &stored, password.expose())
         .await
         .map_err(ChargeError::Reservation)?;
     Ok(stored)
@@ -188,7 +188,7 @@ pub async fn create(
             _ => return Err(ChargeError::OrderPaid(order_id)),
         }
     }
-    let password_hash = app.hash_password(input.password.expose()).await?;
+    let password_hash = app.hash_password(input.password.expose());
     let resuming = resumed.is_some();
     let (record, row) = match resumed {
         Some(pending) => pending,

@@ -5,7 +5,12 @@
 //! bind = "127.0.0.1:8080"
 //! database = "payments.sqlite"          # or ":memory:"
 //! body_limit = 1048576                  # bytes; larger bodies are 413
-//! password_iterations = 600000          # PBKDF2-HMAC-SHA256, OWASP's recommendation
+//! password_iterations = 600000          # only range-checks; see ServerConfig::password_iterations
+//!
+//! [passwords]                           # the record-password guess limiter, per record
+//! max_failures = 5                      # wrong passwords in one window that lock the record
+//! window_secs = 600                     # the window; lockout k lasts window × 2^k ...
+//! max_lockout_secs = 86400              # ... up to this
 //!
 //! [envelopes]
 //! sealed_v2_secret = "a long random string"
@@ -50,8 +55,15 @@ pub struct ServerConfig {
     pub database: String,
     /// The largest accepted request body, in bytes.
     pub body_limit: usize,
-    /// PBKDF2 iterations for record passwords.
+    /// Legacy: the PBKDF2 iteration count record passwords were hashed with before the
+    /// keyed hash (`hmac-sha256$…`, see [`payments_core::password::RecordPasswordKeys`]).
+    /// Nothing is hashed with PBKDF2 any more; a stored `pbkdf2-sha256$…` hash names its
+    /// own count and still verifies (and is replaced by the keyed hash on its first right
+    /// password), whatever this says. Kept, and range-checked, so existing configuration
+    /// files still load.
     pub password_iterations: u32,
+    /// The record-password guess limiter.
+    pub passwords: PasswordConfig,
     /// How long an unfinished idempotent request holds its key before a retry may take
     /// it over, in milliseconds.
     pub idempotency_in_flight_ms: u64,
@@ -70,6 +82,46 @@ pub struct ServerConfig {
     pub events: EventConfig,
     /// Identity verification.
     pub identity: IdentityConfig,
+}
+
+/// The record-password guess limiter: wrong passwords are counted per record (in the
+/// store, so the count survives restarts); `max_failures` of them within `window_secs`
+/// lock the record, and during a lockout every password is refused before it is
+/// checked (`429 TOO_MANY_ATTEMPTS` with `Retry-After`). Lockout `k` (from 0) lasts
+/// `window_secs × 2^k`, at most `max_lockout_secs`; a right password after a lockout
+/// starts the record afresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordConfig {
+    /// Wrong passwords within one window that lock a record.
+    pub max_failures: u32,
+    /// The window, in seconds; also the first lockout.
+    pub window_secs: u64,
+    /// The longest lockout, in seconds; a record quiet this long starts afresh.
+    pub max_lockout_secs: u64,
+}
+
+impl Default for PasswordConfig {
+    /// 5 wrong passwords in 10 minutes; lockouts of 10, 20, 40 … minutes up to a day.
+    fn default() -> Self {
+        Self {
+            max_failures: 5,
+            window_secs: 600,
+            max_lockout_secs: 86_400,
+        }
+    }
+}
+
+impl PasswordConfig {
+    /// The policy the store applies.
+    pub fn policy(&self) -> crate::store::AttemptPolicy {
+        let ms = |secs: u64| i64::try_from(secs.saturating_mul(1_000)).unwrap_or(i64::MAX);
+        crate::store::AttemptPolicy {
+            max_failures: self.max_failures,
+            window_ms: ms(self.window_secs),
+            max_lockout_ms: ms(self.max_lockout_secs),
+        }
+    }
 }
 
 /// Where transaction events go.
@@ -229,6 +281,7 @@ impl Default for ServerConfig {
             database: "payments.sqlite".into(),
             body_limit: 1024 * 1024,
             password_iterations: payments_core::password::OWASP_PBKDF2_SHA256_ITERATIONS,
+            passwords: PasswordConfig::default(),
             idempotency_in_flight_ms: 60_000,
             idempotency_wait_ms: 10_000,
             envelopes: EnvelopeConfig::default(),
@@ -352,6 +405,15 @@ impl ServerConfig {
                     .into(),
             ));
         }
+        let passwords = &self.passwords;
+        if passwords.max_failures == 0
+            || passwords.window_secs == 0
+            || passwords.max_lockout_secs < passwords.window_secs
+        {
+            return Err(ConfigError::Invalid(
+                "passwords: max_failures and window_secs must be above zero, and max_lockout_secs at least window_secs".into(),
+            ));
+        }
         if self.body_limit == 0 || self.webhooks.max_attempts == 0 {
             return Err(ConfigError::Invalid(
                 "body_limit and webhooks.max_attempts must be above zero".into(),
@@ -414,6 +476,36 @@ mod tests {
                 .to_string()
                 .contains("sealed_v2_secret")
         );
+    }
+
+    #[test]
+    fn the_guess_limiter_is_configured_and_checked() {
+        let mut config = ServerConfig::from_toml(
+            r#"
+            [envelopes]
+            sealed_v2_secret = "file-secret-0123456789"
+            [data_keys]
+            active = "k1"
+            keys = { k1 = "AAAA" }
+            [passwords]
+            max_failures = 3
+            "#,
+        )
+        .unwrap();
+        let policy = config.passwords.policy();
+        assert_eq!(
+            (policy.max_failures, policy.window_ms, policy.max_lockout_ms),
+            (3, 600_000, 86_400_000)
+        );
+        config.validate().unwrap();
+        config.passwords.max_lockout_secs = 10;
+        let error = config.validate().unwrap_err().to_string();
+        assert!(error.contains("passwords"), "{error}");
+        config.passwords = PasswordConfig {
+            max_failures: 0,
+            ..PasswordConfig::default()
+        };
+        assert!(config.validate().is_err());
     }
 
     #[test]

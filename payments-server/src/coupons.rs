@@ -290,8 +290,7 @@ pub async fn redeem(app: Arc<App>, input: CouponRedeem) -> Result<CouponRedempti
         .map_err(|e| CouponsError::InvalidOrder(e.to_string()))?;
     check_guard(&app, &input.owner)?;
     let hash = code_hash(&input.code);
-    // Hashed only once a redemption is possible, so a guesser cannot make the server
-    // run PBKDF2 for free.
+    // Hashed only once a redemption is possible (and once across the retries).
     let mut password_hash: Option<String> = None;
     for _ in 0..MAX_RACES {
         let Some(row) = app.store.coupon_by_hash(&hash).await? else {
@@ -314,7 +313,7 @@ pub async fn redeem(app: Arc<App>, input: CouponRedeem) -> Result<CouponRedempti
         let password_hash = match &password_hash {
             Some(hash) => hash.clone(),
             None => password_hash
-                .insert(app.hash_password(input.password.expose()).await?)
+                .insert(app.hash_password(input.password.expose()))
                 .clone(),
         };
         let mut transaction =

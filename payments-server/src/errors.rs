@@ -44,6 +44,15 @@ pub enum AccessError {
     /// The record exists and the password is not its.
     #[error("the password does not match the record")]
     WrongPassword,
+    /// Too many wrong passwords: the record refuses every password (the right one too)
+    /// until the lockout ends.
+    #[error(
+        "too many wrong passwords for this record: every password is refused for {retry_after_secs} s"
+    )]
+    Locked {
+        /// Whole seconds until the lockout ends (at least 1).
+        retry_after_secs: u64,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -4,10 +4,11 @@
 use crate::app::App;
 use crate::errors::{AccessError, FieldError, Internal, UnknownStore};
 use crate::store::{
-    MessageKind, NewMessage, StoreConflict, StoreError, StoredHistory, TransactionWrite,
+    MessageKind, NewMessage, PasswordRecord, RecordKind, StoreConflict, StoreError, StoredHistory,
+    TransactionWrite,
 };
 use crate::transactions;
-use crate::validate;
+use crate::{passwords, validate};
 use payments_core::envelope::EnvelopeKind;
 use payments_core::money::{Currency, Money};
 use payments_core::records::charges::TransactionKind;
@@ -144,7 +145,17 @@ pub fn to_record(app: &App, stored: &StoredHistory) -> Result<PaymentHistory, In
         .data_keys
         .open_json(&cancels_context(stored.id), &stored.cancels_sealed)
         .map_err(Internal::new)?;
-    Ok(PaymentHistory {
+    Ok(record_of(stored, data, cancels))
+}
+
+/// The wire record of a history whose PG object and cancels are at hand (opened, or
+/// about to be sealed).
+fn record_of(
+    stored: &StoredHistory,
+    data: serde_json::Value,
+    cancels: Vec<CancelHistory>,
+) -> PaymentHistory {
+    PaymentHistory {
         id: stored.id,
         vendor_code: stored.vendor.code,
         vendor: stored.vendor.clone(),
@@ -158,7 +169,7 @@ pub fn to_record(app: &App, stored: &StoredHistory) -> Result<PaymentHistory, In
         paid_at: stored.paid_at,
         cancelled_at: stored.cancelled_at,
         cancels,
-    })
+    }
 }
 
 /// The PG object as stored: verbatim but for a refund account the PG echoes back
@@ -193,13 +204,17 @@ fn mask_refund_accounts(value: &mut serde_json::Value) {
     }
 }
 
-/// Writes the PG's view of a payment into a stored history (not yet saved).
-fn with_payment(app: &App, stored: &StoredHistory, payment: &VendorPayment) -> StoredHistory {
+/// Writes the PG's view of a payment into a stored history (not yet saved); `data` is
+/// [`stored_data`] of the payment's PG object.
+fn with_payment(
+    app: &App,
+    stored: &StoredHistory,
+    payment: &VendorPayment,
+    data: &serde_json::Value,
+) -> StoredHistory {
     StoredHistory {
         refund: (!payment.cancelled_amount.is_zero()).then_some(payment.cancelled_amount.amount()),
-        data_sealed: app
-            .data_keys
-            .seal_json(&data_context(stored.id), &stored_data(&payment.raw)),
+        data_sealed: app.data_keys.seal_json(&data_context(stored.id), data),
         cancels_sealed: app
             .data_keys
             .seal_json(&cancels_context(stored.id), &payment.cancels),
@@ -269,15 +284,14 @@ pub async fn create(
         validate::webhook_url("webhook_url", url)?;
     }
     let gateway = app.gateway(input.vendor.code, &input.vendor.store_id)?;
-    // Refuse duplicates before touching the PG, so a repeated create never confirms twice.
-    ensure_source_free(&app, &input.source).await?;
-    if app
+    // Refuse duplicates before touching the PG, so a repeated create never confirms twice
+    // (one query for both rules; the unique indexes still decide a race).
+    if let Some(conflict) = app
         .store
-        .history_by_vendor_uid(input.vendor.code, &input.vendor.uid)
+        .history_conflict(&input.source, input.vendor.code, &input.vendor.uid)
         .await?
-        .is_some()
     {
-        return Err(HistoryError::PaymentRecorded);
+        return Err(StoreError::Conflict(conflict).into());
     }
 
     let payment = verified_payment(&app, &input).await?;
@@ -310,7 +324,7 @@ pub async fn create(
         return Err(HistoryError::NotPaid(payment.status));
     }
 
-    let password_hash = app.hash_password(input.password.expose()).await?;
+    let password_hash = app.hash_password(input.password.expose());
     let stored = record_verified(
         &app,
         NewHistory {
@@ -400,7 +414,7 @@ pub async fn record_verified(
         cancelled_at: None,
         version: 0,
     };
-    let stored = with_payment(app, &skeleton, payment);
+    let stored = with_payment(app, &skeleton, payment, &stored_data(&payment.raw));
     let (write, record, events) = match charge {
         None => {
             let mut transaction = transactions::pending(app, &payment.order_id, payment.amount)?;
@@ -438,9 +452,21 @@ async fn by_source_checked(app: &App, accessor: &Accessor) -> Result<StoredHisto
         .history_by_source(&accessor.source())
         .await?
         .ok_or_else(|| AccessError::NotFound("no payment history for this source".into()))?;
-    app.check_password(&stored.password_hash, accessor.password.expose())
-        .await?;
+    check_password(app, &stored, accessor.password.expose()).await?;
     Ok(stored)
+}
+
+/// The password check of a history, behind its guess limiter.
+async fn check_password(
+    app: &App,
+    stored: &StoredHistory,
+    password: &str,
+) -> Result<(), AccessError> {
+    let record = PasswordRecord {
+        kind: RecordKind::History,
+        id: stored.id,
+    };
+    passwords::check(app, record, record, &stored.password_hash, password).await
 }
 
 /// Reads a history by its source, with its password.
@@ -482,7 +508,7 @@ pub async fn get_by_id_checked(
         .history_by_id(id)
         .await?
         .ok_or_else(|| AccessError::NotFound(format!("no payment history {id}")))?;
-    app.check_password(&stored.password_hash, password).await?;
+    check_password(app, &stored, password).await?;
     Ok(stored)
 }
 
@@ -565,16 +591,22 @@ pub async fn apply(
     mut stored: StoredHistory,
     payment: &VendorPayment,
 ) -> Result<(StoredHistory, bool), HistoryError> {
+    // Masked once: the PG's view is the same on every round of the loop.
+    let data = stored_data(&payment.raw);
     for _ in 0..8 {
-        let previous = to_record(app, &stored)?;
         let stale = payment.cancelled_amount.amount() < stored.refund.unwrap_or(0);
-        if previous.data == stored_data(&payment.raw) || stale {
+        if stale {
             return Ok((stored, false));
         }
-        let mut next = with_payment(app, &stored, payment);
+        let previous = to_record(app, &stored)?;
+        if previous.data == data {
+            return Ok((stored, false));
+        }
+        let mut next = with_payment(app, &stored, payment, &data);
         let mut messages = Vec::new();
         if let Some(url) = &stored.webhook_url {
-            let current = to_record(app, &next)?;
+            // What was just sealed, without opening it again.
+            let current = record_of(&next, data.clone(), payment.cancels.clone());
             let record = WebhookHistory {
                 id: app.ids.uuid(),
                 source: stored.source.clone(),

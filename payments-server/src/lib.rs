@@ -23,11 +23,14 @@
 //! webhooks/              intake (PG webhooks in) and outbox (deliveries out)
 //! refunds.rs             the one way the server refunds on its own (logged, never a
 //!                        payment a history holds)
+//! passwords.rs           every record-password check: the guess limiter in front
+//!                        of the keyed hash, and the upgrade of old hashes
 //! guess_guard.rs         slows down owners who guess coupon codes
 //! errors.rs              the failures every use case shares (FieldError, ...)
 //! validate.rs            field checks the wire types cannot express
 //! store/                 the ports, one small trait per aggregate (histories,
-//!                        reservations, transactions, coupons, outbox, idempotency)
+//!                        reservations, transactions, coupons, outbox, idempotency,
+//!                        passwords: the limiter's counts)
 //! store/sqlite/          the SQLite engine, one file per aggregate, with its tests
 //! vendors/               the reqwest adapters of the PG port, one per PG
 //! at_rest.rs             sealing records at rest under rotating data keys
@@ -45,6 +48,7 @@ pub mod errors;
 pub mod guess_guard;
 pub mod histories;
 pub mod http;
+pub mod passwords;
 pub mod refunds;
 pub mod reservations;
 pub mod server;

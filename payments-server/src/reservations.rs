@@ -3,8 +3,8 @@
 
 use crate::app::App;
 use crate::errors::{AccessError, FieldError, Internal, UnknownStore};
-use crate::store::{StoreConflict, StoreError, StoredReservation};
-use crate::validate;
+use crate::store::{PasswordRecord, RecordKind, StoreConflict, StoreError, StoredReservation};
+use crate::{passwords, validate};
 use payments_core::records::{Accessor, PaymentReservation, ReservationCreate};
 use payments_core::vendor::GatewayError;
 use std::sync::Arc;
@@ -112,7 +112,7 @@ pub async fn create(
         vendor: input.vendor.clone(),
         source: input.source.clone(),
         title: input.title.clone(),
-        password_hash: app.hash_password(input.password.expose()).await?,
+        password_hash: app.hash_password(input.password.expose()),
         data_sealed: app.data_keys.seal_json(&data_context(id), &key.raw),
         created_at: app.clock.now(),
     };
@@ -133,8 +133,7 @@ pub async fn get_by_source(
         .reservation_by_source(&accessor.source())
         .await?
         .ok_or_else(|| AccessError::NotFound("no reservation for this source".into()))?;
-    app.check_password(&stored.password_hash, accessor.password.expose())
-        .await?;
+    check_password(&app, &stored, accessor.password.expose()).await?;
     Ok(to_record(&app, &stored)?)
 }
 
@@ -152,6 +151,22 @@ pub async fn get_by_id(
         .reservation_by_id(id)
         .await?
         .ok_or_else(|| AccessError::NotFound(format!("no reservation {id}")))?;
-    app.check_password(&stored.password_hash, password).await?;
+    check_password(&app, &stored, password).await?;
     Ok(to_record(&app, &stored)?)
+}
+
+/// The password check of a reservation, behind its guess limiter (reads and charges).
+///
+/// # Errors
+/// As [`passwords::check`].
+pub async fn check_password(
+    app: &App,
+    stored: &StoredReservation,
+    password: &str,
+) -> Result<(), AccessError> {
+    let record = PasswordRecord {
+        kind: RecordKind::Reservation,
+        id: stored.id,
+    };
+    passwords::check(app, record, record, &stored.password_hash, password).await
 }

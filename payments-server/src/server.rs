@@ -307,7 +307,10 @@ impl PaymentServerBuilder {
             .map(|(id, key)| (id.clone(), key.expose().clone()))
             .collect();
         let data_keys = DataKeys::new(&config.data_keys.active, &keys)?;
-        let hasher = PasswordHasher::new(config.password_iterations)?;
+        // No PBKDF2 hash is made any more; the count is still range-checked so a
+        // configuration that was wrong before stays refused.
+        PasswordHasher::new(config.password_iterations)?;
+        let record_keys = data_keys.record_password_keys()?;
         let store: Arc<dyn Store> = match self.store {
             Some(store) => store,
             None => Arc::new(SqliteStore::open(&config.database)?),
@@ -327,7 +330,9 @@ impl PaymentServerBuilder {
             gateways,
             envelopes,
             data_keys,
-            hasher,
+            record_keys,
+            password_limiter: crate::passwords::PasswordLimiter::default(),
+            password_checks: std::sync::atomic::AtomicU64::new(0),
             clock,
             ids: self.ids.unwrap_or_else(|| Arc::new(RandomIdGen)),
             webhook_http,

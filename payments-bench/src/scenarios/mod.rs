@@ -4,11 +4,13 @@
 //! - [`histories`]: `history-read`, `history-create` and `scale`.
 //! - [`webhook`]: deposit -> PG webhook -> verified update -> delivery.
 //! - [`charge`]: billing-key charges through `POST /payments/charges`.
+//! - [`flood`]: health and correct reads while every connection guesses passwords.
 //! - [`fakes`]: the fakes' lookups and start-up next to wiremock.
 
 pub mod baseline;
 pub mod charge;
 pub mod fakes;
+pub mod flood;
 pub mod histories;
 pub mod webhook;
 
@@ -35,15 +37,5 @@ impl Ctx<'_> {
     /// Connections per row.
     pub fn concurrency(&self) -> usize {
         self.options.concurrency.max(1)
-    }
-
-    /// The warm-up for a row whose passwords take `iterations`: none above the low
-    /// factor, where one round of in-flight operations already lasts seconds.
-    pub fn warmup_at(&self, iterations: u32) -> std::time::Duration {
-        if iterations > self.options.iterations_low {
-            std::time::Duration::ZERO
-        } else {
-            self.warmup
-        }
     }
 }

@@ -31,7 +31,7 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, BenchError> {
         Budget::For(duration) => (duration.as_secs_f64() * f64::from(rate)).ceil() as u64,
     }
     .max(1);
-    let (stack, _) = Stack::start(ctx.options.iterations_low, &[]).await?;
+    let (stack, _) = Stack::start(&[]).await?;
     let label = format!("webhook {rate}/s");
 
     // Setup, not measured: a waiting virtual account and its history per deposit.

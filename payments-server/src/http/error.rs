@@ -13,7 +13,7 @@ use crate::store::{StoreConflict, StoreError};
 use crate::webhooks::intake::IntakeError;
 use crate::webhooks::outbox::{ListError, RedeliverError};
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use payments_core::coupon::CouponError;
 use payments_core::records::{ErrorBody, ErrorCode};
@@ -30,6 +30,8 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// What was wrong, for a person.
     pub message: String,
+    /// Seconds to wait before trying again, sent as `Retry-After` (a `429`).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -39,6 +41,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -73,9 +76,10 @@ impl ApiError {
     }
 
     /// Whether a retry of the same request may succeed (the request had no effect we
-    /// know of): such failures are not stored against an idempotency key.
+    /// know of): such failures are not stored against an idempotency key. A `429` is
+    /// one: the same request succeeds once the lockout ends.
     pub fn is_retryable(&self) -> bool {
-        self.status.is_server_error()
+        self.status.is_server_error() || self.status == StatusCode::TOO_MANY_REQUESTS
     }
 
     /// The wire body.
@@ -98,7 +102,13 @@ impl std::fmt::Display for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body())).into_response()
+        let mut response = (self.status, Json(self.body())).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
@@ -131,6 +141,14 @@ impl From<AccessError> for ApiError {
                 ErrorCode::WrongPassword,
                 error.to_string(),
             ),
+            AccessError::Locked { retry_after_secs } => Self {
+                retry_after: Some(retry_after_secs),
+                ..Self::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    ErrorCode::TooManyAttempts,
+                    error.to_string(),
+                )
+            },
             AccessError::Store(error) => error.into(),
             AccessError::Internal(error) => error.into(),
         }

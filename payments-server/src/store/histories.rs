@@ -1,6 +1,6 @@
 //! The history port: payment histories as stored, and [`HistoryStore`].
 
-use super::{NewMessage, StoreError, TransactionWrite};
+use super::{NewMessage, StoreConflict, StoreError, TransactionWrite};
 use async_trait::async_trait;
 use payments_core::envelope::EnvelopeKind;
 use payments_core::records::{Source, Vendor, VendorCode};
@@ -71,6 +71,29 @@ pub trait HistoryStore: Send + Sync {
         vendor: VendorCode,
         uid: &str,
     ) -> Result<Option<StoredHistory>, StoreError>;
+
+    /// Which uniqueness rule a new history for `source` and the PG payment `(vendor,
+    /// uid)` would break, the source's first; `None` when neither. The default asks
+    /// [`history_by_source`](Self::history_by_source) and
+    /// [`history_by_vendor_uid`](Self::history_by_vendor_uid); an engine that can
+    /// answers in one query.
+    ///
+    /// # Errors
+    /// Engine failures.
+    async fn history_conflict(
+        &self,
+        source: &Source,
+        vendor: VendorCode,
+        uid: &str,
+    ) -> Result<Option<StoreConflict>, StoreError> {
+        if self.history_by_source(source).await?.is_some() {
+            return Ok(Some(StoreConflict::Source));
+        }
+        if self.history_by_vendor_uid(vendor, uid).await?.is_some() {
+            return Ok(Some(StoreConflict::VendorUid));
+        }
+        Ok(None)
+    }
 
     /// Engine failures.
     async fn history_by_order_id(

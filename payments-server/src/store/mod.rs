@@ -1,6 +1,7 @@
 //! Storage behind small ports, one per aggregate, so another engine can follow SQLite:
 //! [`HistoryStore`], [`ReservationStore`], [`TransactionStore`], [`CouponStore`],
-//! [`OutboxStore`], [`IdempotencyStore`]; [`Store`] is all of them, what the server
+//! [`OutboxStore`], [`IdempotencyStore`], [`PasswordStore`] (the guess limiter's counts and
+//! hash upgrades); [`Store`] is all of them, what the server
 //! holds. [`sqlite`] is the engine the server ships with.
 //!
 //! The store keeps what the service hands it: PG objects, cancels and webhook bodies
@@ -13,6 +14,7 @@ pub mod coupons;
 pub mod histories;
 pub mod idempotency;
 pub mod outbox;
+pub mod passwords;
 pub mod reservations;
 pub mod sqlite;
 pub mod transactions;
@@ -23,6 +25,7 @@ pub use idempotency::{IdempotencyBegin, IdempotencyStore};
 pub use outbox::{
     Attempt, AttemptOutcome, Delivery, DeliveryState, GivenUp, MessageKind, NewMessage, OutboxStore,
 };
+pub use passwords::{AttemptPolicy, AttemptState, PasswordRecord, PasswordStore, RecordKind};
 pub use reservations::{ReservationStore, StoredReservation};
 pub use sqlite::SqliteStore;
 pub use transactions::{StoredTransaction, TransactionStore, TransactionWrite};
@@ -72,6 +75,7 @@ pub trait Store:
     + CouponStore
     + OutboxStore
     + IdempotencyStore
+    + PasswordStore
     + Send
     + Sync
     + 'static
@@ -85,6 +89,7 @@ impl<T> Store for T where
         + CouponStore
         + OutboxStore
         + IdempotencyStore
+        + PasswordStore
         + Send
         + Sync
         + 'static

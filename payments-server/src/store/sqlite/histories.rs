@@ -208,6 +208,37 @@ impl HistoryStore for SqliteStore {
             .await
     }
 
+    async fn history_conflict(
+        &self,
+        source: &Source,
+        vendor: VendorCode,
+        uid: &str,
+    ) -> Result<Option<StoreConflict>, StoreError> {
+        let (s, code, uid) = (source.clone(), vendor.as_str(), uid.to_owned());
+        self.read(move |c| {
+            // Each side of the OR is one of the unique indexes; the source's rule wins.
+            let taken_by_source: Option<bool> = c
+                .prepare_cached(
+                    "SELECT MAX(source_schema = ?1 AND source_table = ?2 AND source_id = ?3) \
+                     FROM histories WHERE (source_schema = ?1 AND source_table = ?2 \
+                     AND source_id = ?3) OR (vendor_code = ?4 AND vendor_uid = ?5)",
+                )
+                .map_err(engine)?
+                .query_row(params![s.schema, s.table, s.id, code, uid], |row| {
+                    row.get(0)
+                })
+                .map_err(engine)?;
+            Ok(taken_by_source.map(|by_source| {
+                if by_source {
+                    StoreConflict::Source
+                } else {
+                    StoreConflict::VendorUid
+                }
+            }))
+        })
+        .await
+    }
+
     async fn history_by_order_id(
         &self,
         vendor: VendorCode,
@@ -311,6 +342,27 @@ mod tests {
             "{error:?}"
         );
         assert_eq!(store.history_by_id(same_payment.id).await.unwrap(), None);
+
+        let conflict = |source_id: &'static str, uid: &'static str| {
+            let store = store.clone();
+            async move {
+                store
+                    .history_conflict(
+                        &super::super::fixtures::source(source_id),
+                        VendorCode::TossPayments,
+                        uid,
+                    )
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(conflict("o-1", "pk-1").await, Some(StoreConflict::Source));
+        assert_eq!(conflict("o-1", "pk-9").await, Some(StoreConflict::Source));
+        assert_eq!(
+            conflict("o-9", "pk-1").await,
+            Some(StoreConflict::VendorUid)
+        );
+        assert_eq!(conflict("o-9", "pk-9").await, None);
     }
 
     #[tokio::test]

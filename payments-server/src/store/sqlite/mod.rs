@@ -6,6 +6,7 @@ mod coupons;
 mod histories;
 mod idempotency;
 mod outbox;
+mod passwords;
 mod reservations;
 mod transactions;
 
@@ -26,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_transactions.sql"),
     include_str!("../migrations/0003_coupons.sql"),
     include_str!("../migrations/0004_order_holds.sql"),
+    include_str!("../migrations/0005_password_attempts.sql"),
 ];
 
 /// How many reader connections a file database gets.
