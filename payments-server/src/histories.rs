@@ -523,6 +523,7 @@ pub async fn cancel(
             reason: &input.reason,
             refund_account: input.account.as_ref(),
             idempotency_key: idempotency_key.as_deref(),
+            balance: Some(balance),
         })
         .await?;
     let (current, _) = apply(&app, stored, &payment).await?;

@@ -5,7 +5,7 @@ use crate::app::App;
 use crate::errors::{AccessError, FieldError, Internal, UnknownStore};
 use crate::store::{StoreConflict, StoreError, StoredReservation};
 use crate::validate;
-use payments_core::records::{Accessor, PaymentReservation, ReservationCreate};
+use payments_core::records::{Accessor, PaymentReservation, ReservationCreate, VendorCode};
 use payments_core::vendor::GatewayError;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -35,6 +35,9 @@ pub enum ReservationError {
     /// The Toss billing key is bound to another `customerKey` than the source id.
     #[error("source.id: the billing key belongs to another customer")]
     CustomerMismatch,
+    /// The PG says the billing key was deleted.
+    #[error("vendor.uid: the billing key was deleted at the PG")]
+    Deleted,
     /// The PG failed or refused (an unknown key is [`GatewayError::NotFound`]).
     #[error(transparent)]
     Gateway(#[from] GatewayError),
@@ -106,6 +109,9 @@ pub async fn create(
     {
         return Err(ReservationError::CustomerMismatch);
     }
+    if key.deleted {
+        return Err(ReservationError::Deleted);
+    }
     let id = app.ids.uuid();
     let stored = StoredReservation {
         id,
@@ -154,4 +160,44 @@ pub async fn get_by_id(
         .ok_or_else(|| AccessError::NotFound(format!("no reservation {id}")))?;
     app.check_password(&stored.password_hash, password).await?;
     Ok(to_record(&app, &stored)?)
+}
+
+/// Follows a PG's word that a billing key was deleted (PortOne V2's `BillingKey.Deleted`):
+/// asks the PG, and when it confirms, records the deletion so that charges on the
+/// reservation are refused. Returns `None` when no reservation holds the key, otherwise
+/// whether this call recorded the deletion (`false`: the PG says the key is live, or it
+/// was recorded before).
+///
+/// # Errors
+/// The reservation's store is not configured; PG and storage failures.
+pub async fn follow_deletion(
+    app: &App,
+    code: VendorCode,
+    billing_key: &str,
+) -> Result<Option<bool>, ReservationError> {
+    let Some(stored) = app.store.reservation_by_vendor_uid(code, billing_key).await? else {
+        tracing::warn!(vendor = %code, "billing-key webhook for an unknown reservation");
+        return Ok(None);
+    };
+    let gateway = app.gateway(stored.vendor.code, &stored.vendor.store_id)?;
+    let deleted = match gateway
+        .lookup_billing_key(&stored.vendor.uid, &stored.source.id)
+        .await
+    {
+        Ok(key) => key.deleted,
+        Err(GatewayError::NotFound(_)) => true,
+        Err(other) => return Err(other.into()),
+    };
+    if !deleted {
+        tracing::warn!(reservation = %stored.id, "a billing-key deletion the PG does not confirm");
+        return Ok(Some(false));
+    }
+    let recorded = app
+        .store
+        .mark_reservation_deleted(stored.id, app.clock.now())
+        .await?;
+    if recorded {
+        tracing::info!(reservation = %stored.id, "billing key deleted at the PG");
+    }
+    Ok(Some(recorded))
 }

@@ -5,9 +5,10 @@
 
 use crate::app::{App, Envelopes};
 use crate::at_rest::DataKeys;
-use crate::config::{ConfigError, IamportStore, ServerConfig, TossStore};
+use crate::config::{ConfigError, IamportStore, PortOneStore, ServerConfig, TossStore};
 use crate::store::{SqliteStore, Store, StoreError};
 use crate::vendors::iamport::IamportGateway;
+use crate::vendors::portone::PortOneGateway;
 use crate::vendors::toss::TossGateway;
 use crate::vendors::{Gateways, http_client};
 use payments_core::clock::{Clock, IdGen, RandomIdGen, SystemClock};
@@ -159,7 +160,14 @@ impl PaymentServerBuilder {
         self
     }
 
-    /// Adds a PortOne store.
+    /// Adds a PortOne V2 store: the server's `store_id` for it, the API's `base_url`, the
+    /// V2 API secret, PortOne's `storeId` and the store's `whsec_…` webhook secret.
+    pub fn portone_store(mut self, store: PortOneStore) -> Self {
+        self.config.vendors.portone.push(store);
+        self
+    }
+
+    /// Adds a PortOne V1 (iamport) store.
     pub fn iamport_store(
         mut self,
         store_id: impl Into<String>,
@@ -279,6 +287,15 @@ impl PaymentServerBuilder {
                 vendor_http.clone(),
             );
             gateways.insert(VendorCode::Iamport, &store.store_id, Arc::new(gateway));
+        }
+        for store in &config.vendors.portone {
+            let gateway = PortOneGateway::new(
+                &store.base_url,
+                &store.api_secret,
+                &store.portone_store_id,
+                vendor_http.clone(),
+            );
+            gateways.insert(VendorCode::PortOne, &store.store_id, Arc::new(gateway));
         }
         for (vendor, store_id, gateway) in self.gateways {
             gateways.insert(vendor, &store_id, gateway);

@@ -2,6 +2,7 @@
 //! store, and the registry the rest of the server looks them up in.
 
 pub mod iamport;
+pub mod portone;
 pub mod toss;
 
 use payments_core::records::VendorCode;

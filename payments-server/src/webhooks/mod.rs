@@ -1,9 +1,11 @@
-//! Webhooks: [`intake`] turns PG webhooks into verified history changes; [`outbox`]
-//! delivers the resulting [`payments_core::records::WebhookHistory`] records to callers.
+//! Webhooks: [`intake`] turns PG webhooks into verified history changes ([`portone`]
+//! checks PortOne V2's Standard Webhooks signatures first); [`outbox`] delivers the
+//! resulting [`payments_core::records::WebhookHistory`] records to callers.
 
 pub mod egress;
 pub mod intake;
 pub mod outbox;
+pub mod portone;
 
 /// The header naming the webhook's id on every delivery, for de-duplication.
 pub const WEBHOOK_ID_HEADER: &str = "x-payments-webhook-id";

@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_transactions.sql"),
     include_str!("../migrations/0003_coupons.sql"),
     include_str!("../migrations/0004_order_holds.sql"),
+    include_str!("../migrations/0006_reservation_deletions.sql"),
 ];
 
 /// How many reader connections a file database gets.
