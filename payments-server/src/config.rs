@@ -439,7 +439,10 @@ mod tests {
         assert!(!printed.contains("v2-api-secret") && !printed.contains("c2VjcmV0"));
         config.vendors.portone[0].webhook_secret = Secret::new("not base64!".into());
         let error = config.validate().unwrap_err().to_string();
-        assert!(error.contains("vendors.portone[0].webhook_secret"), "{error}");
+        assert!(
+            error.contains("vendors.portone[0].webhook_secret"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -175,7 +175,11 @@ pub async fn follow_deletion(
     code: VendorCode,
     billing_key: &str,
 ) -> Result<Option<bool>, ReservationError> {
-    let Some(stored) = app.store.reservation_by_vendor_uid(code, billing_key).await? else {
+    let Some(stored) = app
+        .store
+        .reservation_by_vendor_uid(code, billing_key)
+        .await?
+    else {
         tracing::warn!(vendor = %code, "billing-key webhook for an unknown reservation");
         return Ok(None);
     };

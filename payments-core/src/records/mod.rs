@@ -405,7 +405,10 @@ mod tests {
     fn vendor_code_parses_only_known_names() {
         assert_eq!("iamport".parse::<VendorCode>(), Ok(VendorCode::Iamport));
         assert_eq!("portone".parse::<VendorCode>(), Ok(VendorCode::PortOne));
-        assert_eq!(serde_json::to_value(VendorCode::PortOne).unwrap(), json!("portone"));
+        assert_eq!(
+            serde_json::to_value(VendorCode::PortOne).unwrap(),
+            json!("portone")
+        );
         assert!("stripe".parse::<VendorCode>().is_err());
         assert!(serde_json::from_value::<VendorCode>(json!("stripe")).is_err());
     }

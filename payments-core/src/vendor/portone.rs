@@ -273,11 +273,17 @@ mod tests {
     fn a_paid_payment_is_named_by_its_payment_id_and_drops_the_webhook_log() {
         let view = payment_view(payment("PAID", 12_000, 0, json!([]))).unwrap();
         assert_eq!(view.vendor, VendorCode::PortOne);
-        assert_eq!((view.uid.as_str(), view.order_id.as_str()), ("order-1", "order-1"));
+        assert_eq!(
+            (view.uid.as_str(), view.order_id.as_str()),
+            ("order-1", "order-1")
+        );
         assert_eq!(view.status, PaymentStatus::Paid);
         assert_eq!((view.amount, view.cancelled_amount), (12_000, 0));
         assert_eq!(view.currency, "KRW");
-        assert_eq!(view.paid_at, Some(timestamp::parse("2026-12-01T00:00:10Z").unwrap()));
+        assert_eq!(
+            view.paid_at,
+            Some(timestamp::parse("2026-12-01T00:00:10Z").unwrap())
+        );
         assert_eq!(view.cancelled_at, None);
         assert!(view.raw.get("webhooks").is_none());
         assert_eq!(view.raw["transactionId"], "tx-1");

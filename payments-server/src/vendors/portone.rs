@@ -127,8 +127,10 @@ impl PortOneGateway {
         idempotency_key: Option<&str>,
         call: Call,
     ) -> Result<Value, GatewayError> {
-        let mut authorization = HeaderValue::from_str(self.authorization.expose())
-            .map_err(|_| GatewayError::Unauthorized("the API secret is not a header value".into()))?;
+        let mut authorization =
+            HeaderValue::from_str(self.authorization.expose()).map_err(|_| {
+                GatewayError::Unauthorized("the API secret is not a header value".into())
+            })?;
         authorization.set_sensitive(true);
         let url = format!("{}{path}", self.base_url);
         let mut builder = self
@@ -279,7 +281,11 @@ impl PaymentGateway for PortOneGateway {
                 Call::Write,
             )
             .await?;
-        if answer.pointer("/cancellation/status").and_then(Value::as_str) == Some("FAILED") {
+        if answer
+            .pointer("/cancellation/status")
+            .and_then(Value::as_str)
+            == Some("FAILED")
+        {
             return Err(GatewayError::Rejected {
                 status: 200,
                 code: "CANCELLATION_FAILED".into(),
@@ -397,7 +403,9 @@ mod tests {
 
     #[test]
     fn answers_map_by_status_type_and_call() {
-        let body = |kind: &str| format!(r#"{{"type":"{kind}","message":"m","pgCode":"REJECT","pgMessage":"no"}}"#);
+        let body = |kind: &str| {
+            format!(r#"{{"type":"{kind}","message":"m","pgCode":"REJECT","pgMessage":"no"}}"#)
+        };
         assert!(matches!(
             read_answer(502, body("PG_PROVIDER").as_bytes(), Call::Charge),
             Err(GatewayError::Declined { code, message }) if code == "REJECT" && message == "no"

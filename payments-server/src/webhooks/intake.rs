@@ -7,8 +7,8 @@
 use crate::app::App;
 use crate::errors::UnknownStore;
 use crate::histories::{self, HistoryError};
-use crate::store::StoreError;
 use crate::reservations::{self, ReservationError};
+use crate::store::StoreError;
 use payments_core::records::VendorCode;
 use payments_core::vendor::GatewayError;
 use serde::{Deserialize, Serialize};

@@ -149,6 +149,9 @@ mod tests {
         assert!(WebhookKey::new("C2FVsBQIhrscChlQIMV+b5sSYspob7oD").is_err());
         assert!(WebhookKey::new("whsec_").is_err());
         assert!(WebhookKey::new("whsec_not base64!").is_err());
-        assert_eq!(format!("{:?}", WebhookKey::new(SECRET).unwrap()), "WebhookKey(***)");
+        assert_eq!(
+            format!("{:?}", WebhookKey::new(SECRET).unwrap()),
+            "WebhookKey(***)"
+        );
     }
 }

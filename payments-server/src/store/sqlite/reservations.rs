@@ -229,7 +229,15 @@ mod tests {
         let at = at("2026-06-02T00:00:00.000Z");
         assert!(store.mark_reservation_deleted(first.id, at).await.unwrap());
         let later = at + chrono::Duration::hours(1);
-        assert!(!store.mark_reservation_deleted(first.id, later).await.unwrap());
-        assert_eq!(store.reservation_deleted_at(first.id).await.unwrap(), Some(at));
+        assert!(
+            !store
+                .mark_reservation_deleted(first.id, later)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.reservation_deleted_at(first.id).await.unwrap(),
+            Some(at)
+        );
     }
 }
