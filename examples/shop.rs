@@ -306,7 +306,8 @@ async fn main() -> Result<(), Error> {
     });
 
     println!("\n== 1. Sign-up with identity verification");
-    let verification = verify_identity(&portone, &ids, "김민지", "01023456789", "1995-04-12").await?;
+    let verification =
+        verify_identity(&portone, &ids, "김민지", "01023456789", "1995-04-12").await?;
     let alice = shop.sign_up(&verification).await?;
     println!("signed up as {alice}");
     // The same person again, weeks later: a fresh verification, the same CI.
@@ -319,7 +320,8 @@ async fn main() -> Result<(), Error> {
         }
         other => return Err(format!("a second sign-up was not refused: {other:?}").into()),
     }
-    let verification = verify_identity(&portone, &ids, "박서준", "01098765432", "1988-07-21").await?;
+    let verification =
+        verify_identity(&portone, &ids, "박서준", "01098765432", "1988-07-21").await?;
     let bob = shop.sign_up(&verification).await?;
     assert_ne!(bob, alice);
     println!("another person signs up as {bob}");
@@ -402,7 +404,9 @@ async fn main() -> Result<(), Error> {
         })
         .await?;
     assert_eq!(history.id, first.id);
-    let at_portone = portone.payment(&payment_id).ok_or("no payment at PortOne")?;
+    let at_portone = portone
+        .payment(&payment_id)
+        .ok_or("no payment at PortOne")?;
     assert_eq!(at_portone["status"], "PAID");
     assert_eq!(at_portone["amount"]["cancelled"], 0);
     assert_eq!(shop.paid_orders(), 1);
@@ -415,7 +419,10 @@ async fn main() -> Result<(), Error> {
     let unpaid = shop.place_order(&alice, &[(&cable, 1)])?;
     let bobs = shop.place_order(&bob, &[(&cable, 1)])?;
     let bobs_payment = pay_in_window(&portone, &bobs).await?;
-    match shop.complete(&bob, unpaid.id().as_str(), &bobs_payment).await {
+    match shop
+        .complete(&bob, unpaid.id().as_str(), &bobs_payment)
+        .await
+    {
         Err(ShopError::NotYourOrder) => {
             println!("{bob} completes {alice}'s order at the shop: refused (not the owner)")
         }
@@ -451,14 +458,18 @@ async fn main() -> Result<(), Error> {
         }
         other => return Err(format!("expected 422 ORDER_MISMATCH, got {other:?}").into()),
     }
-    let untouched = portone.payment(&bobs_payment).ok_or("no payment at PortOne")?;
+    let untouched = portone
+        .payment(&bobs_payment)
+        .ok_or("no payment at PortOne")?;
     assert_eq!(untouched["status"], "PAID");
     assert_eq!(untouched["amount"]["cancelled"], 0);
     println!(
         "{bob}'s payment is left alone at PortOne (status {}, nothing cancelled)",
         untouched["status"]
     );
-    let own = shop.complete(&bob, bobs.id().as_str(), &bobs_payment).await?;
+    let own = shop
+        .complete(&bob, bobs.id().as_str(), &bobs_payment)
+        .await?;
     assert_eq!(own.data["status"], "PAID");
     assert_eq!(shop.paid_orders(), 2);
     println!("{bob} completes his own order: paid, history {}", own.id);
