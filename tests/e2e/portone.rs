@@ -144,6 +144,22 @@ impl PortOneApp {
             .id
     }
 
+    /// One charge of `price` for `order_id` on the reservation, under a fresh key.
+    async fn charge(
+        &self,
+        reservation: uuid::Uuid,
+        order_id: &str,
+        price: i64,
+    ) -> Result<payments::core::records::charges::Charge, payments::client::Error> {
+        self.client
+            .charges()
+            .create(
+                &charge_input(reservation, order_id, price),
+                &IdempotencyKey::random(),
+            )
+            .await
+    }
+
     fn count_calls(&self, method: &str, path_end: &str) -> usize {
         self.portone
             .received_requests()
@@ -714,15 +730,7 @@ async fn a_lost_charge_answer_is_found_by_payment_id_not_paid_again() {
     let key = app.billing_key().await;
     let reservation = app.reservation(&key, "v2-lost-customer").await;
     app.portone.lose_response_next(1);
-    let charge = app
-        .client
-        .charges()
-        .create(
-            &charge_input(reservation, "v2-lost-1", 4_400),
-            &IdempotencyKey::random(),
-        )
-        .await
-        .unwrap();
+    let charge = app.charge(reservation, "v2-lost-1", 4_400).await.unwrap();
     assert_eq!(
         charge.transaction.transaction.status(),
         TransactionStatus::Approved
@@ -739,12 +747,7 @@ async fn a_declined_card_fails_the_charge_and_a_deleted_key_is_refused_clearly()
     app.portone
         .decline_card("4330123412341234", "REJECT_CARD_COMPANY", "카드사 거절");
     let declined = app
-        .client
-        .charges()
-        .create(
-            &charge_input(reservation, "v2-declined-1", 1_000),
-            &IdempotencyKey::random(),
-        )
+        .charge(reservation, "v2-declined-1", 1_000)
         .await
         .unwrap_err();
     assert_eq!(
@@ -765,12 +768,7 @@ async fn a_declined_card_fails_the_charge_and_a_deleted_key_is_refused_clearly()
     app.delivered("BillingKey.Deleted", 1).await;
     let charges_before = app.count_calls("POST", "/billing-key");
     let refused = app
-        .client
-        .charges()
-        .create(
-            &charge_input(reservation, "v2-after-delete-1", 1_000),
-            &IdempotencyKey::random(),
-        )
+        .charge(reservation, "v2-after-delete-1", 1_000)
         .await
         .unwrap_err();
     assert_eq!(
@@ -843,12 +841,7 @@ async fn portone_down_is_a_clear_gateway_error_and_records_nothing() {
     let reservation = app.reservation(&key, "v2-down-customer").await;
     app.portone.fail_next(2);
     let unknown = app
-        .client
-        .charges()
-        .create(
-            &charge_input(reservation, "v2-down-2", 2_000),
-            &IdempotencyKey::random(),
-        )
+        .charge(reservation, "v2-down-2", 2_000)
         .await
         .unwrap_err();
     assert_eq!(
