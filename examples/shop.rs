@@ -1,16 +1,19 @@
-//! An online shop. Boots fake-toss, fake-iamport and the payment server in-process,
+//! An online shop on PortOne V2. Boots fake-portone and the payment server in-process,
 //! then plays the shop's backend:
 //!
-//! 1. sign-up verifies the customer's identity with a PortOne certification (OTP
-//!    request → the OTP the customer got by SMS → confirm) and the server's
-//!    `certifications().verify`; the shop keeps only the CI hash, so a second sign-up by
-//!    the same person is refused;
+//! 1. sign-up verifies the customer's identity in PortOne's identity-verification window
+//!    (fake-portone's `verify_identity`, the `/internal/` route the window would drive)
+//!    and the server's `certifications().verify`, which reads
+//!    `GET /identity-verifications/{id}` (`VERIFIED` only) and answers a keyed hash of
+//!    the CI; the shop keeps only that hash, so a second sign-up by the same person is
+//!    refused;
 //! 2. an order is placed with price snapshots (`OrderInput::to_order`), so a later price
-//!    change does not touch it;
-//! 3. the customer pays in the Toss widget (simulated with `__approved: false`) and the
-//!    shop completes the payment through the server, which confirms it with Toss;
-//! 4. a double click, a client retry and Toss's webhook racing the completion all end
-//!    in one paid order: one payment history, confirmed at Toss once;
+//!    change does not touch it; its id is the V2 `paymentId`;
+//! 3. the customer pays in the PortOne payment window (fake-portone's `checkout`) and the
+//!    shop completes the payment through the server, which asks PortOne V2 for it
+//!    (`status == PAID`, the paymentId is the order, the amount is the order's total);
+//! 4. a double click, a client retry and PortOne's signed `Transaction.Paid` webhook
+//!    racing the completion all end in one paid order: one payment history;
 //! 5. another customer cannot complete someone else's order: the shop checks the
 //!    order's owner, and the server refuses a payment of another order (`422
 //!    ORDER_MISMATCH`) without touching it.
@@ -26,10 +29,9 @@ use payments::core::records::{
     Accessor, PaymentHistory, PaymentHistoryCreate, Source, Vendor, VendorCode,
 };
 use payments::core::secret::Secret;
-use payments::fake_iamport::FakeIamport;
-use payments::fake_toss::FakeToss;
+use payments::fake_portone::{Checkout, FakePortOne, Person, WebhookOutcome};
 use payments::server::PaymentServer;
-use serde_json::{Value, json};
+use payments::server::config::PortOneStore;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -115,17 +117,18 @@ fn order_source(order_id: &str) -> Source {
 }
 
 impl Shop {
-    /// Signs a person up from a finished PortOne certification: the server fetches it
-    /// from PortOne and answers a keyed hash of the person's CI; one account per hash.
-    async fn sign_up(&self, certification: &str) -> Result<String, ShopError> {
+    /// Signs a person up from a finished PortOne V2 identity verification: the server
+    /// fetches it from PortOne and answers a keyed hash of the person's CI; one account
+    /// per hash.
+    async fn sign_up(&self, verification: &str) -> Result<String, ShopError> {
         let person = self
             .client
             .certifications()
             .verify(&CertificationVerify {
                 vendor: Vendor {
-                    code: VendorCode::Iamport,
+                    code: VendorCode::PortOne,
                     store_id: STORE.into(),
-                    uid: certification.into(),
+                    uid: verification.into(),
                 },
             })
             .await?;
@@ -175,14 +178,15 @@ impl Shop {
         Ok(order)
     }
 
-    /// Completes an order with the customer's Toss payment: only the order's owner may,
-    /// for the order's own total. The idempotency key is the order and the payment, so a
-    /// double click or a retry is the same request; the server confirms with Toss once.
+    /// Completes an order with the customer's PortOne payment (the `paymentId` the
+    /// browser reports): only the order's owner may, for the order's own total. The
+    /// idempotency key is the order and the payment, so a double click or a retry is the
+    /// same request; the server records the payment once.
     async fn complete(
         &self,
         member: &str,
         order_id: &str,
-        payment_key: &str,
+        payment_id: &str,
     ) -> Result<PaymentHistory, ShopError> {
         let (price, password) = {
             let orders = lock(&self.orders);
@@ -192,7 +196,7 @@ impl Shop {
             }
             (order.order.total().amount(), order.password.clone())
         };
-        let key = IdempotencyKey::new(format!("shop/{order_id}/complete/{payment_key}"))
+        let key = IdempotencyKey::new(format!("shop/{order_id}/complete/{payment_id}"))
             .map_err(ShopError::Key)?;
         let history = self
             .client
@@ -200,9 +204,9 @@ impl Shop {
             .create_with_key(
                 &PaymentHistoryCreate {
                     vendor: Vendor {
-                        code: VendorCode::TossPayments,
+                        code: VendorCode::PortOne,
                         store_id: STORE.into(),
-                        uid: payment_key.into(),
+                        uid: payment_id.into(),
                     },
                     source: order_source(order_id),
                     price,
@@ -234,94 +238,35 @@ impl Shop {
 // What happens in the customer's browser, against the fakes.
 // ---------------------------------------------------------------------------------
 
-/// PortOne SMS certification: request an OTP, read it (the customer's phone), confirm.
-async fn certify(
-    http: &reqwest::Client,
-    iamport: &FakeIamport,
+/// PortOne's identity-verification window: the customer verifies; the shop's front end
+/// gets the verification id back.
+async fn verify_identity(
+    portone: &FakePortOne,
+    ids: &dyn IdGen,
     name: &str,
     phone: &str,
-    birth: &str,
+    birth_date: &str,
 ) -> Result<String, Error> {
-    let (imp_key, imp_secret) = iamport.credentials();
-    let token: Value = http
-        .post(format!("{}/users/getToken", iamport.uri()))
-        .json(&json!({"imp_key": imp_key, "imp_secret": imp_secret}))
-        .send()
-        .await?
-        .json()
+    let id = format!("identity-verification-{}", ids.uuid());
+    let verified = portone
+        .verify_identity(&id, Person::new(name, phone, birth_date))
         .await?;
-    let token = token["response"]["access_token"]
-        .as_str()
-        .ok_or("no PortOne token")?
-        .to_owned();
-    let requested: Value = http
-        .post(format!("{}/certifications/otp/request", iamport.uri()))
-        .header("Authorization", &token)
-        .json(&json!({
-            "name": name, "phone": phone, "birth": birth, "gender_digit": "2", "carrier": "SKT"
-        }))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let imp_uid = requested["response"]["imp_uid"]
-        .as_str()
-        .ok_or_else(|| format!("OTP request refused: {requested}"))?
-        .to_owned();
-    let otp = iamport.otp(&imp_uid).ok_or("no OTP was sent")?;
-    let confirmed: Value = http
-        .post(format!(
-            "{}/certifications/otp/confirm/{imp_uid}",
-            iamport.uri()
-        ))
-        .header("Authorization", &token)
-        .json(&json!({ "otp": otp }))
-        .send()
-        .await?
-        .json()
-        .await?;
-    if confirmed["response"]["certified"] != true {
-        return Err(format!("OTP confirmation refused: {confirmed}").into());
-    }
-    println!("  {name}: SMS OTP {otp} confirmed at PortOne, certification {imp_uid}");
-    Ok(imp_uid)
+    assert_eq!(verified["status"], "VERIFIED", "{verified}");
+    println!("  {name}: verified in PortOne's window, identity verification {id}");
+    Ok(id)
 }
 
-/// The Toss payment widget: the customer pays; the payment waits for the merchant's
-/// confirmation (`IN_PROGRESS`) — what `__approved: false` simulates on the fake.
-async fn pay_in_widget(
-    http: &reqwest::Client,
-    toss: &FakeToss,
-    order: &Order,
-) -> Result<String, Error> {
-    let response = http
-        .post(format!("{}/v1/payments/key-in", toss.uri()))
-        .header("Authorization", toss.authorization())
-        .json(&json!({
-            "method": "card", "cardNumber": "4330123412341234", "cardExpirationYear": "30",
-            "cardExpirationMonth": "12", "amount": order.total().amount(),
-            "orderId": order.id().as_str(), "orderName": order.lines()[0].name(),
-            "__approved": false
-        }))
-        .send()
+/// PortOne's payment window: the customer pays the order by card under the order's id
+/// as `paymentId`; the front end reports that id to the shop.
+async fn pay_in_window(portone: &FakePortOne, order: &Order) -> Result<String, Error> {
+    let payment = portone
+        .checkout(
+            order.id().as_str(),
+            Checkout::card(order.lines()[0].name(), order.total().amount()),
+        )
         .await?;
-    let payment: Value = response.json().await?;
-    assert_eq!(payment["status"], "IN_PROGRESS", "{payment}");
-    Ok(payment["paymentKey"]
-        .as_str()
-        .ok_or("no paymentKey")?
-        .to_owned())
-}
-
-fn confirmations(toss: &FakeToss, payment_key: &str) -> usize {
-    toss.received_requests()
-        .iter()
-        .filter(|r| r.path == "/v1/payments/confirm")
-        .filter(|r| {
-            r.body_json()
-                .is_some_and(|b| b["paymentKey"] == payment_key)
-        })
-        .count()
+    assert_eq!(payment["status"], "PAID", "{payment}");
+    Ok(order.id().to_string())
 }
 
 fn product(id: &str, name: &str, price: i64) -> Result<Product, Error> {
@@ -335,26 +280,24 @@ fn product(id: &str, name: &str, price: i64) -> Result<Product, Error> {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let toss = FakeToss::start().await;
-    let iamport = FakeIamport::start().await;
-    let (imp_key, imp_secret) = iamport.credentials();
+    let portone = FakePortOne::start().await;
     let server = PaymentServer::builder()
         .sealed_v2_secret(SECRET)
         // A demo: far below the production 600,000 so the example runs in a blink.
         .password_iterations(10_000)
-        .toss_store(STORE, toss.uri(), toss.secret_key())
-        .iamport_store(STORE, iamport.uri(), imp_key, imp_secret)
+        .portone_store(PortOneStore {
+            store_id: STORE.into(),
+            base_url: portone.uri(),
+            api_secret: portone.api_secret().to_owned().into(),
+            portone_store_id: portone.store_id().to_owned(),
+            webhook_secret: portone.webhook_secret().to_owned().into(),
+        })
         .start()
         .await?;
-    // Toss's webhooks go to the server, so they race the shop's completions below.
-    toss.set_webhook_url(format!("{}/payments/webhooks/toss", server.uri()));
-    println!(
-        "fake-toss {} · fake-iamport {} · server {}",
-        toss.uri(),
-        iamport.uri(),
-        server.uri()
-    );
-    let http = reqwest::Client::new();
+    // PortOne's signed webhooks go to the server, so they race the completions below.
+    portone.set_webhook_url(format!("{}/payments/webhooks/portone", server.uri()));
+    println!("fake-portone {} · server {}", portone.uri(), server.uri());
+    let ids = RandomIdGen;
     let shop = Arc::new(Shop {
         client: PaymentsClient::new(Connection::new(server.uri()).sealed_v2(SECRET))?,
         ids: Arc::new(RandomIdGen),
@@ -363,12 +306,13 @@ async fn main() -> Result<(), Error> {
     });
 
     println!("\n== 1. Sign-up with identity verification");
-    let certification = certify(&http, &iamport, "김민지", "010-2345-6789", "19950412").await?;
-    let alice = shop.sign_up(&certification).await?;
+    let verification =
+        verify_identity(&portone, &ids, "김민지", "01023456789", "1995-04-12").await?;
+    let alice = shop.sign_up(&verification).await?;
     println!("signed up as {alice}");
-    // The same person again, weeks later: a fresh certification, the same CI.
-    let again = certify(&http, &iamport, "김민지", "010-2345-6789", "19950412").await?;
-    assert_ne!(again, certification);
+    // The same person again, weeks later: a fresh verification, the same CI.
+    let again = verify_identity(&portone, &ids, "김민지", "01023456789", "1995-04-12").await?;
+    assert_ne!(again, verification);
     match shop.sign_up(&again).await {
         Err(ShopError::AlreadyMember { member }) => {
             assert_eq!(member, alice);
@@ -376,8 +320,9 @@ async fn main() -> Result<(), Error> {
         }
         other => return Err(format!("a second sign-up was not refused: {other:?}").into()),
     }
-    let certification = certify(&http, &iamport, "박서준", "010-9876-5432", "19880721").await?;
-    let bob = shop.sign_up(&certification).await?;
+    let verification =
+        verify_identity(&portone, &ids, "박서준", "01098765432", "1988-07-21").await?;
+    let bob = shop.sign_up(&verification).await?;
     assert_ne!(bob, alice);
     println!("another person signs up as {bob}");
 
@@ -407,42 +352,42 @@ async fn main() -> Result<(), Error> {
         keyboard.price
     );
 
-    println!("\n== 3. The customer pays in the Toss widget; the shop completes it");
-    let payment_key = pay_in_widget(&http, &toss, &order).await?;
-    println!(
-        "widget: paid, waiting for the shop's confirmation (IN_PROGRESS), paymentKey {payment_key}"
-    );
+    println!("\n== 3. The customer pays in the PortOne window; the shop completes it");
+    let payment_id = pay_in_window(&portone, &order).await?;
+    println!("PortOne window: paid (PAID), paymentId {payment_id} = the order id");
 
-    println!("\n== 4. Double click, retry and Toss's webhook: one paid order");
+    println!("\n== 4. Double click, retry and PortOne's webhook: one paid order");
     let order_id = order.id().to_string();
+    // PortOne's Transaction.Paid webhook is on its way to the server while both clicks
+    // arrive at the shop.
     let (first, second) = tokio::join!(
-        shop.complete(&alice, &order_id, &payment_key),
-        shop.complete(&alice, &order_id, &payment_key)
+        shop.complete(&alice, &order_id, &payment_id),
+        shop.complete(&alice, &order_id, &payment_id)
     );
     let (first, second) = (first?, second?);
     assert_eq!(first.id, second.id);
     assert_eq!(first.price, 52_000);
-    assert_eq!(first.data["status"], "DONE");
+    assert_eq!(first.data["status"], "PAID");
     println!(
-        "double click: both requests answered history {} (Toss status {})",
+        "double click: both requests answered history {} (PortOne status {})",
         first.id, first.data["status"]
     );
-    let retry = shop.complete(&alice, &order_id, &payment_key).await?;
+    let retry = shop.complete(&alice, &order_id, &payment_id).await?;
     assert_eq!(retry, first);
     println!("client retry later with the same key: the same history, replayed");
-    let delivered = toss
+    let delivered = portone
         .wait_for_webhooks(1, Duration::from_secs(5), |w| {
-            w.is_delivered() && w.json()["data"]["paymentKey"] == payment_key.as_str()
+            w.event_type == "Transaction.Paid"
+                && w.body.contains(payment_id.as_str())
+                && matches!(w.outcome, WebhookOutcome::Delivered { .. })
         })
         .await;
     let webhook = delivered
         .first()
-        .ok_or("Toss's webhook never reached the server")?;
+        .ok_or("PortOne's webhook never reached the server")?;
     println!(
-        "Toss's {} webhook (status {}) reached the server: {:?}",
-        webhook.event_type,
-        webhook.json()["data"]["status"],
-        webhook.outcome
+        "PortOne's signed {} webhook reached the server: {:?}",
+        webhook.event_type, webhook.outcome
     );
     let password = lock(&shop.orders)
         .get(&order_id)
@@ -459,20 +404,25 @@ async fn main() -> Result<(), Error> {
         })
         .await?;
     assert_eq!(history.id, first.id);
-    assert_eq!(confirmations(&toss, &payment_key), 1);
-    let at_toss = toss.payment(&payment_key).ok_or("no payment at Toss")?;
-    assert_eq!(at_toss["status"], "DONE");
+    let at_portone = portone
+        .payment(&payment_id)
+        .ok_or("no payment at PortOne")?;
+    assert_eq!(at_portone["status"], "PAID");
+    assert_eq!(at_portone["amount"]["cancelled"], 0);
     assert_eq!(shop.paid_orders(), 1);
     println!(
-        "one paid order: history {}, Toss confirmed once, Toss status {}",
-        history.id, at_toss["status"]
+        "one paid order: history {}, PortOne status {}, nothing cancelled",
+        history.id, at_portone["status"]
     );
 
     println!("\n== 5. Another customer cannot complete someone else's order");
     let unpaid = shop.place_order(&alice, &[(&cable, 1)])?;
     let bobs = shop.place_order(&bob, &[(&cable, 1)])?;
-    let bobs_key = pay_in_widget(&http, &toss, &bobs).await?;
-    match shop.complete(&bob, unpaid.id().as_str(), &bobs_key).await {
+    let bobs_payment = pay_in_window(&portone, &bobs).await?;
+    match shop
+        .complete(&bob, unpaid.id().as_str(), &bobs_payment)
+        .await
+    {
         Err(ShopError::NotYourOrder) => {
             println!("{bob} completes {alice}'s order at the shop: refused (not the owner)")
         }
@@ -480,15 +430,15 @@ async fn main() -> Result<(), Error> {
             return Err(format!("the shop let {bob} complete {alice}'s order: {other:?}").into());
         }
     }
-    // Even a shop front that forgot the owner check cannot: Toss's payment names Bob's order.
+    // Even a shop front that forgot the owner check cannot: Bob's paymentId is his order.
     let attempt = shop
         .client
         .histories()
         .create(&PaymentHistoryCreate {
             vendor: Vendor {
-                code: VendorCode::TossPayments,
+                code: VendorCode::PortOne,
                 store_id: STORE.into(),
-                uid: bobs_key.clone(),
+                uid: bobs_payment.clone(),
             },
             source: order_source(unpaid.id().as_str()),
             price: unpaid.total().amount(),
@@ -508,14 +458,19 @@ async fn main() -> Result<(), Error> {
         }
         other => return Err(format!("expected 422 ORDER_MISMATCH, got {other:?}").into()),
     }
-    let untouched = toss.payment(&bobs_key).ok_or("no payment at Toss")?;
-    assert_eq!(untouched["status"], "IN_PROGRESS");
+    let untouched = portone
+        .payment(&bobs_payment)
+        .ok_or("no payment at PortOne")?;
+    assert_eq!(untouched["status"], "PAID");
+    assert_eq!(untouched["amount"]["cancelled"], 0);
     println!(
-        "{bob}'s payment is left alone at Toss (status {})",
+        "{bob}'s payment is left alone at PortOne (status {}, nothing cancelled)",
         untouched["status"]
     );
-    let own = shop.complete(&bob, bobs.id().as_str(), &bobs_key).await?;
-    assert_eq!(own.data["status"], "DONE");
+    let own = shop
+        .complete(&bob, bobs.id().as_str(), &bobs_payment)
+        .await?;
+    assert_eq!(own.data["status"], "PAID");
     assert_eq!(shop.paid_orders(), 2);
     println!("{bob} completes his own order: paid, history {}", own.id);
 

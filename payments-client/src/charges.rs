@@ -30,9 +30,11 @@ impl<'a> Charges<'a> {
     /// # Errors
     /// [`Error::Server`] `402 PAYMENT_DECLINED` (the PG's code and message; the failed
     /// transaction is recorded), `422 INVALID_ORDER` (no lines, a quantity below 1, a
-    /// disabled product), `404`/`403` for the reservation, `409 DUPLICATE` for an order
-    /// already paid; [`Error::OutcomeUnknown`] when no answer came — retry with the same
-    /// key, the server will not charge twice.
+    /// disabled product), `404`/`403` for the reservation, `422 RESERVATION_DELETED`
+    /// when its billing key was deleted at the PG, `409 DUPLICATE` for an order already
+    /// paid; [`Error::OutcomeUnknown`] when no answer came — retry with the same key, the
+    /// server will not charge twice (at PortOne V2 the order id is the `paymentId`, paid
+    /// once).
     ///
     /// ```no_run
     /// # async fn run(client: payments_client::PaymentsClient, input: payments_client::records::charges::ChargeCreate) -> Result<(), payments_client::Error> {
@@ -120,7 +122,11 @@ impl<'a> Certifications<'a> {
     ///
     /// # Errors
     /// [`Error::Server`] `404 VENDOR_NOT_FOUND` for an unknown certification, `422
-    /// NOT_CERTIFIED` for an unfinished one, `400 UNKNOWN_STORE`.
+    /// NOT_CERTIFIED` for an unfinished one (PortOne V2: `READY` or `FAILED`), `400
+    /// UNKNOWN_STORE`.
+    ///
+    /// The `uid` is PortOne V1's `imp_uid` (`VendorCode::Iamport`) or PortOne V2's
+    /// identity verification id (`VendorCode::PortOne`, below).
     ///
     /// ```no_run
     /// # async fn run(client: payments_client::PaymentsClient) -> Result<(), payments_client::Error> {
@@ -129,7 +135,7 @@ impl<'a> Certifications<'a> {
     /// let person = client
     ///     .certifications()
     ///     .verify(&CertificationVerify {
-    ///         vendor: Vendor { code: VendorCode::Iamport, store_id: "main".into(), uid: "imp_123".into() },
+    ///         vendor: Vendor { code: VendorCode::PortOne, store_id: "main".into(), uid: "identity-verification-1".into() },
     ///     })
     ///     .await?;
     /// println!("{} born {}, CI hash {}", person.name, person.birth_date, person.ci_hash);

@@ -229,6 +229,22 @@ impl Error {
             || self.code() == Some(ErrorCode::PaymentDeclined)
     }
 
+    /// `422 RESERVATION_DELETED`: the saved card's billing key was deleted at its PG
+    /// (PortOne V2 told the server so); nothing was charged. Ask the customer to register
+    /// a card again.
+    ///
+    /// ```
+    /// # use payments_client::{Error, ServerError};
+    /// let error = Error::Server(ServerError::from_response(
+    ///     http::StatusCode::from_u16(422).unwrap(),
+    ///     br#"{"status":422,"code":"RESERVATION_DELETED","message":"m"}"#,
+    /// ));
+    /// assert!(error.is_reservation_deleted() && !error.is_declined());
+    /// ```
+    pub fn is_reservation_deleted(&self) -> bool {
+        self.code() == Some(ErrorCode::ReservationDeleted)
+    }
+
     /// `422 AMOUNT_MISMATCH` or `ORDER_MISMATCH`: the PG's payment is not the one
     /// requested; the server refused (and, for a wrong amount, cancelled) it.
     ///

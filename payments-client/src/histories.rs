@@ -32,6 +32,10 @@ impl<'a> Histories<'a> {
     /// when no answer came (the payment may be recorded: read it back with
     /// [`get`](Self::get)); the other variants of [`Error`].
     ///
+    /// The `uid` is the PG's payment id: Toss's `paymentKey`, PortOne V1's `imp_uid`, or
+    /// PortOne V2's `paymentId` — the merchant's own id, which must then be `source.id`
+    /// (the second example).
+    ///
     /// ```no_run
     /// # async fn run(client: payments_client::PaymentsClient) -> Result<(), payments_client::Error> {
     /// use payments_client::records::{PaymentHistoryCreate, Source, Vendor, VendorCode};
@@ -45,7 +49,17 @@ impl<'a> Histories<'a> {
     ///         webhook_url: Some("https://shop.example/hooks/payments".into()),
     ///     })
     ///     .await?;
-    /// # let _ = history; Ok(()) }
+    /// let v2 = client
+    ///     .histories()
+    ///     .create(&PaymentHistoryCreate {
+    ///         vendor: Vendor { code: VendorCode::PortOne, store_id: "main".into(), uid: "order-2".into() },
+    ///         source: Source { schema: "shop".into(), table: "orders".into(), id: "order-2".into() },
+    ///         price: 4_500,
+    ///         password: "record password".into(),
+    ///         webhook_url: None,
+    ///     })
+    ///     .await?;
+    /// # let _ = (history, v2); Ok(()) }
     /// ```
     pub async fn create(&self, input: &PaymentHistoryCreate) -> Result<PaymentHistory, Error> {
         self.create_inner(input, None).await

@@ -25,8 +25,12 @@ impl<'a> Reservations<'a> {
     ///
     /// # Errors
     /// [`Error::Server`] `409` when the source or billing key already holds a
-    /// reservation, `502` when the PG failed; [`Error::OutcomeUnknown`] when no answer
-    /// came; the other variants of [`Error`].
+    /// reservation, `422 RESERVATION_DELETED` for a PortOne V2 key deleted at PortOne,
+    /// `502` when the PG failed; [`Error::OutcomeUnknown`] when no answer came; the other
+    /// variants of [`Error`].
+    ///
+    /// The `uid` is the PG's billing key: PortOne V1's `customer_uid`, PortOne V2's
+    /// `billingKey` (`VendorCode::PortOne`, below), Toss's `billingKey`.
     ///
     /// ```no_run
     /// # async fn run(client: payments_client::PaymentsClient) -> Result<(), payments_client::Error> {
@@ -34,7 +38,7 @@ impl<'a> Reservations<'a> {
     /// let reservation = client
     ///     .reservations()
     ///     .create(&ReservationCreate {
-    ///         vendor: Vendor { code: VendorCode::Iamport, store_id: "main".into(), uid: "customer_uid".into() },
+    ///         vendor: Vendor { code: VendorCode::PortOne, store_id: "main".into(), uid: "billing-key-…".into() },
     ///         source: Source { schema: "shop".into(), table: "members".into(), id: "member-1".into() },
     ///         title: "my card".into(),
     ///         password: "record password".into(),

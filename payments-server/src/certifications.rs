@@ -1,15 +1,19 @@
-//! Identity verification: a PG certification (PortOne `certifications/{imp_uid}`) is
-//! fetched from the PG and answered as a verified name, birth date and phone with a
-//! keyed hash of the person's CI — never the CI itself — so a shop can refuse a second
-//! account for the same person without storing who they are.
+//! Identity verification: a PG certification (PortOne V1 `certifications/{imp_uid}`,
+//! PortOne V2 `identity-verifications/{id}`) is fetched from the PG and answered as a
+//! verified name, birth date and phone with a keyed hash of the person's CI — never the
+//! CI itself — so a shop can refuse a second account for the same person without
+//! storing who they are. Only a completed certification counts (V1 `certified: true`,
+//! V2 `status: "VERIFIED"`; V2 `READY` and `FAILED` are [`CertificationError::NotCertified`]).
 
 use crate::app::App;
 use crate::errors::{FieldError, UnknownStore};
 use crate::validate;
 use chrono::TimeZone;
 use hmac::{Hmac, Mac};
+use payments_core::records::VendorCode;
 use payments_core::records::charges::{CertificationVerify, VerifiedIdentity};
-use payments_core::vendor::GatewayError;
+use payments_core::vendor::portone::{IdentityView, identity_view};
+use payments_core::vendor::{GatewayError, MappingError};
 use sha2::Sha256;
 use std::sync::Arc;
 
@@ -81,6 +85,23 @@ pub async fn verify(
     validate::text("vendor.uid", &input.vendor.uid)?;
     let gateway = app.gateway(input.vendor.code, &input.vendor.store_id)?;
     let certification = gateway.lookup_certification(&input.vendor.uid).await?;
+    if input.vendor.code == VendorCode::PortOne {
+        let view = identity_view(&certification)
+            .map_err(|e: MappingError| CertificationError::Incomplete(e.field))?;
+        return match view {
+            IdentityView::Verified(person) => Ok(VerifiedIdentity {
+                name: person.name,
+                birth_date: person.birth_date,
+                phone: person.phone,
+                ci_hash: ci_hash(&app, &person.ci),
+                certified_at: person.verified_at,
+            }),
+            IdentityView::NotVerified(status) => {
+                tracing::info!(%status, "identity verification not completed");
+                Err(CertificationError::NotCertified)
+            }
+        };
+    }
     if certification.get("certified").and_then(|v| v.as_bool()) != Some(true) {
         return Err(CertificationError::NotCertified);
     }

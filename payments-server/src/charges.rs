@@ -48,6 +48,9 @@ pub enum ChargeError {
     /// No such reservation, or the wrong password.
     #[error(transparent)]
     Reservation(AccessError),
+    /// The reservation's billing key was deleted at the PG; nothing was charged.
+    #[error("method.reservation: the saved card was deleted at the PG on {0}; register a new one")]
+    ReservationDeleted(String),
     /// The reservation's store is not configured.
     #[error(transparent)]
     UnknownStore(#[from] UnknownStore),
@@ -139,6 +142,11 @@ async fn reservation(app: &App, method: &PaymentMethod) -> Result<StoredReservat
     reservations::check_password(app, &stored, password.expose())
         .await
         .map_err(ChargeError::Reservation)?;
+    if let Some(at) = app.store.reservation_deleted_at(stored.id).await? {
+        return Err(ChargeError::ReservationDeleted(
+            payments_core::timestamp::format(&at),
+        ));
+    }
     Ok(stored)
 }
 

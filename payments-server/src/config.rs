@@ -38,6 +38,12 @@
 //! check_at_start = false                # true: refuse to start when a PG refuses our keys
 //! toss = [{ store_id = "main", base_url = "https://api.tosspayments.com", secret_key = "test_sk_…" }]
 //! iamport = [{ store_id = "main", base_url = "https://api.iamport.kr", imp_key = "…", imp_secret = "…" }]
+//!
+//! [[vendors.portone]]                   # PortOne V2; base_url defaults to https://api.portone.io
+//! store_id = "main"
+//! api_secret = "…"
+//! portone_store_id = "store-…"
+//! webhook_secret = "whsec_…"            # verifies POST /payments/webhooks/portone
 //! ```
 
 use payments_core::secret::Secret;
@@ -233,8 +239,10 @@ pub struct VendorConfig {
     pub check_at_start: bool,
     /// Toss Payments stores.
     pub toss: Vec<TossStore>,
-    /// PortOne stores.
+    /// PortOne V1 stores.
     pub iamport: Vec<IamportStore>,
+    /// PortOne V2 stores.
+    pub portone: Vec<PortOneStore>,
 }
 
 impl Default for VendorConfig {
@@ -244,6 +252,7 @@ impl Default for VendorConfig {
             check_at_start: false,
             toss: vec![],
             iamport: vec![],
+            portone: vec![],
         }
     }
 }
@@ -272,6 +281,27 @@ pub struct IamportStore {
     pub imp_key: String,
     /// The REST API secret.
     pub imp_secret: Secret<String>,
+}
+
+/// One PortOne V2 store (`[[vendors.portone]]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortOneStore {
+    /// The id callers name in `vendor.store_id`.
+    pub store_id: String,
+    /// `https://api.portone.io` (the default), or a fake's URI.
+    #[serde(default = "default_portone_base_url")]
+    pub base_url: String,
+    /// The V2 API secret (`Authorization: PortOne <api_secret>`).
+    pub api_secret: Secret<String>,
+    /// PortOne's `storeId` of this store (`store-…`), sent with every call.
+    pub portone_store_id: String,
+    /// The store's webhook secret (`whsec_` + base64), which signs PortOne's webhooks.
+    pub webhook_secret: Secret<String>,
+}
+
+fn default_portone_base_url() -> String {
+    crate::vendors::portone::DEFAULT_BASE_URL.to_owned()
 }
 
 impl Default for ServerConfig {
@@ -392,7 +422,8 @@ impl ServerConfig {
     /// Checks what start-up would otherwise fail on late.
     ///
     /// # Errors
-    /// A missing sealed-v2 secret or data key, or a zero limit.
+    /// A missing sealed-v2 secret or data key, a zero limit, or a PortOne V2 store without
+    /// its store id or with a webhook secret that is not `whsec_` + base64.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.envelopes.sealed_v2_secret.expose().len() < 16 {
             return Err(ConfigError::Invalid(
@@ -404,6 +435,20 @@ impl ServerConfig {
                 "data_keys: at least one key is required (payments-server keygen prints one)"
                     .into(),
             ));
+        }
+        for (index, store) in self.vendors.portone.iter().enumerate() {
+            crate::webhooks::portone::WebhookKey::new(store.webhook_secret.expose()).map_err(
+                |problem| {
+                    ConfigError::Invalid(format!(
+                        "vendors.portone[{index}].webhook_secret: {problem}"
+                    ))
+                },
+            )?;
+            if store.portone_store_id.is_empty() {
+                return Err(ConfigError::Invalid(format!(
+                    "vendors.portone[{index}].portone_store_id must not be empty"
+                )));
+            }
         }
         let passwords = &self.passwords;
         if passwords.max_failures == 0
@@ -441,11 +486,17 @@ mod tests {
             store_id = "main"
             base_url = "http://127.0.0.1:1"
             secret_key = "test_sk"
+            [[vendors.portone]]
+            store_id = "v2"
+            api_secret = "v2-api-secret"
+            portone_store_id = "store-1"
+            webhook_secret = "whsec_c2VjcmV0"
             "#,
         )
         .unwrap();
         assert_eq!(config.bind, "127.0.0.1:9000");
         assert_eq!(config.vendors.toss[0].store_id, "main");
+        assert_eq!(config.vendors.portone[0].base_url, "https://api.portone.io");
         config
             .apply_env([
                 ("PAYMENTS_BIND".to_string(), "0.0.0.0:1".to_string()),
@@ -459,6 +510,13 @@ mod tests {
         assert_eq!(config.data_keys.active, "env");
         let printed = format!("{config:?}");
         assert!(!printed.contains("file-secret") && !printed.contains("test_sk"));
+        assert!(!printed.contains("v2-api-secret") && !printed.contains("c2VjcmV0"));
+        config.vendors.portone[0].webhook_secret = Secret::new("not base64!".into());
+        let error = config.validate().unwrap_err().to_string();
+        assert!(
+            error.contains("vendors.portone[0].webhook_secret"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -554,6 +554,10 @@ pub async fn cancel(
             reason: &input.reason,
             refund_account: input.account.as_ref(),
             idempotency_key: idempotency_key.as_deref(),
+            balance: Some(
+                Money::new(balance, currency)
+                    .map_err(|e| Internal::new(format!("history {}: {e}", stored.id)))?,
+            ),
         })
         .await?;
     let (current, _) = apply(&app, stored, &payment).await?;

@@ -1,7 +1,8 @@
 //! The `payments-server` binary: reads a TOML configuration (`--config FILE`) with
 //! `PAYMENTS_*` environment overrides and serves until Ctrl-C or SIGTERM (graceful). `keygen` prints fresh
 //! keys; `check-config` validates the configuration and asks each PG store once
-//! whether it accepts the server's credentials; `--demo` starts fake-toss and fake-iamport in-process and points the server
+//! whether it accepts the server's credentials; `--demo` starts fake-toss, fake-iamport
+//! and fake-portone in-process and points the server
 //! at them, so the whole API can be tried with nothing else running.
 
 use base64::Engine;
@@ -23,7 +24,7 @@ struct Cli {
     /// The TOML configuration file.
     #[arg(long, short)]
     config: Option<PathBuf>,
-    /// Start fake-toss and fake-iamport in-process and use them as the PGs.
+    /// Start fake-toss, fake-iamport and fake-portone in-process and use them as the PGs.
     #[arg(long)]
     demo: bool,
     #[command(subcommand)]
@@ -182,22 +183,31 @@ async fn main() -> ExitCode {
 #[cfg(feature = "demo")]
 mod demo {
     use payments_core::secret::Secret;
-    use payments_server::config::{IamportStore, ServerConfig, TossStore};
+    use payments_server::config::{IamportStore, PortOneStore, ServerConfig, TossStore};
 
     /// The running fakes; the server talks to them for as long as they live.
     pub struct Fakes {
         _toss: fake_toss::FakeToss,
         _iamport: fake_iamport::FakeIamport,
+        _portone: fake_portone::FakePortOne,
     }
 
-    /// Starts both fakes and adds a `demo` store for each to `config`.
+    /// Starts the fakes and adds a `demo` store for each to `config`.
     ///
     /// # Errors
     /// Never: the signature matches the build without the feature.
     pub async fn start(config: &mut ServerConfig) -> Result<Fakes, String> {
         let toss = fake_toss::FakeToss::start().await;
         let iamport = fake_iamport::FakeIamport::start().await;
+        let portone = fake_portone::FakePortOne::start().await;
         let (imp_key, imp_secret) = iamport.credentials();
+        config.vendors.portone.push(PortOneStore {
+            store_id: "demo".into(),
+            base_url: portone.uri(),
+            api_secret: Secret::new(portone.api_secret().to_owned()),
+            portone_store_id: portone.store_id().to_owned(),
+            webhook_secret: Secret::new(portone.webhook_secret().to_owned()),
+        });
         config.vendors.toss.push(TossStore {
             store_id: "demo".into(),
             base_url: toss.uri(),
@@ -222,11 +232,18 @@ mod demo {
         );
         println!("demo: fake-iamport at {}", iamport.uri());
         println!(
-            "demo: store id \"demo\" for both; sealed-v2 secret \"demo-sealed-v2-secret\" unless configured"
+            "demo: fake-portone at {} (API secret {}, storeId {})",
+            portone.uri(),
+            portone.api_secret(),
+            portone.store_id()
+        );
+        println!(
+            "demo: store id \"demo\" for each; sealed-v2 secret \"demo-sealed-v2-secret\" unless configured"
         );
         Ok(Fakes {
             _toss: toss,
             _iamport: iamport,
+            _portone: portone,
         })
     }
 }

@@ -38,6 +38,7 @@ pub async fn refund_unrecorded(
             reason,
             refund_account: None,
             idempotency_key: Some(&key),
+            balance: Some(payment.balance()),
         })
         .await;
     match result {

@@ -5,7 +5,7 @@ use crate::app::App;
 use crate::errors::{AccessError, FieldError, Internal, UnknownStore};
 use crate::store::{PasswordRecord, RecordKind, StoreConflict, StoreError, StoredReservation};
 use crate::{passwords, validate};
-use payments_core::records::{Accessor, PaymentReservation, ReservationCreate};
+use payments_core::records::{Accessor, PaymentReservation, ReservationCreate, VendorCode};
 use payments_core::vendor::GatewayError;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -35,6 +35,9 @@ pub enum ReservationError {
     /// The Toss billing key is bound to another `customerKey` than the source id.
     #[error("source.id: the billing key belongs to another customer")]
     CustomerMismatch,
+    /// The PG says the billing key was deleted.
+    #[error("vendor.uid: the billing key was deleted at the PG")]
+    Deleted,
     /// The PG failed or refused (an unknown key is [`GatewayError::NotFound`]).
     #[error(transparent)]
     Gateway(#[from] GatewayError),
@@ -106,6 +109,9 @@ pub async fn create(
     {
         return Err(ReservationError::CustomerMismatch);
     }
+    if key.deleted {
+        return Err(ReservationError::Deleted);
+    }
     let id = app.ids.uuid();
     let stored = StoredReservation {
         id,
@@ -169,4 +175,48 @@ pub async fn check_password(
         id: stored.id,
     };
     passwords::check(app, record, record, &stored.password_hash, password).await
+}
+
+/// Follows a PG's word that a billing key was deleted (PortOne V2's `BillingKey.Deleted`):
+/// asks the PG, and when it confirms, records the deletion so that charges on the
+/// reservation are refused. Returns `None` when no reservation holds the key, otherwise
+/// whether this call recorded the deletion (`false`: the PG says the key is live, or it
+/// was recorded before).
+///
+/// # Errors
+/// The reservation's store is not configured; PG and storage failures.
+pub async fn follow_deletion(
+    app: &App,
+    code: VendorCode,
+    billing_key: &str,
+) -> Result<Option<bool>, ReservationError> {
+    let Some(stored) = app
+        .store
+        .reservation_by_vendor_uid(code, billing_key)
+        .await?
+    else {
+        tracing::warn!(vendor = %code, "billing-key webhook for an unknown reservation");
+        return Ok(None);
+    };
+    let gateway = app.gateway(stored.vendor.code, &stored.vendor.store_id)?;
+    let deleted = match gateway
+        .lookup_billing_key(&stored.vendor.uid, &stored.source.id)
+        .await
+    {
+        Ok(key) => key.deleted,
+        Err(GatewayError::NotFound(_)) => true,
+        Err(other) => return Err(other.into()),
+    };
+    if !deleted {
+        tracing::warn!(reservation = %stored.id, "a billing-key deletion the PG does not confirm");
+        return Ok(Some(false));
+    }
+    let recorded = app
+        .store
+        .mark_reservation_deleted(stored.id, app.clock.now())
+        .await?;
+    if recorded {
+        tracing::info!(reservation = %stored.id, "billing key deleted at the PG");
+    }
+    Ok(Some(recorded))
 }

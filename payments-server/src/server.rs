@@ -5,7 +5,7 @@
 
 use crate::app::{App, Envelopes};
 use crate::at_rest::DataKeys;
-use crate::config::{ConfigError, IamportStore, ServerConfig, TossStore};
+use crate::config::{ConfigError, IamportStore, PortOneStore, ServerConfig, TossStore};
 use crate::store::{SqliteStore, Store, StoreError};
 use crate::vendors::{self, http_client};
 use payments_core::clock::{Clock, IdGen, RandomIdGen, SystemClock};
@@ -183,7 +183,14 @@ impl PaymentServerBuilder {
         self
     }
 
-    /// Adds a PortOne store.
+    /// Adds a PortOne V2 store: the server's `store_id` for it, the API's `base_url`, the
+    /// V2 API secret, PortOne's `storeId` and the store's `whsec_…` webhook secret.
+    pub fn portone_store(mut self, store: PortOneStore) -> Self {
+        self.config.vendors.portone.push(store);
+        self
+    }
+
+    /// Adds a PortOne V1 (iamport) store.
     pub fn iamport_store(
         mut self,
         store_id: impl Into<String>,

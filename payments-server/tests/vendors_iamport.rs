@@ -123,6 +123,7 @@ fn cancel<'a>(amount: Option<i64>) -> CancelPayment<'a> {
         reason: "customer asked",
         refund_account: None,
         idempotency_key: None,
+        balance: None,
     }
 }
 
@@ -887,6 +888,7 @@ async fn against_fake_iamport_a_card_payment_is_looked_up_and_partly_cancelled()
             reason: "one item returned",
             refund_account: None,
             idempotency_key: Some("idem-fake-cancel-1"),
+            balance: None,
         })
         .await
         .unwrap();

@@ -81,6 +81,7 @@ fn cancel<'a>(amount: Option<i64>, idempotency_key: Option<&'a str>) -> CancelPa
         reason: "customer asked",
         refund_account: None,
         idempotency_key,
+        balance: None,
     }
 }
 
@@ -677,6 +678,7 @@ async fn against_fake_toss_a_card_payment_is_confirmed_looked_up_and_partly_canc
             reason: "one item returned",
             refund_account: None,
             idempotency_key: Some("idem-fake-cancel-1"),
+            balance: None,
         })
         .await
         .unwrap();

@@ -72,7 +72,7 @@ error_codes! {
     InvalidWebhook = "INVALID_WEBHOOK",
     /// `401`: the request's timestamp is too far from the server's clock.
     StaleTimestamp = "STALE_TIMESTAMP",
-    /// `401`: a sealed-v2 tag does not verify (SDK webhook receivers).
+    /// `401`: a signature does not verify (a sealed-v2 tag at an SDK webhook receiver, a PortOne V2 webhook at the server).
     BadSignature = "BAD_SIGNATURE",
     /// `402`: the PG declined the payment; the message carries the PG's code and reason.
     PaymentDeclined = "PAYMENT_DECLINED",
@@ -110,6 +110,8 @@ error_codes! {
     OrderMismatch = "ORDER_MISMATCH",
     /// `422`: the billing key belongs to another customer.
     CustomerMismatch = "CUSTOMER_MISMATCH",
+    /// `422`: the saved card's billing key was deleted at its PG; register a new one.
+    ReservationDeleted = "RESERVATION_DELETED",
     /// `422`: the PG payment is not paid.
     PaymentNotPaid = "PAYMENT_NOT_PAID",
     /// `422`: a cancel asks for more than is left of the payment.

@@ -29,14 +29,18 @@ pub enum VendorCode {
     /// Toss Payments v1 (`"toss.payments"`).
     #[serde(rename = "toss.payments")]
     TossPayments,
+    /// PortOne V2 (`"portone"`, `api.portone.io`).
+    #[serde(rename = "portone")]
+    PortOne,
 }
 
 impl VendorCode {
-    /// The wire name: `"iamport"` or `"toss.payments"`.
+    /// The wire name: `"iamport"`, `"toss.payments"` or `"portone"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Iamport => "iamport",
             Self::TossPayments => "toss.payments",
+            Self::PortOne => "portone",
         }
     }
 }
@@ -54,14 +58,15 @@ impl std::str::FromStr for VendorCode {
         match s {
             "iamport" => Ok(Self::Iamport),
             "toss.payments" => Ok(Self::TossPayments),
+            "portone" => Ok(Self::PortOne),
             other => Err(UnknownVendor(other.to_owned())),
         }
     }
 }
 
-/// A vendor code that is neither `iamport` nor `toss.payments`.
+/// A vendor code that is none of `iamport`, `toss.payments` and `portone`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown vendor code {0:?}: expected \"iamport\" or \"toss.payments\"")]
+#[error("unknown vendor code {0:?}: expected \"iamport\", \"toss.payments\" or \"portone\"")]
 pub struct UnknownVendor(pub String);
 
 /// `{code, store_id, uid}`: a payment or billing key at a PG. `uid` is the PG's own
@@ -407,6 +412,11 @@ mod tests {
     #[test]
     fn vendor_code_parses_only_known_names() {
         assert_eq!("iamport".parse::<VendorCode>(), Ok(VendorCode::Iamport));
+        assert_eq!("portone".parse::<VendorCode>(), Ok(VendorCode::PortOne));
+        assert_eq!(
+            serde_json::to_value(VendorCode::PortOne).unwrap(),
+            json!("portone")
+        );
         assert!("stripe".parse::<VendorCode>().is_err());
         assert!(serde_json::from_value::<VendorCode>(json!("stripe")).is_err());
     }

@@ -2,8 +2,9 @@
 //!
 //! Each PG describes a payment its own way (Toss: `status: "DONE"`, `totalAmount`,
 //! ISO times; PortOne: `status: "paid"`, `amount`, Unix seconds). The server reasons
-//! about one shape, [`VendorPayment`], built by the pure mappings in [`toss`] and
-//! [`iamport`] from the PG's raw object, which is kept verbatim beside it.
+//! about one shape, [`VendorPayment`], built by the pure mappings in [`toss`],
+//! [`iamport`] (PortOne V1) and [`portone`] (PortOne V2) from the PG's raw object, which
+//! is kept beside it.
 //!
 //! - [`PaymentGateway`]: the async port (look up, confirm, cancel, billing keys).
 //! - [`VendorPayment`], [`PaymentStatus`], [`VendorBillingKey`]: the normalized views.
@@ -11,6 +12,7 @@
 //!   do about it (a timeout on a charge is "outcome unknown", never "failed").
 
 pub mod iamport;
+pub mod portone;
 pub mod toss;
 
 use crate::money::{Currency, Money};
@@ -116,6 +118,9 @@ pub struct VendorBillingKey {
     pub customer_key: Option<String>,
     /// The masked card number, when the PG gives one.
     pub card_number: Option<String>,
+    /// Whether the PG says the key was deleted (PortOne V2 `status: "DELETED"`; the other
+    /// PGs answer a deleted key as not found). A deleted key pays nothing.
+    pub deleted: bool,
     /// The PG's object, verbatim.
     pub raw: serde_json::Value,
 }
@@ -127,6 +132,11 @@ pub struct CancelPayment<'a> {
     pub uid: &'a str,
     /// How much to cancel; `None` cancels the whole balance.
     pub amount: Option<Money>,
+    /// What the caller believes is left to cancel (the balance it holds). A PG with a
+    /// consistency check (PortOne V2's `currentCancellableAmount`) refuses the cancel when
+    /// its own balance differs, so a cancel made elsewhere meanwhile is never doubled;
+    /// `None` uses the balance the adapter reads from the PG just before.
+    pub balance: Option<Money>,
     /// Why.
     pub reason: &'a str,
     /// The refund account, required by the PGs for deposited virtual accounts.

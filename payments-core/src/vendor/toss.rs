@@ -143,6 +143,7 @@ pub fn billing_view(raw: serde_json::Value) -> Result<VendorBillingKey, MappingE
             .get("cardNumber")
             .and_then(|c| c.as_str())
             .map(str::to_owned),
+        deleted: false,
         raw,
     })
 }

@@ -281,6 +281,9 @@ impl From<ReservationError> for ApiError {
             ReservationError::CustomerMismatch => {
                 Self::unprocessable(ErrorCode::CustomerMismatch, message)
             }
+            ReservationError::Deleted => {
+                Self::unprocessable(ErrorCode::ReservationDeleted, message)
+            }
             ReservationError::Gateway(e) => e.into(),
             ReservationError::Store(e) => e.into(),
             ReservationError::Internal(e) => e.into(),
@@ -304,6 +307,9 @@ impl From<ChargeError> for ApiError {
                 Self::unprocessable(ErrorCode::UnsupportedCurrency, message)
             }
             ChargeError::Reservation(e) => e.into(),
+            ChargeError::ReservationDeleted(_) => {
+                Self::unprocessable(ErrorCode::ReservationDeleted, message)
+            }
             ChargeError::UnknownStore(e) => e.into(),
             ChargeError::SourceTaken | ChargeError::OrderPaid(_) => {
                 Self::conflict(ErrorCode::Duplicate, message)
@@ -351,6 +357,10 @@ impl From<IntakeError> for ApiError {
             IntakeError::WrongSecret => {
                 Self::new(StatusCode::FORBIDDEN, ErrorCode::InvalidSecret, message)
             }
+            IntakeError::BadSignature(_) => {
+                Self::new(StatusCode::UNAUTHORIZED, ErrorCode::BadSignature, message)
+            }
+            IntakeError::Reservation(e) => e.into(),
             IntakeError::UnknownStore(e) => e.into(),
             IntakeError::Gateway(e) => e.into(),
             IntakeError::History(e) => e.into(),

@@ -1,5 +1,6 @@
-//! PG webhooks in (`/payments/webhooks/toss`, `/payments/webhooks/iamport`, plain JSON or
-//! form bodies, answered plain) and the re-delivery of what the server sent out
+//! PG webhooks in (`/payments/webhooks/toss`, `/payments/webhooks/iamport`,
+//! `/payments/webhooks/portone`, plain JSON or form bodies, answered plain; PortOne V2's
+//! signed) and the re-delivery of what the server sent out
 //! (`/payments/webhooks/{id}/redeliver`, `/payments/events/{id}/redeliver`, sealed) with
 //! the listing of what gave up (`/payments/deliveries/failed`, sealed).
 
@@ -21,6 +22,7 @@ pub fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/payments/webhooks/toss", post(toss))
         .route("/payments/webhooks/iamport", post(iamport))
+        .route("/payments/webhooks/portone", post(portone))
         .route("/payments/webhooks/{id}/redeliver", post(redeliver_webhook))
         .route("/payments/events/{id}/redeliver", post(redeliver_event))
         .route("/payments/deliveries/failed", patch(failed_deliveries))
@@ -71,6 +73,31 @@ async fn iamport(
         decode_json(&bytes)?.0
     };
     Ok(axum::Json(intake::iamport(&app, &notice).await?))
+}
+
+/// The signature is checked over the raw bytes before the content type or the body is
+/// looked at, so a forged webhook learns nothing and touches nothing.
+async fn portone(
+    State(app): State<Arc<App>>,
+    request: Request,
+) -> Result<axum::Json<intake::Ack>, ApiError> {
+    let headers = request.headers().clone();
+    let form = media_type_is(&headers, "application/x-www-form-urlencoded");
+    let bytes = read_body(request, &app).await?;
+    let parse = |raw: &[u8]| {
+        if form {
+            // The 2024-01-01 body may come as form fields: read them as a JSON object.
+            serde_urlencoded::from_bytes::<serde_json::Map<String, serde_json::Value>>(raw)
+                .map(serde_json::Value::Object)
+                .map_err(|e| intake::IntakeError::Invalid(format!("form body: {e}")))
+        } else {
+            serde_json::from_slice(raw)
+                .map_err(|e| intake::IntakeError::Invalid(format!("JSON body: {e}")))
+        }
+    };
+    Ok(axum::Json(
+        intake::portone(&app, &headers, &bytes, parse).await?,
+    ))
 }
 
 async fn redeliver_webhook(

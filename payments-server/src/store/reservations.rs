@@ -2,7 +2,7 @@
 
 use super::StoreError;
 use async_trait::async_trait;
-use payments_core::records::{Source, Vendor};
+use payments_core::records::{Source, Vendor, VendorCode};
 use payments_core::timestamp::Timestamp;
 use uuid::Uuid;
 
@@ -39,4 +39,20 @@ pub trait ReservationStore: Send + Sync {
         &self,
         source: &Source,
     ) -> Result<Option<StoredReservation>, StoreError>;
+
+    /// The reservation of a PG billing key. Engine failures.
+    async fn reservation_by_vendor_uid(
+        &self,
+        code: VendorCode,
+        uid: &str,
+    ) -> Result<Option<StoredReservation>, StoreError>;
+
+    /// Records that the reservation's billing key was deleted at its PG, at `at`; returns
+    /// whether this call recorded it (`false` when it was recorded before, whose time is
+    /// kept). Engine failures.
+    async fn mark_reservation_deleted(&self, id: Uuid, at: Timestamp) -> Result<bool, StoreError>;
+
+    /// When the reservation's billing key was deleted at its PG, if it was. Engine
+    /// failures.
+    async fn reservation_deleted_at(&self, id: Uuid) -> Result<Option<Timestamp>, StoreError>;
 }

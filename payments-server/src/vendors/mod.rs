@@ -1,7 +1,7 @@
 //! PG adapters: reqwest clients that implement [`PaymentGateway`] for each configured
 //! store, and the registry the rest of the server looks them up in.
 //!
-//! - [`toss`], [`iamport`]: one adapter per PG.
+//! - [`toss`], [`iamport`], [`portone`]: one adapter per PG (PortOne V1 and V2).
 //! - [`credentials`]: names the store and the configuration key when a PG refuses the
 //!   server's credentials; every registered adapter is wrapped in it.
 //! - [`check`]: one call to each configured store to see that its credentials work
@@ -10,12 +10,14 @@
 pub mod check;
 pub mod credentials;
 pub mod iamport;
+pub mod portone;
 pub mod toss;
 
 use crate::config::VendorConfig;
 use iamport::IamportGateway;
 use payments_core::records::VendorCode;
 use payments_core::vendor::{GatewayError, PaymentGateway};
+use portone::PortOneGateway;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -70,6 +72,24 @@ pub fn configured(config: &VendorConfig) -> reqwest::Result<Gateways> {
                 "iamport",
                 &store.store_id,
                 "{imp_key, imp_secret}",
+            )),
+        );
+    }
+    for store in &config.portone {
+        let gateway = PortOneGateway::new(
+            &store.base_url,
+            &store.api_secret,
+            &store.portone_store_id,
+            http.clone(),
+        );
+        gateways.insert(
+            VendorCode::PortOne,
+            &store.store_id,
+            Arc::new(gateway),
+            Some(credentials::setting(
+                "portone",
+                &store.store_id,
+                "{api_secret, portone_store_id}",
             )),
         );
     }

@@ -1,11 +1,13 @@
 //! PG webhooks in. A PG webhook is never trusted: its body only names a payment, which
 //! the server fetches from the PG before changing anything. Unknown payments are
 //! acknowledged (so the PG stops retrying) and logged; a PG that cannot be reached is
-//! answered `502` so the PG retries later.
+//! answered `502` so the PG retries later. PortOne V2's webhooks are signed: one whose
+//! signature no configured store's secret verifies is refused before it is read.
 
 use crate::app::App;
 use crate::errors::UnknownStore;
 use crate::histories::{self, HistoryError};
+use crate::reservations::{self, ReservationError};
 use crate::store::StoreError;
 use payments_core::records::VendorCode;
 use payments_core::vendor::GatewayError;
@@ -42,6 +44,9 @@ pub enum IntakeError {
     /// A deposit callback whose secret is not the payment's.
     #[error("secret: does not match the payment's")]
     WrongSecret,
+    /// A PortOne V2 webhook whose signature does not verify (or is missing).
+    #[error(transparent)]
+    BadSignature(#[from] super::portone::BadSignature),
     /// The history's store is not configured (any more).
     #[error(transparent)]
     UnknownStore(#[from] UnknownStore),
@@ -51,6 +56,9 @@ pub enum IntakeError {
     /// Applying the PG's view to the history failed.
     #[error(transparent)]
     History(#[from] HistoryError),
+    /// Marking a reservation's billing key deleted failed.
+    #[error(transparent)]
+    Reservation(#[from] ReservationError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -138,6 +146,50 @@ pub async fn iamport(app: &App, notice: &IamportNotice) -> Result<Ack, IntakeErr
         return Err(IntakeError::Invalid("imp_uid: must not be empty".into()));
     }
     refresh_named(app, VendorCode::Iamport, &notice.imp_uid).await
+}
+
+/// Handles a PortOne V2 webhook: the signature first (`webhook-id`, `webhook-timestamp`,
+/// `webhook-signature`, by any configured store's secret), then the body, version
+/// `2024-04-25` (`{type, timestamp, data: {storeId, paymentId | billingKey, …}}`) or
+/// `2024-01-01` (`{payment_id, tx_id, status}`, JSON or form fields as a JSON object).
+/// `Transaction.*` (and every `2024-01-01` body) re-fetches the named payment and applies
+/// it; `BillingKey.Deleted` marks the key's reservation deleted once the PG confirms it;
+/// any other type is acknowledged as [`Outcome::Ignored`].
+///
+/// # Errors
+/// [`IntakeError::BadSignature`] before anything is read; [`IntakeError::Invalid`] for a
+/// signed body that names nothing; [`IntakeError::Gateway`] when the PG cannot be asked.
+pub async fn portone(
+    app: &App,
+    headers: &http::HeaderMap,
+    raw: &[u8],
+    body: impl FnOnce(&[u8]) -> Result<serde_json::Value, IntakeError>,
+) -> Result<Ack, IntakeError> {
+    super::portone::signing_stores(&app.config.vendors.portone, headers, raw)?;
+    let body = body(raw)?;
+    let code = VendorCode::PortOne;
+    if body.get("type").is_none() && body.get("payment_id").is_some() {
+        let payment_id = field(&body, &["payment_id"], "payment_id")?;
+        return refresh_named(app, code, payment_id).await;
+    }
+    let kind = field(&body, &["type"], "type")?;
+    // The payment or key is looked up with the credentials of the store it is recorded
+    // under, whichever store signed: the PG's answer, not the body, is what counts.
+    if kind.starts_with("Transaction.") {
+        let payment_id = field(&body, &["data", "paymentId"], "data.paymentId")?;
+        return refresh_named(app, code, payment_id).await;
+    }
+    if kind == "BillingKey.Deleted" {
+        let billing_key = field(&body, &["data", "billingKey"], "data.billingKey")?;
+        let known = reservations::follow_deletion(app, code, billing_key).await?;
+        return Ok(ack(match known {
+            Some(true) => Outcome::Updated,
+            Some(false) => Outcome::Unchanged,
+            None => Outcome::Unknown,
+        }));
+    }
+    tracing::info!(event = kind, "PortOne V2 webhook type ignored");
+    Ok(ack(Outcome::Ignored))
 }
 
 /// The common case of a PG webhook: it names a payment by the PG's uid. An unknown

@@ -1,11 +1,13 @@
-//! Webhooks: [`intake`] turns PG webhooks into verified history changes; [`outbox`]
-//! delivers the resulting [`payments_core::records::WebhookHistory`] records to callers;
-//! [`unknown`] watches webhooks for payments not registered (yet); [`egress`] guards
-//! where deliveries may go.
+//! Webhooks: [`intake`] turns PG webhooks into verified history changes ([`portone`]
+//! checks PortOne V2's Standard Webhooks signatures first); [`outbox`] delivers the
+//! resulting [`payments_core::records::WebhookHistory`] records to callers; [`unknown`]
+//! watches webhooks for payments not registered (yet); [`egress`] guards where
+//! deliveries may go.
 
 pub mod egress;
 pub mod intake;
 pub mod outbox;
+pub mod portone;
 pub mod unknown;
 
 /// The header naming the webhook's id on every delivery, for de-duplication.

@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_coupons.sql"),
     include_str!("../migrations/0004_order_holds.sql"),
     include_str!("../migrations/0005_password_attempts.sql"),
+    include_str!("../migrations/0006_reservation_deletions.sql"),
 ];
 
 /// How many reader connections a file database gets.

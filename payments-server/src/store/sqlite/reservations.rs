@@ -3,7 +3,8 @@
 use super::{SqliteStore, engine, ensure_unique_record, parse_ts, parse_uuid, parse_vendor, ts};
 use crate::store::{ReservationStore, StoreError, StoredReservation};
 use async_trait::async_trait;
-use payments_core::records::{Source, Vendor};
+use payments_core::records::{Source, Vendor, VendorCode};
+use payments_core::timestamp::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
@@ -113,6 +114,52 @@ impl ReservationStore for SqliteStore {
         })
         .await
     }
+
+    async fn reservation_by_vendor_uid(
+        &self,
+        code: VendorCode,
+        uid: &str,
+    ) -> Result<Option<StoredReservation>, StoreError> {
+        let uid = uid.to_owned();
+        self.read(move |c| {
+            query_reservation(
+                c,
+                "vendor_code = ?1 AND vendor_uid = ?2",
+                &[&code.as_str(), &uid],
+            )
+        })
+        .await
+    }
+
+    async fn mark_reservation_deleted(&self, id: Uuid, at: Timestamp) -> Result<bool, StoreError> {
+        self.write(move |connection| {
+            let inserted = connection
+                .prepare_cached(
+                    "INSERT INTO reservation_deletions (reservation_id, deleted_at) \
+                     VALUES (?1, ?2) ON CONFLICT (reservation_id) DO NOTHING",
+                )
+                .map_err(engine)?
+                .execute(params![id.to_string(), ts(&at)])
+                .map_err(engine)?;
+            Ok(inserted == 1)
+        })
+        .await
+    }
+
+    async fn reservation_deleted_at(&self, id: Uuid) -> Result<Option<Timestamp>, StoreError> {
+        self.read(move |c| {
+            let text: Option<String> = c
+                .prepare_cached(
+                    "SELECT deleted_at FROM reservation_deletions WHERE reservation_id = ?1",
+                )
+                .map_err(engine)?
+                .query_row([id.to_string()], |row| row.get(0))
+                .optional()
+                .map_err(engine)?;
+            text.map(|t| parse_ts(&t, "deleted_at")).transpose()
+        })
+        .await
+    }
 }
 
 #[cfg(test)]
@@ -165,6 +212,32 @@ mod tests {
         assert_eq!(
             store.reservation_by_id(Uuid::from_u128(3)).await.unwrap(),
             None
+        );
+    }
+
+    #[tokio::test]
+    async fn a_deletion_is_found_by_billing_key_and_recorded_once() {
+        let store = SqliteStore::in_memory().unwrap();
+        let first = reservation(1, "c-1", "bk-1");
+        store.insert_reservation(&first).await.unwrap();
+        let found = store
+            .reservation_by_vendor_uid(first.vendor.code, "bk-1")
+            .await
+            .unwrap();
+        assert_eq!(found, Some(first.clone()));
+        assert_eq!(store.reservation_deleted_at(first.id).await.unwrap(), None);
+        let at = at("2026-06-02T00:00:00.000Z");
+        assert!(store.mark_reservation_deleted(first.id, at).await.unwrap());
+        let later = at + chrono::Duration::hours(1);
+        assert!(
+            !store
+                .mark_reservation_deleted(first.id, later)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.reservation_deleted_at(first.id).await.unwrap(),
+            Some(at)
         );
     }
 }
