@@ -86,5 +86,5 @@ async fn every_scenario_yields_rows_without_errors() {
         json["rows"].as_array().map(Vec::len),
         Some(report.rows.len())
     );
-    assert_eq!(report.targets.len(), 8, "{text}");
+    assert_eq!(report.targets.len(), 9, "{text}");
 }
