@@ -31,18 +31,18 @@ impl Credentialed {
 
     fn name<T>(&self, result: Result<T, GatewayError>) -> Result<T, GatewayError> {
         result.map_err(|error| match error {
-            GatewayError::Unauthorized(detail) => GatewayError::Unauthorized(match &self.setting {
-                Some(setting) => format!(
-                    "{} store {:?} refused the server's credentials ({detail}); check {setting}",
-                    self.inner.vendor(),
-                    self.store_id
-                ),
-                None => format!(
+            GatewayError::Unauthorized(detail) => {
+                let mut named = format!(
                     "{} store {:?} refused the server's credentials ({detail})",
                     self.inner.vendor(),
                     self.store_id
-                ),
-            }),
+                );
+                if let Some(setting) = &self.setting {
+                    named.push_str("; check ");
+                    named.push_str(setting);
+                }
+                GatewayError::Unauthorized(named)
+            }
             other => other,
         })
     }

@@ -177,24 +177,11 @@ impl OutboxStore for SqliteStore {
                 )
                 .map_err(engine)?;
             let rows = statement
-                .query_map([webhook_id.to_string()], |row| {
-                    Ok((
-                        row.get::<_, String>(0)?,
-                        row.get::<_, Option<i64>>(1)?,
-                        row.get::<_, Option<String>>(2)?,
-                        row.get::<_, Option<String>>(3)?,
-                    ))
-                })
+                .query_map([webhook_id.to_string()], attempt_row)
                 .map_err(engine)?;
             let mut out = Vec::new();
             for row in rows {
-                let (at, status, body_excerpt, error) = row.map_err(engine)?;
-                out.push(Attempt {
-                    at: parse_ts(&at, "at")?,
-                    status: status.map(|s| s as u16),
-                    body_excerpt,
-                    error,
-                });
+                out.push(attempt(row.map_err(engine)?)?);
             }
             Ok(out)
         })
@@ -244,24 +231,10 @@ impl OutboxStore for SqliteStore {
             let mut out = Vec::with_capacity(rows.len());
             for (outbox_id, webhook_id, kind, history, url, attempts) in rows {
                 let last_attempt = last
-                    .query_row([outbox_id], |row| {
-                        Ok((
-                            row.get::<_, String>(0)?,
-                            row.get::<_, Option<i64>>(1)?,
-                            row.get::<_, Option<String>>(2)?,
-                            row.get::<_, Option<String>>(3)?,
-                        ))
-                    })
+                    .query_row([outbox_id], attempt_row)
                     .optional()
                     .map_err(engine)?
-                    .map(|(at, status, body_excerpt, error)| {
-                        Ok::<_, StoreError>(Attempt {
-                            at: parse_ts(&at, "at")?,
-                            status: status.map(|s| s as u16),
-                            body_excerpt,
-                            error,
-                        })
-                    })
+                    .map(attempt)
                     .transpose()?;
                 out.push(GivenUp {
                     webhook_id: parse_uuid(&webhook_id, "webhook_id")?,
@@ -292,6 +265,22 @@ impl OutboxStore for SqliteStore {
     async fn wait_for_messages(&self) {
         self.inner.outbox_wake.notified().await;
     }
+}
+
+/// A `delivery_attempts` row as selected (`at, status, body_excerpt, error`).
+type AttemptRow = (String, Option<i64>, Option<String>, Option<String>);
+
+fn attempt_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AttemptRow> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+}
+
+fn attempt((at, status, body_excerpt, error): AttemptRow) -> Result<Attempt, StoreError> {
+    Ok(Attempt {
+        at: parse_ts(&at, "at")?,
+        status: status.map(|s| s as u16),
+        body_excerpt,
+        error,
+    })
 }
 
 fn parse_kind(kind: &str) -> Result<MessageKind, StoreError> {
