@@ -307,6 +307,26 @@ async fn release(app: &App, row: StoredTransaction) {
     }
 }
 
+/// When the PG refused a charge because the reservation's billing key is gone: asks the PG
+/// about the key and, when it confirms, records the deletion. `None` when the key is live,
+/// or the PG could not say.
+async fn deleted_at_pg(app: &App, reservation: &StoredReservation) -> Option<Timestamp> {
+    match reservations::follow_deletion(app, reservation.vendor.code, &reservation.vendor.uid).await
+    {
+        Ok(Some(_)) => app
+            .store
+            .reservation_deleted_at(reservation.id)
+            .await
+            .ok()
+            .flatten(),
+        Ok(None) => None,
+        Err(error) => {
+            tracing::warn!(reservation = %reservation.id, %error, "could not ask the PG whether a refused charge's billing key was deleted");
+            None
+        }
+    }
+}
+
 /// What one charge attempt holds once its transaction is claimed.
 struct Attempt {
     order: Order,
@@ -386,6 +406,21 @@ async fn attempt(
                     && payment.status.is_paid()
                 {
                     return Err(ChargeError::OrderPaid(order_id.clone()));
+                }
+                // Or the card was deleted at the PG and its webhook never reached us:
+                // record that (the PG confirms it) so the next charge is refused here.
+                if let Some(at) = deleted_at_pg(&app, &reservation).await {
+                    fail(
+                        &app,
+                        record,
+                        row,
+                        "RESERVATION_DELETED",
+                        "the saved card was deleted at the PG",
+                    )
+                    .await?;
+                    return Err(ChargeError::ReservationDeleted(
+                        payments_core::timestamp::format(&at),
+                    ));
                 }
                 if !resuming {
                     let reason = refused.to_string();
