@@ -55,6 +55,7 @@ fn calls(c: &mut Criterion) {
                 method: "PATCH",
                 path: &format!("/v2{at_path}"),
                 timestamp_ms: now_ms,
+                idempotency_key: None,
             },
         );
         Mock::given(method("PATCH"))

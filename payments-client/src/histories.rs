@@ -164,8 +164,10 @@ impl<'a> Histories<'a> {
     }
 
     /// `PUT /payments/histories/cancel` (sealed): cancels all or part of a payment and
-    /// returns the updated history. Never retried; see
-    /// [`cancel_with_key`](Self::cancel_with_key).
+    /// returns the updated history. Sent under a fresh random `Idempotency-Key` (the
+    /// server requires one over sealed-v2, so a replayed cancel refunds once), and
+    /// retried under it within this call; to retry across calls or restarts, keep your own
+    /// key and use [`cancel_with_key`](Self::cancel_with_key).
     ///
     /// # Errors
     /// [`Error::Server`] `404`, `403 WRONG_PASSWORD`, `400`/`422` for a price above what
@@ -188,7 +190,7 @@ impl<'a> Histories<'a> {
     /// # let _ = history; Ok(()) }
     /// ```
     pub async fn cancel(&self, input: &CancelCreate) -> Result<PaymentHistory, Error> {
-        self.cancel_inner(input, None).await
+        self.cancel_inner(input, &IdempotencyKey::random()).await
     }
 
     /// [`cancel`](Self::cancel) with an `Idempotency-Key`: retried like
@@ -210,13 +212,13 @@ impl<'a> Histories<'a> {
         input: &CancelCreate,
         key: &IdempotencyKey,
     ) -> Result<PaymentHistory, Error> {
-        self.cancel_inner(input, Some(key)).await
+        self.cancel_inner(input, key).await
     }
 
     async fn cancel_inner(
         &self,
         input: &CancelCreate,
-        key: Option<&IdempotencyKey>,
+        key: &IdempotencyKey,
     ) -> Result<PaymentHistory, Error> {
         self.inner
             .call(
@@ -224,7 +226,7 @@ impl<'a> Histories<'a> {
                 "/payments/histories/cancel",
                 Body::Sealed,
                 Some(input),
-                Kind::Write(key),
+                Kind::Write(Some(key)),
             )
             .await
     }

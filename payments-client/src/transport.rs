@@ -191,6 +191,8 @@ impl Inner {
             request = request.header(crate::IDEMPOTENCY_KEY_HEADER, key.as_str());
         }
         let timestamp_ms = self.clock.now().timestamp_millis();
+        // Bound into the tag: the server refuses the body under any other key.
+        let idempotency_key = key.map(IdempotencyKey::as_str);
         if body == Body::Sealed {
             let content_type = self.envelope.kind().content_type();
             request = request.header(header::ACCEPT, content_type);
@@ -206,6 +208,7 @@ impl Inner {
                             method: method.as_str(),
                             path,
                             timestamp_ms,
+                            idempotency_key,
                         },
                     ),
                 };
@@ -274,6 +277,7 @@ impl Inner {
                             method,
                             path,
                             timestamp_ms,
+                            idempotency_key: None,
                         },
                     )
                     .map_err(ResponseError::Open)?;

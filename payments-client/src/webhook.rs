@@ -183,6 +183,7 @@ pub(crate) fn open_message<T: DeserializeOwned>(
                 method: &method.to_ascii_uppercase(),
                 path,
                 timestamp_ms,
+                idempotency_key: None,
             };
             let opened = key.open(text, &binding).map_err(|e| match e {
                 EnvelopeError::BadTag => WebhookError::NotAuthentic(e),

@@ -34,6 +34,7 @@ fn sealed_webhook(path: &str, ts: i64) -> (HeaderMap, Vec<u8>) {
             method: "POST",
             path,
             timestamp_ms: ts,
+            idempotency_key: None,
         },
     );
     let mut headers = HeaderMap::new();
@@ -234,6 +235,7 @@ fn a_sealed_body_that_is_not_a_webhook_history_is_a_decode_error() {
             method: "POST",
             path: HOOK_PATH,
             timestamp_ms: now_ms(),
+            idempotency_key: None,
         },
     );
     let (headers, _) = sealed_webhook(HOOK_PATH, now_ms());
@@ -272,6 +274,7 @@ fn a_compat_webhook_opens_with_its_key() {
             method: "POST",
             path: HOOK_PATH,
             timestamp_ms: 0,
+            idempotency_key: None,
         },
     );
     let mut headers = HeaderMap::new();
@@ -418,6 +421,7 @@ mod axum_extractor {
                 method: "POST",
                 path: "/hooks/events",
                 timestamp_ms: now_ms(),
+                idempotency_key: None,
             },
         );
         let (headers, _) = sealed_webhook("/hooks/events", now_ms());
@@ -461,6 +465,7 @@ fn an_event_opens_like_a_webhook() {
             method: "POST",
             path: "/hooks/events",
             timestamp_ms: now_ms(),
+            idempotency_key: None,
         },
     );
     let (headers, _) = sealed_webhook("/hooks/events", now_ms());

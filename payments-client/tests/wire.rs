@@ -124,12 +124,21 @@ async fn histories_cancel_puts_the_cancel() {
         .expect("cancelled");
     assert_eq!(history.refund, Some(3000));
     assert_eq!(history.cancels.len(), 1);
-    assert_sealed_v2(
-        &only_request(&server).await,
-        &json!({
+    // A cancel always carries a key (bound into the tag); the rest is as any sealed call.
+    let mut request = only_request(&server).await;
+    assert!(request.headers.contains_key("idempotency-key"));
+    let opened = open_request(&sealed_envelope(), &request).expect("opens under its key");
+    request.headers.remove("idempotency-key");
+    assert!(
+        open_request(&sealed_envelope(), &request).is_err(),
+        "the key is bound into the tag"
+    );
+    assert_eq!(
+        opened,
+        Some(json!({
             "source": {"schema": "shop", "table": "orders", "id": "order-0001"},
             "password": "pw-1234", "price": 3000, "reason": "고객 요청에 의한 환불", "account": null
-        }),
+        }))
     );
 }
 
@@ -421,6 +430,7 @@ async fn answers_sealed_with_another_secret_are_refused() {
             method: "PATCH",
             path: "/payments/histories/get",
             timestamp_ms: now_ms(),
+            idempotency_key: None,
         },
     );
     Mock::given(method("PATCH"))

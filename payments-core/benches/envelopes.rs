@@ -34,6 +34,7 @@ fn envelopes(c: &mut Criterion) {
         method: "POST",
         path: "/payments/histories",
         timestamp_ms: 1_763_694_245_678,
+        idempotency_key: None,
     };
     let key = KEY.as_bytes();
     let iv: [u8; 16] = IV.as_bytes().try_into().unwrap();

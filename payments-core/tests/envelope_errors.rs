@@ -27,6 +27,7 @@ fn binding() -> Binding<'static> {
         method: "POST",
         path: "/payments/histories",
         timestamp_ms: 1_763_694_245_678,
+        idempotency_key: None,
     }
 }
 

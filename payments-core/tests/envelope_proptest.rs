@@ -50,7 +50,7 @@ proptest! {
         timestamp_ms in any::<i64>(),
     ) {
         let text = serde_json::to_vec(&value).unwrap();
-        let binding = Binding { method: &method, path: &path, timestamp_ms };
+        let binding = Binding { method: &method, path: &path, timestamp_ms, idempotency_key: None  };
 
         let sealed = sealed_key(key);
         let body = sealed.seal(&text, &binding);
@@ -71,7 +71,7 @@ proptest! {
 
     #[test]
     fn arbitrary_strings_never_panic(body in any::<String>()) {
-        let binding = Binding { method: "POST", path: "/p", timestamp_ms: 1 };
+        let binding = Binding { method: "POST", path: "/p", timestamp_ms: 1, idempotency_key: None  };
         let sealed = sealed_key([1; 32]);
         let _ = sealed.open(&body, &binding);
         let _ = compat_key().decrypt(&body);
@@ -81,7 +81,7 @@ proptest! {
     fn arbitrary_base64_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
         // Valid base64, so the bytes reach the layout, tag and padding checks.
         let body = STANDARD.encode(&bytes);
-        let binding = Binding { method: "POST", path: "/p", timestamp_ms: 1 };
+        let binding = Binding { method: "POST", path: "/p", timestamp_ms: 1, idempotency_key: None  };
         let sealed = sealed_key([2; 32]);
         prop_assert!(sealed.open(&body, &binding).is_err());
         prop_assert!(sealed.open_aad(&bytes, b"").is_err());
@@ -107,7 +107,7 @@ proptest! {
         let mut bytes = vec![0x02];
         bytes.extend_from_slice(&tail);
         let sealed = sealed_key([3; 32]);
-        let binding = Binding { method: "GET", path: "/", timestamp_ms: 0 };
+        let binding = Binding { method: "GET", path: "/", timestamp_ms: 0, idempotency_key: None  };
         let result = sealed.open(&STANDARD.encode(&bytes), &binding);
         prop_assert!(matches!(result, Err(EnvelopeError::BadTag | EnvelopeError::Truncated)));
     }

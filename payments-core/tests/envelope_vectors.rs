@@ -164,6 +164,7 @@ fn sealed_v2_derives_seals_to_and_opens_the_vectors() {
             method: &s.method,
             path: &s.path,
             timestamp_ms: s.timestamp_ms,
+            idempotency_key: None,
         };
         let iv = hex::<16>(&s.iv_hex);
         let from_bytes = SealedV2Key::from_bytes(hex::<64>(&s.derived_key_hex));

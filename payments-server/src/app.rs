@@ -66,6 +66,8 @@ pub struct App {
     pub unknown_payments: crate::webhooks::unknown::UnknownPayments,
     /// Slows down owners who guess coupon codes wrong.
     pub coupon_guard: crate::guess_guard::GuessGuard,
+    /// The tags of sealed-v2 requests already accepted.
+    pub replays: crate::http::replay::ReplayGuard,
     /// One permit per core: checks of old PBKDF2 hashes queue instead of all running at
     /// once and each taking N times as long.
     pub hashing: Arc<tokio::sync::Semaphore>,

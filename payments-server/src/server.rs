@@ -295,6 +295,7 @@ impl PaymentServerBuilder {
         }
         self.config.validate()?;
         let config = self.config;
+        let replay_cache_entries = config.envelopes.replay_cache_entries;
         let mut gateways = vendors::configured(&config.vendors)?;
         for (vendor, store_id, gateway) in self.gateways {
             gateways.insert(vendor, &store_id, gateway, None);
@@ -346,6 +347,7 @@ impl PaymentServerBuilder {
             in_flight: Arc::new(AtomicI64::new(0)),
             unknown_payments,
             coupon_guard: crate::guess_guard::GuessGuard::default(),
+            replays: crate::http::replay::ReplayGuard::new(replay_cache_entries),
             hashing: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),

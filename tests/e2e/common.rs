@@ -142,6 +142,7 @@ async fn receive_event(
         method: "POST",
         path: "/events",
         timestamp_ms,
+        idempotency_key: None,
     };
     let Ok(json) = key.open(std::str::from_utf8(&body).unwrap_or(""), &binding) else {
         return StatusCode::UNAUTHORIZED;

@@ -72,6 +72,7 @@ impl Api {
                 method: method.as_str(),
                 path,
                 timestamp_ms,
+                idempotency_key: key,
             },
         );
         let mut request = self
@@ -106,6 +107,7 @@ impl Api {
                         method: method.as_str(),
                         path,
                         timestamp_ms: answer_ts,
+                        idempotency_key: None,
                     },
                 )
                 .expect("a sealed answer bound to this request");

@@ -195,6 +195,7 @@ async fn bad_bodies_get_clear_errors() {
                 method: "POST",
                 path: "/payments/histories",
                 timestamp_ms,
+                idempotency_key: None,
             },
         ))
         .send()
@@ -636,6 +637,7 @@ async fn sealed_v2_bodies_of_the_wrong_shape_name_the_field() {
             method: "POST",
             path,
             timestamp_ms,
+            idempotency_key: None,
         },
     );
     let response = app

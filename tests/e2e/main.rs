@@ -9,5 +9,6 @@ mod iamport;
 mod identity;
 mod portone;
 mod races;
+mod replays;
 mod restart;
 mod toss;

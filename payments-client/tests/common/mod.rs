@@ -195,6 +195,7 @@ impl Respond for Sealed {
                 method,
                 path: &path,
                 timestamp_ms,
+                idempotency_key: None,
             },
         );
         let mut template = ResponseTemplate::new(self.status)
@@ -234,6 +235,7 @@ pub fn open_request(envelope: &Envelope, request: &Request) -> Result<Option<Val
         return Err(format!("content type {content_type:?}"));
     }
     let text = std::str::from_utf8(&request.body).map_err(|_| "body is not text")?;
+    let idempotency_key = header("idempotency-key");
     let plaintext = envelope
         .open(
             text,
@@ -241,6 +243,7 @@ pub fn open_request(envelope: &Envelope, request: &Request) -> Result<Option<Val
                 method: request.method.as_str(),
                 path: request.url.path(),
                 timestamp_ms,
+                idempotency_key: idempotency_key.as_deref(),
             },
         )
         .map_err(|e| format!("body does not open: {e}"))?;

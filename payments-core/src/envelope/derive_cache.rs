@@ -109,6 +109,7 @@ mod tests {
         method: "POST",
         path: "/t",
         timestamp_ms: 1,
+        idempotency_key: None,
     };
 
     /// A cheap stand-in for PBKDF2 that counts its calls: the secret's bytes, repeated.

@@ -89,11 +89,16 @@ pub struct Binding<'a> {
     pub path: &'a str,
     /// The value of the message's [`TIMESTAMP_HEADER`], in Unix milliseconds.
     pub timestamp_ms: i64,
+    /// The request's `Idempotency-Key`, when it carries one: bound into the tag so a
+    /// captured request cannot be replayed under another key. `None` for responses and
+    /// webhooks.
+    pub idempotency_key: Option<&'a str>,
 }
 
 impl Binding<'_> {
     /// The associated data the tag covers after the ciphertext:
-    /// `METHOD ‖ 0x00 ‖ PATH ‖ 0x00 ‖ TIMESTAMP` (timestamp in decimal ASCII).
+    /// `METHOD ‖ 0x00 ‖ PATH ‖ 0x00 ‖ TIMESTAMP` (timestamp in decimal ASCII), followed by
+    /// `0x00 ‖ IDEMPOTENCY_KEY` when the request carries one.
     ///
     /// [`SealedV2Key::seal`] feeds these bytes to the MAC without building this vector;
     /// it is here for callers that store a binding, and for tests.
@@ -111,6 +116,10 @@ impl Binding<'_> {
         sink(self.path.as_bytes());
         sink(&[0]);
         sink(digits.as_slice());
+        if let Some(key) = self.idempotency_key {
+            sink(&[0]);
+            sink(key.as_bytes());
+        }
     }
 }
 
@@ -235,6 +244,7 @@ mod tests {
             method: "POST",
             path: "/a",
             timestamp_ms: 12,
+            idempotency_key: None,
         };
         assert_eq!(binding.associated_data(), b"POST\x00/a\x0012");
     }

@@ -62,7 +62,7 @@ error_codes! {
     InvalidTimestamp = "INVALID_TIMESTAMP",
     /// `400`: the `Idempotency-Key` header is not 1 to 255 visible ASCII characters.
     InvalidIdempotencyKey = "INVALID_IDEMPOTENCY_KEY",
-    /// `400`: the route needs an `Idempotency-Key` header (charges).
+    /// `400`: the route needs an `Idempotency-Key` header (charges; cancels over sealed-v2).
     IdempotencyKeyRequired = "IDEMPOTENCY_KEY_REQUIRED",
     /// `400`: the `vendor.store_id` is not configured on the server.
     UnknownStore = "UNKNOWN_STORE",
@@ -74,6 +74,8 @@ error_codes! {
     StaleTimestamp = "STALE_TIMESTAMP",
     /// `401`: a signature does not verify (a sealed-v2 tag at an SDK webhook receiver, a PortOne V2 webhook at the server).
     BadSignature = "BAD_SIGNATURE",
+    /// `401`: a sealed-v2 request this server accepted before (a replay); seal every request anew.
+    Replayed = "REPLAYED",
     /// `402`: the PG declined the payment; the message carries the PG's code and reason.
     PaymentDeclined = "PAYMENT_DECLINED",
     /// `403`: the record's password is wrong.
@@ -150,6 +152,8 @@ error_codes! {
     CouponBusy = "COUPON_BUSY",
     /// `503`: the server is up but its database does not answer (`/monitors/health`).
     Unhealthy = "UNHEALTHY",
+    /// `503`: the server is at a capacity limit; `Retry-After` says when to retry.
+    Overloaded = "OVERLOADED",
     /// `504`: the PG did not answer in time; it may have acted (outcome unknown).
     VendorTimeout = "VENDOR_TIMEOUT",
 }

@@ -7,6 +7,7 @@
 //! same request. Errors stay plain JSON so a client can read them without keys.
 
 use super::error::ApiError;
+use super::replay::Refusal;
 use crate::app::App;
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -66,6 +67,7 @@ impl SealContext {
             method: self.method.as_str(),
             path: &self.path,
             timestamp_ms,
+            idempotency_key: None,
         };
         let body = envelope.seal(json, &binding);
         let mut response = (status, Body::from(body)).into_response();
@@ -220,12 +222,19 @@ impl<T: DeserializeOwned + Send> FromRequest<Arc<App>> for Sealed<T> {
                     })?;
                 let timestamp_ms = parse_timestamp(header).map_err(undecryptable)?;
                 check_freshness(timestamp_ms, app.now_ms()).map_err(undecryptable)?;
+                // The key is bound into the tag: a captured request replayed under
+                // another key does not open.
+                let idempotency_key = headers
+                    .get(super::idempotency::IDEMPOTENCY_HEADER)
+                    .and_then(|v| v.to_str().ok());
                 let binding = Binding {
                     method: method.as_str(),
                     path: &path,
                     timestamp_ms,
+                    idempotency_key,
                 };
                 let json = envelope.open(body, &binding).map_err(undecryptable)?;
+                accept_once(app, body, timestamp_ms)?;
                 decode_json::<T>(&json)?
             }
         };
@@ -246,6 +255,34 @@ impl<T: DeserializeOwned + Send> FromRequest<Arc<App>> for Sealed<T> {
     }
 }
 
+/// Refuses an authentic sealed-v2 body this server accepted before (see
+/// [`super::replay`]).
+fn accept_once(app: &App, body: &str, timestamp_ms: i64) -> Result<(), ApiError> {
+    // The tag is the last 32 bytes of the decoded body (not of its text, which could be
+    // re-encoded with other whitespace); the body opened, so it decodes.
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(body.trim_ascii())
+        .unwrap_or_default();
+    let tag = &decoded[decoded.len().saturating_sub(32)..];
+    app.replays
+        .accept(tag, timestamp_ms, app.now_ms())
+        .map_err(|refusal| match refusal {
+            Refusal::Replayed => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Replayed,
+                "this sealed request was accepted before: seal every request anew (a fresh IV and timestamp)",
+            ),
+            Refusal::Full => ApiError {
+                retry_after: Some(5),
+                ..ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorCode::Overloaded,
+                    "the server remembers as many recent requests as it can hold; retry shortly",
+                )
+            },
+        })
+}
+
 /// Opens a compat body into `T`; every failure is [`compat_refused`].
 fn open_compat<T: DeserializeOwned>(
     envelope: &payments_core::envelope::Envelope,
@@ -255,6 +292,7 @@ fn open_compat<T: DeserializeOwned>(
         method: "",
         path: "",
         timestamp_ms: 0,
+        idempotency_key: None,
     };
     let body = String::from_utf8_lossy(bytes);
     let json = envelope

@@ -7,9 +7,10 @@ use crate::histories;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{patch, post, put};
-use payments_core::records::{Accessor, CancelCreate, Password, PaymentHistoryCreate};
+use payments_core::envelope::EnvelopeKind;
+use payments_core::records::{Accessor, CancelCreate, ErrorCode, Password, PaymentHistoryCreate};
 use std::sync::Arc;
 
 /// The history routes, merged into [`super::router`].
@@ -42,6 +43,18 @@ async fn cancel(
     headers: HeaderMap,
     sealed: Sealed<CancelCreate>,
 ) -> Response {
+    // A cancel moves money and, unlike a create, no uniqueness rule stops a second one:
+    // over sealed-v2 it must carry a key (bound into the tag), so a replay or a retry
+    // refunds once. Compat has no tag to bind it to and stays as the nestia clients send it.
+    if sealed.context.kind() == EnvelopeKind::SealedV2
+        && !headers.contains_key(idempotency::IDEMPOTENCY_HEADER)
+    {
+        return ApiError::bad_request(
+            ErrorCode::IdempotencyKeyRequired,
+            "cancels over sealed-v2 need an Idempotency-Key header: a retried or replayed cancel must refund once",
+        )
+        .into_response();
+    }
     idempotency::run(
         &app,
         &headers,

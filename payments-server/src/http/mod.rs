@@ -8,6 +8,7 @@
 //! - [`monitors`]: health, performance and system.
 //! - [`envelope`]: the sealed-route extractor and responder.
 //! - [`idempotency`]: `Idempotency-Key` replay on POST and PUT routes.
+//! - [`replay`]: a sealed-v2 request is accepted once.
 //! - [`error`]: [`ApiError`] and the mapping of every use case's error to it.
 
 pub mod certifications;
@@ -18,6 +19,7 @@ pub mod error;
 pub mod histories;
 pub mod idempotency;
 pub mod monitors;
+pub mod replay;
 pub mod reservations;
 pub mod transactions;
 pub mod webhooks;

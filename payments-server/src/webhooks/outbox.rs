@@ -172,6 +172,7 @@ async fn post(app: &App, delivery: &Delivery) -> Result<(u16, String), String> {
             method: "POST",
             path: url.path(),
             timestamp_ms,
+            idempotency_key: None,
         },
     );
     let mut request = app
