@@ -6,7 +6,8 @@
 //! found through `pg_config --bindir` or under `/usr/lib/postgresql/*/bin`) on a fresh
 //! data directory in a temporary folder, listening on `127.0.0.1` at a free port, as an
 //! unprivileged user when the test runs as root (PostgreSQL refuses to run as root).
-//! Dropping the value stops the cluster and removes its folder.
+//! Dropping the value stops the cluster and removes its folder. [`TestPostgres::shared`]
+//! starts one cluster per test binary, and each test takes a fresh database of it.
 //!
 //! Where there are no binaries, [`TestPostgres::start`] answers
 //! [`Unavailable`](StartError::Unavailable); [`TestPostgres::start_or_skip`] turns that
@@ -24,7 +25,8 @@ use std::net::TcpListener;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The variable naming an already running server to use instead of a throwaway one.
@@ -168,6 +170,45 @@ impl TestPostgres {
         }
     }
 
+    /// One server for the whole test binary, started on the first call and shared by
+    /// every test after it; each test takes a fresh database of its own with
+    /// [`create_database`](Self::create_database), so tests stay isolated and a binary
+    /// pays for one `initdb` only. A static is never dropped, so the cluster is stopped
+    /// (and its folder removed) by a small watchdog process once this process is gone.
+    ///
+    /// # Errors
+    /// As [`start`](Self::start), the same error for every caller.
+    pub fn shared() -> Result<&'static Self, &'static StartError> {
+        static SHARED: OnceLock<Result<TestPostgres, StartError>> = OnceLock::new();
+        SHARED
+            .get_or_init(|| {
+                let postgres = Self::start()?;
+                if let Some(cluster) = &postgres._cluster {
+                    cluster.stop_when_process_exits()?;
+                }
+                Ok(postgres)
+            })
+            .as_ref()
+    }
+
+    /// [`shared`](Self::shared), or `None` with a loud message when this machine has no
+    /// PostgreSQL and `CI` is not set.
+    ///
+    /// # Panics
+    /// As [`start_or_skip`](Self::start_or_skip).
+    pub fn shared_or_skip(what: &str) -> Option<&'static Self> {
+        match Self::shared() {
+            Ok(postgres) => Some(postgres),
+            Err(StartError::Unavailable(why)) if !in_ci() => {
+                eprintln!(
+                    "\n*** SKIPPED {what}: {why} ***\n*** (under CI=true this is a failure) ***\n"
+                );
+                None
+            }
+            Err(error) => panic!("{what}: {error}"),
+        }
+    }
+
     /// The URL of the server's `postgres` database.
     pub fn url(&self) -> &str {
         &self.url
@@ -249,6 +290,33 @@ impl Cluster {
             let log = std::fs::read_to_string(&log).unwrap_or_default();
             StartError::Failed(format!("{error}\n{log}"))
         })
+    }
+
+    /// Spawns a watchdog that waits for this process to end, then stops the cluster and
+    /// removes its folder (for a cluster held in a static, which is never dropped). It
+    /// runs as the cluster's user, and watches `/proc` rather than signalling, which
+    /// an unprivileged user may not do to a root process.
+    fn stop_when_process_exits(&self) -> Result<(), StartError> {
+        let script = "while [ -d \"/proc/$0\" ]; do sleep 0.2; done; \
+                      \"$1\" -D \"$2\" -m immediate -w stop >/dev/null 2>&1; rm -rf \"$3\"";
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(script)
+            .arg(std::process::id().to_string())
+            .arg(self.bin.join("pg_ctl"))
+            .arg(&self.data)
+            .arg(self._dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some((uid, gid)) = self.user {
+            command.uid(uid).gid(gid).current_dir("/");
+        }
+        command
+            .spawn()
+            .map(drop)
+            .map_err(|e| StartError::Failed(format!("the cluster's watchdog: {e}")))
     }
 
     fn socket_dir(&self) -> &Path {
