@@ -151,6 +151,20 @@ impl TestPostgres {
         Err(StartError::Failed(last))
     }
 
+    /// A server someone else runs, at `url` (for tools such as the benchmark that are
+    /// given one): [`create_database`](Self::create_database) makes fresh databases on
+    /// it with the machine's `psql`; nothing is stopped on drop.
+    pub fn existing(url: &str) -> Self {
+        let psql = bin_dir()
+            .map(|dir| dir.join("psql"))
+            .unwrap_or_else(|| PathBuf::from("psql"));
+        Self {
+            url: url.trim().to_owned(),
+            psql,
+            _cluster: None,
+        }
+    }
+
     /// [`start`](Self::start), or `None` with a loud message when this machine has no
     /// PostgreSQL and `CI` is not set.
     ///
