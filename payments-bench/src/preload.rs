@@ -11,11 +11,11 @@
 use crate::error::BenchError;
 use crate::harness::{PASSWORD, STORE};
 use payments_core::envelope::EnvelopeKind;
-use payments_core::records::{CancelHistory, VendorCode};
-use payments_server::at_rest::DataKeys;
 use payments_core::money::{Currency, Money};
+use payments_core::records::{CancelHistory, VendorCode};
 use payments_core::records::{Source, Vendor};
 use payments_core::vendor::PaymentStatus;
+use payments_server::at_rest::DataKeys;
 use payments_server::store::{HistoryStore, PostgresStore, SqliteStore, StoredHistory};
 use rusqlite::params;
 use serde_json::Value;

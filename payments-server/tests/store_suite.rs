@@ -250,7 +250,10 @@ async fn a_history_round_trips_and_each_rule_it_breaks_is_named<S: Store + Clone
     let Pair { store, twin } = pair;
     let first = history(1, "o-1", "pk-1");
     store.insert_history(&first, None, &[]).await.unwrap();
-    assert_eq!(twin.history_by_id(first.id).await.unwrap(), Some(first.clone()));
+    assert_eq!(
+        twin.history_by_id(first.id).await.unwrap(),
+        Some(first.clone())
+    );
     assert_eq!(
         twin.history_by_source(&first.source).await.unwrap(),
         Some(first.clone())
@@ -273,16 +276,19 @@ async fn a_history_round_trips_and_each_rule_it_breaks_is_named<S: Store + Clone
     );
 
     assert_conflict(
-        twin.insert_history(&history(2, "o-1", "pk-2"), None, &[]).await,
+        twin.insert_history(&history(2, "o-1", "pk-2"), None, &[])
+            .await,
         StoreConflict::Source,
     );
     assert_conflict(
-        twin.insert_history(&history(3, "o-3", "pk-1"), None, &[]).await,
+        twin.insert_history(&history(3, "o-3", "pk-1"), None, &[])
+            .await,
         StoreConflict::VendorUid,
     );
     // Both rules broken: the source's is named, as the use cases expect.
     assert_conflict(
-        twin.insert_history(&history(4, "o-1", "pk-1"), None, &[]).await,
+        twin.insert_history(&history(4, "o-1", "pk-1"), None, &[])
+            .await,
         StoreConflict::Source,
     );
     assert_eq!(store.history_by_id(Uuid::from_u128(3)).await.unwrap(), None);
@@ -388,7 +394,10 @@ async fn a_history_with_messages_writes_them_with_it_or_not_at_all<S: Store + Cl
         .await,
         StoreConflict::Source,
     );
-    assert_eq!(store.transaction_by_id(Uuid::from_u128(21)).await.unwrap(), None);
+    assert_eq!(
+        store.transaction_by_id(Uuid::from_u128(21)).await.unwrap(),
+        None
+    );
     assert_eq!(store.message_info(Uuid::from_u128(12)).await.unwrap(), None);
     assert_eq!(store.outbox_depth().await.unwrap(), 1);
 }
@@ -435,7 +444,10 @@ async fn one_transaction_at_a_time_holds_an_order<S: Store + Clone>(pair: Pair<S
         .write_transaction(&TransactionWrite::Insert(charge(4, "o-1")), &[])
         .await
         .unwrap();
-    let all = twin.transactions_by_order(TransactionKind::Charge, "o-1").await.unwrap();
+    let all = twin
+        .transactions_by_order(TransactionKind::Charge, "o-1")
+        .await
+        .unwrap();
     let ids: Vec<_> = all.iter().map(|t| t.id).collect();
     assert_eq!(
         ids,
@@ -486,7 +498,12 @@ async fn a_transaction_update_whose_version_moved_on_writes_nothing<S: Store + C
             .unwrap()
     );
     assert_eq!(
-        store.transaction_by_id(row.id).await.unwrap().unwrap().status,
+        store
+            .transaction_by_id(row.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
         TransactionStatus::Pending
     );
     assert_eq!(store.outbox_depth().await.unwrap(), 0);
@@ -532,7 +549,10 @@ async fn a_coupon_update_applies_once_per_version_with_its_transaction_and_messa
             .update_coupon(
                 &redeemed,
                 Some(&TransactionWrite::Insert(transaction(
-                    first, TransactionKind::Coupon, "o-1", false
+                    first,
+                    TransactionKind::Coupon,
+                    "o-1",
+                    false
                 ))),
                 &[message(11)]
             )
@@ -555,7 +575,10 @@ async fn a_coupon_update_applies_once_per_version_with_its_transaction_and_messa
             .update_coupon(
                 &redeemed,
                 Some(&TransactionWrite::Insert(transaction(
-                    second, TransactionKind::Coupon, "o-2", false
+                    second,
+                    TransactionKind::Coupon,
+                    "o-2",
+                    false
                 ))),
                 &[message(12)]
             )
@@ -572,7 +595,12 @@ async fn a_coupon_update_applies_once_per_version_with_its_transaction_and_messa
     assert_eq!(store.outbox_depth().await.unwrap(), 1);
     assert_eq!(store.coupon_by_hash("a").await.unwrap().unwrap().version, 1);
     // An unknown coupon is not updated either.
-    assert!(!store.update_coupon(&coupon("zzz"), None, &[]).await.unwrap());
+    assert!(
+        !store
+            .update_coupon(&coupon("zzz"), None, &[])
+            .await
+            .unwrap()
+    );
 }
 
 async fn a_failing_transaction_write_rolls_the_coupon_back<S: Store + Clone>(pair: Pair<S>) {
@@ -614,11 +642,13 @@ async fn reservations_round_trip_and_name_the_rule_they_break<S: Store + Clone>(
         Some(first.clone())
     );
     assert_conflict(
-        twin.insert_reservation(&reservation(2, "c-1", "bk-2")).await,
+        twin.insert_reservation(&reservation(2, "c-1", "bk-2"))
+            .await,
         StoreConflict::Source,
     );
     assert_conflict(
-        twin.insert_reservation(&reservation(3, "c-3", "bk-1")).await,
+        twin.insert_reservation(&reservation(3, "c-3", "bk-1"))
+            .await,
         StoreConflict::VendorUid,
     );
     assert_eq!(
@@ -638,9 +668,19 @@ async fn a_deletion_is_found_by_billing_key_and_recorded_once<S: Store + Clone>(
     assert_eq!(found, Some(first.clone()));
     assert_eq!(store.reservation_deleted_at(first.id).await.unwrap(), None);
     let deleted = at("2026-06-02T00:00:00.000Z");
-    assert!(store.mark_reservation_deleted(first.id, deleted).await.unwrap());
+    assert!(
+        store
+            .mark_reservation_deleted(first.id, deleted)
+            .await
+            .unwrap()
+    );
     let later = deleted + chrono::Duration::hours(1);
-    assert!(!twin.mark_reservation_deleted(first.id, later).await.unwrap());
+    assert!(
+        !twin
+            .mark_reservation_deleted(first.id, later)
+            .await
+            .unwrap()
+    );
     assert_eq!(
         twin.reservation_deleted_at(first.id).await.unwrap(),
         Some(deleted)
@@ -664,7 +704,10 @@ async fn an_idempotency_key_is_claimed_answered_replayed_and_released<S: Store +
     };
     assert_eq!(begin(&store, "h", 1_000).await, IdempotencyBegin::Proceed);
     assert_eq!(begin(&twin, "h", 1_001).await, IdempotencyBegin::InFlight);
-    assert_eq!(begin(&twin, "other", 1_001).await, IdempotencyBegin::Mismatch);
+    assert_eq!(
+        begin(&twin, "other", 1_001).await,
+        IdempotencyBegin::Mismatch
+    );
     // A claim older than the in-flight limit is taken over.
     assert_eq!(begin(&twin, "h", 100_000).await, IdempotencyBegin::Proceed);
     twin.idempotency_finish("k", "POST /r", 201, "sealed")
@@ -765,14 +808,17 @@ async fn a_password_hash_is_replaced_only_while_it_is_the_one_read<S: Store + Cl
         kind: RecordKind::Transaction,
         id: Uuid::from_u128(99),
     };
-    assert!(!store.replace_password_hash(missing, "hash", "x").await.unwrap());
+    assert!(
+        !store
+            .replace_password_hash(missing, "hash", "x")
+            .await
+            .unwrap()
+    );
 }
 
 // ---- outbox ----------------------------------------------------------------------------
 
-async fn writing_messages_wakes_the_worker_and_deliveries_move_on<S: Store + Clone>(
-    pair: Pair<S>,
-) {
+async fn writing_messages_wakes_the_worker_and_deliveries_move_on<S: Store + Clone>(pair: Pair<S>) {
     let Pair { store, twin } = pair;
     // The twin's worker is woken by the other handle's write too (on PostgreSQL that is
     // LISTEN/NOTIFY between two instances).
@@ -789,10 +835,7 @@ async fn writing_messages_wakes_the_worker_and_deliveries_move_on<S: Store + Clo
         })
     };
     store
-        .write_transaction(
-            &TransactionWrite::Insert(charge(1, "o-1")),
-            &[message(11)],
-        )
+        .write_transaction(&TransactionWrite::Insert(charge(1, "o-1")), &[message(11)])
         .await
         .unwrap();
     tokio::time::timeout(Duration::from_secs(5), waiter)
@@ -808,9 +851,13 @@ async fn writing_messages_wakes_the_worker_and_deliveries_move_on<S: Store + Clo
     assert_eq!(due[0].attempts, 0);
     assert_eq!(due[0].body_sealed, "sealed-event");
     assert_eq!(store.outbox_depth().await.unwrap(), 1);
-    twin.record_attempt(due[0].outbox_id, &failed_attempt(), AttemptOutcome::RetryAt(now + 1_000))
-        .await
-        .unwrap();
+    twin.record_attempt(
+        due[0].outbox_id,
+        &failed_attempt(),
+        AttemptOutcome::RetryAt(now + 1_000),
+    )
+    .await
+    .unwrap();
     assert!(
         store
             .claim_deliveries(now, now + 60_000, 10)
@@ -826,7 +873,11 @@ async fn writing_messages_wakes_the_worker_and_deliveries_move_on<S: Store + Clo
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].attempts, 1);
     store
-        .record_attempt(again[0].outbox_id, &failed_attempt(), AttemptOutcome::GiveUp)
+        .record_attempt(
+            again[0].outbox_id,
+            &failed_attempt(),
+            AttemptOutcome::GiveUp,
+        )
         .await
         .unwrap();
     let state = twin
@@ -846,7 +897,10 @@ async fn writing_messages_wakes_the_worker_and_deliveries_move_on<S: Store + Clo
         .expect("the re-delivery woke the worker");
     assert_eq!(twin.outbox_depth().await.unwrap(), 1);
     let state = twin.delivery_state(Uuid::from_u128(11)).await.unwrap();
-    assert_eq!(state.map(|s| (s.state, s.attempts)), Some(("pending".into(), 0)));
+    assert_eq!(
+        state.map(|s| (s.state, s.attempts)),
+        Some(("pending".into(), 0))
+    );
     assert!(!store.redeliver(Uuid::from_u128(99), now).await.unwrap());
     // Delivered at last.
     let due = twin.claim_deliveries(now, now + 60_000, 10).await.unwrap();
@@ -916,7 +970,10 @@ async fn given_up_deliveries_are_listed_newest_first_in_pages<S: Store + Clone>(
     );
     // A `before` that names no given-up message starts at the newest.
     assert_eq!(
-        twin.given_up(Some(Uuid::from_u128(12)), 10).await.unwrap().len(),
+        twin.given_up(Some(Uuid::from_u128(12)), 10)
+            .await
+            .unwrap()
+            .len(),
         2
     );
     // Re-delivered, a message leaves the list.
@@ -957,7 +1014,11 @@ async fn a_claim_leases_deliveries_until_it_runs_out_or_is_recorded<S: Store + C
     // The first is recorded (the lease ends with it); the worker holding the second
     // died: its lease runs out, and another worker takes it, attempts unchanged.
     store
-        .record_attempt(claimed[0].outbox_id, &failed_attempt(), AttemptOutcome::RetryAt(now + 20_000))
+        .record_attempt(
+            claimed[0].outbox_id,
+            &failed_attempt(),
+            AttemptOutcome::RetryAt(now + 20_000),
+        )
         .await
         .unwrap();
     let taken_over = twin
@@ -1018,7 +1079,11 @@ async fn concurrent_claims_never_hand_out_a_delivery_twice<S: Store + Clone>(pai
     }
     let distinct: HashSet<_> = seen.iter().copied().collect();
     assert_eq!(seen.len(), distinct.len(), "a delivery was claimed twice");
-    assert_eq!(distinct.len(), MESSAGES as usize, "every delivery was claimed");
+    assert_eq!(
+        distinct.len(),
+        MESSAGES as usize,
+        "every delivery was claimed"
+    );
 }
 
 // ---- several writers at once ------------------------------------------------------------
@@ -1082,8 +1147,12 @@ async fn concurrent_redemptions_of_one_coupon_have_one_winner<S: Store + Clone>(
         let mut redeemed = read.clone();
         redeemed.status = CouponStatus::Redeemed;
         tasks.spawn(async move {
-            let write =
-                TransactionWrite::Insert(transaction(200 + n, TransactionKind::Coupon, &format!("o-{n}"), false));
+            let write = TransactionWrite::Insert(transaction(
+                200 + n,
+                TransactionKind::Coupon,
+                &format!("o-{n}"),
+                false,
+            ));
             handle
                 .update_coupon(&redeemed, Some(&write), &[message(300 + n)])
                 .await
@@ -1095,7 +1164,11 @@ async fn concurrent_redemptions_of_one_coupon_have_one_winner<S: Store + Clone>(
         winners += usize::from(won.unwrap());
     }
     assert_eq!(winners, 1);
-    assert_eq!(store.outbox_depth().await.unwrap(), 1, "the losers wrote nothing");
+    assert_eq!(
+        store.outbox_depth().await.unwrap(),
+        1,
+        "the losers wrote nothing"
+    );
     assert_eq!(store.coupon_by_hash("a").await.unwrap().unwrap().version, 1);
 }
 
@@ -1126,9 +1199,7 @@ async fn concurrent_wrong_passwords_are_all_counted<S: Store + Clone>(pair: Pair
     assert_eq!(state.failures, 20, "no failure was lost to a race");
 }
 
-async fn concurrent_claims_of_one_idempotency_key_let_one_proceed<S: Store + Clone>(
-    pair: Pair<S>,
-) {
+async fn concurrent_claims_of_one_idempotency_key_let_one_proceed<S: Store + Clone>(pair: Pair<S>) {
     let Pair { store, twin } = pair;
     let mut tasks = tokio::task::JoinSet::new();
     for n in 0..10 {

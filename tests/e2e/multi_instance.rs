@@ -20,7 +20,9 @@ use payments::core::money::{Currency, Money};
 use payments::core::order::{Product, ProductId};
 use payments::core::payment_method::{PaymentMethod, ReservationRef};
 use payments::core::records::charges::{ChargeCreate, OrderInput, OrderLineInput, TransactionKind};
-use payments::core::records::coupons::{CouponIssue, CouponRedeem, CouponRegister, CouponValueRecord};
+use payments::core::records::coupons::{
+    CouponIssue, CouponRedeem, CouponRegister, CouponValueRecord,
+};
 use payments::core::records::{ErrorCode, ReservationCreate, Vendor, VendorCode};
 use payments::server::{PaymentServerBuilder, ServerHandle};
 use std::collections::HashMap;
@@ -385,7 +387,11 @@ async fn creates_on_both_instances_store_one_history_per_source_and_per_payment(
         &same.source
     };
     assert!(
-        store.history_by_source(other_source).await.unwrap().is_none(),
+        store
+            .history_by_source(other_source)
+            .await
+            .unwrap()
+            .is_none(),
         "the losing source holds nothing"
     );
 }

@@ -47,7 +47,10 @@ fn history_from(row: &Row) -> Result<StoredHistory, StoreError> {
         password_hash: get(row, 13, "password_hash")?,
         data_sealed: get(row, 14, "data_sealed")?,
         cancels_sealed: get(row, 15, "cancels_sealed")?,
-        status: words::parse(&get::<String>(row, 16, "histories.status")?, "histories.status")?,
+        status: words::parse(
+            &get::<String>(row, 16, "histories.status")?,
+            "histories.status",
+        )?,
         created_at: get(row, 17, "created_at")?,
         paid_at: get(row, 18, "paid_at")?,
         cancelled_at: get(row, 19, "cancelled_at")?,

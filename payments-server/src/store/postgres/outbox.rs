@@ -39,7 +39,12 @@ impl OutboxStore for PostgresStore {
         .await?;
         let mut claimed = rows
             .iter()
-            .map(|row| Ok((get::<i64>(row, 8, "outbox.next_attempt_at")?, delivery(row)?)))
+            .map(|row| {
+                Ok((
+                    get::<i64>(row, 8, "outbox.next_attempt_at")?,
+                    delivery(row)?,
+                ))
+            })
             .collect::<Result<Vec<_>, StoreError>>()?;
         // RETURNING has no order: hand them out oldest due first, as SQLite does.
         claimed.sort_by_key(|(due, delivery)| (*due, delivery.outbox_id));
@@ -232,8 +237,7 @@ impl OutboxStore for PostgresStore {
             &[],
         )
         .await?;
-        rows.first()
-            .map_or(Ok(0), |row| get(row, 0, "outbox"))
+        rows.first().map_or(Ok(0), |row| get(row, 0, "outbox"))
     }
 
     async fn wait_for_messages(&self) {

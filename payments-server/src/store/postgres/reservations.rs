@@ -125,6 +125,8 @@ impl ReservationStore for PostgresStore {
             &[&id],
         )
         .await?;
-        rows.first().map(|row| get(row, 0, "deleted_at")).transpose()
+        rows.first()
+            .map(|row| get(row, 0, "deleted_at"))
+            .transpose()
     }
 }

@@ -85,7 +85,10 @@ const TRANSACTION_COLUMNS: &str = "id, kind, order_id, status, history_id, body_
 fn transaction_from(row: &Row) -> Result<StoredTransaction, StoreError> {
     Ok(StoredTransaction {
         id: get(row, 0, "id")?,
-        kind: words::parse(&get::<String>(row, 1, "transactions.kind")?, "transactions.kind")?,
+        kind: words::parse(
+            &get::<String>(row, 1, "transactions.kind")?,
+            "transactions.kind",
+        )?,
         order_id: get(row, 2, "order_id")?,
         status: words::parse(
             &get::<String>(row, 3, "transactions.status")?,

@@ -49,8 +49,16 @@ impl OutboxStore for SqliteStore {
                     })
                     .map_err(engine)?;
                 for row in rows {
-                    let (outbox_id, webhook_id, body_sealed, url, envelope, attempts, kind, history) =
-                        row.map_err(engine)?;
+                    let (
+                        outbox_id,
+                        webhook_id,
+                        body_sealed,
+                        url,
+                        envelope,
+                        attempts,
+                        kind,
+                        history,
+                    ) = row.map_err(engine)?;
                     out.push(Delivery {
                         outbox_id,
                         webhook_id: parse_uuid(&webhook_id, "webhook_id")?,
@@ -365,7 +373,13 @@ mod tests {
             )
             .await
             .unwrap();
-        assert!(store.claim_deliveries(now, now + 60_000, 10).await.unwrap().is_empty());
+        assert!(
+            store
+                .claim_deliveries(now, now + 60_000, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         assert_eq!(store.next_due().await.unwrap(), Some(now + 1_000));
         store
             .record_attempt(due[0].outbox_id, &attempt, AttemptOutcome::GiveUp)
