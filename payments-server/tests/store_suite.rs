@@ -21,7 +21,7 @@ use payments_core::timestamp::{self, Timestamp};
 use payments_core::transaction::TransactionStatus;
 use payments_core::vendor::PaymentStatus;
 use payments_server::store::{
-    Attempt, AttemptOutcome, AttemptPolicy, IdempotencyBegin, MessageKind, NewMessage,
+    Attempt, AttemptOutcome, AttemptPolicy, CouponStore, IdempotencyBegin, MessageKind, NewMessage,
     PasswordRecord, PostgresStore, RecordKind, SqliteStore, Store, StoreConflict, StoreError,
     StoredCoupon, StoredHistory, StoredReservation, StoredTransaction, TransactionWrite,
 };
@@ -1230,4 +1230,39 @@ async fn concurrent_claims_of_one_idempotency_key_let_one_proceed<S: Store + Clo
             .all(|o| matches!(o, IdempotencyBegin::Proceed | IdempotencyBegin::InFlight)),
         "{outcomes:?}"
     );
+}
+
+// ---- TLS ---------------------------------------------------------------------------------
+
+/// `sslmode=require` speaks TLS (rustls) and verifies the server against the roots it is
+/// given: with the cluster's CA in `sslrootcert` the store works; without it the
+/// handshake is refused, which only a TLS connection can be.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_over_tls_verifies_the_server_against_the_given_root() {
+    if TestPostgres::shared_or_skip("the PostgreSQL TLS test").is_none() {
+        return;
+    }
+    let (server, ca) = TestPostgres::start_tls().expect("a TLS cluster");
+    let url = server.create_database("tls").unwrap();
+    let verified = format!("{url}?sslmode=require&sslrootcert={}", ca.display());
+    let store = PostgresStore::connect(&verified)
+        .await
+        .expect("TLS with the cluster's CA");
+    store.insert_coupons(&[coupon("tls")]).await.unwrap();
+    assert_eq!(
+        store.coupon_by_hash("tls").await.unwrap(),
+        Some(coupon("tls"))
+    );
+    let error = PostgresStore::connect(&format!("{url}?sslmode=require"))
+        .await
+        .expect_err("a certificate no root vouches for is refused");
+    assert!(
+        error.to_string().to_lowercase().contains("certificate"),
+        "{error}"
+    );
+    // The same server without TLS, said so explicitly, reads the same rows.
+    let plain = PostgresStore::connect(&format!("{url}?sslmode=disable"))
+        .await
+        .unwrap();
+    assert!(plain.coupon_by_hash("tls").await.unwrap().is_some());
 }

@@ -22,7 +22,7 @@
 //! ```
 
 use std::net::TcpListener;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -68,6 +68,8 @@ struct Cluster {
     bin: PathBuf,
     data: PathBuf,
     user: Option<(u32, u32)>,
+    /// Started with `ssl = on` and the certificates in the folder.
+    tls: bool,
     running: bool,
     // Dropped after the cluster is stopped (fields drop in order, after `Drop::drop`).
     _dir: tempfile::TempDir,
@@ -80,17 +82,38 @@ impl TestPostgres {
     /// [`StartError::Unavailable`] when there are no binaries and no URL;
     /// [`StartError::Failed`] with the tools' output when they fail.
     pub fn start() -> Result<Self, StartError> {
-        if let Ok(url) = std::env::var(URL_VARIABLE)
+        Self::start_cluster(false).map(|(postgres, _)| postgres)
+    }
+
+    /// A throwaway cluster that speaks TLS (`ssl = on`), with a certificate for
+    /// `127.0.0.1` and `localhost` signed by a CA made for it (with the machine's
+    /// `openssl`); returns the cluster and the CA's PEM file, for `sslrootcert`. It
+    /// still accepts plain connections, so a test can tell the two apart. Always a
+    /// cluster of its own, never `PAYMENTS_TEST_POSTGRES_URL`.
+    ///
+    /// # Errors
+    /// As [`start`](Self::start), and when `openssl` is missing or fails
+    /// ([`StartError::Unavailable`] when it is missing).
+    pub fn start_tls() -> Result<(Self, PathBuf), StartError> {
+        Self::start_cluster(true).map(|(postgres, ca)| (postgres, ca.unwrap_or_default()))
+    }
+
+    fn start_cluster(tls: bool) -> Result<(Self, Option<PathBuf>), StartError> {
+        if !tls
+            && let Ok(url) = std::env::var(URL_VARIABLE)
             && !url.trim().is_empty()
         {
             let psql = bin_dir()
                 .map(|dir| dir.join("psql"))
                 .unwrap_or_else(|| PathBuf::from("psql"));
-            return Ok(Self {
-                url: url.trim().to_owned(),
-                psql,
-                _cluster: None,
-            });
+            return Ok((
+                Self {
+                    url: url.trim().to_owned(),
+                    psql,
+                    _cluster: None,
+                },
+                None,
+            ));
         }
         let bin = bin_dir().ok_or_else(|| {
             StartError::Unavailable(
@@ -125,10 +148,16 @@ impl TestPostgres {
                 "--no-sync".as_ref(),
             ],
         )?;
+        let ca = if tls {
+            Some(certificates(dir.path(), user)?)
+        } else {
+            None
+        };
         let mut cluster = Cluster {
             bin: bin.clone(),
             data,
             user,
+            tls,
             running: false,
             _dir: dir,
         };
@@ -139,11 +168,14 @@ impl TestPostgres {
             match cluster.start(port) {
                 Ok(()) => {
                     cluster.running = true;
-                    return Ok(Self {
-                        url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
-                        psql: bin.join("psql"),
-                        _cluster: Some(cluster),
-                    });
+                    return Ok((
+                        Self {
+                            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+                            psql: bin.join("psql"),
+                            _cluster: Some(cluster),
+                        },
+                        ca,
+                    ));
                 }
                 Err(error) => last = error.to_string(),
             }
@@ -278,11 +310,17 @@ impl TestPostgres {
 
 impl Cluster {
     fn start(&self, port: u16) -> Result<(), StartError> {
-        let options = format!(
+        let mut options = format!(
             "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
              -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
             self.socket_dir().display()
         );
+        if self.tls {
+            let dir = self.socket_dir().display();
+            options.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={dir}/server.pem -c ssl_key_file={dir}/server.key"
+            ));
+        }
         let log = self.socket_dir().join("server.log");
         let started = run(
             &self.bin.join("pg_ctl"),
@@ -359,6 +397,102 @@ impl Drop for Cluster {
             eprintln!("test-postgres: could not stop the cluster: {error}");
         }
     }
+}
+
+/// Makes a CA and a server certificate for `127.0.0.1`/`localhost` in `dir` (as the
+/// cluster's user, who must read the key); returns the CA's PEM file.
+fn certificates(dir: &Path, user: Option<(u32, u32)>) -> Result<PathBuf, StartError> {
+    let openssl = Path::new("/usr/bin/openssl");
+    let openssl = if openssl.is_file() {
+        openssl.to_path_buf()
+    } else {
+        which("openssl").ok_or_else(|| {
+            StartError::Unavailable("no openssl to make the TLS test certificates".into())
+        })?
+    };
+    let file = |name: &str| dir.join(name);
+    let extensions = file("server.ext");
+    std::fs::write(
+        &extensions,
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n\
+         keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .map_err(|e| StartError::Failed(format!("certificate extensions: {e}")))?;
+    let os = |path: &Path| path.as_os_str().to_owned();
+    let steps: [Vec<std::ffi::OsString>; 3] = [
+        vec![
+            "req".into(),
+            "-x509".into(),
+            "-newkey".into(),
+            "ec".into(),
+            "-pkeyopt".into(),
+            "ec_paramgen_curve:prime256v1".into(),
+            "-nodes".into(),
+            "-days".into(),
+            "2".into(),
+            "-subj".into(),
+            "/CN=test-postgres CA".into(),
+            "-addext".into(),
+            "basicConstraints=critical,CA:TRUE".into(),
+            "-addext".into(),
+            "keyUsage=critical,keyCertSign,cRLSign".into(),
+            "-keyout".into(),
+            os(&file("ca.key")),
+            "-out".into(),
+            os(&file("ca.pem")),
+        ],
+        vec![
+            "req".into(),
+            "-newkey".into(),
+            "ec".into(),
+            "-pkeyopt".into(),
+            "ec_paramgen_curve:prime256v1".into(),
+            "-nodes".into(),
+            "-subj".into(),
+            "/CN=localhost".into(),
+            "-keyout".into(),
+            os(&file("server.key")),
+            "-out".into(),
+            os(&file("server.csr")),
+        ],
+        vec![
+            "x509".into(),
+            "-req".into(),
+            "-in".into(),
+            os(&file("server.csr")),
+            "-CA".into(),
+            os(&file("ca.pem")),
+            "-CAkey".into(),
+            os(&file("ca.key")),
+            "-CAcreateserial".into(),
+            "-days".into(),
+            "2".into(),
+            "-extfile".into(),
+            os(&extensions),
+            "-out".into(),
+            os(&file("server.pem")),
+        ],
+    ];
+    if let Some((uid, gid)) = user {
+        std::os::unix::fs::chown(&extensions, Some(uid), Some(gid))
+            .map_err(|e| StartError::Failed(format!("chown of the extensions: {e}")))?;
+    }
+    for step in &steps {
+        let args: Vec<&std::ffi::OsStr> = step.iter().map(|a| a.as_os_str()).collect();
+        run(&openssl, user, &args)?;
+    }
+    // PostgreSQL refuses a key others may read.
+    std::fs::set_permissions(file("server.key"), std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| StartError::Failed(format!("server key permissions: {e}")))?;
+    Ok(file("ca.pem"))
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|candidate| candidate.is_file())
+    })
 }
 
 fn in_ci() -> bool {

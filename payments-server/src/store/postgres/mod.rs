@@ -255,11 +255,7 @@ impl PostgresStore {
 
     /// A pooled connection.
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
-        self.inner
-            .pool
-            .get()
-            .await
-            .map_err(|e| StoreError::Engine(format!("connection pool: {e}")))
+        self.inner.pool.get().await.map_err(pool)
     }
 
     /// Wakes this instance's outbox worker (other instances hear the NOTIFY).
@@ -271,10 +267,7 @@ impl PostgresStore {
 /// Applies the missing migrations in one transaction under [`MIGRATION_LOCK`]: a
 /// second instance waits for the first's commit, then finds nothing left to do.
 async fn migrate(pool: &Pool) -> Result<(), StoreError> {
-    let mut client = pool
-        .get()
-        .await
-        .map_err(|e| StoreError::Engine(format!("connection pool: {e}")))?;
+    let mut client = pool.get().await.map_err(self::pool)?;
     let tx = client.transaction().await.map_err(engine)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await
@@ -402,7 +395,28 @@ fn engine(error: tokio_postgres::Error) -> StoreError {
                 .unwrap_or_default()
         ));
     }
-    StoreError::Engine(error.to_string())
+    StoreError::Engine(chain(&error))
+}
+
+/// A pool failure, with its causes: "error performing TLS handshake" alone does not
+/// tell an operator that the server's certificate is not trusted.
+fn pool(error: deadpool_postgres::PoolError) -> StoreError {
+    StoreError::Engine(format!("connection pool: {}", chain(&error)))
+}
+
+/// An error and its sources, joined with `: `.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// Timestamps are kept at millisecond precision, as the SQLite store keeps them, so a
