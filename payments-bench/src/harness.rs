@@ -243,21 +243,50 @@ impl Pg {
     }
 }
 
-/// Both fakes, the server on a temporary SQLite file, and a webhook receiver.
+/// Where a [`Stack`] keeps its records.
+#[derive(Debug, Clone, Copy)]
+pub enum Engine<'a> {
+    /// A temporary SQLite file, one server (the default rows).
+    Sqlite,
+    /// A fresh database on this PostgreSQL server, with `instances` servers on it.
+    Postgres {
+        /// The server the database is made on.
+        server: &'a test_postgres::TestPostgres,
+        /// Server instances sharing the database.
+        instances: usize,
+    },
+}
+
+impl Engine<'_> {
+    /// What the engine adds to a row's label: nothing for SQLite, ` postgres` or
+    /// ` postgres x2`.
+    pub fn suffix(&self) -> String {
+        match self {
+            Engine::Sqlite => String::new(),
+            Engine::Postgres { instances: 1, .. } => " postgres".into(),
+            Engine::Postgres { instances, .. } => format!(" postgres x{instances}"),
+        }
+    }
+}
+
+/// Both fakes, the server (or several, on one PostgreSQL database), and a webhook
+/// receiver.
 pub struct Stack {
     /// fake-toss.
     pub toss: FakeToss,
     /// fake-iamport.
     pub iamport: FakeIamport,
-    /// The server.
+    /// The server (the first instance; PG webhooks go to it).
     pub server: ServerHandle,
+    /// Further instances on the same database (PostgreSQL only).
+    pub others: Vec<ServerHandle>,
     /// Where histories' webhooks go.
     pub receiver: Receiver,
     /// Checkout helpers for the fakes.
     pub pg: Pg,
     /// The sealed-v2 envelope, derived once and shared by every client.
     pub envelope: Envelope,
-    /// The database file.
+    /// The database file (empty on PostgreSQL).
     pub database: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -280,8 +309,29 @@ impl Stack {
     /// # Errors
     /// When a fake, the preload or the server fails to start.
     pub async fn start(sets: &[PreloadSet]) -> Result<(Self, Vec<Preloaded>), BenchError> {
+        Self::start_on(Engine::Sqlite, sets).await
+    }
+
+    /// [`Stack::start`] on `engine`: on PostgreSQL a fresh database, preloaded through
+    /// the store's port, with `instances` servers started on it at once.
+    ///
+    /// # Errors
+    /// As [`Stack::start`], and when the database cannot be made.
+    pub async fn start_on(
+        engine: Engine<'_>,
+        sets: &[PreloadSet],
+    ) -> Result<(Self, Vec<Preloaded>), BenchError> {
         let dir = tempfile::tempdir().map_err(|e| BenchError::Setup(format!("temp dir: {e}")))?;
-        let database = dir.path().join("payments.sqlite");
+        let (database, url, instances) = match engine {
+            Engine::Sqlite => (dir.path().join("payments.sqlite"), None, 1),
+            Engine::Postgres { server, instances } => {
+                // One psql call, during setup: not worth a blocking task.
+                let url = server
+                    .create_database("bench")
+                    .map_err(|e| BenchError::Setup(format!("PostgreSQL database: {e}")))?;
+                (PathBuf::new(), Some(url), instances.max(1))
+            }
+        };
         let toss = FakeToss::builder().record_requests(false).start().await;
         let iamport = FakeIamport::start().await;
         let pg = Pg::new(&toss, &iamport);
@@ -293,17 +343,56 @@ impl Stack {
                 .map_err(BenchError::Setup)?;
             let data = pg.toss_payment(&key).await.map_err(BenchError::Setup)?;
             let keys = data_keys()?;
-            let path = database.clone();
-            let sets = sets.to_vec();
-            preloaded = tokio::task::spawn_blocking(move || {
-                preload::bulk_insert(&path, &keys, &sets, &data)
-            })
-            .await
-            .map_err(|e| BenchError::Setup(format!("preload task: {e}")))??;
+            preloaded = match &url {
+                Some(url) => preload::insert_postgres(url, &keys, sets, &data).await?,
+                None => {
+                    let path = database.clone();
+                    let sets = sets.to_vec();
+                    tokio::task::spawn_blocking(move || {
+                        preload::bulk_insert(&path, &keys, &sets, &data)
+                    })
+                    .await
+                    .map_err(|e| BenchError::Setup(format!("preload task: {e}")))??
+                }
+            };
         }
+        let database_text = url
+            .clone()
+            .unwrap_or_else(|| database.to_string_lossy().into_owned());
+        let starts = (0..instances).map(|_| Self::server(&toss, &iamport, &database_text));
+        let mut servers = futures::future::try_join_all(starts).await?.into_iter();
+        let server = servers
+            .next()
+            .ok_or_else(|| BenchError::Setup("no server started".into()))?;
+        let others: Vec<ServerHandle> = servers.collect();
+        iamport.set_webhook_url(format!("{}/payments/webhooks/iamport", server.uri()));
+        let envelope = Envelope::SealedV2(SealedV2Key::derive(SECRET));
+        let receiver = Receiver::start(envelope.clone()).await?;
+        Ok((
+            Self {
+                toss,
+                iamport,
+                server,
+                others,
+                receiver,
+                pg,
+                envelope,
+                database,
+                _dir: dir,
+            },
+            preloaded,
+        ))
+    }
+
+    /// One server on `database` at the default configuration.
+    async fn server(
+        toss: &FakeToss,
+        iamport: &FakeIamport,
+        database: &str,
+    ) -> Result<ServerHandle, BenchError> {
         let (imp_key, imp_secret) = iamport.credentials();
-        let server = PaymentServer::builder()
-            .database(database.to_string_lossy())
+        PaymentServer::builder()
+            .database(database)
             .sealed_v2_secret(SECRET)
             .data_key(DATA_KEY_ID, DATA_KEY)
             .toss_store(STORE, toss.uri(), toss.secret_key())
@@ -313,23 +402,7 @@ impl Stack {
             .webhook_poll_interval(Duration::from_millis(20))
             .start()
             .await
-            .map_err(|e| BenchError::Setup(format!("payments-server: {e}")))?;
-        iamport.set_webhook_url(format!("{}/payments/webhooks/iamport", server.uri()));
-        let envelope = Envelope::SealedV2(SealedV2Key::derive(SECRET));
-        let receiver = Receiver::start(envelope.clone()).await?;
-        Ok((
-            Self {
-                toss,
-                iamport,
-                server,
-                receiver,
-                pg,
-                envelope,
-                database,
-                _dir: dir,
-            },
-            preloaded,
-        ))
+            .map_err(|e| BenchError::Setup(format!("payments-server: {e}")))
     }
 
     /// A new SDK client of the server (its own connection pool), no retries so every
@@ -346,14 +419,21 @@ impl Stack {
     /// # Errors
     /// As [`Stack::client`].
     pub fn clients(&self, concurrency: usize) -> Result<Arc<Vec<PaymentsClient>>, BenchError> {
+        // Spread over the instances, as a load balancer would.
+        let servers: Vec<&ServerHandle> = std::iter::once(&self.server)
+            .chain(self.others.iter())
+            .collect();
         (0..concurrency.max(1))
-            .map(|_| self.client())
+            .map(|n| sdk_client(&servers[n % servers.len()].uri(), &self.envelope))
             .collect::<Result<Vec<_>, _>>()
             .map(Arc::new)
     }
 
     /// Stops the server gracefully (the fakes and the files go with `self`).
     pub async fn stop(self) {
+        for other in self.others {
+            other.shutdown().await;
+        }
         self.server.shutdown().await;
     }
 }

@@ -4,8 +4,10 @@
 //! # Modules
 //! - [`options`]: the command line and the scenario names.
 //! - [`measure`]: latency histograms, the closed-loop driver, the progress bar.
-//! - [`harness`]: the stack under test (fakes, server, receiver) and PG checkout helpers.
-//! - [`preload`]: writing many sealed histories straight into the server's SQLite file.
+//! - [`harness`]: the stack under test (fakes, one server or several on one PostgreSQL,
+//!   receiver) and PG checkout helpers.
+//! - [`preload`]: writing many sealed histories straight into the server's SQLite file
+//!   (or, on PostgreSQL, through the store's port).
 //! - [`scenarios`]: one module per scenario, each returning its rows.
 //! - [`report`]: the rows, the targets judged, the table and the JSON.
 //! - [`error`]: why a run could not be set up.
@@ -39,7 +41,23 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
         Some(count) => Budget::Count(count),
         None => Budget::For(options.duration),
     };
+    let postgres = match options.database.as_deref() {
+        None => None,
+        Some("throwaway-postgres") => Some(
+            test_postgres::TestPostgres::start()
+                .map_err(|e| BenchError::Setup(format!("--database throwaway-postgres: {e}")))?,
+        ),
+        Some(url) if payments_server::store::postgres::is_postgres_url(url) => {
+            Some(test_postgres::TestPostgres::existing(url))
+        }
+        Some(other) => {
+            return Err(BenchError::Setup(format!(
+                "--database {other:?}: give postgres://… or throwaway-postgres"
+            )));
+        }
+    };
     let mut ctx = Ctx {
+        postgres: postgres.as_ref(),
         options,
         budget,
         progress: Progress::new(!(options.quiet || options.json)),

@@ -99,6 +99,13 @@ pub struct Options {
     #[arg(long, default_value_t = 20)]
     pub starts: u64,
 
+    /// Also run the history-read, history-create and webhook rows on PostgreSQL, with one
+    /// instance and with two on one database: `postgres://user@host/db` (a fresh
+    /// database per stack is made on that server with `psql`), or `throwaway-postgres`
+    /// for a cluster started from the machine's PostgreSQL binaries.
+    #[arg(long)]
+    pub database: Option<String>,
+
     /// Print the report as JSON (for machines) instead of the table.
     #[arg(long)]
     pub json: bool,

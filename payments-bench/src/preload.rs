@@ -4,13 +4,19 @@
 //! server opens it. A million rows take seconds instead of the hours a million PG
 //! payments plus API calls would. The history-read rows then read them through the real
 //! API, so a drift between this writer and the server's reader shows up as errors.
+//!
+//! On PostgreSQL ([`insert_postgres`]) the same sealed rows go in through the store's own
+//! port, a few at a time: slower per row, but only the `history-read` rows use it.
 
 use crate::error::BenchError;
 use crate::harness::{PASSWORD, STORE};
 use payments_core::envelope::EnvelopeKind;
+use payments_core::money::{Currency, Money};
 use payments_core::records::{CancelHistory, VendorCode};
+use payments_core::records::{Source, Vendor};
+use payments_core::vendor::PaymentStatus;
 use payments_server::at_rest::DataKeys;
-use payments_server::store::SqliteStore;
+use payments_server::store::{HistoryStore, PostgresStore, SqliteStore, StoredHistory};
 use rusqlite::params;
 use serde_json::Value;
 use std::path::Path;
@@ -186,4 +192,95 @@ fn seal_batch(
         }
         Ok(rows)
     })
+}
+
+/// Rows written at once by [`insert_postgres`].
+const PG_CONCURRENCY: usize = 16;
+
+/// Migrates the PostgreSQL database at `url` (the server's own connect) and writes every
+/// set into it through [`HistoryStore::insert_history`], sealed as [`bulk_insert`] seals.
+///
+/// # Errors
+/// When the database cannot be reached or a row is refused.
+pub async fn insert_postgres(
+    url: &str,
+    keys: &DataKeys,
+    sets: &[PreloadSet],
+    data: &Value,
+) -> Result<Vec<Preloaded>, BenchError> {
+    use futures::StreamExt;
+    let store = PostgresStore::connect(url)
+        .await
+        .map_err(|e| BenchError::Setup(format!("preload connect: {e}")))?;
+    let data =
+        serde_json::to_vec(data).map_err(|e| BenchError::Setup(format!("preload data: {e}")))?;
+    let cancels = serde_json::to_vec(&Vec::<CancelHistory>::new())
+        .map_err(|e| BenchError::Setup(format!("preload cancels: {e}")))?;
+    let password_hash = keys
+        .record_password_keys()
+        .map_err(|e| BenchError::Setup(format!("preload password key: {e}")))?
+        .hash(PASSWORD);
+    let price = Money::new(15_000, Currency::Krw)
+        .map_err(|e| BenchError::Setup(format!("preload price: {e}")))?;
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let now = chrono::Utc::now();
+    let mut results = Vec::with_capacity(sets.len());
+    for set in sets {
+        let started = Instant::now();
+        let ids: Vec<Uuid> = (0..set.count).map(|_| Uuid::new_v4()).collect();
+        let rows = seal_batch(keys, &data, &cancels, &ids, threads)?;
+        let histories: Vec<StoredHistory> = rows
+            .into_iter()
+            .enumerate()
+            .map(|(n, row)| {
+                let name = format!("{}-{:09}", set.prefix, n);
+                StoredHistory {
+                    id: row.id,
+                    vendor: Vendor {
+                        code: VendorCode::TossPayments,
+                        store_id: STORE.into(),
+                        uid: name.clone(),
+                    },
+                    order_id: name.clone(),
+                    source: Source {
+                        schema: "bench".into(),
+                        table: "orders".into(),
+                        id: name,
+                    },
+                    price,
+                    refund: None,
+                    webhook_url: None,
+                    envelope: EnvelopeKind::SealedV2,
+                    password_hash: password_hash.clone(),
+                    data_sealed: row.data,
+                    cancels_sealed: row.cancels,
+                    status: PaymentStatus::Paid,
+                    created_at: now,
+                    paid_at: Some(now),
+                    cancelled_at: None,
+                    version: 0,
+                }
+            })
+            .collect();
+        let failures: Vec<String> = futures::stream::iter(histories.iter())
+            .map(|history| {
+                let store = store.clone();
+                async move { store.insert_history(history, None, &[]).await }
+            })
+            .buffer_unordered(PG_CONCURRENCY)
+            .filter_map(|written| async move { written.err().map(|e| e.to_string()) })
+            .collect()
+            .await;
+        if let Some(first) = failures.first() {
+            return Err(BenchError::Setup(format!(
+                "preload: {} rows refused, the first: {first}",
+                failures.len()
+            )));
+        }
+        results.push(Preloaded {
+            ids,
+            elapsed: started.elapsed(),
+        });
+    }
+    Ok(results)
 }

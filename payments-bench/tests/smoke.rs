@@ -88,3 +88,62 @@ async fn every_scenario_yields_rows_without_errors() {
     );
     assert_eq!(report.targets.len(), 9, "{text}");
 }
+
+/// `--database` adds the read, create and webhook rows on PostgreSQL, one instance and
+/// two on one database, beside SQLite's; every one runs without errors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_postgres_rows_run_beside_sqlite_with_one_and_two_instances() {
+    let Some(postgres) = test_postgres::TestPostgres::shared_or_skip("the bench's PostgreSQL rows")
+    else {
+        return;
+    };
+    let options = Options::parse_from([
+        "payments-bench",
+        "history-read",
+        "history-create",
+        "webhook",
+        "--count",
+        "6",
+        "--concurrency",
+        "2",
+        "--preload",
+        "20",
+        "--webhook-rate",
+        "200",
+        "--read-rate",
+        "200",
+        "--quiet",
+        "--database",
+        postgres.url(),
+    ]);
+    let report = payments_bench::run(&options).await.expect("the bench runs");
+    let text = report.render();
+    for label in [
+        "history-read",
+        "history-read postgres",
+        "history-read postgres x2",
+        "history-create",
+        "history-create postgres",
+        "history-create postgres x2",
+        "webhook 200/s",
+        "webhook 200/s postgres",
+        "webhook 200/s postgres x2",
+    ] {
+        let row = report
+            .rows
+            .iter()
+            .find(|row| row.label == label)
+            .unwrap_or_else(|| panic!("no {label:?} row:\n{text}"));
+        assert_eq!(row.errors, 0, "{label} had errors:\n{text}");
+        assert_eq!(row.operations, 6, "{label}:\n{text}");
+    }
+    let error = payments_bench::run(&Options::parse_from([
+        "payments-bench",
+        "baseline",
+        "--database",
+        "mysql://nope",
+    ]))
+    .await
+    .unwrap_err();
+    assert!(error.to_string().contains("--database"), "{error}");
+}

@@ -3,7 +3,7 @@
 //!
 //! ```toml
 //! bind = "127.0.0.1:8080"
-//! database = "payments.sqlite"          # or ":memory:"
+//! database = "payments.sqlite"          # or ":memory:", or "postgres://user@host/db?sslmode=require"
 //! body_limit = 1048576                  # bytes; larger bodies are 413
 //! password_iterations = 600000          # only range-checks; see ServerConfig::password_iterations
 //!
@@ -25,6 +25,7 @@
 //! retry_schedule_ms = [1000, 5000, 30000, 300000, 1800000]
 //! max_attempts = 6
 //! timeout_ms = 10000
+//! lease_ms = 30000                      # a worker's claim on a delivery; longer than timeout_ms
 //! unknown_payment_grace_ms = 60000      # a PG webhook for an unregistered payment warns after this
 //!
 //! [events]                              # transaction events (approved, failed, cancelled)
@@ -58,7 +59,9 @@ use std::time::Duration;
 pub struct ServerConfig {
     /// Where to listen (`127.0.0.1:0` picks a free port).
     pub bind: String,
-    /// The SQLite file, or `:memory:`.
+    /// The SQLite file, `:memory:`, or a PostgreSQL URL (`postgres://…` or
+    /// `postgresql://…`, see [`crate::store::postgres`]) for several instances on one
+    /// database.
     pub database: String,
     /// The largest accepted request body, in bytes.
     pub body_limit: usize,
@@ -221,6 +224,11 @@ pub struct WebhookConfig {
     pub timeout_ms: u64,
     /// How often the worker looks for due deliveries when nothing wakes it, in milliseconds.
     pub poll_interval_ms: u64,
+    /// How long a worker's claim on a delivery lasts, in milliseconds: no other worker
+    /// (another instance on the same database) attempts it before then, and a worker
+    /// that died mid-delivery is taken over after it. Must exceed `timeout_ms`, so a
+    /// live worker always records its attempt before its claim runs out.
+    pub lease_ms: u64,
     /// How long a PG webhook for a payment no history names may stay unexplained before
     /// it is logged as a warning, in milliseconds (before, it is the usual race with the
     /// caller's registration, logged at debug).
@@ -234,6 +242,7 @@ impl Default for WebhookConfig {
             max_attempts: 6,
             timeout_ms: 10_000,
             poll_interval_ms: 1_000,
+            lease_ms: 30_000,
             unknown_payment_grace_ms: 60_000,
         }
     }
@@ -480,6 +489,13 @@ impl ServerConfig {
                 "passwords: max_failures and window_secs must be above zero, and max_lockout_secs at least window_secs".into(),
             ));
         }
+        if self.webhooks.lease_ms <= self.webhooks.timeout_ms {
+            return Err(ConfigError::Invalid(format!(
+                "webhooks.lease_ms ({}) must be longer than webhooks.timeout_ms ({}): a claim \
+                 that ran out mid-attempt would let another worker send the message again",
+                self.webhooks.lease_ms, self.webhooks.timeout_ms
+            )));
+        }
         if self.body_limit == 0 || self.webhooks.max_attempts == 0 {
             return Err(ConfigError::Invalid(
                 "body_limit and webhooks.max_attempts must be above zero".into(),
@@ -585,6 +601,37 @@ mod tests {
             ..PasswordConfig::default()
         };
         assert!(config.validate().is_err());
+    }
+
+    #[test]
+    fn a_postgres_database_and_the_delivery_lease_are_configured_and_checked() {
+        let mut config = ServerConfig::from_toml(
+            r#"
+            database = "postgres://payments@db.internal/payments?sslmode=require"
+            [envelopes]
+            sealed_v2_secret = "file-secret-0123456789"
+            [data_keys]
+            active = "k1"
+            keys = { k1 = "AAAA" }
+            [webhooks]
+            lease_ms = 45000
+            "#,
+        )
+        .unwrap();
+        assert!(crate::store::postgres::is_postgres_url(&config.database));
+        assert_eq!(config.webhooks.lease_ms, 45_000);
+        config.validate().unwrap();
+        config
+            .apply_env([(
+                "PAYMENTS_DATABASE".to_string(),
+                "postgresql://other/db".to_string(),
+            )])
+            .unwrap();
+        assert_eq!(config.database, "postgresql://other/db");
+        config.webhooks.lease_ms = config.webhooks.timeout_ms;
+        let error = config.validate().unwrap_err().to_string();
+        assert!(error.contains("webhooks.lease_ms"), "{error}");
+        assert_eq!(WebhookConfig::default().lease_ms, 30_000);
     }
 
     #[test]

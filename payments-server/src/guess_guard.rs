@@ -1,5 +1,10 @@
 //! [`GuessGuard`]: slows down an owner who guesses coupon codes wrong. Pure bookkeeping
 //! over an injected time: nothing here sleeps or reads a clock.
+//!
+//! It is kept in memory, per instance, even on PostgreSQL: a code carries 100 bits, so
+//! the guard brakes sloppy clients rather than keeping codes secret, and a store round
+//! trip on every coupon request would tax the honest path for it. With N instances an
+//! owner gets N times the allowance (docs/operations.md).
 
 use chrono::Duration;
 use payments_core::timestamp::Timestamp;

@@ -32,6 +32,9 @@
 //!                        reservations, transactions, coupons, outbox, idempotency,
 //!                        passwords: the limiter's counts)
 //! store/sqlite/          the SQLite engine, one file per aggregate, with its tests
+//! store/postgres/        the PostgreSQL engine (several instances on one database),
+//!                        one file per aggregate; tests/store_suite.rs runs the same
+//!                        assertions on both engines
 //! vendors/               the reqwest adapters of the PG port, one per PG
 //! at_rest.rs             sealing records at rest under rotating data keys
 //! app.rs                 the state the routes and workers share

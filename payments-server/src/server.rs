@@ -6,6 +6,7 @@
 use crate::app::{App, Envelopes};
 use crate::at_rest::DataKeys;
 use crate::config::{ConfigError, IamportStore, PortOneStore, ServerConfig, TossStore};
+use crate::store::postgres::{PostgresStore, is_postgres_url};
 use crate::store::{SqliteStore, Store, StoreError};
 use crate::vendors::{self, http_client};
 use payments_core::clock::{Clock, IdGen, RandomIdGen, SystemClock};
@@ -130,7 +131,8 @@ impl PaymentServerBuilder {
         self
     }
 
-    /// The SQLite file (or `:memory:`).
+    /// The SQLite file (or `:memory:`), or a PostgreSQL URL (`postgres://…`), which
+    /// [`start`](Self::start) connects to.
     pub fn database(mut self, path: impl Into<String>) -> Self {
         self.config.database = path.into();
         self
@@ -237,6 +239,18 @@ impl PaymentServerBuilder {
         self
     }
 
+    /// The receiver's time limit per webhook attempt (see `[webhooks] timeout_ms`).
+    pub fn webhook_timeout(mut self, timeout: Duration) -> Self {
+        self.config.webhooks.timeout_ms = timeout.as_millis() as u64;
+        self
+    }
+
+    /// How long a worker's claim on a delivery lasts (see `[webhooks] lease_ms`).
+    pub fn webhook_lease(mut self, lease: Duration) -> Self {
+        self.config.webhooks.lease_ms = lease.as_millis() as u64;
+        self
+    }
+
     /// Checks every store's credentials at start (see `[vendors] check_at_start`).
     pub fn check_credentials_at_start(mut self, check: bool) -> Self {
         self.config.vendors.check_at_start = check;
@@ -279,7 +293,7 @@ impl PaymentServerBuilder {
         self
     }
 
-    /// Uses another store than the configured SQLite database.
+    /// Uses another store than the configured database.
     pub fn store(mut self, store: Arc<dyn Store>) -> Self {
         self.store = Some(store);
         self
@@ -321,6 +335,15 @@ impl PaymentServerBuilder {
         let record_keys = data_keys.record_password_keys()?;
         let store: Arc<dyn Store> = match self.store {
             Some(store) => store,
+            // Connecting is async: start() connects, and build() takes its store.
+            None if is_postgres_url(&config.database) => {
+                return Err(ConfigError::Invalid(
+                    "database: a PostgreSQL database is connected by start(); to build() \
+                     without starting, pass .store(PostgresStore::connect(url).await?)"
+                        .into(),
+                )
+                .into());
+            }
             None => Arc::new(SqliteStore::open(&config.database)?),
         };
         let clock: Arc<dyn Clock> = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
@@ -358,7 +381,11 @@ impl PaymentServerBuilder {
     ///
     /// # Errors
     /// Any unusable configuration value, or an address that cannot be bound.
-    pub async fn start(self) -> Result<ServerHandle, StartError> {
+    pub async fn start(mut self) -> Result<ServerHandle, StartError> {
+        if self.store.is_none() && is_postgres_url(&self.config.database) {
+            let store = PostgresStore::connect(&self.config.database).await?;
+            self.store = Some(Arc::new(store));
+        }
         let app = self.build()?;
         if app.config.vendors.check_at_start {
             check_at_start(&app.gateways).await?;

@@ -6,7 +6,8 @@
 //! found through `pg_config --bindir` or under `/usr/lib/postgresql/*/bin`) on a fresh
 //! data directory in a temporary folder, listening on `127.0.0.1` at a free port, as an
 //! unprivileged user when the test runs as root (PostgreSQL refuses to run as root).
-//! Dropping the value stops the cluster and removes its folder.
+//! Dropping the value stops the cluster and removes its folder. [`TestPostgres::shared`]
+//! starts one cluster per test binary, and each test takes a fresh database of it.
 //!
 //! Where there are no binaries, [`TestPostgres::start`] answers
 //! [`Unavailable`](StartError::Unavailable); [`TestPostgres::start_or_skip`] turns that
@@ -21,10 +22,11 @@
 //! ```
 
 use std::net::TcpListener;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The variable naming an already running server to use instead of a throwaway one.
@@ -66,6 +68,8 @@ struct Cluster {
     bin: PathBuf,
     data: PathBuf,
     user: Option<(u32, u32)>,
+    /// Started with `ssl = on` and the certificates in the folder.
+    tls: bool,
     running: bool,
     // Dropped after the cluster is stopped (fields drop in order, after `Drop::drop`).
     _dir: tempfile::TempDir,
@@ -78,17 +82,38 @@ impl TestPostgres {
     /// [`StartError::Unavailable`] when there are no binaries and no URL;
     /// [`StartError::Failed`] with the tools' output when they fail.
     pub fn start() -> Result<Self, StartError> {
-        if let Ok(url) = std::env::var(URL_VARIABLE)
+        Self::start_cluster(false).map(|(postgres, _)| postgres)
+    }
+
+    /// A throwaway cluster that speaks TLS (`ssl = on`), with a certificate for
+    /// `127.0.0.1` and `localhost` signed by a CA made for it (with the machine's
+    /// `openssl`); returns the cluster and the CA's PEM file, for `sslrootcert`. It
+    /// still accepts plain connections, so a test can tell the two apart. Always a
+    /// cluster of its own, never `PAYMENTS_TEST_POSTGRES_URL`.
+    ///
+    /// # Errors
+    /// As [`start`](Self::start), and when `openssl` is missing or fails
+    /// ([`StartError::Unavailable`] when it is missing).
+    pub fn start_tls() -> Result<(Self, PathBuf), StartError> {
+        Self::start_cluster(true).map(|(postgres, ca)| (postgres, ca.unwrap_or_default()))
+    }
+
+    fn start_cluster(tls: bool) -> Result<(Self, Option<PathBuf>), StartError> {
+        if !tls
+            && let Ok(url) = std::env::var(URL_VARIABLE)
             && !url.trim().is_empty()
         {
             let psql = bin_dir()
                 .map(|dir| dir.join("psql"))
                 .unwrap_or_else(|| PathBuf::from("psql"));
-            return Ok(Self {
-                url: url.trim().to_owned(),
-                psql,
-                _cluster: None,
-            });
+            return Ok((
+                Self {
+                    url: url.trim().to_owned(),
+                    psql,
+                    _cluster: None,
+                },
+                None,
+            ));
         }
         let bin = bin_dir().ok_or_else(|| {
             StartError::Unavailable(
@@ -123,10 +148,16 @@ impl TestPostgres {
                 "--no-sync".as_ref(),
             ],
         )?;
+        let ca = if tls {
+            Some(certificates(dir.path(), user)?)
+        } else {
+            None
+        };
         let mut cluster = Cluster {
             bin: bin.clone(),
             data,
             user,
+            tls,
             running: false,
             _dir: dir,
         };
@@ -137,16 +168,33 @@ impl TestPostgres {
             match cluster.start(port) {
                 Ok(()) => {
                     cluster.running = true;
-                    return Ok(Self {
-                        url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
-                        psql: bin.join("psql"),
-                        _cluster: Some(cluster),
-                    });
+                    return Ok((
+                        Self {
+                            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+                            psql: bin.join("psql"),
+                            _cluster: Some(cluster),
+                        },
+                        ca,
+                    ));
                 }
                 Err(error) => last = error.to_string(),
             }
         }
         Err(StartError::Failed(last))
+    }
+
+    /// A server someone else runs, at `url` (for tools such as the benchmark that are
+    /// given one): [`create_database`](Self::create_database) makes fresh databases on
+    /// it with the machine's `psql`; nothing is stopped on drop.
+    pub fn existing(url: &str) -> Self {
+        let psql = bin_dir()
+            .map(|dir| dir.join("psql"))
+            .unwrap_or_else(|| PathBuf::from("psql"));
+        Self {
+            url: url.trim().to_owned(),
+            psql,
+            _cluster: None,
+        }
     }
 
     /// [`start`](Self::start), or `None` with a loud message when this machine has no
@@ -157,6 +205,45 @@ impl TestPostgres {
     /// CI must run every store test.
     pub fn start_or_skip(what: &str) -> Option<Self> {
         match Self::start() {
+            Ok(postgres) => Some(postgres),
+            Err(StartError::Unavailable(why)) if !in_ci() => {
+                eprintln!(
+                    "\n*** SKIPPED {what}: {why} ***\n*** (under CI=true this is a failure) ***\n"
+                );
+                None
+            }
+            Err(error) => panic!("{what}: {error}"),
+        }
+    }
+
+    /// One server for the whole test binary, started on the first call and shared by
+    /// every test after it; each test takes a fresh database of its own with
+    /// [`create_database`](Self::create_database), so tests stay isolated and a binary
+    /// pays for one `initdb` only. A static is never dropped, so the cluster is stopped
+    /// (and its folder removed) by a small watchdog process once this process is gone.
+    ///
+    /// # Errors
+    /// As [`start`](Self::start), the same error for every caller.
+    pub fn shared() -> Result<&'static Self, &'static StartError> {
+        static SHARED: OnceLock<Result<TestPostgres, StartError>> = OnceLock::new();
+        SHARED
+            .get_or_init(|| {
+                let postgres = Self::start()?;
+                if let Some(cluster) = &postgres._cluster {
+                    cluster.stop_when_process_exits()?;
+                }
+                Ok(postgres)
+            })
+            .as_ref()
+    }
+
+    /// [`shared`](Self::shared), or `None` with a loud message when this machine has no
+    /// PostgreSQL and `CI` is not set.
+    ///
+    /// # Panics
+    /// As [`start_or_skip`](Self::start_or_skip).
+    pub fn shared_or_skip(what: &str) -> Option<&'static Self> {
+        match Self::shared() {
             Ok(postgres) => Some(postgres),
             Err(StartError::Unavailable(why)) if !in_ci() => {
                 eprintln!(
@@ -223,11 +310,17 @@ impl TestPostgres {
 
 impl Cluster {
     fn start(&self, port: u16) -> Result<(), StartError> {
-        let options = format!(
+        let mut options = format!(
             "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
              -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
             self.socket_dir().display()
         );
+        if self.tls {
+            let dir = self.socket_dir().display();
+            options.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={dir}/server.pem -c ssl_key_file={dir}/server.key"
+            ));
+        }
         let log = self.socket_dir().join("server.log");
         let started = run(
             &self.bin.join("pg_ctl"),
@@ -249,6 +342,33 @@ impl Cluster {
             let log = std::fs::read_to_string(&log).unwrap_or_default();
             StartError::Failed(format!("{error}\n{log}"))
         })
+    }
+
+    /// Spawns a watchdog that waits for this process to end, then stops the cluster and
+    /// removes its folder (for a cluster held in a static, which is never dropped). It
+    /// runs as the cluster's user, and watches `/proc` rather than signalling, which
+    /// an unprivileged user may not do to a root process.
+    fn stop_when_process_exits(&self) -> Result<(), StartError> {
+        let script = "while [ -d \"/proc/$0\" ]; do sleep 0.2; done; \
+                      \"$1\" -D \"$2\" -m immediate -w stop >/dev/null 2>&1; rm -rf \"$3\"";
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(script)
+            .arg(std::process::id().to_string())
+            .arg(self.bin.join("pg_ctl"))
+            .arg(&self.data)
+            .arg(self._dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some((uid, gid)) = self.user {
+            command.uid(uid).gid(gid).current_dir("/");
+        }
+        command
+            .spawn()
+            .map(drop)
+            .map_err(|e| StartError::Failed(format!("the cluster's watchdog: {e}")))
     }
 
     fn socket_dir(&self) -> &Path {
@@ -277,6 +397,102 @@ impl Drop for Cluster {
             eprintln!("test-postgres: could not stop the cluster: {error}");
         }
     }
+}
+
+/// Makes a CA and a server certificate for `127.0.0.1`/`localhost` in `dir` (as the
+/// cluster's user, who must read the key); returns the CA's PEM file.
+fn certificates(dir: &Path, user: Option<(u32, u32)>) -> Result<PathBuf, StartError> {
+    let openssl = Path::new("/usr/bin/openssl");
+    let openssl = if openssl.is_file() {
+        openssl.to_path_buf()
+    } else {
+        which("openssl").ok_or_else(|| {
+            StartError::Unavailable("no openssl to make the TLS test certificates".into())
+        })?
+    };
+    let file = |name: &str| dir.join(name);
+    let extensions = file("server.ext");
+    std::fs::write(
+        &extensions,
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n\
+         keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .map_err(|e| StartError::Failed(format!("certificate extensions: {e}")))?;
+    let os = |path: &Path| path.as_os_str().to_owned();
+    let steps: [Vec<std::ffi::OsString>; 3] = [
+        vec![
+            "req".into(),
+            "-x509".into(),
+            "-newkey".into(),
+            "ec".into(),
+            "-pkeyopt".into(),
+            "ec_paramgen_curve:prime256v1".into(),
+            "-nodes".into(),
+            "-days".into(),
+            "2".into(),
+            "-subj".into(),
+            "/CN=test-postgres CA".into(),
+            "-addext".into(),
+            "basicConstraints=critical,CA:TRUE".into(),
+            "-addext".into(),
+            "keyUsage=critical,keyCertSign,cRLSign".into(),
+            "-keyout".into(),
+            os(&file("ca.key")),
+            "-out".into(),
+            os(&file("ca.pem")),
+        ],
+        vec![
+            "req".into(),
+            "-newkey".into(),
+            "ec".into(),
+            "-pkeyopt".into(),
+            "ec_paramgen_curve:prime256v1".into(),
+            "-nodes".into(),
+            "-subj".into(),
+            "/CN=localhost".into(),
+            "-keyout".into(),
+            os(&file("server.key")),
+            "-out".into(),
+            os(&file("server.csr")),
+        ],
+        vec![
+            "x509".into(),
+            "-req".into(),
+            "-in".into(),
+            os(&file("server.csr")),
+            "-CA".into(),
+            os(&file("ca.pem")),
+            "-CAkey".into(),
+            os(&file("ca.key")),
+            "-CAcreateserial".into(),
+            "-days".into(),
+            "2".into(),
+            "-extfile".into(),
+            os(&extensions),
+            "-out".into(),
+            os(&file("server.pem")),
+        ],
+    ];
+    if let Some((uid, gid)) = user {
+        std::os::unix::fs::chown(&extensions, Some(uid), Some(gid))
+            .map_err(|e| StartError::Failed(format!("chown of the extensions: {e}")))?;
+    }
+    for step in &steps {
+        let args: Vec<&std::ffi::OsStr> = step.iter().map(|a| a.as_os_str()).collect();
+        run(&openssl, user, &args)?;
+    }
+    // PostgreSQL refuses a key others may read.
+    std::fs::set_permissions(file("server.key"), std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| StartError::Failed(format!("server key permissions: {e}")))?;
+    Ok(file("ca.pem"))
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|candidate| candidate.is_file())
+    })
 }
 
 fn in_ci() -> bool {

@@ -36,3 +36,15 @@ fn a_throwaway_cluster_serves_isolated_databases_and_stops_on_drop() {
         );
     }
 }
+
+#[test]
+fn the_shared_cluster_is_one_server_with_a_fresh_database_per_caller() {
+    let Some(first) = TestPostgres::shared_or_skip("test-postgres shared cluster test") else {
+        return;
+    };
+    let second = TestPostgres::shared().unwrap();
+    assert_eq!(first.url(), second.url(), "one server per test binary");
+    let a = first.create_database("shared_test").unwrap();
+    let b = second.create_database("shared_test").unwrap();
+    assert_ne!(a, b);
+}

@@ -7,6 +7,7 @@ mod coupons;
 mod failures;
 mod iamport;
 mod identity;
+mod multi_instance;
 mod portone;
 mod races;
 mod replays;

@@ -4,12 +4,12 @@
 //! stored) and `scale` (history-read at growing numbers of stored histories).
 
 use crate::error::BenchError;
-use crate::harness::{PASSWORD, STORE, Stack};
+use crate::harness::{Engine, PASSWORD, STORE, Stack};
 use crate::measure::{drive, drive_rate, mix};
 use crate::options::Scenario;
 use crate::preload::PreloadSet;
 use crate::report::Row;
-use crate::scenarios::Ctx;
+use crate::scenarios::{Ctx, TWO_INSTANCES};
 use payments_client::PaymentsClient;
 use payments_core::records::{Password, PaymentHistoryCreate, Source, Vendor, VendorCode};
 use std::sync::Arc;
@@ -111,7 +111,39 @@ pub async fn read(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, BenchError> {
         ),
     );
     stack.stop().await;
+    for engine in ctx.postgres_engines() {
+        let (stack, mut preloaded) = Stack::start_on(engine, std::slice::from_ref(&set)).await?;
+        let loaded = preloaded
+            .pop()
+            .ok_or_else(|| BenchError::Setup("history-read: nothing was preloaded".into()))?;
+        let label = format!("history-read{}", engine.suffix());
+        ctx.notes.push(format!(
+            "{label}: {} histories preloaded in {:.2?}",
+            loaded.ids.len(),
+            loaded.elapsed
+        ));
+        let clients = stack.clients(ctx.concurrency())?;
+        let row = read_row(
+            ctx,
+            Scenario::HistoryRead,
+            &label,
+            clients,
+            Arc::new(loaded.ids),
+            ctx.warmup,
+        )
+        .await;
+        rows.push(engine_note(row, engine));
+        stack.stop().await;
+    }
     Ok(rows)
+}
+
+/// Notes a row of two instances as such.
+pub(crate) fn engine_note(row: Row, engine: Engine<'_>) -> Row {
+    match engine {
+        Engine::Postgres { instances, .. } if instances > 1 => row.with_note(TWO_INSTANCES),
+        _ => row,
+    }
 }
 
 /// `history-create`: a Toss card payment at the fake, then registered with the server.
@@ -119,13 +151,23 @@ pub async fn read(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, BenchError> {
 /// # Errors
 /// When the stack does not start.
 pub async fn create(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, BenchError> {
-    let (stack, _) = Stack::start(&[]).await?;
+    let mut rows = vec![create_on(ctx, Engine::Sqlite).await?];
+    for engine in ctx.postgres_engines() {
+        let row = create_on(ctx, engine).await?;
+        rows.push(engine_note(row, engine));
+    }
+    Ok(rows)
+}
+
+/// One `history-create` row on `engine`.
+async fn create_on(ctx: &mut Ctx<'_>, engine: Engine<'_>) -> Result<Row, BenchError> {
+    let (stack, _) = Stack::start_on(engine, &[]).await?;
     let clients = stack.clients(ctx.concurrency())?;
     let pg = stack.pg.clone();
-    let label = "history-create";
+    let label = format!("history-create{}", engine.suffix());
     let measured = drive(
         &ctx.progress,
-        label,
+        &label,
         ctx.concurrency(),
         ctx.budget,
         ctx.warmup,
@@ -167,10 +209,8 @@ pub async fn create(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, BenchError> {
     )
     .await;
     stack.stop().await;
-    Ok(vec![
-        Row::measured(Scenario::HistoryCreate, label, &measured)
-            .with_note("one operation = key-in card payment at fake-toss + histories().create"),
-    ])
+    Ok(Row::measured(Scenario::HistoryCreate, label, &measured)
+        .with_note("one operation = key-in card payment at fake-toss + histories().create"))
 }
 
 /// `scale`: history-read on a server holding each of `--scale` histories.

@@ -14,6 +14,7 @@ pub mod flood;
 pub mod histories;
 pub mod webhook;
 
+use crate::harness::Engine;
 use crate::measure::{Budget, Progress};
 use crate::options::Options;
 
@@ -31,11 +32,29 @@ pub struct Ctx<'a> {
     pub notes: Vec<String>,
     /// Unmeasured load before each closed-loop row.
     pub warmup: std::time::Duration,
+    /// The PostgreSQL server of `--database`, when one was given.
+    pub postgres: Option<&'a test_postgres::TestPostgres>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
     /// Connections per row.
     pub fn concurrency(&self) -> usize {
         self.options.concurrency.max(1)
     }
+
+    /// The PostgreSQL engines the read, create and webhook rows also run on: one
+    /// instance, then two on one database; none without `--database`.
+    pub fn postgres_engines(&self) -> Vec<Engine<'a>> {
+        self.postgres
+            .map(|server| {
+                [1, 2]
+                    .map(|instances| Engine::Postgres { server, instances })
+                    .to_vec()
+            })
+            .unwrap_or_default()
+    }
 }
+
+/// The note on a row of two instances on one PostgreSQL (on this 2-core machine).
+pub(crate) const TWO_INSTANCES: &str = "two server instances in this one process on one PostgreSQL, \
+     clients spread over both; on 2 cores the ratio to one instance is coordination cost, not speed-up";

@@ -4,7 +4,7 @@
 //! which verifies it. Latency is from the deposit call to the verified receipt.
 
 use crate::error::BenchError;
-use crate::harness::{PASSWORD, STORE, Stack};
+use crate::harness::{Engine, PASSWORD, STORE, Stack};
 use crate::measure::{Budget, Measured};
 use crate::options::Scenario;
 use crate::report::Row;
@@ -25,14 +25,25 @@ const SETUP_CONCURRENCY: usize = 16;
 /// # Errors
 /// When the stack does not start or the virtual accounts cannot be prepared.
 pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, BenchError> {
+    let mut rows = vec![run_on(ctx, Engine::Sqlite).await?];
+    for engine in ctx.postgres_engines() {
+        let row = run_on(ctx, engine).await?;
+        rows.push(crate::scenarios::histories::engine_note(row, engine));
+    }
+    Ok(rows)
+}
+
+/// One webhook row on `engine` (on two instances the PG's webhooks reach the first,
+/// and both instances' workers deliver).
+async fn run_on(ctx: &mut Ctx<'_>, engine: Engine<'_>) -> Result<Row, BenchError> {
     let rate = ctx.options.webhook_rate.max(1);
     let count = match ctx.budget {
         Budget::Count(count) => count,
         Budget::For(duration) => (duration.as_secs_f64() * f64::from(rate)).ceil() as u64,
     }
     .max(1);
-    let (stack, _) = Stack::start(&[]).await?;
-    let label = format!("webhook {rate}/s");
+    let (stack, _) = Stack::start_on(engine, &[]).await?;
+    let label = format!("webhook {rate}/s{}", engine.suffix());
 
     // Setup, not measured: a waiting virtual account and its history per deposit.
     let started = Instant::now();
@@ -107,9 +118,7 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, BenchError> {
     measured.merge(deposit_errors);
     bar.finish();
     stack.stop().await;
-    Ok(
-        vec![Row::measured(Scenario::Webhook, label, &measured).with_note(
+    Ok(Row::measured(Scenario::Webhook, label, &measured).with_note(
         "latency from FakeIamport::deposit to the verified receipt; ops/s = receipts per second",
-    )],
-    )
+    ))
 }

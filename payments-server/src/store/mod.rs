@@ -2,7 +2,8 @@
 //! [`HistoryStore`], [`ReservationStore`], [`TransactionStore`], [`CouponStore`],
 //! [`OutboxStore`], [`IdempotencyStore`], [`PasswordStore`] (the guess limiter's counts and
 //! hash upgrades); [`Store`] is all of them, what the server
-//! holds. [`sqlite`] is the engine the server ships with.
+//! holds. [`sqlite`] is the engine the server ships with (one instance per file);
+//! [`postgres`] lets several instances share one database.
 //!
 //! The store keeps what the service hands it: PG objects, cancels and webhook bodies
 //! arrive already sealed (see [`crate::at_rest`]) and passwords already hashed, so no
@@ -15,6 +16,7 @@ pub mod histories;
 pub mod idempotency;
 pub mod outbox;
 pub mod passwords;
+pub mod postgres;
 pub mod reservations;
 pub mod sqlite;
 pub mod transactions;
@@ -27,6 +29,7 @@ pub use outbox::{
     Attempt, AttemptOutcome, Delivery, DeliveryState, GivenUp, MessageKind, NewMessage, OutboxStore,
 };
 pub use passwords::{AttemptPolicy, AttemptState, PasswordRecord, PasswordStore, RecordKind};
+pub use postgres::PostgresStore;
 pub use reservations::{ReservationStore, StoredReservation};
 pub use sqlite::SqliteStore;
 pub use transactions::{StoredTransaction, TransactionStore, TransactionWrite};

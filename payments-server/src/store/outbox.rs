@@ -48,7 +48,7 @@ pub struct NewMessage {
     pub created_at: Timestamp,
 }
 
-/// A delivery that is due.
+/// A delivery claimed for an attempt.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delivery {
     /// The outbox row.
@@ -122,12 +122,34 @@ pub struct GivenUp {
 /// Where outgoing messages and their deliveries live.
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
+    /// Claims up to `limit` deliveries due at `now_ms` (pending, their next attempt due,
+    /// no lease in force), oldest due first, and leases them until `lease_until_ms`: no
+    /// worker, of this instance or another on the same database, claims them again
+    /// before then. [`record_attempt`](Self::record_attempt) ends the lease; a worker
+    /// that dies before recording leaves the lease to run out, and the delivery is
+    /// claimed again after `lease_until_ms`. The lease must outlast one attempt (see
+    /// `[webhooks] lease_ms`), or a slow receiver could be sent a message twice.
+    ///
+    /// # Errors
     /// Engine failures.
-    async fn due_deliveries(&self, now_ms: i64, limit: usize) -> Result<Vec<Delivery>, StoreError>;
+    async fn claim_deliveries(
+        &self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError>;
 
+    /// When the next pending delivery may be claimed (its next attempt, or the end of
+    /// its lease, whichever is later); `None` when nothing is pending.
+    ///
+    /// # Errors
     /// Engine failures.
     async fn next_due(&self) -> Result<Option<i64>, StoreError>;
 
+    /// Records an attempt at a claimed delivery, moves the row on as `outcome` says and
+    /// ends its lease, in one transaction.
+    ///
+    /// # Errors
     /// Engine failures.
     async fn record_attempt(
         &self,

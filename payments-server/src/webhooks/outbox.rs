@@ -1,7 +1,10 @@
 //! The outbox worker: delivers each pending webhook to its URL, sealed in the envelope
 //! its history was created with, retrying failures on the configured schedule until the
 //! attempt budget runs out. Deliveries live in the database, so a restart resumes them;
-//! every attempt is recorded. Delivery is at least once: receivers de-duplicate by the
+//! every attempt is recorded. Each round claims its deliveries under a lease
+//! (`[webhooks] lease_ms`), so several instances on one database never attempt the
+//! same delivery at once, and one that dies mid-round leaves its claims to run out and
+//! be taken by another. Delivery is at least once: receivers de-duplicate by the
 //! `X-Payments-Webhook-Id` header (the WebhookHistory's `id`).
 
 use crate::app::App;
@@ -32,10 +35,18 @@ pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
         if *shutdown.borrow() {
             return;
         }
-        let due = match app.store.due_deliveries(app.now_ms(), BATCH).await {
+        // Claimed under a lease: another instance's worker on the same database skips
+        // these until the lease runs out, which it only does if this worker died.
+        let now = app.now_ms();
+        let lease = i64::try_from(app.config.webhooks.lease_ms).unwrap_or(i64::MAX);
+        let due = match app
+            .store
+            .claim_deliveries(now, now.saturating_add(lease), BATCH)
+            .await
+        {
             Ok(due) => due,
             Err(error) => {
-                tracing::error!(%error, "outbox: cannot read due deliveries");
+                tracing::error!(%error, "outbox: cannot claim due deliveries");
                 Vec::new()
             }
         };

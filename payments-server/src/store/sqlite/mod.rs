@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_password_attempts.sql"),
     include_str!("../migrations/0006_reservation_deletions.sql"),
     include_str!("../migrations/0007_charge_attempts.sql"),
+    include_str!("../migrations/0008_outbox_leases.sql"),
 ];
 
 /// How many reader connections a file database gets.

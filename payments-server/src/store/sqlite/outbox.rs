@@ -1,5 +1,6 @@
-//! [`OutboxStore`] on SQLite: deliveries are rows, attempts are recorded with the row's
-//! move in one SQL transaction.
+//! [`OutboxStore`] on SQLite: deliveries are rows, claimed under a lease
+//! (`leased_until`, as on PostgreSQL) on the one writer connection; attempts are
+//! recorded with the row's move, and the lease's end, in one SQL transaction.
 
 use super::{SqliteStore, engine, parse_envelope, parse_ts, parse_uuid, ts};
 use crate::store::{
@@ -11,46 +12,74 @@ use uuid::Uuid;
 
 #[async_trait]
 impl OutboxStore for SqliteStore {
-    async fn due_deliveries(&self, now_ms: i64, limit: usize) -> Result<Vec<Delivery>, StoreError> {
-        self.read(move |c| {
-            let mut statement = c
-                .prepare_cached(
-                    "SELECT o.id, o.webhook_id, w.body_sealed, o.url, o.envelope, o.attempts, \
-                     w.kind, w.history_id \
-                     FROM outbox o JOIN webhooks w ON w.id = o.webhook_id \
-                     WHERE o.state = 'pending' AND o.next_attempt_at <= ?1 \
-                     ORDER BY o.next_attempt_at, o.id LIMIT ?2",
-                )
-                .map_err(engine)?;
-            let rows = statement
-                .query_map(params![now_ms, limit as i64], |row| {
-                    Ok((
-                        row.get::<_, i64>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, String>(2)?,
-                        row.get::<_, String>(3)?,
-                        row.get::<_, String>(4)?,
-                        row.get::<_, i64>(5)?,
-                        row.get::<_, String>(6)?,
-                        row.get::<_, Option<String>>(7)?,
-                    ))
-                })
-                .map_err(engine)?;
+    async fn claim_deliveries(
+        &self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        // On the one writer connection, the read and the lease cannot be split by
+        // another claim.
+        self.write(move |connection| {
+            let tx = connection.transaction().map_err(engine)?;
             let mut out = Vec::new();
-            for row in rows {
-                let (outbox_id, webhook_id, body_sealed, url, envelope, attempts, kind, history) =
-                    row.map_err(engine)?;
-                out.push(Delivery {
-                    outbox_id,
-                    webhook_id: parse_uuid(&webhook_id, "webhook_id")?,
-                    kind: parse_kind(&kind)?,
-                    history_id: history.map(|h| parse_uuid(&h, "history_id")).transpose()?,
-                    body_sealed,
-                    url,
-                    envelope: parse_envelope(&envelope)?,
-                    attempts: attempts as u32,
-                });
+            {
+                let mut statement = tx
+                    .prepare_cached(
+                        "SELECT o.id, o.webhook_id, w.body_sealed, o.url, o.envelope, o.attempts, \
+                         w.kind, w.history_id \
+                         FROM outbox o JOIN webhooks w ON w.id = o.webhook_id \
+                         WHERE o.state = 'pending' AND o.next_attempt_at <= ?1 \
+                         AND (o.leased_until IS NULL OR o.leased_until <= ?1) \
+                         ORDER BY o.next_attempt_at, o.id LIMIT ?2",
+                    )
+                    .map_err(engine)?;
+                let rows = statement
+                    .query_map(params![now_ms, limit as i64], |row| {
+                        Ok((
+                            row.get::<_, i64>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, String>(2)?,
+                            row.get::<_, String>(3)?,
+                            row.get::<_, String>(4)?,
+                            row.get::<_, i64>(5)?,
+                            row.get::<_, String>(6)?,
+                            row.get::<_, Option<String>>(7)?,
+                        ))
+                    })
+                    .map_err(engine)?;
+                for row in rows {
+                    let (
+                        outbox_id,
+                        webhook_id,
+                        body_sealed,
+                        url,
+                        envelope,
+                        attempts,
+                        kind,
+                        history,
+                    ) = row.map_err(engine)?;
+                    out.push(Delivery {
+                        outbox_id,
+                        webhook_id: parse_uuid(&webhook_id, "webhook_id")?,
+                        kind: parse_kind(&kind)?,
+                        history_id: history.map(|h| parse_uuid(&h, "history_id")).transpose()?,
+                        body_sealed,
+                        url,
+                        envelope: parse_envelope(&envelope)?,
+                        attempts: attempts as u32,
+                    });
+                }
+                let mut lease = tx
+                    .prepare_cached("UPDATE outbox SET leased_until = ?2 WHERE id = ?1")
+                    .map_err(engine)?;
+                for delivery in &out {
+                    lease
+                        .execute(params![delivery.outbox_id, lease_until_ms])
+                        .map_err(engine)?;
+                }
             }
+            tx.commit().map_err(engine)?;
             Ok(out)
         })
         .await
@@ -59,7 +88,8 @@ impl OutboxStore for SqliteStore {
     async fn next_due(&self) -> Result<Option<i64>, StoreError> {
         self.read(|c| {
             c.query_row(
-                "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'",
+                "SELECT MIN(MAX(next_attempt_at, COALESCE(leased_until, next_attempt_at))) \
+                 FROM outbox WHERE state = 'pending'",
                 [],
                 |row| row.get::<_, Option<i64>>(0),
             )
@@ -91,15 +121,18 @@ impl OutboxStore for SqliteStore {
             .map_err(engine)?;
             match outcome {
                 AttemptOutcome::Delivered => tx.execute(
-                    "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?2 WHERE id = ?1",
+                    "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?2, \
+                     leased_until = NULL WHERE id = ?1",
                     params![outbox_id, ts(&attempt.at)],
                 ),
                 AttemptOutcome::RetryAt(at) => tx.execute(
-                    "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2 WHERE id = ?1",
+                    "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, \
+                     leased_until = NULL WHERE id = ?1",
                     params![outbox_id, at],
                 ),
                 AttemptOutcome::GiveUp => tx.execute(
-                    "UPDATE outbox SET state = 'failed', attempts = attempts + 1 WHERE id = ?1",
+                    "UPDATE outbox SET state = 'failed', attempts = attempts + 1, leased_until = NULL \
+                     WHERE id = ?1",
                     params![outbox_id],
                 ),
             }
@@ -111,6 +144,7 @@ impl OutboxStore for SqliteStore {
     }
 
     async fn redeliver(&self, webhook_id: Uuid, now_ms: i64) -> Result<bool, StoreError> {
+        // A lease in force stays: the worker holding it is still delivering.
         let found = self.write(move |connection| {
             let changed = connection
                 .execute(
@@ -318,7 +352,7 @@ mod tests {
             .unwrap();
 
         let now = at("2026-06-01T00:00:00.000Z").timestamp_millis();
-        let due = store.due_deliveries(now, 10).await.unwrap();
+        let due = store.claim_deliveries(now, now + 60_000, 10).await.unwrap();
         assert_eq!(due.len(), 1);
         assert_eq!(store.outbox_depth().await.unwrap(), 1);
         assert_eq!(
@@ -339,7 +373,13 @@ mod tests {
             )
             .await
             .unwrap();
-        assert!(store.due_deliveries(now, 10).await.unwrap().is_empty());
+        assert!(
+            store
+                .claim_deliveries(now, now + 60_000, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         assert_eq!(store.next_due().await.unwrap(), Some(now + 1_000));
         store
             .record_attempt(due[0].outbox_id, &attempt, AttemptOutcome::GiveUp)
@@ -389,7 +429,7 @@ mod tests {
             error: Some("could not reach the receiver".into()),
         };
         // 11 and 13 give up; 12 is still pending and must not be listed.
-        for delivery in store.due_deliveries(now, 10).await.unwrap() {
+        for delivery in store.claim_deliveries(now, now + 60_000, 10).await.unwrap() {
             let outcome = if delivery.webhook_id == Uuid::from_u128(12) {
                 AttemptOutcome::RetryAt(now + 1_000)
             } else {
