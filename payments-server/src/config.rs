@@ -25,6 +25,9 @@
 //! max_attempts = 6
 //! timeout_ms = 10000
 //! unknown_payment_grace_ms = 60000      # a PG webhook for an unregistered payment warns after this
+//! allow_hosts = []                      # hosts delivered to whatever their address (tests: ["127.0.0.1"])
+//! allow_insecure = false                # true: plain http:// receivers too
+//! redeliver_interval_ms = 60000         # one caller-asked re-delivery per message per this
 //!
 //! [events]                              # transaction events (approved, failed, cancelled)
 //! url = "https://shop.example/payments/events"
@@ -204,6 +207,18 @@ pub struct WebhookConfig {
     /// it is logged as a warning, in milliseconds (before, it is the usual race with the
     /// caller's registration, logged at debug).
     pub unknown_payment_grace_ms: u64,
+    /// Hosts webhooks and events may be delivered to whatever address they have or
+    /// resolve to (`127.0.0.1`, `localhost`, `[::1]`, an internal name): every other host
+    /// must be, and resolve only to, a public address. Tests and local development list
+    /// their receivers here; production lists nothing.
+    pub allow_hosts: Vec<String>,
+    /// Deliver to plain `http://` URLs too (tests, local development); off, a
+    /// `webhook_url` or `[events] url` must be `https://`.
+    pub allow_insecure: bool,
+    /// The shortest wait between two re-deliveries of one message that a caller asks
+    /// for (`POST /payments/{webhooks,events}/{id}/redeliver`), in milliseconds; a
+    /// request sooner is `429` with `Retry-After`.
+    pub redeliver_interval_ms: u64,
 }
 
 impl Default for WebhookConfig {
@@ -214,11 +229,19 @@ impl Default for WebhookConfig {
             timeout_ms: 10_000,
             poll_interval_ms: 1_000,
             unknown_payment_grace_ms: 60_000,
+            allow_hosts: Vec::new(),
+            allow_insecure: false,
+            redeliver_interval_ms: 60_000,
         }
     }
 }
 
 impl WebhookConfig {
+    /// Where deliveries may go under this configuration.
+    pub fn egress(&self) -> crate::webhooks::egress::EgressPolicy {
+        crate::webhooks::egress::EgressPolicy::new(&self.allow_hosts, self.allow_insecure)
+    }
+
     /// The wait after the `attempts`-th failed attempt (1-based).
     pub fn backoff(&self, attempts: u32) -> Duration {
         let index =
@@ -422,7 +445,8 @@ impl ServerConfig {
     /// Checks what start-up would otherwise fail on late.
     ///
     /// # Errors
-    /// A missing sealed-v2 secret or data key, a zero limit, or a PortOne V2 store without
+    /// A missing sealed-v2 secret or data key, a zero limit, an `[events] url` the
+    /// `[webhooks]` egress rules refuse, or a PortOne V2 store without
     /// its store id or with a webhook secret that is not `whsec_` + base64.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.envelopes.sealed_v2_secret.expose().len() < 16 {
@@ -458,6 +482,10 @@ impl ServerConfig {
             return Err(ConfigError::Invalid(
                 "passwords: max_failures and window_secs must be above zero, and max_lockout_secs at least window_secs".into(),
             ));
+        }
+        if let Some(url) = &self.events.url {
+            crate::validate::webhook_url("events.url", url, &self.webhooks.egress())
+                .map_err(|error| ConfigError::Invalid(error.to_string()))?;
         }
         if self.body_limit == 0 || self.webhooks.max_attempts == 0 {
             return Err(ConfigError::Invalid(

@@ -7,7 +7,7 @@ use crate::app::{App, Envelopes};
 use crate::at_rest::DataKeys;
 use crate::config::{ConfigError, IamportStore, PortOneStore, ServerConfig, TossStore};
 use crate::store::{SqliteStore, Store, StoreError};
-use crate::vendors::{self, http_client};
+use crate::vendors;
 use payments_core::clock::{Clock, IdGen, RandomIdGen, SystemClock};
 use payments_core::envelope::{CompatKey, EnvelopeError, SealedV2Key};
 use payments_core::password::{PasswordError, PasswordHasher};
@@ -249,6 +249,36 @@ impl PaymentServerBuilder {
         self
     }
 
+    /// Hosts webhooks and events may be delivered to whatever their address (see
+    /// `[webhooks] allow_hosts`): tests and local development list `127.0.0.1`.
+    pub fn webhook_allow_hosts<I, S>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.config.webhooks.allow_hosts = hosts.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Delivers to plain `http://` URLs too (see `[webhooks] allow_insecure`).
+    pub fn webhook_allow_insecure(mut self, allow: bool) -> Self {
+        self.config.webhooks.allow_insecure = allow;
+        self
+    }
+
+    /// Receivers on this machine: `127.0.0.1`, `localhost` and `[::1]` allowed, plain
+    /// http allowed. For tests, examples and `--demo`, never production.
+    pub fn allow_local_receivers(self) -> Self {
+        self.webhook_allow_hosts(["127.0.0.1", "localhost", "::1"])
+            .webhook_allow_insecure(true)
+    }
+
+    /// The shortest wait between two caller-asked re-deliveries of one message.
+    pub fn redeliver_interval(mut self, every: Duration) -> Self {
+        self.config.webhooks.redeliver_interval_ms = every.as_millis() as u64;
+        self
+    }
+
     /// Where transaction events are delivered.
     pub fn event_url(mut self, url: impl Into<String>) -> Self {
         self.config.events.url = Some(url.into());
@@ -323,10 +353,10 @@ impl PaymentServerBuilder {
             None => Arc::new(SqliteStore::open(&config.database)?),
         };
         let clock: Arc<dyn Clock> = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
-        let webhook_http = http_client(
-            Duration::from_millis(config.webhooks.timeout_ms),
-            Duration::from_secs(5),
-        )?;
+        let egress = config.webhooks.egress();
+        let webhook_http = egress.client(Duration::from_millis(config.webhooks.timeout_ms))?;
+        let redeliveries =
+            crate::rate_limit::KeyedLimiter::new(1, config.webhooks.redeliver_interval_ms, 10_000);
         let unknown_payments = crate::webhooks::unknown::UnknownPayments::new(
             Duration::from_millis(config.webhooks.unknown_payment_grace_ms),
         );
@@ -343,6 +373,8 @@ impl PaymentServerBuilder {
             clock,
             ids: self.ids.unwrap_or_else(|| Arc::new(RandomIdGen)),
             webhook_http,
+            egress,
+            redeliveries,
             in_flight: Arc::new(AtomicI64::new(0)),
             unknown_payments,
             coupon_guard: crate::guess_guard::GuessGuard::default(),

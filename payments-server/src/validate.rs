@@ -1,6 +1,7 @@
 //! Checks on caller input that the wire types cannot express, each naming its field.
 
 use crate::errors::FieldError;
+use crate::webhooks::egress::{EgressPolicy, EgressRefusal};
 use payments_core::records::Source;
 
 /// Longest accepted identifier or title.
@@ -58,18 +59,47 @@ pub fn password(field: &str, password: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
-/// An absolute http(s) URL.
+/// Longest URL accepted as a delivery target.
+const MAX_URL_LEN: usize = 2048;
+
+/// An absolute URL the server may deliver to under `policy`: https (http only with
+/// `allow_insecure`), and not an IP literal in a refused range unless its host is listed.
+/// A host name is checked again, address by address, each time it is connected to.
 ///
 /// # Errors
-/// A [`FieldError`] naming the field.
-pub fn webhook_url(field: &str, url: &str) -> Result<(), FieldError> {
-    match url::Url::parse(url) {
-        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => {
-            Ok(())
-        }
-        _ => Err(FieldError::new(
+/// A [`FieldError`] naming the field and why the URL is refused.
+pub fn webhook_url(field: &str, url: &str, policy: &EgressPolicy) -> Result<(), FieldError> {
+    if url.len() > MAX_URL_LEN {
+        return Err(FieldError::new(
             field,
-            format!("{url:?} is not an absolute http(s) URL"),
-        )),
+            format!("must be at most {MAX_URL_LEN} bytes"),
+        ));
+    }
+    let parsed = url::Url::parse(url)
+        .map_err(|_| FieldError::new(field, format!("{} is not an absolute URL", echo(url))))?;
+    policy.check_url(&parsed).map_err(|refusal| {
+        let hint = match refusal {
+            EgressRefusal::Scheme(_) => "",
+            EgressRefusal::NoHost | EgressRefusal::NonPublic(_) => {
+                " (a receiver on a private network must be listed in the server's [webhooks] allow_hosts)"
+            }
+        };
+        FieldError::new(field, format!("{refusal}{hint}"))
+    })
+}
+
+/// How much of a caller's value an error message repeats.
+const ECHO_CHARS: usize = 64;
+
+/// A caller's value as an error message repeats it: quoted and escaped (so control
+/// characters show as escapes, never act on a terminal or log), and cut after 64
+/// characters, so a megabyte of input does not come back as a megabyte of error.
+pub fn echo(value: &str) -> String {
+    let mut chars = value.chars();
+    let head: String = chars.by_ref().take(ECHO_CHARS).collect();
+    if chars.next().is_some() {
+        format!("{head:?}… ({} bytes)", value.len())
+    } else {
+        format!("{head:?}")
     }
 }

@@ -52,6 +52,8 @@ fn builder(portone: &FakePortOne, database: &str) -> PaymentServerBuilder {
         .webhook_retry_schedule(&[Duration::from_millis(20), Duration::from_millis(40)])
         .webhook_max_attempts(50)
         .webhook_poll_interval(Duration::from_millis(20))
+        // The receivers and the event sink listen on 127.0.0.1 over plain http.
+        .allow_local_receivers()
 }
 
 async fn spawn_with(portone: FakePortOne, timeout: Duration) -> PortOneApp {

@@ -60,6 +60,18 @@ impl ApiError {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
     }
 
+    /// `429 TOO_MANY_ATTEMPTS` with `Retry-After`.
+    pub fn too_many(retry_after_secs: u64, message: impl Into<String>) -> Self {
+        Self {
+            retry_after: Some(retry_after_secs),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::TooManyAttempts,
+                message,
+            )
+        }
+    }
+
     /// `409` with a code naming the problem.
     fn conflict(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, message)
@@ -374,6 +386,9 @@ impl From<RedeliverError> for ApiError {
         match error {
             RedeliverError::NotFound(what) => Self::not_found(what),
             RedeliverError::Access(e) => e.into(),
+            RedeliverError::TooSoon { retry_after_secs } => {
+                Self::too_many(retry_after_secs, error.to_string())
+            }
             RedeliverError::Store(e) => e.into(),
         }
     }
