@@ -62,6 +62,10 @@ pub struct App {
     /// Where webhooks and events may be delivered (`[webhooks] allow_hosts`,
     /// `allow_insecure`).
     pub egress: crate::webhooks::egress::EgressPolicy,
+    /// PG fetches asked for by webhooks, one per payment at a time.
+    pub refreshes: crate::webhooks::coalesce::Refreshes,
+    /// PG webhooks per source address (`[limits] intake_burst`, `intake_refill_ms`).
+    pub intake: crate::rate_limit::KeyedLimiter<std::net::IpAddr>,
     /// Caller-asked re-deliveries, per message (`[webhooks] redeliver_interval_ms`).
     pub redeliveries: crate::rate_limit::KeyedLimiter<uuid::Uuid>,
     /// When the server started.

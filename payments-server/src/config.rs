@@ -33,6 +33,11 @@
 //! url = "https://shop.example/payments/events"
 //! envelope = "sealed-v2"
 //!
+//! [limits]
+//! intake_burst = 100                    # PG webhooks per source address at once ...
+//! intake_refill_ms = 20                 # ... then one per this (429 past it)
+//! intake_coalesce_ms = 1000             # webhooks for one payment share a PG fetch this long
+//!
 //! [identity]
 //! ci_hash_key = "a long random string"  # keep it fixed: it keys the CI hashes
 //!
@@ -91,6 +96,34 @@ pub struct ServerConfig {
     pub events: EventConfig,
     /// Identity verification.
     pub identity: IdentityConfig,
+    /// Limits on what callers can make the server do.
+    pub limits: LimitsConfig,
+}
+
+/// Limits on what callers, known or anonymous, can make the server do.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// PG webhooks (`/payments/webhooks/{toss,iamport,portone}`) one source address may
+    /// send at once; past it, `429` with `Retry-After` (a PG retries later).
+    pub intake_burst: u32,
+    /// One more PG webhook per source address per this many milliseconds.
+    pub intake_refill_ms: u64,
+    /// Webhooks naming a payment within this many milliseconds of a PG fetch of it
+    /// share that fetch (one more fetch follows the window if any came); `0` fetches
+    /// for every webhook.
+    pub intake_coalesce_ms: u64,
+}
+
+impl Default for LimitsConfig {
+    /// 100 webhooks at once per address, then 50 a second; fetches coalesced for 1 s.
+    fn default() -> Self {
+        Self {
+            intake_burst: 100,
+            intake_refill_ms: 20,
+            intake_coalesce_ms: 1_000,
+        }
+    }
 }
 
 /// The record-password guess limiter: wrong passwords are counted per record (in the
@@ -343,6 +376,7 @@ impl Default for ServerConfig {
             vendors: VendorConfig::default(),
             events: EventConfig::default(),
             identity: IdentityConfig::default(),
+            limits: LimitsConfig::default(),
         }
     }
 }

@@ -291,6 +291,12 @@ impl PaymentServerBuilder {
         self
     }
 
+    /// The limits on what callers can make the server do (`[limits]`).
+    pub fn limits(mut self, limits: crate::config::LimitsConfig) -> Self {
+        self.config.limits = limits;
+        self
+    }
+
     /// The largest accepted body, in bytes.
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.config.body_limit = bytes;
@@ -357,6 +363,15 @@ impl PaymentServerBuilder {
         let webhook_http = egress.client(Duration::from_millis(config.webhooks.timeout_ms))?;
         let redeliveries =
             crate::rate_limit::KeyedLimiter::new(1, config.webhooks.redeliver_interval_ms, 10_000);
+        let refreshes = crate::webhooks::coalesce::Refreshes::new(
+            Duration::from_millis(config.limits.intake_coalesce_ms),
+            10_000,
+        );
+        let intake = crate::rate_limit::KeyedLimiter::new(
+            config.limits.intake_burst,
+            config.limits.intake_refill_ms,
+            10_000,
+        );
         let unknown_payments = crate::webhooks::unknown::UnknownPayments::new(
             Duration::from_millis(config.webhooks.unknown_payment_grace_ms),
         );
@@ -375,6 +390,8 @@ impl PaymentServerBuilder {
             webhook_http,
             egress,
             redeliveries,
+            refreshes,
+            intake,
             in_flight: Arc::new(AtomicI64::new(0)),
             unknown_payments,
             coupon_guard: crate::guess_guard::GuessGuard::default(),
@@ -407,6 +424,8 @@ impl PaymentServerBuilder {
         let mut server_shutdown = watch_shutdown.clone();
         let router = crate::http::router(app.clone());
         let server = tokio::spawn(async move {
+            // The peer address: webhook intake is rate-limited per source.
+            let router = router.into_make_service_with_connect_info::<SocketAddr>();
             let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
                 let _ = server_shutdown.wait_for(|stop| *stop).await;
             });

@@ -353,3 +353,154 @@ async fn an_event_url_on_a_private_address_keeps_the_server_from_starting() {
         .await;
     assert!(allowed.is_ok(), "a listed host is allowed");
 }
+
+// ---- item 4: PG webhook intake is no amplifier and no oracle ---------------------------
+
+/// A Toss card payment recorded as a history; the fake's request log starts empty.
+async fn recorded_card(toss: &FakeToss, server: &ServerHandle, order: &str) -> String {
+    let payment = toss.pay_by_card(order, 5_000).unwrap();
+    let uid = payment["paymentKey"].as_str().unwrap().to_owned();
+    client(server)
+        .histories()
+        .create(&input(&uid, order, 5_000, None))
+        .await
+        .unwrap();
+    toss.clear_received_requests();
+    uid
+}
+
+/// POSTs a Toss webhook body; the status and the body bytes.
+async fn toss_webhook(server: &ServerHandle, body: serde_json::Value) -> (StatusCode, Vec<u8>) {
+    let answer = reqwest::Client::new()
+        .post(format!("{}/payments/webhooks/toss", server.uri()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status();
+    (status, answer.bytes().await.unwrap().to_vec())
+}
+
+fn status_changed(payment_key: &str) -> serde_json::Value {
+    serde_json::json!({
+        "eventType": "PAYMENT_STATUS_CHANGED",
+        "createdAt": "2026-12-02T10:00:00.000000",
+        "data": {"paymentKey": payment_key, "status": "DONE"}
+    })
+}
+
+fn lookups(toss: &FakeToss) -> usize {
+    toss.received_requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.starts_with("/v1/payments/"))
+        .count()
+}
+
+#[tokio::test]
+async fn fifty_webhooks_for_one_payment_cost_at_most_two_pg_lookups() {
+    let toss = FakeToss::start().await;
+    let server = builder(&toss).start().await.unwrap();
+    let uid = recorded_card(&toss, &server, "amplify-1").await;
+    let answers =
+        futures::future::join_all((0..50).map(|_| toss_webhook(&server, status_changed(&uid))))
+            .await;
+    assert!(answers.iter().all(|(status, _)| *status == StatusCode::OK));
+    // The follow-up fetch comes a coalescing window (1 s) after the first.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let fetched = lookups(&toss);
+    assert!(
+        (1..=2).contains(&fetched),
+        "50 webhooks made the server ask the PG {fetched} times"
+    );
+}
+
+#[tokio::test]
+async fn known_and_unknown_payments_get_the_same_answer() {
+    let toss = FakeToss::start().await;
+    let server = builder(&toss).start().await.unwrap();
+    let uid = recorded_card(&toss, &server, "oracle-1").await;
+    let known = toss_webhook(&server, status_changed(&uid)).await;
+    let unknown = toss_webhook(&server, status_changed("tviva-never-recorded")).await;
+    assert_eq!(
+        known, unknown,
+        "the answer tells whether a payment is on record"
+    );
+    assert_eq!(known.0, StatusCode::OK);
+    // A deposit callback: an order on record with a wrong secret, and an unknown order.
+    let wrong_secret = toss_webhook(
+        &server,
+        serde_json::json!({"secret": "guess", "orderId": "oracle-1", "status": "DONE"}),
+    )
+    .await;
+    let unknown_order = toss_webhook(
+        &server,
+        serde_json::json!({"secret": "guess", "orderId": "oracle-none", "status": "DONE"}),
+    )
+    .await;
+    assert_eq!(wrong_secret, unknown_order);
+    assert_eq!(wrong_secret, known);
+}
+
+#[tokio::test]
+async fn a_deposit_callback_with_a_wrong_secret_costs_no_pg_call() {
+    let toss = FakeToss::start().await;
+    let server = builder(&toss).start().await.unwrap();
+    let payment = toss.issue_virtual_account("deposit-1", 10_000).unwrap();
+    let uid = payment["paymentKey"].as_str().unwrap();
+    client(&server)
+        .histories()
+        .create(&input(uid, "deposit-1", 10_000, None))
+        .await
+        .unwrap();
+    toss.clear_received_requests();
+    for _ in 0..10 {
+        let (status, _) = toss_webhook(
+            &server,
+            serde_json::json!({"secret": "guess", "orderId": "deposit-1", "status": "DONE"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    assert_eq!(
+        lookups(&toss),
+        0,
+        "the secret is checked before the PG is asked"
+    );
+    // The right secret is taken: it costs one lookup.
+    let secret = payment["secret"].as_str().unwrap();
+    let (status, _) = toss_webhook(
+        &server,
+        serde_json::json!({"secret": secret, "orderId": "deposit-1", "status": "DONE"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(lookups(&toss), 1);
+}
+
+#[tokio::test]
+async fn one_source_address_is_rate_limited_at_intake() {
+    let toss = FakeToss::start().await;
+    let server = builder(&toss)
+        .limits(payments_server::config::LimitsConfig {
+            intake_burst: 5,
+            intake_refill_ms: 60_000,
+            ..Default::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    let mut limited = 0;
+    for index in 0..20 {
+        let answer = reqwest::Client::new()
+            .post(format!("{}/payments/webhooks/toss", server.uri()))
+            .json(&status_changed(&format!("made-up-{index}")))
+            .send()
+            .await
+            .unwrap();
+        if answer.status() == StatusCode::TOO_MANY_REQUESTS {
+            assert!(answer.headers().contains_key("retry-after"));
+            limited += 1;
+        }
+    }
+    assert_eq!(limited, 15, "5 at once, then none for a minute");
+}

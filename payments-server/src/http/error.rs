@@ -366,9 +366,6 @@ impl From<IntakeError> for ApiError {
         let message = error.to_string();
         match error {
             IntakeError::Invalid(_) => Self::bad_request(ErrorCode::InvalidWebhook, message),
-            IntakeError::WrongSecret => {
-                Self::new(StatusCode::FORBIDDEN, ErrorCode::InvalidSecret, message)
-            }
             IntakeError::BadSignature(_) => {
                 Self::new(StatusCode::UNAUTHORIZED, ErrorCode::BadSignature, message)
             }
