@@ -39,15 +39,22 @@ pub enum TransactionStatus {
     Cancelled,
 }
 
-impl fmt::Display for TransactionStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl TransactionStatus {
+    /// The snake_case word it is serialized as.
+    pub fn as_str(self) -> &'static str {
+        match self {
             Self::Pending => "pending",
             Self::Approved => "approved",
             Self::Failed => "failed",
             Self::PartiallyCancelled => "partially_cancelled",
             Self::Cancelled => "cancelled",
-        })
+        }
+    }
+}
+
+impl fmt::Display for TransactionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

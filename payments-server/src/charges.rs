@@ -21,8 +21,9 @@ use payments_core::order::Order;
 use payments_core::payment_method::{PaymentMethod, ReservationRef};
 use payments_core::records::Vendor;
 use payments_core::records::charges::{Charge, ChargeCreate, TransactionKind, TransactionRecord};
+use payments_core::timestamp::Timestamp;
 use payments_core::transaction::{FailureReason, TransactionError, TransactionStatus};
-use payments_core::vendor::{BillingCharge, GatewayError};
+use payments_core::vendor::{BillingCharge, GatewayError, PaymentGateway};
 use std::sync::Arc;
 
 /// Why a charge did not end in an approved, recorded payment.
@@ -57,9 +58,14 @@ pub enum ChargeError {
     /// The source already holds a history.
     #[error("source: this source already has a payment history")]
     SourceTaken,
-    /// The order is paid already, or another request is charging it right now.
+    /// The order is paid already.
     #[error("order.id: order {0} is already paid")]
     OrderPaid(String),
+    /// Another request is charging the order right now; nothing was sent to the PG.
+    #[error(
+        "order.id: another request is charging order {0} right now; read its outcome, or retry with that request's Idempotency-Key"
+    )]
+    InFlight(String),
     /// Another request recorded this order (or its source) first; this one's money, if it
     /// took any, was given back.
     #[error("the order was recorded by another request ({0})")]
@@ -185,7 +191,7 @@ pub async fn create(
     let order_id = order.id().as_str().to_owned();
     let earlier = app
         .store
-        .transactions_by_order(TransactionKind::Charge.as_str(), &order_id)
+        .transactions_by_order(TransactionKind::Charge, &order_id)
         .await?;
     let mut resumed = None;
     for row in earlier {
@@ -198,8 +204,10 @@ pub async fn create(
     }
     let password_hash = app.hash_password(input.password.expose());
     let resuming = resumed.is_some();
+    let now = app.clock.now();
+    let lease = Some(now + attempt_lease(&app));
     let (record, row) = match resumed {
-        Some(pending) => pending,
+        Some((record, row)) => (record, claim(&app, row, lease, &order_id).await?),
         None => {
             let transaction = transactions::pending(&app, &order_id, total)?;
             let record = transactions::record(
@@ -208,13 +216,149 @@ pub async fn create(
                 None,
                 Some(order.clone()),
             );
-            let row = transactions::stored(&app, &record, &password_hash, app.clock.now(), 0);
+            let row = StoredTransaction {
+                attempt_until: lease,
+                ..transactions::stored(&app, &record, &password_hash, now, 0)
+            };
             app.store
                 .write_transaction(&TransactionWrite::Insert(row.clone()), &[])
                 .await?;
             (record, row)
         }
     };
+    let outcome = attempt(
+        &app,
+        input,
+        envelope,
+        &idempotency_key,
+        Attempt {
+            order,
+            reservation,
+            gateway,
+            record,
+            row: row.clone(),
+            resuming,
+            password_hash,
+        },
+    )
+    .await;
+    if outcome.is_err() {
+        release(&app, row).await;
+    }
+    outcome
+}
+
+/// How long a charge's lease lasts: the PG calls one attempt makes (a lookup, the charge,
+/// a lookup after it) at their time limit each, and time to record the answer. A request
+/// that dies holding it (a crashed server) blocks the order that long, no longer.
+fn attempt_lease(app: &App) -> chrono::Duration {
+    let per_call = i64::try_from(app.config.vendors.timeout_ms).unwrap_or(i64::MAX / 4);
+    chrono::Duration::milliseconds(per_call.saturating_mul(3).saturating_add(10_000))
+}
+
+/// Takes over a pending charge another request left, once its lease is over: the one
+/// request that moves its version holds it; every other request (and any while the lease
+/// runs, when the first request may still be waiting for the PG) is a duplicate.
+async fn claim(
+    app: &App,
+    row: StoredTransaction,
+    lease: Option<Timestamp>,
+    order_id: &str,
+) -> Result<StoredTransaction, ChargeError> {
+    let in_flight = || ChargeError::InFlight(order_id.to_owned());
+    if row
+        .attempt_until
+        .is_some_and(|until| until > app.clock.now())
+    {
+        return Err(in_flight());
+    }
+    let claimed = StoredTransaction {
+        attempt_until: lease,
+        ..row
+    };
+    if !app
+        .store
+        .write_transaction(&TransactionWrite::Update(claimed.clone()), &[])
+        .await?
+    {
+        return Err(in_flight());
+    }
+    Ok(StoredTransaction {
+        version: claimed.version + 1,
+        ..claimed
+    })
+}
+
+/// Gives up this request's lease on a charge it left pending (the PG's answer was lost,
+/// or the PG failed), so a retry under any key may ask the PG at once. A no-op when the
+/// charge moved on (approved, failed) since it was claimed.
+async fn release(app: &App, row: StoredTransaction) {
+    let id = row.id;
+    let released = StoredTransaction {
+        attempt_until: None,
+        ..row
+    };
+    if let Err(error) = app
+        .store
+        .write_transaction(&TransactionWrite::Update(released), &[])
+        .await
+    {
+        tracing::warn!(transaction = %id, %error, "a charge's lease was not released; it lapses on its own");
+    }
+}
+
+/// When the PG refused a charge because the reservation's billing key is gone: asks the PG
+/// about the key and, when it confirms, records the deletion. `None` when the key is live,
+/// or the PG could not say.
+async fn deleted_at_pg(app: &App, reservation: &StoredReservation) -> Option<Timestamp> {
+    match reservations::follow_deletion(app, reservation.vendor.code, &reservation.vendor.uid).await
+    {
+        Ok(Some(_)) => app
+            .store
+            .reservation_deleted_at(reservation.id)
+            .await
+            .ok()
+            .flatten(),
+        Ok(None) => None,
+        Err(error) => {
+            tracing::warn!(reservation = %reservation.id, %error, "could not ask the PG whether a refused charge's billing key was deleted");
+            None
+        }
+    }
+}
+
+/// What one charge attempt holds once its transaction is claimed.
+struct Attempt {
+    order: Order,
+    reservation: StoredReservation,
+    gateway: Arc<dyn PaymentGateway>,
+    record: TransactionRecord,
+    row: StoredTransaction,
+    resuming: bool,
+    password_hash: String,
+}
+
+/// Charges (or, when resuming, first asks the PG about) the claimed transaction and
+/// records the payment.
+async fn attempt(
+    app: &Arc<App>,
+    input: ChargeCreate,
+    envelope: EnvelopeKind,
+    idempotency_key: &str,
+    attempt: Attempt,
+) -> Result<Charge, ChargeError> {
+    let Attempt {
+        order,
+        reservation,
+        gateway,
+        record,
+        row,
+        resuming,
+        password_hash,
+    } = attempt;
+    let app = app.clone();
+    let order_id = order.id().as_str().to_owned();
+    let total = order.total();
 
     // An earlier attempt for this order never learned its outcome (its key may differ
     // from this one): ask the PG before charging, so the card is never charged twice.
@@ -237,7 +381,7 @@ pub async fn create(
         order_id: &order_id,
         order_name: &order_name(&order),
         amount: total,
-        idempotency_key: &idempotency_key,
+        idempotency_key,
     };
     let outcome = match already_charged {
         Some(payment) => Ok((payment, Origin::Found)),
@@ -262,6 +406,21 @@ pub async fn create(
                     && payment.status.is_paid()
                 {
                     return Err(ChargeError::OrderPaid(order_id.clone()));
+                }
+                // Or the card was deleted at the PG and its webhook never reached us:
+                // record that (the PG confirms it) so the next charge is refused here.
+                if let Some(at) = deleted_at_pg(&app, &reservation).await {
+                    fail(
+                        &app,
+                        record,
+                        row,
+                        "RESERVATION_DELETED",
+                        "the saved card was deleted at the PG",
+                    )
+                    .await?;
+                    return Err(ChargeError::ReservationDeleted(
+                        payments_core::timestamp::format(&at),
+                    ));
                 }
                 if !resuming {
                     let reason = refused.to_string();

@@ -75,7 +75,7 @@ fn context(code_hash: &str) -> String {
 fn seal(app: &App, hash: &str, body: &Body, version: i64) -> StoredCoupon {
     StoredCoupon {
         code_hash: hash.to_owned(),
-        status: CouponStatus::from(body.coupon.state()).as_str().to_owned(),
+        status: CouponStatus::from(body.coupon.state()),
         body_sealed: app.data_keys.seal_json(&context(hash), body),
         issued_at: body.coupon.issued_at(),
         expires_at: body.coupon.expires_at(),
@@ -581,7 +581,7 @@ mod tests {
                 let app = app.clone();
                 async move {
                     app.store
-                        .transactions_by_order("coupon", &format!("o-{n}"))
+                        .transactions_by_order(TransactionKind::Coupon, &format!("o-{n}"))
                         .await
                         .unwrap()
                         .len()

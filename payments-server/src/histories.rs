@@ -10,7 +10,7 @@ use crate::store::{
 use crate::transactions;
 use crate::{passwords, validate};
 use payments_core::envelope::EnvelopeKind;
-use payments_core::money::{Currency, Money};
+use payments_core::money::Money;
 use payments_core::records::charges::TransactionKind;
 use payments_core::records::{
     Accessor, CancelCreate, CancelHistory, PaymentHistory, PaymentHistoryCreate, WebhookHistory,
@@ -77,15 +77,15 @@ pub enum HistoryError {
         message: String,
     },
     /// The PG payment is not paid (nor waiting for a deposit).
-    #[error("the PG payment is {0:?}, not paid")]
+    #[error("the PG payment is {}, not paid", .0.as_str())]
     NotPaid(PaymentStatus),
     /// A cancel asks for more than is left.
     #[error("price: {price} is more than the {balance} left to cancel")]
     CancelExceedsBalance {
         /// What the caller asked to cancel.
-        price: i64,
+        price: Money,
         /// What is left.
-        balance: i64,
+        balance: Money,
     },
     /// The transaction rules refuse the payment (e.g. a zero amount).
     #[error(transparent)]
@@ -124,14 +124,6 @@ impl HistoryError {
     }
 }
 
-/// The wire status word stored beside a history.
-fn status_word(status: PaymentStatus) -> String {
-    serde_json::to_value(status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 /// Opens a stored history into its wire record.
 ///
 /// # Errors
@@ -161,9 +153,9 @@ fn record_of(
         vendor: stored.vendor.clone(),
         source: stored.source.clone(),
         data,
-        currency: stored.currency.clone(),
-        price: stored.price,
-        refund: stored.refund,
+        currency: stored.price.currency().code().to_owned(),
+        price: stored.price.amount(),
+        refund: stored.refund.map(|refund| refund.amount()),
         webhook_url: stored.webhook_url.clone(),
         created_at: stored.created_at,
         paid_at: stored.paid_at,
@@ -213,12 +205,12 @@ fn with_payment(
     data: &serde_json::Value,
 ) -> StoredHistory {
     StoredHistory {
-        refund: (!payment.cancelled_amount.is_zero()).then_some(payment.cancelled_amount.amount()),
+        refund: (!payment.cancelled_amount.is_zero()).then_some(payment.cancelled_amount),
         data_sealed: app.data_keys.seal_json(&data_context(stored.id), data),
         cancels_sealed: app
             .data_keys
             .seal_json(&cancels_context(stored.id), &payment.cancels),
-        status: status_word(payment.status),
+        status: payment.status,
         paid_at: payment.paid_at,
         cancelled_at: payment.cancelled_at,
         ..stored.clone()
@@ -400,15 +392,14 @@ pub async fn record_verified(
         },
         order_id: payment.order_id.clone(),
         source: new.source,
-        currency: payment.amount.currency().code().to_owned(),
-        price: payment.amount.amount(),
+        price: payment.amount,
         refund: None,
         webhook_url: new.webhook_url,
         envelope: new.envelope,
         password_hash: new.password_hash.clone(),
         data_sealed: String::new(),
         cancels_sealed: String::new(),
-        status: String::new(),
+        status: payment.status,
         created_at: now,
         paid_at: None,
         cancelled_at: None,
@@ -534,18 +525,11 @@ pub async fn cancel(
     };
     let stored = by_source_checked(&app, &accessor).await?;
     let balance = cancellable(&app, &stored).await?;
-    if input.price > balance {
-        return Err(HistoryError::CancelExceedsBalance {
-            price: input.price,
-            balance,
-        });
+    let price = Money::new(input.price, balance.currency())
+        .map_err(|e| FieldError::new("price", e.to_string()))?;
+    if price.amount() > balance.amount() {
+        return Err(HistoryError::CancelExceedsBalance { price, balance });
     }
-    let currency: Currency = stored
-        .currency
-        .parse()
-        .map_err(|e| Internal::new(format!("history {}: {e}", stored.id)))?;
-    let price =
-        Money::new(input.price, currency).map_err(|e| FieldError::new("price", e.to_string()))?;
     let gateway = app.gateway(stored.vendor.code, &stored.vendor.store_id)?;
     let payment = gateway
         .cancel_payment(CancelPayment {
@@ -554,10 +538,7 @@ pub async fn cancel(
             reason: &input.reason,
             refund_account: input.account.as_ref(),
             idempotency_key: idempotency_key.as_deref(),
-            balance: Some(
-                Money::new(balance, currency)
-                    .map_err(|e| Internal::new(format!("history {}: {e}", stored.id)))?,
-            ),
+            balance: Some(balance),
         })
         .await?;
     let (current, _) = apply(&app, stored, &payment).await?;
@@ -568,17 +549,23 @@ pub async fn cancel(
 /// approved (the core's cancel rule keeps it), otherwise — a payment still waiting for
 /// its deposit, or a history recorded before transactions existed — the PG's price less
 /// what was refunded.
-async fn cancellable(app: &App, stored: &StoredHistory) -> Result<i64, HistoryError> {
+async fn cancellable(app: &App, stored: &StoredHistory) -> Result<Money, HistoryError> {
     if let Some(row) = app.store.transaction_by_history(stored.id).await? {
         let transaction = transactions::open(app, &row)?.transaction;
         if matches!(
             transaction.status(),
             TransactionStatus::Approved | TransactionStatus::PartiallyCancelled
         ) {
-            return Ok(transaction.balance().amount());
+            return Ok(transaction.balance());
         }
     }
-    Ok(stored.price - stored.refund.unwrap_or(0))
+    let refunded = stored
+        .refund
+        .unwrap_or_else(|| Money::zero(stored.price.currency()));
+    stored
+        .price
+        .checked_sub(refunded)
+        .map_err(|e| Internal::new(format!("history {}: {e}", stored.id)).into())
 }
 
 /// Applies the PG's view of a payment to its history: when anything changed, updates the
@@ -598,7 +585,7 @@ pub async fn apply(
     // Masked once: the PG's view is the same on every round of the loop.
     let data = stored_data(&payment.raw);
     for _ in 0..8 {
-        let stale = payment.cancelled_amount.amount() < stored.refund.unwrap_or(0);
+        let stale = payment.cancelled_amount.amount() < stored.refund.map_or(0, |r| r.amount());
         if stale {
             return Ok((stored, false));
         }

@@ -161,15 +161,15 @@ mod tests {
                 table: "orders".into(),
                 id: format!("o-{id}"),
             },
-            currency: "KRW".into(),
-            price: 1_000,
+            price: payments_core::money::Money::new(1_000, payments_core::money::Currency::Krw)
+                .unwrap(),
             refund: None,
             webhook_url: None,
             envelope: EnvelopeKind::SealedV2,
             password_hash,
             data_sealed: String::new(),
             cancels_sealed: String::new(),
-            status: "paid".into(),
+            status: payments_core::vendor::PaymentStatus::Paid,
             created_at: t0(),
             paid_at: Some(t0()),
             cancelled_at: None,
@@ -317,14 +317,15 @@ mod tests {
         let history_id = history(&app, 1, hash.clone()).await;
         let transaction = StoredTransaction {
             id: Uuid::from_u128(9),
-            kind: "payment".into(),
+            kind: payments_core::records::charges::TransactionKind::Payment,
             order_id: "o-1".into(),
-            status: "approved".into(),
+            status: payments_core::transaction::TransactionStatus::Approved,
             history_id: Some(history_id),
             body_sealed: String::new(),
             password_hash: hash,
             holds_order: false,
             created_at: t0(),
+            attempt_until: None,
             version: 0,
         };
         app.store

@@ -58,9 +58,9 @@ pub fn stored(
     let id = record.transaction.id();
     StoredTransaction {
         id,
-        kind: record.kind.as_str().to_owned(),
+        kind: record.kind,
         order_id: record.transaction.order_id().as_str().to_owned(),
-        status: record.transaction.status().to_string(),
+        status: record.transaction.status(),
         history_id: record.history_id,
         body_sealed: app.data_keys.seal_json(&context(id), record),
         password_hash: password_hash.to_owned(),
@@ -69,6 +69,9 @@ pub fn stored(
         holds_order: record.kind == TransactionKind::Charge
             && record.transaction.status() != TransactionStatus::Failed,
         created_at,
+        // Leases are taken by the charge that asks the PG (see `charges`); any other
+        // write, a final state above all, holds none.
+        attempt_until: None,
         version,
     }
 }

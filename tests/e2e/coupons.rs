@@ -580,7 +580,7 @@ async fn concurrent_redemptions_of_one_coupon_have_exactly_one_winner_and_one_ev
     let mut stored = 0;
     for n in 0..20 {
         stored += store
-            .transactions_by_order("coupon", &format!("race-{n}"))
+            .transactions_by_order(TransactionKind::Coupon, &format!("race-{n}"))
             .await
             .unwrap()
             .len();

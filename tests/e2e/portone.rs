@@ -980,3 +980,46 @@ async fn a_verified_identity_answers_a_keyed_ci_hash_and_unfinished_ones_are_ref
         (Some(404), Some(ErrorCode::VendorNotFound))
     );
 }
+
+/// The PG deleted the card and its `BillingKey.Deleted` webhook never arrived: the next
+/// charge, refused by PortOne (`409 BILLING_KEY_ALREADY_DELETED`), is answered
+/// `422 RESERVATION_DELETED` and the deletion is recorded, so the one after is refused
+/// without asking PortOne.
+#[tokio::test]
+async fn a_charge_on_a_key_deleted_at_portone_without_a_webhook_records_the_deletion() {
+    let app = spawn_portone_app().await;
+    let key = app.billing_key().await;
+    let reservation = app.reservation(&key, "v2-lost-delete-customer").await;
+    // Nothing listens here: the deletion webhook is lost.
+    app.portone.set_webhook_url("http://127.0.0.1:9/gone");
+    app.api(
+        reqwest::Method::DELETE,
+        &format!("/billing-keys/{key}"),
+        None,
+    )
+    .await;
+    let refused = app
+        .charge(reservation, "v2-lost-delete-1", 1_000)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        code_of(&refused),
+        (Some(422), Some(ErrorCode::ReservationDeleted)),
+        "{refused}"
+    );
+    let charges_before = app.count_calls("POST", "/billing-key");
+    let again = app
+        .charge(reservation, "v2-lost-delete-2", 1_000)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        code_of(&again),
+        (Some(422), Some(ErrorCode::ReservationDeleted)),
+        "{again}"
+    );
+    assert_eq!(
+        app.count_calls("POST", "/billing-key"),
+        charges_before,
+        "the second charge was refused without asking PortOne"
+    );
+}

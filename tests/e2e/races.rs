@@ -181,3 +181,154 @@ async fn concurrent_portone_charges_for_one_order_charge_once_and_never_refund_t
     assert_eq!(cancels, 0, "the server refunded nothing");
     assert_no_pending(&app, order_id);
 }
+
+fn charge_input(reservation: uuid::Uuid, order_id: &str) -> ChargeCreate {
+    ChargeCreate {
+        source: source(order_id),
+        order: order(order_id),
+        method: PaymentMethod::SavedCard {
+            reservation: ReservationRef::Id(reservation),
+            password: PASSWORD.into(),
+        },
+        password: PASSWORD.into(),
+        webhook_url: None,
+    }
+}
+
+/// Billing charges (not authorizations) fake-toss has received.
+fn toss_charges_received(app: &TestApp) -> usize {
+    app.toss
+        .received_requests()
+        .iter()
+        .filter(|r| {
+            r.method == "POST"
+                && r.path.starts_with("/v1/billing/")
+                && !r.path.contains("authorizations")
+        })
+        .count()
+}
+
+async fn until_toss_receives_a_charge(app: &TestApp) {
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while toss_charges_received(app) == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the first charge reached fake-toss");
+}
+
+/// A second tab's charge that arrives while the first one waits for the PG must not
+/// resume the first one's pending transaction: that would send the PG a second charge
+/// (or at least a lookup) beside the first. It is a duplicate, and the PG hears nothing.
+#[tokio::test]
+async fn a_charge_for_an_order_another_request_is_charging_is_a_duplicate_the_pg_never_hears() {
+    let app = spawn_app().await;
+    let billing_key = app.toss_billing_key("slow-customer").await;
+    let reservation =
+        reservation(&app, VendorCode::TossPayments, billing_key, "slow-customer").await;
+    let order_id = "slow-order-1";
+    app.toss
+        .set_latency(std::time::Duration::from_millis(1_500));
+    let first = {
+        let (client, input) = (app.client.clone(), charge_input(reservation, order_id));
+        let key = IdempotencyKey::new("slow-order-1/tab-1").unwrap();
+        tokio::spawn(async move { client.charges().create(&input, &key).await })
+    };
+    until_toss_receives_a_charge(&app).await;
+    let heard_before = app.toss.received_requests().len();
+    let second = app
+        .client
+        .charges()
+        .create(
+            &charge_input(reservation, order_id),
+            &IdempotencyKey::new("slow-order-1/tab-2").unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (second.status().map(|s| s.as_u16()), second.code()),
+        (Some(409), Some(ErrorCode::Duplicate)),
+        "{second}"
+    );
+    assert_eq!(
+        app.toss.received_requests().len(),
+        heard_before,
+        "the duplicate sent nothing to the PG"
+    );
+    let charge = first.await.unwrap().unwrap();
+    assert_eq!(
+        charge.transaction.transaction.status(),
+        TransactionStatus::Approved
+    );
+    assert_eq!(toss_charges_received(&app), 1);
+    assert_no_pending(&app, order_id);
+}
+
+/// A server that dies mid-charge leaves its transaction pending under a lease; once the
+/// lease lapses, a charge for the order on another instance asks the PG and charges once.
+#[tokio::test]
+async fn a_charge_a_dead_server_left_pending_is_resumed_once_its_lease_lapses() {
+    use payments::core::clock::FixedClock;
+    let app = spawn_app().await;
+    let billing_key = app.toss_billing_key("dead-customer").await;
+    let reservation =
+        reservation(&app, VendorCode::TossPayments, billing_key, "dead-customer").await;
+    let order_id = "dead-order-1";
+    // The first charge hangs at the PG (never processed) until its server is gone.
+    app.toss.hang_next(1);
+    let first = {
+        let (client, input) = (app.client.clone(), charge_input(reservation, order_id));
+        let key = IdempotencyKey::new("dead-order-1/first").unwrap();
+        tokio::spawn(async move { client.charges().create(&input, &key).await })
+    };
+    until_toss_receives_a_charge(&app).await;
+    first.abort();
+    // While the lease runs, nobody else may ask the PG about the order.
+    let early = app
+        .client
+        .charges()
+        .create(
+            &charge_input(reservation, order_id),
+            &IdempotencyKey::new("dead-order-1/early").unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(early.code(), Some(ErrorCode::Duplicate), "{early}");
+
+    // Another instance on the same database, past the lease (10 s of PG calls + 10 s).
+    let later = std::sync::Arc::new(FixedClock::new(
+        chrono::Utc::now() + chrono::Duration::seconds(60),
+    ));
+    let other = server_builder(&app.toss, &app.iamport, &app.database)
+        .clock(later)
+        .start()
+        .await
+        .unwrap();
+    let charge = client_for(&other, Wire::SealedV2)
+        .charges()
+        .create(
+            &charge_input(reservation, order_id),
+            &IdempotencyKey::new("dead-order-1/later").unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        charge.transaction.transaction.status(),
+        TransactionStatus::Approved
+    );
+    let payment = app.toss.payment_by_order(order_id).unwrap();
+    assert_eq!(
+        (
+            payment["status"].as_str(),
+            payment["balanceAmount"].as_i64()
+        ),
+        (Some("DONE"), Some(PRICE))
+    );
+    assert_eq!(
+        toss_charges_received(&app),
+        2,
+        "the hung charge (never processed) and the one that charged"
+    );
+    assert_no_pending(&app, order_id);
+}

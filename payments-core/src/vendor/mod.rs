@@ -44,6 +44,20 @@ pub enum PaymentStatus {
 }
 
 impl PaymentStatus {
+    /// The snake_case word it is serialized as (`paid`, `waiting_for_deposit`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ready => "ready",
+            Self::AwaitingConfirmation => "awaiting_confirmation",
+            Self::WaitingForDeposit => "waiting_for_deposit",
+            Self::Paid => "paid",
+            Self::PartiallyCancelled => "partially_cancelled",
+            Self::Cancelled => "cancelled",
+            Self::Failed => "failed",
+            Self::Expired => "expired",
+        }
+    }
+
     /// Whether money was received (and not all of it returned).
     pub fn is_paid(self) -> bool {
         matches!(self, Self::Paid | Self::PartiallyCancelled)

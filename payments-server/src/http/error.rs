@@ -323,7 +323,7 @@ impl From<ChargeError> for ApiError {
                 Self::unprocessable(ErrorCode::ReservationDeleted, message)
             }
             ChargeError::UnknownStore(e) => e.into(),
-            ChargeError::SourceTaken | ChargeError::OrderPaid(_) => {
+            ChargeError::SourceTaken | ChargeError::OrderPaid(_) | ChargeError::InFlight(_) => {
                 Self::conflict(ErrorCode::Duplicate, message)
             }
             ChargeError::LostRace(conflict) => StoreError::Conflict(conflict).into(),

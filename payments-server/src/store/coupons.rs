@@ -8,6 +8,7 @@
 
 use super::{NewMessage, StoreError, TransactionWrite};
 use async_trait::async_trait;
+use payments_core::records::coupons::CouponStatus;
 use payments_core::timestamp::Timestamp;
 
 /// A coupon as stored.
@@ -15,8 +16,8 @@ use payments_core::timestamp::Timestamp;
 pub struct StoredCoupon {
     /// The lookup key: hex SHA-256 of the domain-separated canonical code.
     pub code_hash: String,
-    /// `issued`, `registered` or `redeemed`.
-    pub status: String,
+    /// Where it is in its life.
+    pub status: CouponStatus,
     /// The coupon (and when it was registered), sealed at rest.
     pub body_sealed: String,
     /// When it was issued.

@@ -3,8 +3,10 @@
 use super::{NewMessage, StoreConflict, StoreError, TransactionWrite};
 use async_trait::async_trait;
 use payments_core::envelope::EnvelopeKind;
+use payments_core::money::Money;
 use payments_core::records::{Source, Vendor, VendorCode};
 use payments_core::timestamp::Timestamp;
+use payments_core::vendor::PaymentStatus;
 use uuid::Uuid;
 
 /// A payment history as stored.
@@ -18,12 +20,10 @@ pub struct StoredHistory {
     pub order_id: String,
     /// The caller's record.
     pub source: Source,
-    /// ISO-4217 currency.
-    pub currency: String,
-    /// The paid amount.
-    pub price: i64,
+    /// The paid amount, in its currency.
+    pub price: Money,
     /// The cancelled amount, `None` when nothing was cancelled.
-    pub refund: Option<i64>,
+    pub refund: Option<Money>,
     /// Where webhooks go.
     pub webhook_url: Option<String>,
     /// The envelope the history was created with (webhooks are sealed with it).
@@ -34,8 +34,8 @@ pub struct StoredHistory {
     pub data_sealed: String,
     /// The cancel list, sealed.
     pub cancels_sealed: String,
-    /// The normalized PG status (snake_case [`payments_core::vendor::PaymentStatus`]).
-    pub status: String,
+    /// The PG's status, normalized.
+    pub status: PaymentStatus,
     /// When recorded.
     pub created_at: Timestamp,
     /// When paid.

@@ -18,6 +18,7 @@ pub mod passwords;
 pub mod reservations;
 pub mod sqlite;
 pub mod transactions;
+pub(crate) mod words;
 
 pub use coupons::{CouponStore, StoredCoupon};
 pub use histories::{HistoryStore, StoredHistory};

@@ -3,7 +3,9 @@
 
 use super::{NewMessage, StoreError};
 use async_trait::async_trait;
+use payments_core::records::charges::TransactionKind;
 use payments_core::timestamp::Timestamp;
+use payments_core::transaction::TransactionStatus;
 use uuid::Uuid;
 
 /// A transaction as stored.
@@ -11,12 +13,12 @@ use uuid::Uuid;
 pub struct StoredTransaction {
     /// The transaction's id.
     pub id: Uuid,
-    /// `charge`, `coupon` or `payment`.
-    pub kind: String,
+    /// What kind of approval it records.
+    pub kind: TransactionKind,
     /// The order it pays.
     pub order_id: String,
-    /// Its status word.
-    pub status: String,
+    /// Where it is in its life.
+    pub status: TransactionStatus,
     /// The history recording the money, if any.
     pub history_id: Option<Uuid>,
     /// The [`payments_core::records::charges::TransactionRecord`], sealed.
@@ -28,6 +30,10 @@ pub struct StoredTransaction {
     pub holds_order: bool,
     /// When it started.
     pub created_at: Timestamp,
+    /// Until when the request that wrote it is still asking the PG about it (a charge's
+    /// lease): before then, another request must not resume it, or the PG would get a
+    /// second charge beside the first. `None` when nobody is asking.
+    pub attempt_until: Option<Timestamp>,
     /// Bumped by every update; updates apply only to the version they read.
     pub version: i64,
 }
@@ -63,7 +69,7 @@ pub trait TransactionStore: Send + Sync {
     /// Engine failures.
     async fn transactions_by_order(
         &self,
-        kind: &str,
+        kind: TransactionKind,
         order_id: &str,
     ) -> Result<Vec<StoredTransaction>, StoreError>;
 }

@@ -3,7 +3,7 @@
 
 use super::{SqliteStore, commit_change, engine, exists, parse_ts, ts};
 use crate::store::{
-    CouponStore, NewMessage, StoreConflict, StoreError, StoredCoupon, TransactionWrite,
+    CouponStore, NewMessage, StoreConflict, StoreError, StoredCoupon, TransactionWrite, words,
 };
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
@@ -28,7 +28,7 @@ impl CouponStore for SqliteStore {
                     statement
                         .execute(params![
                             c.code_hash,
-                            c.status,
+                            c.status.as_str(),
                             c.body_sealed,
                             ts(&c.issued_at),
                             ts(&c.expires_at),
@@ -61,7 +61,7 @@ impl CouponStore for SqliteStore {
             };
             Ok(Some(StoredCoupon {
                 code_hash,
-                status,
+                status: words::parse(&status, "coupons.status")?,
                 body_sealed,
                 issued_at: parse_ts(&issued_at, "coupons.issued_at")?,
                 expires_at: parse_ts(&expires_at, "coupons.expires_at")?,
@@ -89,7 +89,12 @@ impl CouponStore for SqliteStore {
                      WHERE code_hash = ?1 AND version = ?4",
                 )
                 .map_err(engine)?
-                .execute(params![c.code_hash, c.status, c.body_sealed, c.version])
+                .execute(params![
+                    c.code_hash,
+                    c.status.as_str(),
+                    c.body_sealed,
+                    c.version
+                ])
                 .map_err(engine)?;
             if changed != 1 {
                 return Ok(false);
@@ -105,7 +110,9 @@ mod tests {
     use super::*;
     use crate::store::{MessageKind, OutboxStore, StoredTransaction, TransactionStore};
     use payments_core::envelope::EnvelopeKind;
+    use payments_core::records::{charges::TransactionKind, coupons::CouponStatus};
     use payments_core::timestamp::{self, Timestamp};
+    use payments_core::transaction::TransactionStatus;
     use uuid::Uuid;
 
     fn at(text: &str) -> Timestamp {
@@ -115,7 +122,7 @@ mod tests {
     fn coupon(hash: &str) -> StoredCoupon {
         StoredCoupon {
             code_hash: hash.to_owned(),
-            status: "issued".into(),
+            status: CouponStatus::Issued,
             body_sealed: format!("sealed-{hash}"),
             issued_at: at("2026-01-01T00:00:00.000Z"),
             expires_at: at("2027-01-01T00:00:00.000Z"),
@@ -126,14 +133,15 @@ mod tests {
     fn transaction(id: Uuid) -> StoredTransaction {
         StoredTransaction {
             id,
-            kind: "coupon".into(),
+            kind: TransactionKind::Coupon,
             order_id: "o-1".into(),
-            status: "approved".into(),
+            status: TransactionStatus::Approved,
             history_id: None,
             body_sealed: "sealed-transaction".into(),
             password_hash: "hash".into(),
             holds_order: false,
             created_at: at("2026-06-01T00:00:00.000Z"),
+            attempt_until: None,
             version: 0,
         }
     }
@@ -177,7 +185,7 @@ mod tests {
         let store = SqliteStore::in_memory().unwrap();
         store.insert_coupons(&[coupon("a")]).await.unwrap();
         let mut redeemed = coupon("a");
-        redeemed.status = "redeemed".into();
+        redeemed.status = CouponStatus::Redeemed;
         redeemed.body_sealed = "sealed-redeemed".into();
 
         let (first, second) = (Uuid::from_u128(1), Uuid::from_u128(2));
@@ -189,7 +197,7 @@ mod tests {
                 .unwrap()
         );
         let stored = store.coupon_by_hash("a").await.unwrap().unwrap();
-        assert_eq!((stored.status.as_str(), stored.version), ("redeemed", 1));
+        assert_eq!((stored.status, stored.version), (CouponStatus::Redeemed, 1));
         assert_eq!(stored.body_sealed, "sealed-redeemed");
         assert!(store.transaction_by_id(first).await.unwrap().is_some());
         assert_eq!(store.outbox_depth().await.unwrap(), 1);
@@ -225,7 +233,7 @@ mod tests {
             .await
             .unwrap();
         let mut redeemed = coupon("a");
-        redeemed.status = "redeemed".into();
+        redeemed.status = CouponStatus::Redeemed;
         // The transaction id is taken: the whole write fails and the coupon stays issued.
         let write = TransactionWrite::Insert(transaction(id));
         assert!(
@@ -235,7 +243,7 @@ mod tests {
                 .is_err()
         );
         let stored = store.coupon_by_hash("a").await.unwrap().unwrap();
-        assert_eq!((stored.status.as_str(), stored.version), ("issued", 0));
+        assert_eq!((stored.status, stored.version), (CouponStatus::Issued, 0));
     }
 
     #[tokio::test]
@@ -245,9 +253,9 @@ mod tests {
         let store = SqliteStore::open(path.to_str().unwrap()).unwrap();
         store.insert_coupons(&[coupon("a")]).await.unwrap();
         let mut registered = coupon("a");
-        registered.status = "registered".into();
+        registered.status = CouponStatus::Registered;
         assert!(store.update_coupon(&registered, None, &[]).await.unwrap());
         let read = store.coupon_by_hash("a").await.unwrap().unwrap();
-        assert_eq!((read.status.as_str(), read.version), ("registered", 1));
+        assert_eq!((read.status, read.version), (CouponStatus::Registered, 1));
     }
 }

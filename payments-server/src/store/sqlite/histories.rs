@@ -7,9 +7,10 @@ use super::{
     parse_ts, parse_uuid, parse_vendor, ts,
 };
 use crate::store::{
-    HistoryStore, NewMessage, StoreConflict, StoreError, StoredHistory, TransactionWrite,
+    HistoryStore, NewMessage, StoreConflict, StoreError, StoredHistory, TransactionWrite, words,
 };
 use async_trait::async_trait;
+use payments_core::money::{Currency, Money};
 use payments_core::records::{Source, Vendor, VendorCode};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use uuid::Uuid;
@@ -76,6 +77,12 @@ fn history_from(row: HistoryRow, status: String) -> Result<StoredHistory, StoreE
         password_hash,
     ] = row.text;
     let code = parse_vendor(&vendor_code)?;
+    let currency: Currency = currency
+        .parse()
+        .map_err(|_| StoreError::Corrupt("histories.currency"))?;
+    let money = |amount: i64, column: &'static str| {
+        Money::new(amount, currency).map_err(|_| StoreError::Corrupt(column))
+    };
     Ok(StoredHistory {
         id: parse_uuid(&id, "id")?,
         vendor: Vendor {
@@ -89,15 +96,17 @@ fn history_from(row: HistoryRow, status: String) -> Result<StoredHistory, StoreE
             table,
             id: source_id,
         },
-        currency,
-        price: row.price,
-        refund: row.refund,
+        price: money(row.price, "histories.price")?,
+        refund: row
+            .refund
+            .map(|refund| money(refund, "histories.refund"))
+            .transpose()?,
         webhook_url: row.webhook_url,
         envelope: parse_envelope(&row.envelope)?,
         password_hash,
         data_sealed: row.data_sealed,
         cancels_sealed: row.cancels_sealed,
-        status,
+        status: words::parse(&status, "histories.status")?,
         created_at: parse_ts(&row.created_at, "created_at")?,
         paid_at: parse_opt_ts(row.paid_at, "paid_at")?,
         cancelled_at: parse_opt_ts(row.cancelled_at, "cancelled_at")?,
@@ -152,15 +161,15 @@ impl HistoryStore for SqliteStore {
                     h.source.schema,
                     h.source.table,
                     h.source.id,
-                    h.currency,
-                    h.price,
-                    h.refund,
+                    h.price.currency().code(),
+                    h.price.amount(),
+                    h.refund.map(|refund| refund.amount()),
                     h.webhook_url,
                     h.envelope.as_str(),
                     h.password_hash,
                     h.data_sealed,
                     h.cancels_sealed,
-                    h.status,
+                    h.status.as_str(),
                     ts(&h.created_at),
                     h.paid_at.as_ref().map(ts),
                     h.cancelled_at.as_ref().map(ts),
@@ -268,10 +277,10 @@ impl HistoryStore for SqliteStore {
                 )
                 .map_err(engine)?
                 .execute(params![
-                    h.refund,
+                    h.refund.map(|refund| refund.amount()),
                     h.data_sealed,
                     h.cancels_sealed,
-                    h.status,
+                    h.status.as_str(),
                     h.paid_at.as_ref().map(ts),
                     h.cancelled_at.as_ref().map(ts),
                     h.id.to_string(),
@@ -293,6 +302,8 @@ mod tests {
     use super::*;
     use crate::store::TransactionStore;
     use payments_core::records::VendorCode;
+    use payments_core::transaction::TransactionStatus;
+    use payments_core::vendor::PaymentStatus;
 
     #[tokio::test]
     async fn a_history_round_trips_and_each_rule_it_breaks_is_named() {
@@ -375,7 +386,7 @@ mod tests {
             .unwrap();
         let mut stale = pending.clone();
         stale.version = 7;
-        stale.status = "approved".into();
+        stale.status = TransactionStatus::Approved;
         let error = store
             .insert_history(
                 &history(1, "o-1", "pk-1"),
@@ -397,12 +408,18 @@ mod tests {
         let stored = history(1, "o-1", "pk-1");
         store.insert_history(&stored, None, &[]).await.unwrap();
         let mut cancelled = stored.clone();
-        cancelled.refund = Some(20_000);
-        cancelled.status = "cancelled".into();
+        cancelled.refund = Some(stored.price);
+        cancelled.status = PaymentStatus::Cancelled;
         assert!(store.update_history(&cancelled, None, &[]).await.unwrap());
         // A second writer that read version 0 loses.
         assert!(!store.update_history(&cancelled, None, &[]).await.unwrap());
         let read = store.history_by_id(stored.id).await.unwrap().unwrap();
-        assert_eq!((read.refund, read.version), (Some(20_000), 1));
+        assert_eq!(
+            read,
+            StoredHistory {
+                version: 1,
+                ..cancelled
+            }
+        );
     }
 }

@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_order_holds.sql"),
     include_str!("../migrations/0005_password_attempts.sql"),
     include_str!("../migrations/0006_reservation_deletions.sql"),
+    include_str!("../migrations/0007_charge_attempts.sql"),
 ];
 
 /// How many reader connections a file database gets.
@@ -333,8 +334,12 @@ fn commit_change(
 pub(crate) mod fixtures {
     use crate::store::{MessageKind, NewMessage, StoredHistory, StoredTransaction};
     use payments_core::envelope::EnvelopeKind;
+    use payments_core::money::{Currency, Money};
+    use payments_core::records::charges::TransactionKind;
     use payments_core::records::{Source, Vendor, VendorCode};
     use payments_core::timestamp::{self, Timestamp};
+    use payments_core::transaction::TransactionStatus;
+    use payments_core::vendor::PaymentStatus;
     use uuid::Uuid;
 
     pub fn at(text: &str) -> Timestamp {
@@ -363,15 +368,14 @@ pub(crate) mod fixtures {
             vendor: vendor(uid),
             order_id: source_id.into(),
             source: source(source_id),
-            currency: "KRW".into(),
-            price: 20_000,
+            price: Money::new(20_000, Currency::Krw).unwrap(),
             refund: None,
             webhook_url: None,
             envelope: EnvelopeKind::SealedV2,
             password_hash: "hash".into(),
             data_sealed: "sealed-data".into(),
             cancels_sealed: "sealed-cancels".into(),
-            status: "paid".into(),
+            status: PaymentStatus::Paid,
             created_at: at("2026-06-01T00:00:00.000Z"),
             paid_at: Some(at("2026-06-01T00:00:01.000Z")),
             cancelled_at: None,
@@ -382,14 +386,15 @@ pub(crate) mod fixtures {
     pub fn transaction(id: u128, order_id: &str, holds_order: bool) -> StoredTransaction {
         StoredTransaction {
             id: Uuid::from_u128(id),
-            kind: "charge".into(),
+            kind: TransactionKind::Charge,
             order_id: order_id.into(),
-            status: "pending".into(),
+            status: TransactionStatus::Pending,
             history_id: None,
             body_sealed: "sealed-transaction".into(),
             password_hash: "hash".into(),
             holds_order,
             created_at: at("2026-06-01T00:00:00.000Z"),
+            attempt_until: None,
             version: 0,
         }
     }

@@ -1,11 +1,13 @@
 //! [`TransactionStore`] on SQLite. A transaction that holds its order is refused with
 //! [`StoreConflict::OrderHeld`] while another one holds it.
 
-use super::{SqliteStore, commit_change, engine, exists, parse_ts, parse_uuid, ts};
+use super::{SqliteStore, commit_change, engine, exists, parse_opt_ts, parse_ts, parse_uuid, ts};
 use crate::store::{
     NewMessage, StoreConflict, StoreError, StoredTransaction, TransactionStore, TransactionWrite,
+    words,
 };
 use async_trait::async_trait;
+use payments_core::records::charges::TransactionKind;
 use rusqlite::{Connection, Row, params};
 use uuid::Uuid;
 
@@ -23,25 +25,26 @@ pub(crate) fn write_transaction_in(
                 && exists(
                     tx,
                     "SELECT 1 FROM transactions WHERE kind = ?1 AND order_id = ?2 AND holds_order = 1",
-                    &[&t.kind, &t.order_id],
+                    &[&t.kind.as_str(), &t.order_id],
                 )?
             {
                 return Err(StoreError::Conflict(StoreConflict::OrderHeld));
             }
             tx.execute(
-                "INSERT INTO transactions (id, kind, order_id, status, history_id, body_sealed, password_hash, created_at, version, holds_order) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO transactions (id, kind, order_id, status, history_id, body_sealed, password_hash, created_at, version, holds_order, attempt_until) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     t.id.to_string(),
-                    t.kind,
+                    t.kind.as_str(),
                     t.order_id,
-                    t.status,
+                    t.status.as_str(),
                     t.history_id.map(|h| h.to_string()),
                     t.body_sealed,
                     t.password_hash,
                     ts(&t.created_at),
                     t.version,
                     t.holds_order,
+                    t.attempt_until.as_ref().map(ts),
                 ],
             )
             .map_err(engine)?;
@@ -51,14 +54,16 @@ pub(crate) fn write_transaction_in(
             let changed = tx
                 .execute(
                     "UPDATE transactions SET status = ?2, history_id = ?3, body_sealed = ?4, \
-                     holds_order = ?6, version = version + 1 WHERE id = ?1 AND version = ?5",
+                     holds_order = ?6, attempt_until = ?7, version = version + 1 \
+                     WHERE id = ?1 AND version = ?5",
                     params![
                         t.id.to_string(),
-                        t.status,
+                        t.status.as_str(),
                         t.history_id.map(|h| h.to_string()),
                         t.body_sealed,
                         t.version,
                         t.holds_order,
+                        t.attempt_until.as_ref().map(ts),
                     ],
                 )
                 .map_err(engine)?;
@@ -68,34 +73,57 @@ pub(crate) fn write_transaction_in(
 }
 
 const TRANSACTION_COLUMNS: &str = "id, kind, order_id, status, history_id, body_sealed, \
-     password_hash, created_at, version, holds_order";
+     password_hash, created_at, version, holds_order, attempt_until";
 
-type TransactionRow = (
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    String,
-    String,
-    String,
-    i64,
-    bool,
-);
+/// The raw columns of a transaction row, converted outside rusqlite's row callback so a
+/// corrupt value is a typed error.
+struct TransactionRow {
+    id: String,
+    kind: String,
+    order_id: String,
+    status: String,
+    history_id: Option<String>,
+    body_sealed: String,
+    password_hash: String,
+    created_at: String,
+    version: i64,
+    holds_order: bool,
+    attempt_until: Option<String>,
+}
 
 fn transaction_row(row: &Row<'_>) -> rusqlite::Result<TransactionRow> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-        row.get(6)?,
-        row.get(7)?,
-        row.get(8)?,
-        row.get(9)?,
-    ))
+    Ok(TransactionRow {
+        id: row.get(0)?,
+        kind: row.get(1)?,
+        order_id: row.get(2)?,
+        status: row.get(3)?,
+        history_id: row.get(4)?,
+        body_sealed: row.get(5)?,
+        password_hash: row.get(6)?,
+        created_at: row.get(7)?,
+        version: row.get(8)?,
+        holds_order: row.get(9)?,
+        attempt_until: row.get(10)?,
+    })
+}
+
+fn transaction_from(row: TransactionRow) -> Result<StoredTransaction, StoreError> {
+    Ok(StoredTransaction {
+        id: parse_uuid(&row.id, "transactions.id")?,
+        kind: words::parse(&row.kind, "transactions.kind")?,
+        order_id: row.order_id,
+        status: words::parse(&row.status, "transactions.status")?,
+        history_id: row
+            .history_id
+            .map(|h| parse_uuid(&h, "transactions.history_id"))
+            .transpose()?,
+        body_sealed: row.body_sealed,
+        password_hash: row.password_hash,
+        holds_order: row.holds_order,
+        created_at: parse_ts(&row.created_at, "transactions.created_at")?,
+        attempt_until: parse_opt_ts(row.attempt_until, "transactions.attempt_until")?,
+        version: row.version,
+    })
 }
 
 fn query_transactions(
@@ -112,32 +140,7 @@ fn query_transactions(
         .map_err(engine)?;
     let mut out = Vec::new();
     for row in rows {
-        let (
-            id,
-            kind,
-            order_id,
-            status,
-            history_id,
-            body_sealed,
-            password_hash,
-            created_at,
-            version,
-            holds_order,
-        ) = row.map_err(engine)?;
-        out.push(StoredTransaction {
-            id: parse_uuid(&id, "id")?,
-            kind,
-            order_id,
-            status,
-            history_id: history_id
-                .map(|h| parse_uuid(&h, "history_id"))
-                .transpose()?,
-            body_sealed,
-            password_hash,
-            holds_order,
-            created_at: parse_ts(&created_at, "created_at")?,
-            version,
-        });
+        out.push(transaction_from(row.map_err(engine)?)?);
     }
     Ok(out)
 }
@@ -175,19 +178,22 @@ impl TransactionStore for SqliteStore {
 
     async fn transactions_by_order(
         &self,
-        kind: &str,
+        kind: TransactionKind,
         order_id: &str,
     ) -> Result<Vec<StoredTransaction>, StoreError> {
-        let (kind, order) = (kind.to_owned(), order_id.to_owned());
-        self.read(move |c| query_transactions(c, "kind = ?1 AND order_id = ?2", &[&kind, &order]))
-            .await
+        let order = order_id.to_owned();
+        self.read(move |c| {
+            query_transactions(c, "kind = ?1 AND order_id = ?2", &[&kind.as_str(), &order])
+        })
+        .await
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::fixtures::transaction;
+    use super::super::fixtures::{at, transaction};
     use super::*;
+    use payments_core::transaction::TransactionStatus;
 
     #[tokio::test]
     async fn one_transaction_at_a_time_holds_an_order() {
@@ -212,7 +218,7 @@ mod tests {
             .unwrap();
         // Once the holder fails it lets go, and the order can be charged again.
         let mut failed = first.clone();
-        failed.status = "failed".into();
+        failed.status = TransactionStatus::Failed;
         failed.holds_order = false;
         assert!(
             store
@@ -224,12 +230,15 @@ mod tests {
             .write_transaction(&TransactionWrite::Insert(transaction(4, "o-1", true)), &[])
             .await
             .unwrap();
-        let all = store.transactions_by_order("charge", "o-1").await.unwrap();
+        let all = store
+            .transactions_by_order(TransactionKind::Charge, "o-1")
+            .await
+            .unwrap();
         assert_eq!(all.len(), 3);
         let read = store.transaction_by_id(first.id).await.unwrap().unwrap();
         assert_eq!(
-            (read.status.as_str(), read.holds_order, read.version),
-            ("failed", false, 1)
+            (read.status, read.holds_order, read.version),
+            (TransactionStatus::Failed, false, 1)
         );
     }
 
@@ -243,7 +252,7 @@ mod tests {
             .unwrap();
         let mut stale = row.clone();
         stale.version = 3;
-        stale.status = "approved".into();
+        stale.status = TransactionStatus::Approved;
         assert!(
             !store
                 .write_transaction(&TransactionWrite::Update(stale), &[])
@@ -257,7 +266,54 @@ mod tests {
                 .unwrap()
                 .unwrap()
                 .status,
-            "pending"
+            TransactionStatus::Pending
+        );
+    }
+
+    #[tokio::test]
+    async fn a_lease_is_written_read_back_and_cleared() {
+        let store = SqliteStore::in_memory().unwrap();
+        let mut row = transaction(1, "o-1", true);
+        row.attempt_until = Some(at("2026-06-01T00:01:00.000Z"));
+        store
+            .write_transaction(&TransactionWrite::Insert(row.clone()), &[])
+            .await
+            .unwrap();
+        let read = store.transaction_by_id(row.id).await.unwrap().unwrap();
+        assert_eq!(read, row);
+        let released = StoredTransaction {
+            attempt_until: None,
+            ..read
+        };
+        assert!(
+            store
+                .write_transaction(&TransactionWrite::Update(released), &[])
+                .await
+                .unwrap()
+        );
+        let read = store.transaction_by_id(row.id).await.unwrap().unwrap();
+        assert_eq!((read.attempt_until, read.version), (None, 1));
+    }
+
+    #[tokio::test]
+    async fn a_stored_word_no_variant_has_is_corrupt_not_a_default() {
+        let store = SqliteStore::in_memory().unwrap();
+        let row = transaction(1, "o-1", true);
+        store
+            .write_transaction(&TransactionWrite::Insert(row.clone()), &[])
+            .await
+            .unwrap();
+        store
+            .write(|c| {
+                c.execute("UPDATE transactions SET status = 'settled'", [])
+                    .map_err(engine)
+            })
+            .await
+            .unwrap();
+        let error = store.transaction_by_id(row.id).await.unwrap_err();
+        assert!(
+            matches!(error, StoreError::Corrupt("transactions.status")),
+            "{error:?}"
         );
     }
 }
