@@ -437,7 +437,12 @@ impl ServerConfig {
                 "PAYMENTS_DATABASE" => self.database = value.clone(),
                 "PAYMENTS_BODY_LIMIT" => self.body_limit = number(name, value)? as usize,
                 "PAYMENTS_PASSWORD_ITERATIONS" => {
-                    self.password_iterations = number(name, value)? as u32
+                    // Checked, not `as`: 4294967297 must be refused, not read as 1.
+                    self.password_iterations =
+                        u32::try_from(number(name, value)?).map_err(|_| ConfigError::Env {
+                            name: name.clone(),
+                            problem: format!("{value} is more than {}", u32::MAX),
+                        })?
                 }
                 "PAYMENTS_SEALED_V2_SECRET" => {
                     self.envelopes.sealed_v2_secret = Secret::new(value.clone())
@@ -579,6 +584,20 @@ mod tests {
             error.contains("vendors.portone[0].webhook_secret"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn password_iterations_past_u32_are_refused_not_wrapped() {
+        let mut config = ServerConfig::default();
+        let error = config
+            .apply_env([(
+                "PAYMENTS_PASSWORD_ITERATIONS".to_string(),
+                "4294967297".to_string(),
+            )])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("PAYMENTS_PASSWORD_ITERATIONS"), "{error}");
+        assert_ne!(config.password_iterations, 1, "not wrapped to 1");
     }
 
     #[test]
