@@ -7,7 +7,7 @@ use payments_core::records::Source;
 /// Longest accepted identifier or title.
 const MAX_LEN: usize = 255;
 
-/// A non-empty string of at most 255 characters.
+/// A non-empty string of at most 255 characters, without control characters.
 ///
 /// # Errors
 /// A [`FieldError`] naming the field.
@@ -21,7 +21,37 @@ pub fn text(field: &str, value: &str) -> Result<(), FieldError> {
             format!("must be at most {MAX_LEN} characters"),
         ));
     }
-    Ok(())
+    no_controls(field, value)
+}
+
+/// Refuses control characters: the C0 and C1 controls (NUL, BEL, ESC, newlines, …) and
+/// the invisible direction marks and overrides (U+200E/F, U+061C, U+202A–E, U+2066–9),
+/// which make an identifier print as another (`RLO` turns `gpj.exe` into `exe.jpg`) and
+/// break the logs and terminals it is shown in.
+///
+/// # Errors
+/// A [`FieldError`] naming the field, the character and where it is.
+pub fn no_controls(field: &str, value: &str) -> Result<(), FieldError> {
+    match value.chars().enumerate().find(|(_, c)| is_control(*c)) {
+        Some((at, c)) => Err(FieldError::new(
+            field,
+            format!(
+                "must not contain control characters (U+{:04X} at character {})",
+                c as u32,
+                at + 1
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Whether `c` is a control character [`no_controls`] refuses.
+pub fn is_control(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
 }
 
 /// Every part of a source.
@@ -86,6 +116,17 @@ pub fn webhook_url(field: &str, url: &str, policy: &EgressPolicy) -> Result<(), 
         };
         FieldError::new(field, format!("{refusal}{hint}"))
     })
+}
+
+/// `value` cut after `chars` characters (`…` marks the cut).
+pub fn cut(value: &str, chars: usize) -> String {
+    let mut iter = value.chars();
+    let head: String = iter.by_ref().take(chars).collect();
+    if iter.next().is_some() {
+        head + "…"
+    } else {
+        head
+    }
 }
 
 /// How much of a caller's value an error message repeats.

@@ -504,3 +504,131 @@ async fn one_source_address_is_rate_limited_at_intake() {
     }
     assert_eq!(limited, 15, "5 at once, then none for a minute");
 }
+
+// ---- item 9: control characters, wire-worded errors, capped echoes --------------------
+
+/// Sends `json` sealed-v2 to `method path`; the status and the plain JSON error body.
+async fn sealed(
+    server: &ServerHandle,
+    method: reqwest::Method,
+    path: &str,
+    json: &[u8],
+) -> (StatusCode, serde_json::Value) {
+    use payments_core::envelope::{Binding, Envelope, SealedV2Key};
+    let timestamp_ms = chrono::Utc::now().timestamp_millis();
+    let body = Envelope::SealedV2(SealedV2Key::derive(SECRET)).seal(
+        json,
+        &Binding {
+            method: method.as_str(),
+            path,
+            timestamp_ms,
+        },
+    );
+    let answer = reqwest::Client::new()
+        .request(method, format!("{}{path}", server.uri()))
+        .header("content-type", "application/vnd.payments.sealed-v2")
+        .header("x-payments-timestamp", timestamp_ms.to_string())
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status();
+    (
+        status,
+        answer.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn control_characters_in_identifiers_are_refused_naming_the_field() {
+    let toss = FakeToss::start().await;
+    let server = builder(&toss).start().await.unwrap();
+    let client = client(&server);
+    for (field, bad) in [
+        ("source.id", "order\u{0}1"),
+        ("source.id", "order\u{7}1"),
+        ("source.id", "gpj\u{202E}exe.1"),
+        ("source.table", "orders\u{1b}[2J"),
+        ("source.schema", "shop\u{2066}"),
+        ("vendor.uid", "pk\u{85}1"),
+    ] {
+        let mut body = input("pk-ok", "order-ok", 1_000, None);
+        match field {
+            "source.id" => body.source.id = bad.into(),
+            "source.table" => body.source.table = bad.into(),
+            "source.schema" => body.source.schema = bad.into(),
+            _ => body.vendor.uid = bad.into(),
+        }
+        let refused = client.histories().create(&body).await.expect_err(bad);
+        assert_eq!(refused.status(), Some(StatusCode::BAD_REQUEST), "{bad:?}");
+        assert_eq!(refused.code_str(), Some("INVALID_FIELD"), "{bad:?}");
+        let message = refused.message().unwrap_or_default();
+        assert!(
+            message.starts_with(&format!("{field}: must not contain control characters")),
+            "{bad:?}: {message}"
+        );
+    }
+    assert!(toss.received_requests().is_empty());
+}
+
+#[tokio::test]
+async fn shape_errors_are_worded_in_json_terms_and_name_the_field() {
+    let toss = FakeToss::start().await;
+    let server = builder(&toss).start().await.unwrap();
+    for (json, field, words) in [
+        (&br#""a string""#[..], "body", "expected an object"),
+        (
+            br#"{"source": {"schema": "s", "table": "t", "id": "i"}, "vendor": 5, "price": 1, "password": "p"}"#,
+            "vendor",
+            "expected an object",
+        ),
+        (
+            br#"{"vendor": {"code": "toss.payments", "store_id": "main", "uid": "u"}, "source": {"schema": "s", "table": "t", "id": "i"}, "price": "ten", "password": "p", "webhook_url": null}"#,
+            "price",
+            "invalid type: string",
+        ),
+    ] {
+        let (status, body) = sealed(&server, reqwest::Method::POST, "/payments/histories", json).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["code"], "INVALID_BODY", "{body}");
+        let message = body["message"].as_str().unwrap();
+        assert!(message.starts_with(&format!("{field}: ")), "{message}");
+        assert!(message.contains(words), "{message}");
+        for rust in ["struct", "PaymentHistoryCreate", "Vendor", "i64", "u32", "map", "sequence"] {
+            assert!(!message.contains(rust), "{message} names a Rust type");
+        }
+    }
+    // A huge unknown field name and a huge wrong value come back cut.
+    let long = "x".repeat(100_000);
+    let json = format!(r#"{{"{long}": 1}}"#);
+    let (_, body) = sealed(
+        &server,
+        reqwest::Method::POST,
+        "/payments/histories",
+        json.as_bytes(),
+    )
+    .await;
+    assert!(
+        body["message"].as_str().unwrap().len() < 600,
+        "{}",
+        body["message"].as_str().unwrap().len()
+    );
+}
+
+#[tokio::test]
+async fn path_ids_of_any_length_are_echoed_cut() {
+    let toss = FakeToss::start().await;
+    let server = builder(&toss).start().await.unwrap();
+    let long = "a".repeat(4_000);
+    let (status, body) = sealed(
+        &server,
+        reqwest::Method::PATCH,
+        &format!("/payments/histories/{long}"),
+        br#"{"password": "p"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let message = body["message"].as_str().unwrap();
+    assert!(message.len() < 200, "{} bytes echoed", message.len());
+    assert!(message.contains("is not a record id"), "{message}");
+}
