@@ -78,6 +78,9 @@ async fn main() -> Result<(), Error> {
         .toss_store("main", toss.uri(), toss.secret_key())
         .iamport_store("main", iamport.uri(), imp_key.clone(), imp_secret.clone())
         .webhook_retry_schedule(&[Duration::from_millis(100)])
+        // The receiver below listens on 127.0.0.1 over plain http; production lists
+        // nothing and delivers over https to public addresses only.
+        .allow_local_receivers()
         .start()
         .await?;
     println!(

@@ -400,6 +400,8 @@ impl Stack {
             .webhook_retry_schedule(&[Duration::from_millis(50)])
             .webhook_max_attempts(20)
             .webhook_poll_interval(Duration::from_millis(20))
+            // The receiver listens on 127.0.0.1 over plain http.
+            .allow_local_receivers()
             .start()
             .await
             .map_err(|e| BenchError::Setup(format!("payments-server: {e}")))

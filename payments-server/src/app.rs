@@ -56,8 +56,18 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// Where ids come from.
     pub ids: Arc<dyn IdGen>,
-    /// The client webhooks are delivered with.
+    /// The client webhooks are delivered with: no redirects, no proxy, every address it
+    /// connects to checked by [`App::egress`].
     pub webhook_http: reqwest::Client,
+    /// Where webhooks and events may be delivered (`[webhooks] allow_hosts`,
+    /// `allow_insecure`).
+    pub egress: crate::webhooks::egress::EgressPolicy,
+    /// PG fetches asked for by webhooks, one per payment at a time.
+    pub refreshes: crate::webhooks::coalesce::Refreshes,
+    /// PG webhooks per source address (`[limits] intake_burst`, `intake_refill_ms`).
+    pub intake: crate::rate_limit::KeyedLimiter<std::net::IpAddr>,
+    /// Caller-asked re-deliveries, per message (`[webhooks] redeliver_interval_ms`).
+    pub redeliveries: crate::rate_limit::KeyedLimiter<uuid::Uuid>,
     /// When the server started.
     pub started_at: Timestamp,
     /// Requests being served right now.

@@ -173,7 +173,7 @@ pub async fn create(
     validate::source("source", &input.source)?;
     validate::password("password", input.password.expose())?;
     if let Some(url) = &input.webhook_url {
-        validate::webhook_url("webhook_url", url)?;
+        validate::webhook_url("webhook_url", url, &app.egress)?;
     }
     let order = input
         .order

@@ -27,10 +27,18 @@
 //! timeout_ms = 10000
 //! lease_ms = 30000                      # a worker's claim on a delivery; longer than timeout_ms
 //! unknown_payment_grace_ms = 60000      # a PG webhook for an unregistered payment warns after this
+//! allow_hosts = []                      # hosts delivered to whatever their address (tests: ["127.0.0.1"])
+//! allow_insecure = false                # true: plain http:// receivers too
+//! redeliver_interval_ms = 60000         # one caller-asked re-delivery per message per this
 //!
 //! [events]                              # transaction events (approved, failed, cancelled)
 //! url = "https://shop.example/payments/events"
 //! envelope = "sealed-v2"
+//!
+//! [limits]
+//! intake_burst = 100                    # PG webhooks per source address at once ...
+//! intake_refill_ms = 20                 # ... then one per this (429 past it)
+//! intake_coalesce_ms = 1000             # webhooks for one payment share a PG fetch this long
 //!
 //! [identity]
 //! ci_hash_key = "a long random string"  # keep it fixed: it keys the CI hashes
@@ -92,6 +100,34 @@ pub struct ServerConfig {
     pub events: EventConfig,
     /// Identity verification.
     pub identity: IdentityConfig,
+    /// Limits on what callers can make the server do.
+    pub limits: LimitsConfig,
+}
+
+/// Limits on what callers, known or anonymous, can make the server do.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// PG webhooks (`/payments/webhooks/{toss,iamport,portone}`) one source address may
+    /// send at once; past it, `429` with `Retry-After` (a PG retries later).
+    pub intake_burst: u32,
+    /// One more PG webhook per source address per this many milliseconds.
+    pub intake_refill_ms: u64,
+    /// Webhooks naming a payment within this many milliseconds of a PG fetch of it
+    /// share that fetch (one more fetch follows the window if any came); `0` fetches
+    /// for every webhook.
+    pub intake_coalesce_ms: u64,
+}
+
+impl Default for LimitsConfig {
+    /// 100 webhooks at once per address, then 50 a second; fetches coalesced for 1 s.
+    fn default() -> Self {
+        Self {
+            intake_burst: 100,
+            intake_refill_ms: 20,
+            intake_coalesce_ms: 1_000,
+        }
+    }
 }
 
 /// The record-password guess limiter: wrong passwords are counted per record (in the
@@ -233,6 +269,18 @@ pub struct WebhookConfig {
     /// it is logged as a warning, in milliseconds (before, it is the usual race with the
     /// caller's registration, logged at debug).
     pub unknown_payment_grace_ms: u64,
+    /// Hosts webhooks and events may be delivered to whatever address they have or
+    /// resolve to (`127.0.0.1`, `localhost`, `[::1]`, an internal name): every other host
+    /// must be, and resolve only to, a public address. Tests and local development list
+    /// their receivers here; production lists nothing.
+    pub allow_hosts: Vec<String>,
+    /// Deliver to plain `http://` URLs too (tests, local development); off, a
+    /// `webhook_url` or `[events] url` must be `https://`.
+    pub allow_insecure: bool,
+    /// The shortest wait between two re-deliveries of one message that a caller asks
+    /// for (`POST /payments/{webhooks,events}/{id}/redeliver`), in milliseconds; a
+    /// request sooner is `429` with `Retry-After`.
+    pub redeliver_interval_ms: u64,
 }
 
 impl Default for WebhookConfig {
@@ -244,11 +292,19 @@ impl Default for WebhookConfig {
             poll_interval_ms: 1_000,
             lease_ms: 30_000,
             unknown_payment_grace_ms: 60_000,
+            allow_hosts: Vec::new(),
+            allow_insecure: false,
+            redeliver_interval_ms: 60_000,
         }
     }
 }
 
 impl WebhookConfig {
+    /// Where deliveries may go under this configuration.
+    pub fn egress(&self) -> crate::webhooks::egress::EgressPolicy {
+        crate::webhooks::egress::EgressPolicy::new(&self.allow_hosts, self.allow_insecure)
+    }
+
     /// The wait after the `attempts`-th failed attempt (1-based).
     pub fn backoff(&self, attempts: u32) -> Duration {
         let index =
@@ -350,6 +406,7 @@ impl Default for ServerConfig {
             vendors: VendorConfig::default(),
             events: EventConfig::default(),
             identity: IdentityConfig::default(),
+            limits: LimitsConfig::default(),
         }
     }
 }
@@ -410,7 +467,12 @@ impl ServerConfig {
                 "PAYMENTS_DATABASE" => self.database = value.clone(),
                 "PAYMENTS_BODY_LIMIT" => self.body_limit = number(name, value)? as usize,
                 "PAYMENTS_PASSWORD_ITERATIONS" => {
-                    self.password_iterations = number(name, value)? as u32
+                    // Checked, not `as`: 4294967297 must be refused, not read as 1.
+                    self.password_iterations =
+                        u32::try_from(number(name, value)?).map_err(|_| ConfigError::Env {
+                            name: name.clone(),
+                            problem: format!("{value} is more than {}", u32::MAX),
+                        })?
                 }
                 "PAYMENTS_SEALED_V2_SECRET" => {
                     self.envelopes.sealed_v2_secret = Secret::new(value.clone())
@@ -452,7 +514,8 @@ impl ServerConfig {
     /// Checks what start-up would otherwise fail on late.
     ///
     /// # Errors
-    /// A missing sealed-v2 secret or data key, a zero limit, or a PortOne V2 store without
+    /// A missing sealed-v2 secret or data key, a zero limit, an `[events] url` the
+    /// `[webhooks]` egress rules refuse, or a PortOne V2 store without
     /// its store id or with a webhook secret that is not `whsec_` + base64.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.envelopes.sealed_v2_secret.expose().len() < 16 {
@@ -495,6 +558,10 @@ impl ServerConfig {
                  that ran out mid-attempt would let another worker send the message again",
                 self.webhooks.lease_ms, self.webhooks.timeout_ms
             )));
+        }
+        if let Some(url) = &self.events.url {
+            crate::validate::webhook_url("events.url", url, &self.webhooks.egress())
+                .map_err(|error| ConfigError::Invalid(error.to_string()))?;
         }
         if self.body_limit == 0 || self.webhooks.max_attempts == 0 {
             return Err(ConfigError::Invalid(
@@ -554,6 +621,20 @@ mod tests {
             error.contains("vendors.portone[0].webhook_secret"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn password_iterations_past_u32_are_refused_not_wrapped() {
+        let mut config = ServerConfig::default();
+        let error = config
+            .apply_env([(
+                "PAYMENTS_PASSWORD_ITERATIONS".to_string(),
+                "4294967297".to_string(),
+            )])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("PAYMENTS_PASSWORD_ITERATIONS"), "{error}");
+        assert_ne!(config.password_iterations, 1, "not wrapped to 1");
     }
 
     #[test]

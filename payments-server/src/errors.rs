@@ -27,7 +27,7 @@ impl FieldError {
 
 /// A `(vendor, store id)` the server has no configuration for.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("vendor.store_id: no {vendor} store {store_id:?} is configured")]
+#[error("vendor.store_id: no {vendor} store {} is configured", crate::validate::echo(.store_id))]
 pub struct UnknownStore {
     /// The PG.
     pub vendor: VendorCode,

@@ -273,7 +273,7 @@ pub async fn create(
     validate::positive("price", input.price)?;
     validate::password("password", input.password.expose())?;
     if let Some(url) = &input.webhook_url {
-        validate::webhook_url("webhook_url", url)?;
+        validate::webhook_url("webhook_url", url, &app.egress)?;
     }
     let gateway = app.gateway(input.vendor.code, &input.vendor.store_id)?;
     // Refuse duplicates before touching the PG, so a repeated create never confirms twice

@@ -26,6 +26,8 @@
 //! passwords.rs           every record-password check: the guess limiter in front
 //!                        of the keyed hash, and the upgrade of old hashes
 //! guess_guard.rs         slows down owners who guess coupon codes
+//! rate_limit.rs          a token bucket per key in bounded memory (webhook intake per
+//!                        source address, re-delivery per message)
 //! errors.rs              the failures every use case shares (FieldError, ...)
 //! validate.rs            field checks the wire types cannot express
 //! store/                 the ports, one small trait per aggregate (histories,
@@ -52,6 +54,7 @@ pub mod guess_guard;
 pub mod histories;
 pub mod http;
 pub mod passwords;
+pub mod rate_limit;
 pub mod refunds;
 pub mod reservations;
 pub mod server;

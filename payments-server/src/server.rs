@@ -8,7 +8,7 @@ use crate::at_rest::DataKeys;
 use crate::config::{ConfigError, IamportStore, PortOneStore, ServerConfig, TossStore};
 use crate::store::postgres::{PostgresStore, is_postgres_url};
 use crate::store::{SqliteStore, Store, StoreError};
-use crate::vendors::{self, http_client};
+use crate::vendors;
 use payments_core::clock::{Clock, IdGen, RandomIdGen, SystemClock};
 use payments_core::envelope::{CompatKey, EnvelopeError, SealedV2Key};
 use payments_core::password::{PasswordError, PasswordHasher};
@@ -263,6 +263,36 @@ impl PaymentServerBuilder {
         self
     }
 
+    /// Hosts webhooks and events may be delivered to whatever their address (see
+    /// `[webhooks] allow_hosts`): tests and local development list `127.0.0.1`.
+    pub fn webhook_allow_hosts<I, S>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.config.webhooks.allow_hosts = hosts.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Delivers to plain `http://` URLs too (see `[webhooks] allow_insecure`).
+    pub fn webhook_allow_insecure(mut self, allow: bool) -> Self {
+        self.config.webhooks.allow_insecure = allow;
+        self
+    }
+
+    /// Receivers on this machine: `127.0.0.1`, `localhost` and `[::1]` allowed, plain
+    /// http allowed. For tests, examples and `--demo`, never production.
+    pub fn allow_local_receivers(self) -> Self {
+        self.webhook_allow_hosts(["127.0.0.1", "localhost", "::1"])
+            .webhook_allow_insecure(true)
+    }
+
+    /// The shortest wait between two caller-asked re-deliveries of one message.
+    pub fn redeliver_interval(mut self, every: Duration) -> Self {
+        self.config.webhooks.redeliver_interval_ms = every.as_millis() as u64;
+        self
+    }
+
     /// Where transaction events are delivered.
     pub fn event_url(mut self, url: impl Into<String>) -> Self {
         self.config.events.url = Some(url.into());
@@ -272,6 +302,12 @@ impl PaymentServerBuilder {
     /// The key of the CI hashes returned by identity verification.
     pub fn identity_key(mut self, key: impl Into<String>) -> Self {
         self.config.identity.ci_hash_key = Secret::new(key.into());
+        self
+    }
+
+    /// The limits on what callers can make the server do (`[limits]`).
+    pub fn limits(mut self, limits: crate::config::LimitsConfig) -> Self {
+        self.config.limits = limits;
         self
     }
 
@@ -347,10 +383,19 @@ impl PaymentServerBuilder {
             None => Arc::new(SqliteStore::open(&config.database)?),
         };
         let clock: Arc<dyn Clock> = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
-        let webhook_http = http_client(
-            Duration::from_millis(config.webhooks.timeout_ms),
-            Duration::from_secs(5),
-        )?;
+        let egress = config.webhooks.egress();
+        let webhook_http = egress.client(Duration::from_millis(config.webhooks.timeout_ms))?;
+        let redeliveries =
+            crate::rate_limit::KeyedLimiter::new(1, config.webhooks.redeliver_interval_ms, 10_000);
+        let refreshes = crate::webhooks::coalesce::Refreshes::new(
+            Duration::from_millis(config.limits.intake_coalesce_ms),
+            10_000,
+        );
+        let intake = crate::rate_limit::KeyedLimiter::new(
+            config.limits.intake_burst,
+            config.limits.intake_refill_ms,
+            10_000,
+        );
         let unknown_payments = crate::webhooks::unknown::UnknownPayments::new(
             Duration::from_millis(config.webhooks.unknown_payment_grace_ms),
         );
@@ -367,6 +412,10 @@ impl PaymentServerBuilder {
             clock,
             ids: self.ids.unwrap_or_else(|| Arc::new(RandomIdGen)),
             webhook_http,
+            egress,
+            redeliveries,
+            refreshes,
+            intake,
             in_flight: Arc::new(AtomicI64::new(0)),
             unknown_payments,
             coupon_guard: crate::guess_guard::GuessGuard::default(),
@@ -404,6 +453,8 @@ impl PaymentServerBuilder {
         let mut server_shutdown = watch_shutdown.clone();
         let router = crate::http::router(app.clone());
         let server = tokio::spawn(async move {
+            // The peer address: webhook intake is rate-limited per source.
+            let router = router.into_make_service_with_connect_info::<SocketAddr>();
             let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
                 let _ = server_shutdown.wait_for(|stop| *stop).await;
             });

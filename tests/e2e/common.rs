@@ -224,6 +224,8 @@ pub fn server_builder(
         .webhook_retry_schedule(&[Duration::from_millis(20), Duration::from_millis(40)])
         .webhook_max_attempts(50)
         .webhook_poll_interval(Duration::from_millis(20))
+        // The receivers and the event sink listen on 127.0.0.1 over plain http.
+        .allow_local_receivers()
 }
 
 pub fn client_for(server: &ServerHandle, wire: Wire) -> PaymentsClient {

@@ -153,7 +153,7 @@ async fn form_encoded_webhook_is_verified_and_repeats_change_nothing() {
             .json()
             .await
             .unwrap();
-        assert_eq!(answer["outcome"], "unchanged");
+        assert_eq!(answer["outcome"], "received");
     }
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     assert_eq!(app.receiver.received().len(), 1);

@@ -138,7 +138,7 @@ error_codes! {
     CouponNotApplicable = "COUPON_NOT_APPLICABLE",
     /// `422`: a gift's giver is its recipient.
     GiftToSelf = "GIFT_TO_SELF",
-    /// `429`: too many unknown coupon codes or wrong record passwords; `Retry-After` says when to retry.
+    /// `429`: too many unknown coupon codes, wrong record passwords, re-deliveries of one message or PG webhooks from one address; `Retry-After` says when to retry.
     TooManyAttempts = "TOO_MANY_ATTEMPTS",
     /// `500`: the server failed (details only in its logs).
     Internal = "INTERNAL",

@@ -172,16 +172,73 @@ pub fn decode_json<T: DeserializeOwned>(json: &[u8]) -> Result<(T, serde_json::V
     })?;
     let decoded = serde_path_to_error::deserialize(&value).map_err(|e| {
         let path = e.path().to_string();
+        let field = if path == "." { "body" } else { path.as_str() };
         ApiError::bad_request(
             ErrorCode::InvalidBody,
-            if path == "." {
-                e.inner().to_string()
-            } else {
-                format!("{path}: {}", e.inner())
-            },
+            format!(
+                "{}: {}",
+                crate::validate::cut(field, 128),
+                wire_terms(&e.inner().to_string())
+            ),
         )
     })?;
     Ok((decoded, value))
+}
+
+/// The longest reason an `INVALID_BODY` message carries.
+const REASON_CHARS: usize = 200;
+
+/// A serde message in the wire's words: serde names the Rust type it wanted
+/// (`expected struct PaymentHistoryCreate`, `expected u32`), which means nothing to a
+/// caller writing JSON; this says what JSON was expected instead, and cuts what the
+/// message repeats of the caller's input.
+pub fn wire_terms(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(REASON_CHARS + 16));
+    let mut rest = message;
+    while let Some(at) = rest.find("expected ") {
+        out.push_str(&rest[..at]);
+        rest = &rest[at + "expected ".len()..];
+        // What serde expected runs to the end or to the next `,` outside backticks
+        // (e.g. `expected one of `a`, `b``), which is kept as it is.
+        let end = rest.find([',', ';']).unwrap_or(rest.len());
+        let (wanted, tail) = rest.split_at(end);
+        out.push_str("expected ");
+        out.push_str(&json_kind(wanted.trim()));
+        rest = tail;
+    }
+    out.push_str(rest);
+    // What serde says it got, in JSON's names.
+    let out = out
+        .replace("invalid type: map", "invalid type: object")
+        .replace("invalid type: sequence", "invalid type: list")
+        .replace("invalid type: unit value", "invalid type: null")
+        .replace("floating point", "number");
+    crate::validate::cut(&out, REASON_CHARS)
+}
+
+/// A serde "expected" in JSON words.
+fn json_kind(wanted: &str) -> String {
+    let first = wanted.split_whitespace().next().unwrap_or("");
+    let kind = match first {
+        "struct" | "map" => "an object",
+        "tuple" | "sequence" => "a list",
+        "enum" | "variant" => "one of the documented names",
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => "a non-negative integer in range",
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "an integer in range",
+        "f32" | "f64" => "a number",
+        "bool" | "boolean" => "true or false",
+        "char" => "a one-character string",
+        "unit" => "null",
+        "a" | "an" => match wanted.split_whitespace().nth(1).unwrap_or("") {
+            "map" => "an object",
+            "sequence" | "tuple" => "a list",
+            "boolean" => "true or false",
+            "borrowed" | "string" => "a string",
+            _ => return wanted.to_owned(),
+        },
+        _ => return wanted.to_owned(),
+    };
+    kind.to_owned()
 }
 
 impl<T: DeserializeOwned + Send> FromRequest<Arc<App>> for Sealed<T> {

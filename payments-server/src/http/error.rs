@@ -60,6 +60,18 @@ impl ApiError {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
     }
 
+    /// `429 TOO_MANY_ATTEMPTS` with `Retry-After`.
+    pub fn too_many(retry_after_secs: u64, message: impl Into<String>) -> Self {
+        Self {
+            retry_after: Some(retry_after_secs),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::TooManyAttempts,
+                message,
+            )
+        }
+    }
+
     /// `409` with a code naming the problem.
     fn conflict(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, message)
@@ -354,9 +366,6 @@ impl From<IntakeError> for ApiError {
         let message = error.to_string();
         match error {
             IntakeError::Invalid(_) => Self::bad_request(ErrorCode::InvalidWebhook, message),
-            IntakeError::WrongSecret => {
-                Self::new(StatusCode::FORBIDDEN, ErrorCode::InvalidSecret, message)
-            }
             IntakeError::BadSignature(_) => {
                 Self::new(StatusCode::UNAUTHORIZED, ErrorCode::BadSignature, message)
             }
@@ -374,6 +383,9 @@ impl From<RedeliverError> for ApiError {
         match error {
             RedeliverError::NotFound(what) => Self::not_found(what),
             RedeliverError::Access(e) => e.into(),
+            RedeliverError::TooSoon { retry_after_secs } => {
+                Self::too_many(retry_after_secs, error.to_string())
+            }
             RedeliverError::Store(e) => e.into(),
         }
     }

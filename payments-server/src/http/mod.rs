@@ -75,5 +75,7 @@ async fn not_found() -> ApiError {
 
 /// A record id from the path; anything else names no record.
 fn parse_id(id: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(id).map_err(|_| ApiError::not_found(format!("{id:?} is not a record id")))
+    Uuid::parse_str(id).map_err(|_| {
+        ApiError::not_found(format!("{} is not a record id", crate::validate::echo(id)))
+    })
 }

@@ -9,12 +9,13 @@ use super::{ApiError, parse_id};
 use crate::app::App;
 use crate::webhooks::{intake, outbox};
 use axum::Router;
-use axum::extract::{Path, Request, State};
+use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{patch, post};
 use payments_core::records::deliveries::FailedDeliveriesQuery;
 use payments_core::records::{ErrorCode, Password};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// The webhook routes, merged into [`super::router`].
@@ -26,6 +27,24 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/payments/webhooks/{id}/redeliver", post(redeliver_webhook))
         .route("/payments/events/{id}/redeliver", post(redeliver_event))
         .route("/payments/deliveries/failed", patch(failed_deliveries))
+}
+
+/// Refuses a source address past its PG-webhook budget (`[limits] intake_burst`,
+/// `intake_refill_ms`), before the body is read. Unsigned webhooks may come from
+/// anyone; a PG answered `429` retries later. A router driven without a socket (tests)
+/// has no peer address and no limit.
+fn admit(app: &App, request: &Request) -> Result<(), ApiError> {
+    let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>() else {
+        return Ok(());
+    };
+    let source = crate::rate_limit::source_key(peer.ip());
+    app.intake.check(&source, app.now_ms()).map_err(|ms| {
+        tracing::warn!(%source, "PG webhooks from this address over the limit");
+        ApiError::too_many(
+            crate::rate_limit::retry_after_secs(ms),
+            "too many PG webhooks from this address",
+        )
+    })
 }
 
 fn media_type_is(headers: &HeaderMap, expected: &str) -> bool {
@@ -47,6 +66,7 @@ async fn toss(
     State(app): State<Arc<App>>,
     request: Request,
 ) -> Result<axum::Json<intake::Ack>, ApiError> {
+    admit(&app, &request)?;
     if !media_type_is(request.headers(), "application/json") {
         return Err(unsupported("application/json"));
     }
@@ -59,6 +79,7 @@ async fn iamport(
     State(app): State<Arc<App>>,
     request: Request,
 ) -> Result<axum::Json<intake::Ack>, ApiError> {
+    admit(&app, &request)?;
     let form = media_type_is(request.headers(), "application/x-www-form-urlencoded");
     if !form && !media_type_is(request.headers(), "application/json") {
         return Err(unsupported(
@@ -81,6 +102,7 @@ async fn portone(
     State(app): State<Arc<App>>,
     request: Request,
 ) -> Result<axum::Json<intake::Ack>, ApiError> {
+    admit(&app, &request)?;
     let headers = request.headers().clone();
     let form = media_type_is(&headers, "application/x-www-form-urlencoded");
     let bytes = read_body(request, &app).await?;

@@ -1,37 +1,47 @@
 //! PG webhooks in. A PG webhook is never trusted: its body only names a payment, which
-//! the server fetches from the PG before changing anything. Unknown payments are
-//! acknowledged (so the PG stops retrying) and logged; a PG that cannot be reached is
-//! answered `502` so the PG retries later. PortOne V2's webhooks are signed: one whose
-//! signature no configured store's secret verifies is refused before it is read.
+//! the server fetches from the PG before changing anything. PortOne V2's webhooks are
+//! signed: one whose signature no configured store's secret verifies is refused before
+//! it is read. Toss's and PortOne V1's are not signed, so anyone may send them, and the
+//! intake is built so that sending them gains nothing:
+//!
+//! - every webhook that names a payment gets one answer, `200 {"outcome":"received"}`,
+//!   whether the payment is on record, changed, unchanged, or (a deposit callback) came
+//!   with a wrong secret: the answer is no oracle of what the server holds;
+//! - a deposit callback's secret is checked against the payment as recorded, before
+//!   any PG call;
+//! - refreshes are coalesced per payment ([`super::coalesce`]): N webhooks for one
+//!   payment cost one or two PG fetches, not N;
+//! - each source address has a token bucket (`[limits] intake_burst`,
+//!   `intake_refill_ms`), checked in `http/webhooks.rs` before the body is read.
+//!
+//! A PG that cannot be reached during the fetch is answered `502`, so the PG retries
+//! later: an attacker cannot cause that, so it tells them nothing.
 
 use crate::app::App;
 use crate::errors::UnknownStore;
 use crate::histories::{self, HistoryError};
 use crate::reservations::{self, ReservationError};
-use crate::store::StoreError;
+use crate::store::{StoreError, StoredHistory};
+use crate::webhooks::coalesce::Turn;
 use payments_core::records::VendorCode;
 use payments_core::vendor::GatewayError;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
-/// What a webhook did, as answered to the PG.
+/// What the server answers to every PG webhook it took in: the same whatever it found,
+/// so the answer tells nobody whether a payment is on record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
-    /// The history changed and its webhook was queued.
-    Updated,
-    /// The PG's payment matches the history already.
-    Unchanged,
-    /// No history names this payment.
-    Unknown,
-    /// An event type this server does not act on.
-    Ignored,
+    /// Taken in: what it named was looked up, and applied if it changed anything.
+    Received,
 }
 
 /// The answer body.
 #[derive(Debug, Clone, Serialize)]
 pub struct Ack {
-    /// What happened.
+    /// Always [`Outcome::Received`].
     pub outcome: Outcome,
 }
 
@@ -41,9 +51,6 @@ pub enum IntakeError {
     /// The body names no payment; says which field.
     #[error("{0}")]
     Invalid(String),
-    /// A deposit callback whose secret is not the payment's.
-    #[error("secret: does not match the payment's")]
-    WrongSecret,
     /// A PortOne V2 webhook whose signature does not verify (or is missing).
     #[error(transparent)]
     BadSignature(#[from] super::portone::BadSignature),
@@ -64,9 +71,10 @@ pub enum IntakeError {
     Store(#[from] StoreError),
 }
 
-fn ack(outcome: Outcome) -> Ack {
-    Ack { outcome }
-}
+/// The one answer.
+const RECEIVED: Ack = Ack {
+    outcome: Outcome::Received,
+};
 
 fn field<'a>(
     body: &'a serde_json::Value,
@@ -85,13 +93,13 @@ fn field<'a>(
 
 /// Handles a Toss webhook: `PAYMENT_STATUS_CHANGED` (`{eventType, data: {paymentKey}}`)
 /// or `DEPOSIT_CALLBACK` (`{secret, orderId, status}`), whose `secret` must match the
-/// payment's.
+/// one recorded with the payment (checked before the PG is asked; a wrong one is logged
+/// and answered like any other webhook).
 ///
 /// # Errors
 /// [`IntakeError::Invalid`] for a body that names no payment,
-/// [`IntakeError::WrongSecret`] for a deposit callback whose secret does not match,
 /// [`IntakeError::Gateway`] when the PG cannot be asked.
-pub async fn toss(app: &App, body: &serde_json::Value) -> Result<Ack, IntakeError> {
+pub async fn toss(app: &Arc<App>, body: &serde_json::Value) -> Result<Ack, IntakeError> {
     let code = VendorCode::TossPayments;
     match body.get("eventType").and_then(|e| e.as_str()) {
         Some("PAYMENT_STATUS_CHANGED") => {
@@ -103,21 +111,28 @@ pub async fn toss(app: &App, body: &serde_json::Value) -> Result<Ack, IntakeErro
             let secret = field(body, &["secret"], "secret")?;
             let Some(stored) = app.store.history_by_order_id(code, order_id).await? else {
                 tracing::warn!(order_id, "Toss deposit callback for an unknown order");
-                return Ok(ack(Outcome::Unknown));
+                return Ok(RECEIVED);
             };
-            let gateway = app.gateway(code, &stored.vendor.store_id)?;
-            let payment = gateway.lookup_payment(&stored.vendor.uid).await?;
-            let expected = payment.deposit_secret.as_deref().unwrap_or("");
+            // The secret Toss issued with the virtual account is in the payment object
+            // recorded at creation: checked here, so a forged callback costs no PG call.
+            let recorded = histories::to_record(app, &stored).map_err(HistoryError::from)?;
+            let expected = recorded
+                .data
+                .get("secret")
+                .and_then(|s| s.as_str())
+                .unwrap_or("");
             if expected.is_empty() || !bool::from(expected.as_bytes().ct_eq(secret.as_bytes())) {
-                tracing::warn!(order_id, "Toss deposit callback with a wrong secret");
-                return Err(IntakeError::WrongSecret);
+                tracing::warn!(
+                    order_id,
+                    "Toss deposit callback with a wrong secret: ignored"
+                );
+                return Ok(RECEIVED);
             }
-            let (_, changed) = histories::apply(app, stored, &payment).await?;
-            Ok(applied(changed))
+            refresh(app, stored).await
         }
         Some(other) => {
             tracing::info!(event = other, "Toss webhook event ignored");
-            Ok(ack(Outcome::Ignored))
+            Ok(RECEIVED)
         }
         None => Err(IntakeError::Invalid(
             "eventType: missing, and the body is not a deposit callback".into(),
@@ -141,7 +156,7 @@ pub struct IamportNotice {
 /// # Errors
 /// [`IntakeError::Invalid`] for an empty `imp_uid`, [`IntakeError::Gateway`] when the
 /// PG cannot be asked.
-pub async fn iamport(app: &App, notice: &IamportNotice) -> Result<Ack, IntakeError> {
+pub async fn iamport(app: &Arc<App>, notice: &IamportNotice) -> Result<Ack, IntakeError> {
     if notice.imp_uid.is_empty() {
         return Err(IntakeError::Invalid("imp_uid: must not be empty".into()));
     }
@@ -154,13 +169,13 @@ pub async fn iamport(app: &App, notice: &IamportNotice) -> Result<Ack, IntakeErr
 /// `2024-01-01` (`{payment_id, tx_id, status}`, JSON or form fields as a JSON object).
 /// `Transaction.*` (and every `2024-01-01` body) re-fetches the named payment and applies
 /// it; `BillingKey.Deleted` marks the key's reservation deleted once the PG confirms it;
-/// any other type is acknowledged as [`Outcome::Ignored`].
+/// any other type is acknowledged.
 ///
 /// # Errors
 /// [`IntakeError::BadSignature`] before anything is read; [`IntakeError::Invalid`] for a
 /// signed body that names nothing; [`IntakeError::Gateway`] when the PG cannot be asked.
 pub async fn portone(
-    app: &App,
+    app: &Arc<App>,
     headers: &http::HeaderMap,
     raw: &[u8],
     body: impl FnOnce(&[u8]) -> Result<serde_json::Value, IntakeError>,
@@ -181,33 +196,81 @@ pub async fn portone(
     }
     if kind == "BillingKey.Deleted" {
         let billing_key = field(&body, &["data", "billingKey"], "data.billingKey")?;
-        let known = reservations::follow_deletion(app, code, billing_key).await?;
-        return Ok(ack(match known {
-            Some(true) => Outcome::Updated,
-            Some(false) => Outcome::Unchanged,
-            None => Outcome::Unknown,
-        }));
+        reservations::follow_deletion(app, code, billing_key).await?;
+        return Ok(RECEIVED);
     }
     tracing::info!(event = kind, "PortOne V2 webhook type ignored");
-    Ok(ack(Outcome::Ignored))
+    Ok(RECEIVED)
 }
 
 /// The common case of a PG webhook: it names a payment by the PG's uid. An unknown
 /// payment is acknowledged (so the PG stops retrying) and logged; a known one is fetched
-/// from the PG and applied.
-async fn refresh_named(app: &App, code: VendorCode, uid: &str) -> Result<Ack, IntakeError> {
+/// from the PG, coalesced with the other webhooks naming it, and applied.
+async fn refresh_named(app: &Arc<App>, code: VendorCode, uid: &str) -> Result<Ack, IntakeError> {
     let Some(stored) = app.store.history_by_vendor_uid(code, uid).await? else {
         app.unknown_payments.seen(app.store.clone(), code, uid);
-        return Ok(ack(Outcome::Unknown));
+        return Ok(RECEIVED);
     };
-    let (_, changed) = histories::refresh(app, stored).await?;
-    Ok(applied(changed))
+    refresh(app, stored).await
 }
 
-fn applied(changed: bool) -> Ack {
-    ack(if changed {
-        Outcome::Updated
-    } else {
-        Outcome::Unchanged
-    })
+/// Fetches a recorded payment from its PG and applies it, unless a fetch of it runs or
+/// ran within the coalescing window: then the lead's follow-up fetches it once more
+/// after the window, and this webhook is answered at once.
+async fn refresh(app: &Arc<App>, stored: StoredHistory) -> Result<Ack, IntakeError> {
+    let key = (stored.vendor.code, stored.vendor.uid.clone());
+    match app.refreshes.enter(&key) {
+        Turn::Joined => return Ok(RECEIVED),
+        Turn::Uncoalesced => return settle(histories::refresh(app, stored).await),
+        Turn::Lead => {}
+    }
+    let id = stored.id;
+    let fetched = histories::refresh(app, stored).await;
+    let follower = app.clone();
+    tokio::spawn(async move { follow_up(follower, key, id).await });
+    settle(fetched)
+}
+
+/// The answer once a fetch is done. Only a failure a later retry by the PG may fix is
+/// answered as one (the PG or the store could not be asked); anything else about a
+/// recorded payment (the PG no longer knows it, a change the rules refuse) is logged and
+/// answered like every other webhook, so the answer never tells a payment on record
+/// from one that is not.
+fn settle<T>(fetched: Result<T, HistoryError>) -> Result<Ack, IntakeError> {
+    match fetched {
+        Ok(_) => Ok(RECEIVED),
+        Err(HistoryError::Gateway(
+            error @ (GatewayError::Unavailable(_)
+            | GatewayError::OutcomeUnknown(_)
+            | GatewayError::Malformed(_)
+            | GatewayError::Unauthorized(_)),
+        )) => Err(error.into()),
+        Err(error @ (HistoryError::Store(_) | HistoryError::Internal(_))) => Err(error.into()),
+        Err(error) => {
+            tracing::warn!(%error, "PG webhook for a recorded payment not applied");
+            Ok(RECEIVED)
+        }
+    }
+}
+
+/// The lead's tail: a window after each fetch, fetches once more if a webhook named the
+/// payment meanwhile. Failures are logged: the webhooks it stands for were answered.
+async fn follow_up(app: Arc<App>, key: super::coalesce::PaymentKey, history_id: uuid::Uuid) {
+    loop {
+        tokio::time::sleep(app.refreshes.window()).await;
+        if !app.refreshes.follow_up(&key) {
+            return;
+        }
+        let refreshed = match app.store.history_by_id(history_id).await {
+            Ok(Some(stored)) => histories::refresh(&app, stored)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            Ok(None) => Ok(()),
+            Err(error) => Err(error.to_string()),
+        };
+        if let Err(error) = refreshed {
+            tracing::warn!(vendor = %key.0, history = %history_id, %error, "PG webhook follow-up fetch failed");
+        }
+    }
 }

@@ -26,6 +26,9 @@ use uuid::Uuid;
 const BATCH: usize = 64;
 /// How much of a receiver's answer is kept per attempt.
 const EXCERPT: usize = 256;
+/// How much of a receiver's answer is read at most; the rest is dropped unread, so a
+/// receiver answering megabytes costs the server this much.
+const ANSWER_CAP: usize = 4 * 1024;
 
 /// Runs until `shutdown` turns true; a round in progress finishes first, so no
 /// delivery is cut between the receiver's answer and its record.
@@ -176,6 +179,12 @@ async fn post(app: &App, delivery: &Delivery) -> Result<(u16, String), String> {
         )
     })?;
     let url = url::Url::parse(&delivery.url).map_err(|e| format!("bad webhook URL: {e}"))?;
+    // Checked again at every attempt: URLs stored before the guard, or under a policy
+    // since tightened, must not get through either. Host names are checked address by
+    // address when the client connects (`EgressPolicy::client`).
+    app.egress
+        .check_url(&url)
+        .map_err(|refusal| format!("refused: {refusal}"))?;
     let timestamp_ms = app.now_ms();
     let body = envelope.seal(
         &json,
@@ -202,11 +211,24 @@ async fn post(app: &App, delivery: &Delivery) -> Result<(u16, String), String> {
         if e.is_timeout() {
             "timed out".to_owned()
         } else {
-            format!("could not reach the receiver: {e}")
+            // The resolver's refusal is the source's source: name it, it is the cause an
+            // operator needs.
+            let mut cause = format!("could not reach the receiver: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(inner) = source {
+                if let Some(refusal) = inner.downcast_ref::<super::egress::EgressRefusal>() {
+                    cause = format!("refused: {refusal}");
+                    break;
+                }
+                source = inner.source();
+            }
+            cause
         }
     })?;
+    // A redirect is not followed (the client's policy): a 3xx is an answer, and not a
+    // 2xx, so the attempt failed.
     let status = response.status().as_u16();
-    let text = response.text().await.unwrap_or_default();
+    let text = super::egress::read_capped(response, ANSWER_CAP).await;
     let excerpt: String = text.chars().take(EXCERPT).collect();
     Ok((status, excerpt))
 }
@@ -229,6 +251,12 @@ pub enum RedeliverError {
     /// The history's password does not match (webhooks are re-delivered with it).
     #[error(transparent)]
     Access(#[from] AccessError),
+    /// This message was re-delivered on request a short while ago.
+    #[error("this message was sent again moments ago: ask again in {retry_after_secs} s")]
+    TooSoon {
+        /// Whole seconds until it may be asked for again (at least 1).
+        retry_after_secs: u64,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -292,7 +320,8 @@ fn failed_delivery(given_up: GivenUp) -> FailedDelivery {
 ///
 /// # Errors
 /// [`RedeliverError::NotFound`] for an unknown webhook, [`RedeliverError::Access`] for
-/// a wrong password.
+/// a wrong password, [`RedeliverError::TooSoon`] within `[webhooks]
+/// redeliver_interval_ms` of the message's last re-delivery.
 pub async fn redeliver_webhook(
     app: &App,
     webhook_id: Uuid,
@@ -309,7 +338,8 @@ pub async fn redeliver_webhook(
 /// Queues a merchant event again (the merchant's sealed request is its authority).
 ///
 /// # Errors
-/// [`RedeliverError::NotFound`] for an unknown event.
+/// [`RedeliverError::NotFound`] for an unknown event, [`RedeliverError::TooSoon`] within
+/// `[webhooks] redeliver_interval_ms` of its last re-delivery.
 pub async fn redeliver_event(app: &App, event_id: Uuid) -> Result<Redelivery, RedeliverError> {
     let Some((MessageKind::Event, _)) = app.store.message_info(event_id).await? else {
         return Err(RedeliverError::NotFound(format!("no event {event_id}")));
@@ -318,6 +348,13 @@ pub async fn redeliver_event(app: &App, event_id: Uuid) -> Result<Redelivery, Re
 }
 
 async fn redeliver(app: &App, id: Uuid) -> Result<Redelivery, RedeliverError> {
+    // Each re-delivery resets the attempt budget: unlimited, anyone holding a key (or a
+    // history's password) would make the server post to the receiver without end.
+    app.redeliveries
+        .check(&id, app.now_ms())
+        .map_err(|ms| RedeliverError::TooSoon {
+            retry_after_secs: crate::rate_limit::retry_after_secs(ms),
+        })?;
     // The store wakes the worker itself.
     app.store.redeliver(id, app.now_ms()).await?;
     Ok(Redelivery {

@@ -1,0 +1,635 @@
+//! Attacks on the server, one test each (issue #17): every test performs the attack
+//! against the server on port 0 with in-process fakes, and fails on a server without
+//! the defence it names.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use fake_toss::FakeToss;
+use futures::StreamExt;
+use payments_client::{Connection, PaymentsClient, RetryPolicy};
+use payments_core::records::{PaymentHistoryCreate, Source, Vendor, VendorCode};
+use payments_server::{PaymentServer, PaymentServerBuilder, ServerHandle};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const SECRET: &str = "security-sealed-v2-secret-0123456789";
+const PASSWORD: &str = "record-password";
+const STORE: &str = "main";
+
+/// A server for the fake, with fast webhook retries; no egress rule is loosened.
+fn builder(toss: &FakeToss) -> PaymentServerBuilder {
+    PaymentServer::builder()
+        .sealed_v2_secret(SECRET)
+        .toss_store(STORE, toss.uri(), toss.secret_key())
+        .webhook_retry_schedule(&[Duration::from_millis(20)])
+        .webhook_poll_interval(Duration::from_millis(20))
+}
+
+fn client(server: &ServerHandle) -> PaymentsClient {
+    PaymentsClient::new(
+        Connection::new(server.uri())
+            .retry(RetryPolicy::none())
+            .sealed_v2(SECRET),
+    )
+    .unwrap()
+}
+
+fn input(uid: &str, order: &str, price: i64, webhook_url: Option<String>) -> PaymentHistoryCreate {
+    PaymentHistoryCreate {
+        vendor: Vendor {
+            code: VendorCode::TossPayments,
+            store_id: STORE.into(),
+            uid: uid.into(),
+        },
+        source: Source {
+            schema: "shop".into(),
+            table: "orders".into(),
+            id: order.into(),
+        },
+        price,
+        password: PASSWORD.into(),
+        webhook_url,
+    }
+}
+
+/// Waits (bounded) until `ready` holds.
+async fn eventually(what: &str, mut ready: impl AsyncFnMut() -> bool) {
+    for _ in 0..500 {
+        if ready().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// Serves `router` on `127.0.0.1:0`; returns its address.
+async fn serve(router: Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    addr
+}
+
+/// What a receiver saw: the webhook ids of the requests, in order.
+#[derive(Clone, Default)]
+struct Seen(Arc<Mutex<Vec<String>>>);
+
+impl Seen {
+    fn record(&self, headers: &HeaderMap) {
+        let id = headers
+            .get("x-payments-webhook-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        self.0.lock().unwrap().push(id);
+    }
+
+    fn ids(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+/// A receiver at `/hook` answering 200.
+async fn receiver() -> (std::net::SocketAddr, Seen) {
+    let seen = Seen::default();
+    let router = Router::new()
+        .route(
+            "/hook",
+            post(|State(seen): State<Seen>, headers: HeaderMap| async move {
+                seen.record(&headers);
+                StatusCode::OK
+            }),
+        )
+        .with_state(seen.clone());
+    (serve(router).await, seen)
+}
+
+/// A Toss virtual account recorded as a history delivering to `webhook_url`, then
+/// deposited: the deposit's PG webhook makes the server deliver one webhook.
+async fn deposited(toss: &FakeToss, server: &ServerHandle, order: &str, webhook_url: &str) {
+    toss.set_webhook_url(format!("{}/payments/webhooks/toss", server.uri()));
+    let payment = toss.issue_virtual_account(order, 10_000).unwrap();
+    let uid = payment["paymentKey"].as_str().unwrap();
+    client(server)
+        .histories()
+        .create(&input(uid, order, 10_000, Some(webhook_url.to_owned())))
+        .await
+        .unwrap();
+    toss.deposit(uid).await.unwrap();
+}
+
+// ---- item 2: blind SSRF through webhook_url and [events] url ---------------------------
+
+#[tokio::test]
+async fn a_webhook_url_naming_a_private_address_is_refused_at_creation_naming_the_field() {
+    let toss = FakeToss::start().await;
+    let server = builder(&toss).start().await.unwrap();
+    let client = client(&server);
+    for (index, url) in [
+        "http://shop.example/hook",
+        "https://127.0.0.1/hook",
+        "https://2130706433/hook",
+        "https://0x7f.1/hook",
+        "https://0.0.0.0/hook",
+        "https://[::1]/hook",
+        "https://[::ffff:127.0.0.1]/hook",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://10.1.2.3/hook",
+        "https://100.100.100.200/hook",
+        "https://[fd00:ec2::254]/hook",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let refused = client
+            .histories()
+            .create(&input(
+                &format!("pk-{index}"),
+                &format!("ssrf-{index}"),
+                1_000,
+                Some(url.into()),
+            ))
+            .await
+            .expect_err(url);
+        assert_eq!(refused.status(), Some(StatusCode::BAD_REQUEST), "{url}");
+        assert_eq!(
+            refused.code_str(),
+            Some("INVALID_FIELD"),
+            "{url}: {refused}"
+        );
+        assert!(
+            refused
+                .message()
+                .unwrap_or_default()
+                .starts_with("webhook_url: "),
+            "{url}: {refused}"
+        );
+    }
+    assert!(
+        toss.received_requests().is_empty(),
+        "a refused URL is refused before the PG is asked"
+    );
+}
+
+#[tokio::test]
+async fn a_host_name_resolving_to_loopback_is_refused_when_connecting() {
+    let toss = FakeToss::start().await;
+    // Plain http is allowed, no host is: `localhost` passes the check at creation (it
+    // is a name), and only the address it resolves to can tell.
+    let server = builder(&toss)
+        .webhook_allow_insecure(true)
+        .webhook_max_attempts(1)
+        .start()
+        .await
+        .unwrap();
+    let (addr, seen) = receiver().await;
+    let url = format!("http://localhost:{}/hook", addr.port());
+    deposited(&toss, &server, "ssrf-dns-1", &url).await;
+    let store = server.app().store.clone();
+    eventually("the delivery to give up", async || {
+        !store.given_up(None, 10).await.unwrap().is_empty()
+    })
+    .await;
+    let given_up = store.given_up(None, 10).await.unwrap();
+    let error = given_up[0]
+        .last_attempt
+        .as_ref()
+        .and_then(|a| a.error.clone())
+        .unwrap_or_default();
+    assert!(error.contains("refused"), "{error}");
+    assert!(
+        seen.ids().is_empty(),
+        "nothing reached the loopback receiver"
+    );
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed_and_count_as_a_failed_attempt() {
+    let toss = FakeToss::start().await;
+    let server = builder(&toss)
+        .allow_local_receivers()
+        .webhook_max_attempts(1)
+        .start()
+        .await
+        .unwrap();
+    let (target, stolen) = receiver().await;
+    let to = format!("http://127.0.0.1:{}/hook", target.port());
+    let redirecting = serve(Router::new().route(
+        "/hook",
+        post(move || {
+            let to = to.clone();
+            async move { axum::response::Redirect::temporary(&to) }
+        }),
+    ))
+    .await;
+    let url = format!("http://127.0.0.1:{}/hook", redirecting.port());
+    deposited(&toss, &server, "ssrf-redirect-1", &url).await;
+    let store = server.app().store.clone();
+    eventually("the delivery to give up", async || {
+        !store.given_up(None, 10).await.unwrap().is_empty()
+    })
+    .await;
+    let given_up = store.given_up(None, 10).await.unwrap();
+    let status = given_up[0].last_attempt.as_ref().and_then(|a| a.status);
+    assert_eq!(status, Some(307), "the 307 is the answer, a failed attempt");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        stolen.ids().is_empty(),
+        "the sealed body was not re-posted to the redirect's target"
+    );
+}
+
+#[tokio::test]
+async fn a_receiver_answering_megabytes_is_read_a_few_kib_deep() {
+    let toss = FakeToss::start().await;
+    let server = builder(&toss)
+        .allow_local_receivers()
+        .start()
+        .await
+        .unwrap();
+    const CHUNK: usize = 64 * 1024;
+    const CHUNKS: usize = 1024; // 64 MiB
+    let produced = Arc::new(AtomicUsize::new(0));
+    let seen = Seen::default();
+    let router =
+        Router::new()
+            .route(
+                "/hook",
+                post(
+                    |State((seen, produced)): State<(Seen, Arc<AtomicUsize>)>,
+                     headers: HeaderMap| async move {
+                        seen.record(&headers);
+                        let chunks = futures::stream::iter(0..CHUNKS).map(move |_| {
+                            produced.fetch_add(CHUNK, Ordering::SeqCst);
+                            Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b'x'; CHUNK]))
+                        });
+                        Response::new(Body::from_stream(chunks)).into_response()
+                    },
+                ),
+            )
+            .with_state((seen.clone(), produced.clone()));
+    let addr = serve(router).await;
+    let url = format!("http://127.0.0.1:{}/hook", addr.port());
+    deposited(&toss, &server, "ssrf-big-1", &url).await;
+    eventually("the delivery", async || !seen.ids().is_empty()).await;
+    let id: uuid::Uuid = seen.ids()[0].parse().unwrap();
+    let store = server.app().store.clone();
+    eventually("the attempt to be recorded", async || {
+        !store.delivery_attempts(id).await.unwrap().is_empty()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let read = produced.load(Ordering::SeqCst);
+    // What the sockets' buffers take is read by nobody; the server stops after 4 KiB.
+    assert!(
+        read < 24 * 1024 * 1024,
+        "the receiver produced {read} bytes: the answer was read whole"
+    );
+    let attempts = store.delivery_attempts(id).await.unwrap();
+    assert_eq!(attempts[0].status, Some(200));
+}
+
+#[tokio::test]
+async fn re_delivery_is_limited_per_message() {
+    let toss = FakeToss::start().await;
+    let server = builder(&toss)
+        .allow_local_receivers()
+        .start()
+        .await
+        .unwrap();
+    let (addr, seen) = receiver().await;
+    let url = format!("http://127.0.0.1:{}/hook", addr.port());
+    deposited(&toss, &server, "redeliver-1", &url).await;
+    eventually("the delivery", async || !seen.ids().is_empty()).await;
+    let id: uuid::Uuid = seen.ids()[0].parse().unwrap();
+    let client = client(&server);
+    let password = payments_core::records::Password {
+        password: PASSWORD.into(),
+    };
+    client.webhooks().redeliver(id, &password).await.unwrap();
+    let mut refused = 0;
+    for _ in 0..20 {
+        let error = client
+            .webhooks()
+            .redeliver(id, &password)
+            .await
+            .expect_err("a second re-delivery right away is refused");
+        assert_eq!(error.status(), Some(StatusCode::TOO_MANY_REQUESTS));
+        assert_eq!(error.code_str(), Some("TOO_MANY_ATTEMPTS"));
+        refused += 1;
+    }
+    assert_eq!(refused, 20);
+    eventually("the one re-delivery", async || seen.ids().len() >= 2).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(seen.ids().len(), 2, "one delivery, one re-delivery");
+}
+
+#[tokio::test]
+async fn an_event_url_on_a_private_address_keeps_the_server_from_starting() {
+    let toss = FakeToss::start().await;
+    for url in [
+        "http://169.254.169.254/latest/meta-data/",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://[::1]:8080/events",
+    ] {
+        let refused = builder(&toss)
+            .event_url(url)
+            .start()
+            .await
+            .expect_err(url)
+            .to_string();
+        assert!(refused.contains("events.url"), "{url}: {refused}");
+    }
+    let allowed = builder(&toss)
+        .allow_local_receivers()
+        .event_url("http://[::1]:8080/events")
+        .start()
+        .await;
+    assert!(allowed.is_ok(), "a listed host is allowed");
+}
+
+// ---- item 4: PG webhook intake is no amplifier and no oracle ---------------------------
+
+/// A Toss card payment recorded as a history; the fake's request log starts empty.
+async fn recorded_card(toss: &FakeToss, server: &ServerHandle, order: &str) -> String {
+    let payment = toss.pay_by_card(order, 5_000).unwrap();
+    let uid = payment["paymentKey"].as_str().unwrap().to_owned();
+    client(server)
+        .histories()
+        .create(&input(&uid, order, 5_000, None))
+        .await
+        .unwrap();
+    toss.clear_received_requests();
+    uid
+}
+
+/// POSTs a Toss webhook body; the status and the body bytes.
+async fn toss_webhook(server: &ServerHandle, body: serde_json::Value) -> (StatusCode, Vec<u8>) {
+    let answer = reqwest::Client::new()
+        .post(format!("{}/payments/webhooks/toss", server.uri()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status();
+    (status, answer.bytes().await.unwrap().to_vec())
+}
+
+fn status_changed(payment_key: &str) -> serde_json::Value {
+    serde_json::json!({
+        "eventType": "PAYMENT_STATUS_CHANGED",
+        "createdAt": "2026-12-02T10:00:00.000000",
+        "data": {"paymentKey": payment_key, "status": "DONE"}
+    })
+}
+
+fn lookups(toss: &FakeToss) -> usize {
+    toss.received_requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.starts_with("/v1/payments/"))
+        .count()
+}
+
+#[tokio::test]
+async fn fifty_webhooks_for_one_payment_cost_at_most_two_pg_lookups() {
+    let toss = FakeToss::start().await;
+    let server = builder(&toss).start().await.unwrap();
+    let uid = recorded_card(&toss, &server, "amplify-1").await;
+    let answers =
+        futures::future::join_all((0..50).map(|_| toss_webhook(&server, status_changed(&uid))))
+            .await;
+    assert!(answers.iter().all(|(status, _)| *status == StatusCode::OK));
+    // The follow-up fetch comes a coalescing window (1 s) after the first.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let fetched = lookups(&toss);
+    assert!(
+        (1..=2).contains(&fetched),
+        "50 webhooks made the server ask the PG {fetched} times"
+    );
+}
+
+#[tokio::test]
+async fn known_and_unknown_payments_get_the_same_answer() {
+    let toss = FakeToss::start().await;
+    let server = builder(&toss).start().await.unwrap();
+    let uid = recorded_card(&toss, &server, "oracle-1").await;
+    let known = toss_webhook(&server, status_changed(&uid)).await;
+    let unknown = toss_webhook(&server, status_changed("tviva-never-recorded")).await;
+    assert_eq!(
+        known, unknown,
+        "the answer tells whether a payment is on record"
+    );
+    assert_eq!(known.0, StatusCode::OK);
+    // A deposit callback: an order on record with a wrong secret, and an unknown order.
+    let wrong_secret = toss_webhook(
+        &server,
+        serde_json::json!({"secret": "guess", "orderId": "oracle-1", "status": "DONE"}),
+    )
+    .await;
+    let unknown_order = toss_webhook(
+        &server,
+        serde_json::json!({"secret": "guess", "orderId": "oracle-none", "status": "DONE"}),
+    )
+    .await;
+    assert_eq!(wrong_secret, unknown_order);
+    assert_eq!(wrong_secret, known);
+}
+
+#[tokio::test]
+async fn a_deposit_callback_with_a_wrong_secret_costs_no_pg_call() {
+    let toss = FakeToss::start().await;
+    let server = builder(&toss).start().await.unwrap();
+    let payment = toss.issue_virtual_account("deposit-1", 10_000).unwrap();
+    let uid = payment["paymentKey"].as_str().unwrap();
+    client(&server)
+        .histories()
+        .create(&input(uid, "deposit-1", 10_000, None))
+        .await
+        .unwrap();
+    toss.clear_received_requests();
+    for _ in 0..10 {
+        let (status, _) = toss_webhook(
+            &server,
+            serde_json::json!({"secret": "guess", "orderId": "deposit-1", "status": "DONE"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    assert_eq!(
+        lookups(&toss),
+        0,
+        "the secret is checked before the PG is asked"
+    );
+    // The right secret is taken: it costs one lookup.
+    let secret = payment["secret"].as_str().unwrap();
+    let (status, _) = toss_webhook(
+        &server,
+        serde_json::json!({"secret": secret, "orderId": "deposit-1", "status": "DONE"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(lookups(&toss), 1);
+}
+
+#[tokio::test]
+async fn one_source_address_is_rate_limited_at_intake() {
+    let toss = FakeToss::start().await;
+    let server = builder(&toss)
+        .limits(payments_server::config::LimitsConfig {
+            intake_burst: 5,
+            intake_refill_ms: 60_000,
+            ..Default::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    let mut limited = 0;
+    for index in 0..20 {
+        let answer = reqwest::Client::new()
+            .post(format!("{}/payments/webhooks/toss", server.uri()))
+            .json(&status_changed(&format!("made-up-{index}")))
+            .send()
+            .await
+            .unwrap();
+        if answer.status() == StatusCode::TOO_MANY_REQUESTS {
+            assert!(answer.headers().contains_key("retry-after"));
+            limited += 1;
+        }
+    }
+    assert_eq!(limited, 15, "5 at once, then none for a minute");
+}
+
+// ---- item 9: control characters, wire-worded errors, capped echoes --------------------
+
+/// Sends `json` sealed-v2 to `method path`; the status and the plain JSON error body.
+async fn sealed(
+    server: &ServerHandle,
+    method: reqwest::Method,
+    path: &str,
+    json: &[u8],
+) -> (StatusCode, serde_json::Value) {
+    use payments_core::envelope::{Binding, Envelope, SealedV2Key};
+    let timestamp_ms = chrono::Utc::now().timestamp_millis();
+    let body = Envelope::SealedV2(SealedV2Key::derive(SECRET)).seal(
+        json,
+        &Binding {
+            method: method.as_str(),
+            path,
+            timestamp_ms,
+            idempotency_key: None,
+        },
+    );
+    let answer = reqwest::Client::new()
+        .request(method, format!("{}{path}", server.uri()))
+        .header("content-type", "application/vnd.payments.sealed-v2")
+        .header("x-payments-timestamp", timestamp_ms.to_string())
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status();
+    (
+        status,
+        answer.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn control_characters_in_identifiers_are_refused_naming_the_field() {
+    let toss = FakeToss::start().await;
+    let server = builder(&toss).start().await.unwrap();
+    let client = client(&server);
+    for (field, bad) in [
+        ("source.id", "order\u{0}1"),
+        ("source.id", "order\u{7}1"),
+        ("source.id", "gpj\u{202E}exe.1"),
+        ("source.table", "orders\u{1b}[2J"),
+        ("source.schema", "shop\u{2066}"),
+        ("vendor.uid", "pk\u{85}1"),
+    ] {
+        let mut body = input("pk-ok", "order-ok", 1_000, None);
+        match field {
+            "source.id" => body.source.id = bad.into(),
+            "source.table" => body.source.table = bad.into(),
+            "source.schema" => body.source.schema = bad.into(),
+            _ => body.vendor.uid = bad.into(),
+        }
+        let refused = client.histories().create(&body).await.expect_err(bad);
+        assert_eq!(refused.status(), Some(StatusCode::BAD_REQUEST), "{bad:?}");
+        assert_eq!(refused.code_str(), Some("INVALID_FIELD"), "{bad:?}");
+        let message = refused.message().unwrap_or_default();
+        assert!(
+            message.starts_with(&format!("{field}: must not contain control characters")),
+            "{bad:?}: {message}"
+        );
+    }
+    assert!(toss.received_requests().is_empty());
+}
+
+#[tokio::test]
+async fn shape_errors_are_worded_in_json_terms_and_name_the_field() {
+    let toss = FakeToss::start().await;
+    let server = builder(&toss).start().await.unwrap();
+    for (json, field, words) in [
+        (&br#""a string""#[..], "body", "expected an object"),
+        (
+            br#"{"source": {"schema": "s", "table": "t", "id": "i"}, "vendor": 5, "price": 1, "password": "p"}"#,
+            "vendor",
+            "expected an object",
+        ),
+        (
+            br#"{"vendor": {"code": "toss.payments", "store_id": "main", "uid": "u"}, "source": {"schema": "s", "table": "t", "id": "i"}, "price": "ten", "password": "p", "webhook_url": null}"#,
+            "price",
+            "invalid type: string",
+        ),
+    ] {
+        let (status, body) = sealed(&server, reqwest::Method::POST, "/payments/histories", json).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["code"], "INVALID_BODY", "{body}");
+        let message = body["message"].as_str().unwrap();
+        assert!(message.starts_with(&format!("{field}: ")), "{message}");
+        assert!(message.contains(words), "{message}");
+        for rust in ["struct", "PaymentHistoryCreate", "Vendor", "i64", "u32", "map", "sequence"] {
+            assert!(!message.contains(rust), "{message} names a Rust type");
+        }
+    }
+    // A huge unknown field name and a huge wrong value come back cut.
+    let long = "x".repeat(100_000);
+    let json = format!(r#"{{"{long}": 1}}"#);
+    let (_, body) = sealed(
+        &server,
+        reqwest::Method::POST,
+        "/payments/histories",
+        json.as_bytes(),
+    )
+    .await;
+    assert!(
+        body["message"].as_str().unwrap().len() < 600,
+        "{}",
+        body["message"].as_str().unwrap().len()
+    );
+}
+
+#[tokio::test]
+async fn path_ids_of_any_length_are_echoed_cut() {
+    let toss = FakeToss::start().await;
+    let server = builder(&toss).start().await.unwrap();
+    let long = "a".repeat(4_000);
+    let (status, body) = sealed(
+        &server,
+        reqwest::Method::PATCH,
+        &format!("/payments/histories/{long}"),
+        br#"{"password": "p"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let message = body["message"].as_str().unwrap();
+    assert!(message.len() < 200, "{} bytes echoed", message.len());
+    assert!(message.contains("is not a record id"), "{message}");
+}
