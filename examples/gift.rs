@@ -484,7 +484,8 @@ async fn main() -> Result<(), Error> {
         .await?
         .json()
         .await?;
-    assert_eq!(answer["outcome"], "unchanged", "{answer}");
+    // One answer whatever was found (no oracle); what counts is that nothing changed.
+    assert_eq!(answer["outcome"], "received", "{answer}");
     let password = lock(&app.orders)
         .get(&order_id)
         .map(|o| o.password.clone())
