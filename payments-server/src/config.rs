@@ -36,8 +36,8 @@
 //! envelope = "sealed-v2"
 //!
 //! [limits]
-//! intake_burst = 100                    # PG webhooks per source address at once ...
-//! intake_refill_ms = 20                 # ... then one per this (429 past it)
+//! intake_burst = 2000                   # PG webhooks per source address at once ...
+//! intake_refill_ms = 1                  # ... then one per this (429 past it)
 //! intake_coalesce_ms = 1000             # webhooks for one payment share a PG fetch this long
 //!
 //! [identity]
@@ -123,8 +123,11 @@ impl Default for LimitsConfig {
     /// 100 webhooks at once per address, then 50 a second; fetches coalesced for 1 s.
     fn default() -> Self {
         Self {
-            intake_burst: 100,
-            intake_refill_ms: 20,
+            // A PG sends every merchant's webhooks from a few addresses, and a burst of
+            // deposits is normal: 1,000/s sustained per address. Amplification is bounded
+            // by the per-payment coalescing, not by this.
+            intake_burst: 2_000,
+            intake_refill_ms: 1,
             intake_coalesce_ms: 1_000,
         }
     }

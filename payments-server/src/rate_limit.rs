@@ -102,6 +102,21 @@ pub fn retry_after_secs(ms: u64) -> u64 {
 mod tests {
     use super::*;
 
+    /// A PG sends every merchant's webhooks from a few addresses: at the default
+    /// `[limits]`, one address delivering 1,000 deposits in a second and then 1,000 a
+    /// second for a minute is never refused (the old default, 100 then 50/s, refused
+    /// most of a 1,000/s burst, and the PG's retries left deposits unpaid for seconds).
+    #[test]
+    fn the_default_intake_limit_admits_a_pg_sending_a_thousand_webhooks_a_second() {
+        let limits = crate::config::LimitsConfig::default();
+        let limiter = KeyedLimiter::new(limits.intake_burst, limits.intake_refill_ms, 16);
+        let pg = "203.0.113.7";
+        for n in 0..61_000_i64 {
+            let now_ms = n; // one webhook per millisecond
+            assert!(limiter.check(&pg, now_ms).is_ok(), "webhook {n} refused");
+        }
+    }
+
     #[test]
     fn a_burst_then_one_per_refill() {
         let limiter = KeyedLimiter::new(3, 1_000, 16);
