@@ -33,7 +33,8 @@
 //! store/                 the ports, one small trait per aggregate (histories,
 //!                        reservations, transactions, coupons, outbox, idempotency,
 //!                        passwords: the limiter's counts)
-//! store/sqlite/          the SQLite engine, one file per aggregate, with its tests
+//! store/sqlite/          the SQLite engine, one file per aggregate (engine-only tests
+//!                        beside the code; the port's rules in tests/store_suite.rs)
 //! store/postgres/        the PostgreSQL engine (several instances on one database),
 //!                        one file per aggregate; tests/store_suite.rs runs the same
 //!                        assertions on both engines

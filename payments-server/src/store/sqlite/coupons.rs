@@ -108,12 +108,9 @@ impl CouponStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{MessageKind, OutboxStore, StoredTransaction, TransactionStore};
-    use payments_core::envelope::EnvelopeKind;
-    use payments_core::records::{charges::TransactionKind, coupons::CouponStatus};
+
+    use payments_core::records::coupons::CouponStatus;
     use payments_core::timestamp::{self, Timestamp};
-    use payments_core::transaction::TransactionStatus;
-    use uuid::Uuid;
 
     fn at(text: &str) -> Timestamp {
         timestamp::parse(text).unwrap()
@@ -128,122 +125,6 @@ mod tests {
             expires_at: at("2027-01-01T00:00:00.000Z"),
             version: 0,
         }
-    }
-
-    fn transaction(id: Uuid) -> StoredTransaction {
-        StoredTransaction {
-            id,
-            kind: TransactionKind::Coupon,
-            order_id: "o-1".into(),
-            status: TransactionStatus::Approved,
-            history_id: None,
-            body_sealed: "sealed-transaction".into(),
-            password_hash: "hash".into(),
-            holds_order: false,
-            created_at: at("2026-06-01T00:00:00.000Z"),
-            attempt_until: None,
-            version: 0,
-        }
-    }
-
-    fn message(id: Uuid) -> NewMessage {
-        NewMessage {
-            id,
-            kind: MessageKind::Event,
-            history_id: None,
-            body_sealed: "sealed-event".into(),
-            url: "http://127.0.0.1:9/events".into(),
-            envelope: EnvelopeKind::SealedV2,
-            created_at: at("2026-06-01T00:00:00.000Z"),
-        }
-    }
-
-    #[tokio::test]
-    async fn coupons_round_trip_and_duplicates_write_nothing() {
-        let store = SqliteStore::in_memory().unwrap();
-        store
-            .insert_coupons(&[coupon("a"), coupon("b")])
-            .await
-            .unwrap();
-        assert_eq!(store.coupon_by_hash("a").await.unwrap(), Some(coupon("a")));
-        assert_eq!(store.coupon_by_hash("missing").await.unwrap(), None);
-
-        // "c" is new but "a" is taken: the batch is refused as a whole.
-        let error = store
-            .insert_coupons(&[coupon("c"), coupon("a")])
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(error, StoreError::Conflict(StoreConflict::CouponCode)),
-            "{error:?}"
-        );
-        assert_eq!(store.coupon_by_hash("c").await.unwrap(), None);
-    }
-
-    #[tokio::test]
-    async fn an_update_applies_once_per_version_with_its_transaction_and_messages() {
-        let store = SqliteStore::in_memory().unwrap();
-        store.insert_coupons(&[coupon("a")]).await.unwrap();
-        let mut redeemed = coupon("a");
-        redeemed.status = CouponStatus::Redeemed;
-        redeemed.body_sealed = "sealed-redeemed".into();
-
-        let (first, second) = (Uuid::from_u128(1), Uuid::from_u128(2));
-        let write = TransactionWrite::Insert(transaction(first));
-        assert!(
-            store
-                .update_coupon(&redeemed, Some(&write), &[message(Uuid::from_u128(11))])
-                .await
-                .unwrap()
-        );
-        let stored = store.coupon_by_hash("a").await.unwrap().unwrap();
-        assert_eq!((stored.status, stored.version), (CouponStatus::Redeemed, 1));
-        assert_eq!(stored.body_sealed, "sealed-redeemed");
-        assert!(store.transaction_by_id(first).await.unwrap().is_some());
-        assert_eq!(store.outbox_depth().await.unwrap(), 1);
-
-        // A second writer that read version 0 loses and leaves no trace.
-        let write = TransactionWrite::Insert(transaction(second));
-        assert!(
-            !store
-                .update_coupon(&redeemed, Some(&write), &[message(Uuid::from_u128(12))])
-                .await
-                .unwrap()
-        );
-        assert!(store.transaction_by_id(second).await.unwrap().is_none());
-        assert_eq!(store.outbox_depth().await.unwrap(), 1);
-        assert_eq!(store.coupon_by_hash("a").await.unwrap().unwrap().version, 1);
-
-        // An unknown coupon is not updated either.
-        assert!(
-            !store
-                .update_coupon(&coupon("zzz"), None, &[])
-                .await
-                .unwrap()
-        );
-    }
-
-    #[tokio::test]
-    async fn a_failing_transaction_write_rolls_the_coupon_back() {
-        let store = SqliteStore::in_memory().unwrap();
-        store.insert_coupons(&[coupon("a")]).await.unwrap();
-        let id = Uuid::from_u128(7);
-        store
-            .write_transaction(&TransactionWrite::Insert(transaction(id)), &[])
-            .await
-            .unwrap();
-        let mut redeemed = coupon("a");
-        redeemed.status = CouponStatus::Redeemed;
-        // The transaction id is taken: the whole write fails and the coupon stays issued.
-        let write = TransactionWrite::Insert(transaction(id));
-        assert!(
-            store
-                .update_coupon(&redeemed, Some(&write), &[])
-                .await
-                .is_err()
-        );
-        let stored = store.coupon_by_hash("a").await.unwrap().unwrap();
-        assert_eq!((stored.status, stored.version), (CouponStatus::Issued, 0));
     }
 
     #[tokio::test]

@@ -333,7 +333,7 @@ fn commit_change(
 /// Rows the engine's unit tests write.
 #[cfg(test)]
 pub(crate) mod fixtures {
-    use crate::store::{MessageKind, NewMessage, StoredHistory, StoredTransaction};
+    use crate::store::{StoredHistory, StoredTransaction};
     use payments_core::envelope::EnvelopeKind;
     use payments_core::money::{Currency, Money};
     use payments_core::records::charges::TransactionKind;
@@ -397,18 +397,6 @@ pub(crate) mod fixtures {
             created_at: at("2026-06-01T00:00:00.000Z"),
             attempt_until: None,
             version: 0,
-        }
-    }
-
-    pub fn message(id: u128) -> NewMessage {
-        NewMessage {
-            id: Uuid::from_u128(id),
-            kind: MessageKind::Event,
-            history_id: None,
-            body_sealed: "sealed-event".into(),
-            url: "http://127.0.0.1:9/events".into(),
-            envelope: EnvelopeKind::SealedV2,
-            created_at: at("2026-06-01T00:00:00.000Z"),
         }
     }
 }
