@@ -39,6 +39,7 @@
 //! intake_burst = 2000                   # PG webhooks per source address at once ...
 //! intake_refill_ms = 1                  # ... then one per this (429 past it)
 //! intake_coalesce_ms = 1000             # webhooks for one payment share a PG fetch this long
+//! header_read_timeout_ms = 10000        # a connection must send a whole request head this fast
 //!
 //! [identity]
 //! ci_hash_key = "a long random string"  # keep it fixed: it keys the CI hashes
@@ -117,10 +118,15 @@ pub struct LimitsConfig {
     /// share that fetch (one more fetch follows the window if any came); `0` fetches
     /// for every webhook.
     pub intake_coalesce_ms: u64,
+    /// A connection must send a request's whole head (request line and headers) within
+    /// this many milliseconds of starting it, or it is closed: a client that trickles or
+    /// stalls its headers cannot hold a connection open.
+    pub header_read_timeout_ms: u64,
 }
 
 impl Default for LimitsConfig {
-    /// 100 webhooks at once per address, then 50 a second; fetches coalesced for 1 s.
+    /// 2,000 webhooks at once per address, then 1,000 a second; fetches coalesced for
+    /// 1 s; 10 s to send a request head.
     fn default() -> Self {
         Self {
             // A PG sends every merchant's webhooks from a few addresses, and a burst of
@@ -129,6 +135,7 @@ impl Default for LimitsConfig {
             intake_burst: 2_000,
             intake_refill_ms: 1,
             intake_coalesce_ms: 1_000,
+            header_read_timeout_ms: 10_000,
         }
     }
 }
@@ -524,6 +531,11 @@ impl ServerConfig {
         if self.envelopes.sealed_v2_secret.expose().len() < 16 {
             return Err(ConfigError::Invalid(
                 "envelopes.sealed_v2_secret must be at least 16 characters".into(),
+            ));
+        }
+        if self.limits.header_read_timeout_ms == 0 {
+            return Err(ConfigError::Invalid(
+                "limits.header_read_timeout_ms must be at least 1".into(),
             ));
         }
         if self.data_keys.keys.is_empty() {

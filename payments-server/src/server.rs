@@ -450,18 +450,16 @@ impl PaymentServerBuilder {
             .local_addr()
             .map_err(|source| StartError::Bind { addr: bind, source })?;
         let (shutdown, watch_shutdown) = watch::channel(false);
-        let mut server_shutdown = watch_shutdown.clone();
+        let server_shutdown = watch_shutdown.clone();
         let router = crate::http::router(app.clone());
-        let server = tokio::spawn(async move {
-            // The peer address: webhook intake is rate-limited per source.
-            let router = router.into_make_service_with_connect_info::<SocketAddr>();
-            let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
-                let _ = server_shutdown.wait_for(|stop| *stop).await;
-            });
-            if let Err(error) = serve.await {
-                tracing::error!(%error, "server stopped with an error");
-            }
-        });
+        let header_read_timeout =
+            std::time::Duration::from_millis(app.config.limits.header_read_timeout_ms);
+        let server = tokio::spawn(crate::http::serve::serve(
+            listener,
+            router,
+            header_read_timeout,
+            server_shutdown,
+        ));
         let worker = tokio::spawn(crate::webhooks::outbox::run(app.clone(), watch_shutdown));
         tracing::info!(%addr, "payments-server listening");
         Ok(ServerHandle {

@@ -633,3 +633,41 @@ async fn path_ids_of_any_length_are_echoed_cut() {
     assert!(message.len() < 200, "{} bytes echoed", message.len());
     assert!(message.contains("is not a record id"), "{message}");
 }
+
+#[tokio::test]
+async fn a_connection_that_stalls_its_headers_is_closed_and_others_are_served() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let toss = FakeToss::start().await;
+    let limits = payments_server::config::LimitsConfig {
+        header_read_timeout_ms: 300,
+        ..Default::default()
+    };
+    let server = builder(&toss).limits(limits).start().await.unwrap();
+    // Slowloris: many connections each send half a request head, then stall.
+    let mut stalled = Vec::new();
+    for _ in 0..50 {
+        let mut stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+        stream
+            .write_all(b"GET /monitors/health HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        stalled.push(stream);
+    }
+    client(&server).monitors().health().await.unwrap();
+    for mut stream in stalled {
+        let mut buffer = [0u8; 256];
+        // Closed by the server once the deadline passed (a 408 or nothing, then EOF);
+        // without a header deadline the read waits forever.
+        let closed = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                match stream.read(&mut buffer).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => continue,
+                }
+            }
+        })
+        .await;
+        assert!(closed.is_ok(), "a stalled connection was kept open");
+    }
+    server.shutdown().await;
+}

@@ -21,6 +21,7 @@ pub mod idempotency;
 pub mod monitors;
 pub mod replay;
 pub mod reservations;
+pub(crate) mod serve;
 pub mod transactions;
 pub mod webhooks;
 
