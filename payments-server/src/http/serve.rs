@@ -55,9 +55,9 @@ async fn connection(
     mut stop: watch::Receiver<bool>,
 ) {
     // The peer address: webhook intake is rate-limited per source.
-    let service = tower::service_fn(move |mut request: axum::http::Request<Incoming>| {
+    let service = router.map_request(move |mut request: axum::http::Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
-        router.clone().oneshot(request)
+        request
     });
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
