@@ -78,6 +78,9 @@ pub struct App {
     pub coupon_guard: crate::guess_guard::GuessGuard,
     /// The tags of sealed-v2 requests already accepted.
     pub replays: crate::http::replay::ReplayGuard,
+    /// The body deadline and the read and write slots every request but
+    /// `/monitors/health` goes through.
+    pub admission: crate::http::admission::Admission,
     /// One permit per core: checks of old PBKDF2 hashes queue instead of all running at
     /// once and each taking N times as long.
     pub hashing: Arc<tokio::sync::Semaphore>,

@@ -40,6 +40,11 @@
 //! intake_refill_ms = 1                  # ... then one per this (429 past it)
 //! intake_coalesce_ms = 1000             # webhooks for one payment share a PG fetch this long
 //! header_read_timeout_ms = 10000        # a connection must send a whole request head this fast
+//! body_read_timeout_ms = 10000          # ... and a request's whole body this fast (408 past it)
+//! max_reads_in_flight = 512             # GET and PATCH requests served at once ...
+//! max_writes_in_flight = 256            # ... POST and PUT requests (PG calls) at once
+//! max_queued = 1024                     # requests waiting for a slot, per pool ...
+//! queue_timeout_ms = 2000               # ... at most this long (503 OVERLOADED past either)
 //!
 //! [identity]
 //! ci_hash_key = "a long random string"  # keep it fixed: it keys the CI hashes
@@ -122,11 +127,26 @@ pub struct LimitsConfig {
     /// this many milliseconds of starting it, or it is closed: a client that trickles or
     /// stalls its headers cannot hold a connection open.
     pub header_read_timeout_ms: u64,
+    /// A request's whole body must arrive within this many milliseconds of its head, or
+    /// it is answered `408 REQUEST_TIMEOUT`. The body is read before the request takes a
+    /// slot, so slow uploads hold no slot.
+    pub body_read_timeout_ms: u64,
+    /// Reads (`GET`, `PATCH`: store work only) served at once.
+    pub max_reads_in_flight: usize,
+    /// Writes (`POST`, `PUT`: most wait on a PG) served at once. A separate pool, so a
+    /// slow PG cannot take the slots reads need.
+    pub max_writes_in_flight: usize,
+    /// Requests that may wait for a slot of one pool; past it a request is answered
+    /// `503 OVERLOADED` with `Retry-After` at once.
+    pub max_queued: usize,
+    /// How long a request waits for a slot, in milliseconds, before `503 OVERLOADED`.
+    pub queue_timeout_ms: u64,
 }
 
 impl Default for LimitsConfig {
     /// 2,000 webhooks at once per address, then 1,000 a second; fetches coalesced for
-    /// 1 s; 10 s to send a request head.
+    /// 1 s; 10 s to send a request head and 10 s for its body; 512 reads and 256 writes
+    /// at once, 1,024 waiting per pool for at most 2 s.
     fn default() -> Self {
         Self {
             // A PG sends every merchant's webhooks from a few addresses, and a burst of
@@ -136,6 +156,11 @@ impl Default for LimitsConfig {
             intake_refill_ms: 1,
             intake_coalesce_ms: 1_000,
             header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 10_000,
+            max_reads_in_flight: 512,
+            max_writes_in_flight: 256,
+            max_queued: 1_024,
+            queue_timeout_ms: 2_000,
         }
     }
 }
@@ -533,10 +558,18 @@ impl ServerConfig {
                 "envelopes.sealed_v2_secret must be at least 16 characters".into(),
             ));
         }
-        if self.limits.header_read_timeout_ms == 0 {
-            return Err(ConfigError::Invalid(
-                "limits.header_read_timeout_ms must be at least 1".into(),
-            ));
+        let limits = &self.limits;
+        for (name, value) in [
+            ("header_read_timeout_ms", limits.header_read_timeout_ms),
+            ("body_read_timeout_ms", limits.body_read_timeout_ms),
+            ("max_reads_in_flight", limits.max_reads_in_flight as u64),
+            ("max_writes_in_flight", limits.max_writes_in_flight as u64),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid(format!(
+                    "limits.{name} must be at least 1"
+                )));
+            }
         }
         if self.data_keys.keys.is_empty() {
             return Err(ConfigError::Invalid(

@@ -399,8 +399,10 @@ impl PaymentServerBuilder {
         let unknown_payments = crate::webhooks::unknown::UnknownPayments::new(
             Duration::from_millis(config.webhooks.unknown_payment_grace_ms),
         );
+        let admission = crate::http::admission::Admission::new(&config.limits);
         Ok(Arc::new(App {
             started_at: clock.now(),
+            admission,
             config,
             store,
             gateways,

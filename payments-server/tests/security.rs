@@ -671,3 +671,151 @@ async fn a_connection_that_stalls_its_headers_is_closed_and_others_are_served() 
     }
     server.shutdown().await;
 }
+
+/// Reads what the server answers on a raw connection until it closes it.
+async fn read_until_closed(stream: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 1024];
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the connection was kept open");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_by_the_header_deadline() {
+    use tokio::io::AsyncWriteExt;
+    let toss = FakeToss::start().await;
+    let limits = payments_server::config::LimitsConfig {
+        header_read_timeout_ms: 300,
+        ..Default::default()
+    };
+    let server = builder(&toss).limits(limits).start().await.unwrap();
+    let mut stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    stream
+        .write_all(b"GET /monitors/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    // One whole request answered, then the client sends nothing more.
+    let answer = read_until_closed(&mut stream).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_body_that_stalls_is_answered_408_and_holds_no_slot() {
+    use tokio::io::AsyncWriteExt;
+    let toss = FakeToss::start().await;
+    let limits = payments_server::config::LimitsConfig {
+        body_read_timeout_ms: 300,
+        max_writes_in_flight: 1,
+        max_queued: 0,
+        ..Default::default()
+    };
+    let server = builder(&toss).limits(limits).start().await.unwrap();
+    // Each sends a whole head and a tenth of its body, then stalls.
+    let mut stalled = Vec::new();
+    for _ in 0..10 {
+        let mut stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+        stream
+            .write_all(
+                b"POST /payments/histories HTTP/1.1\r\nHost: x\r\n\
+                  Content-Type: application/vnd.payments.sealed-v2\r\n\
+                  Content-Length: 100\r\n\r\n0123456789",
+            )
+            .await
+            .unwrap();
+        stalled.push(stream);
+    }
+    // The one write slot is free for a caller whose body arrives.
+    let payment = toss.pay_by_card("order-slow-bodies", 5_000).unwrap();
+    let uid = payment["paymentKey"].as_str().unwrap();
+    client(&server)
+        .histories()
+        .create(&input(uid, "order-slow-bodies", 5_000, None))
+        .await
+        .unwrap();
+    for mut stream in stalled {
+        let answer = read_until_closed(&mut stream).await;
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(answer.contains("REQUEST_TIMEOUT"), "{answer}");
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_flood_of_slow_writes_is_shed_while_reads_and_health_answer() {
+    let toss = FakeToss::start().await;
+    let limits = payments_server::config::LimitsConfig {
+        max_writes_in_flight: 2,
+        max_queued: 2,
+        queue_timeout_ms: 100,
+        ..Default::default()
+    };
+    let server = builder(&toss).limits(limits).start().await.unwrap();
+    let recorded = recorded_card(&toss, &server, "order-read").await;
+    let payments: Vec<String> = (0..20)
+        .map(|n| {
+            let payment = toss
+                .pay_by_card(&format!("order-flood-{n}"), 5_000)
+                .unwrap();
+            payment["paymentKey"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    // Every PG call now takes 5 s: each admitted write holds its slot that long.
+    toss.faults().set_latency(Duration::from_secs(5));
+    let (answers, mut answered) = tokio::sync::mpsc::unbounded_channel();
+    let mut writes = Vec::new();
+    for (n, uid) in payments.into_iter().enumerate() {
+        let client = client(&server);
+        let answers = answers.clone();
+        writes.push(tokio::spawn(async move {
+            let order = format!("order-flood-{n}");
+            let result = client
+                .histories()
+                .create(&input(&uid, &order, 5_000, None))
+                .await;
+            answers
+                .send(result.map(|_| ()).map_err(|e| e.code()))
+                .unwrap();
+        }));
+    }
+    // Two hold the slots, two wait 100 ms for one, sixteen are refused at once.
+    for _ in 0..18 {
+        let refused = answered.recv().await.unwrap();
+        assert_eq!(
+            refused,
+            Err(Some(payments_core::records::ErrorCode::Overloaded))
+        );
+    }
+    // Reads have their own slots, and health is outside admission.
+    client(&server).monitors().health().await.unwrap();
+    let read = client(&server)
+        .histories()
+        .get(&payments_core::records::Accessor {
+            schema: "shop".into(),
+            table: "orders".into(),
+            id: "order-read".into(),
+            password: PASSWORD.into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(read.vendor.uid, recorded);
+    assert_eq!(
+        writes.iter().filter(|w| w.is_finished()).count(),
+        18,
+        "the admitted writes were still waiting on the PG"
+    );
+    for _ in 0..2 {
+        assert_eq!(answered.recv().await.unwrap(), Ok(()));
+    }
+    server.shutdown().await;
+}

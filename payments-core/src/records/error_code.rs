@@ -90,6 +90,8 @@ error_codes! {
     VendorNotFound = "VENDOR_NOT_FOUND",
     /// `404`: no coupon has this code.
     CouponNotFound = "COUPON_NOT_FOUND",
+    /// `408`: the request body did not arrive within the server's body deadline.
+    RequestTimeout = "REQUEST_TIMEOUT",
     /// `409`: that source, PG uid or order already holds a record (another request won).
     Duplicate = "DUPLICATE",
     /// `409`: another request with the same idempotency key is still running.

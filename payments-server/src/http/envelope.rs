@@ -147,11 +147,7 @@ pub async fn read_body(request: Request, app: &Arc<App>) -> Result<Bytes, ApiErr
         .await
         .map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    ErrorCode::PayloadTooLarge,
-                    format!("the body is larger than {} bytes", app.config.body_limit),
-                )
+                ApiError::payload_too_large(app.config.body_limit)
             } else {
                 ApiError::bad_request(ErrorCode::BadBody, rejection.body_text())
             }
@@ -329,14 +325,10 @@ fn accept_once(app: &App, body: &str, timestamp_ms: i64) -> Result<(), ApiError>
                 ErrorCode::Replayed,
                 "this sealed request was accepted before: seal every request anew (a fresh IV and timestamp)",
             ),
-            Refusal::Full => ApiError {
-                retry_after: Some(5),
-                ..ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    ErrorCode::Overloaded,
-                    "the server remembers as many recent requests as it can hold; retry shortly",
-                )
-            },
+            Refusal::Full => ApiError::overloaded(
+                5,
+                "the server remembers as many recent requests as it can hold; retry shortly",
+            ),
         })
 }
 

@@ -30,7 +30,7 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// What was wrong, for a person.
     pub message: String,
-    /// Seconds to wait before trying again, sent as `Retry-After` (a `429`).
+    /// Seconds to wait before trying again, sent as `Retry-After` (a `429`, a `503`).
     pub retry_after: Option<u64>,
 }
 
@@ -53,6 +53,27 @@ impl ApiError {
     /// `404 NOT_FOUND`.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message)
+    }
+
+    /// `413 PAYLOAD_TOO_LARGE` for a body over `limit` bytes.
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::PayloadTooLarge,
+            format!("the body is larger than {limit} bytes"),
+        )
+    }
+
+    /// `503 OVERLOADED` with `Retry-After`: a capacity limit, not a fault.
+    pub fn overloaded(retry_after_secs: u64, message: impl Into<String>) -> Self {
+        Self {
+            retry_after: Some(retry_after_secs),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Overloaded,
+                message,
+            )
+        }
     }
 
     /// `422` with a code naming the problem.

@@ -5,12 +5,14 @@
 //!
 //! - [`histories`], [`reservations`], [`charges`], [`transactions`],
 //!   [`certifications`], [`coupons`], [`webhooks`]: the route groups, one file each.
+//! - [`admission`]: body deadline, read and write slots, load shedding.
 //! - [`monitors`]: health, performance and system.
 //! - [`envelope`]: the sealed-route extractor and responder.
 //! - [`idempotency`]: `Idempotency-Key` replay on POST and PUT routes.
 //! - [`replay`]: a sealed-v2 request is accepted once.
 //! - [`error`]: [`ApiError`] and the mapping of every use case's error to it.
 
+pub mod admission;
 pub mod certifications;
 pub mod charges;
 pub mod coupons;
@@ -39,7 +41,7 @@ use uuid::Uuid;
 /// The whole API over a shared [`App`].
 pub fn router(app: Arc<App>) -> Router {
     let limit = app.config.body_limit;
-    Router::new()
+    let admitted = Router::new()
         .merge(histories::routes())
         .merge(reservations::routes())
         .merge(charges::routes())
@@ -47,10 +49,17 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(certifications::routes())
         .merge(webhooks::routes())
         .merge(coupons::routes())
-        .route("/monitors/health", get(monitors::health))
         .route("/monitors/performance", get(monitors::performance))
         .route("/monitors/system", get(monitors::system))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            admission::admit,
+        ));
+    Router::new()
+        // Outside admission: a load balancer must see a busy server as up.
+        .route("/monitors/health", get(monitors::health))
+        .merge(admitted)
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             count_in_flight,
