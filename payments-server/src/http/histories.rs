@@ -1,11 +1,11 @@
 //! `/payments/histories`: record a PG payment, read it back, cancel it.
 
 use super::envelope::Sealed;
-use super::{ApiError, idempotency, parse_id};
+use super::{ApiError, RecordId, idempotency};
 use crate::app::App;
 use crate::histories;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{patch, post, put};
@@ -76,9 +76,9 @@ async fn by_source(
 
 async fn by_id(
     State(app): State<Arc<App>>,
-    Path(id): Path<String>,
+    RecordId(id): RecordId,
     sealed: Sealed<Password>,
 ) -> Result<Response, ApiError> {
-    let history = histories::get_by_id(app, parse_id(&id)?, sealed.value.password.expose()).await?;
+    let history = histories::get_by_id(app, id, sealed.value.password.expose()).await?;
     Ok(sealed.context.reply(StatusCode::OK, &history))
 }

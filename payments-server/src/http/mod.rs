@@ -31,7 +31,8 @@ pub use error::ApiError;
 
 use crate::app::App;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
 use axum::response::Response;
 use axum::routing::get;
 use std::sync::Arc;
@@ -83,9 +84,20 @@ async fn not_found() -> ApiError {
     ApiError::not_found("no such route")
 }
 
-/// A record id from the path; anything else names no record.
-fn parse_id(id: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(id).map_err(|_| {
-        ApiError::not_found(format!("{} is not a record id", crate::validate::echo(id)))
-    })
+/// A record id from the path (`/payments/histories/{id}`). Anything else, including
+/// a path segment that is not UTF-8 once percent-decoded, names no record: `404`, in
+/// the wire's error shape (axum's own rejection is plain text).
+pub struct RecordId(pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for RecordId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found("the path names no record id"))?;
+        Uuid::parse_str(&id).map(RecordId).map_err(|_| {
+            ApiError::not_found(format!("{} is not a record id", crate::validate::echo(&id)))
+        })
+    }
 }

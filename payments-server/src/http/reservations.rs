@@ -1,11 +1,11 @@
 //! `/payments/reservations`: record a billing key, read it back.
 
 use super::envelope::Sealed;
-use super::{ApiError, idempotency, parse_id};
+use super::{ApiError, RecordId, idempotency};
 use crate::app::App;
 use crate::reservations;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{patch, post};
@@ -46,10 +46,9 @@ async fn by_source(
 
 async fn by_id(
     State(app): State<Arc<App>>,
-    Path(id): Path<String>,
+    RecordId(id): RecordId,
     sealed: Sealed<Password>,
 ) -> Result<Response, ApiError> {
-    let reservation =
-        reservations::get_by_id(app, parse_id(&id)?, sealed.value.password.expose()).await?;
+    let reservation = reservations::get_by_id(app, id, sealed.value.password.expose()).await?;
     Ok(sealed.context.reply(StatusCode::OK, &reservation))
 }

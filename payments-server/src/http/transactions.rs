@@ -1,11 +1,11 @@
 //! `PATCH /payments/transactions/{id}`: read a transaction with its password.
 
 use super::envelope::Sealed;
-use super::{ApiError, parse_id};
+use super::{ApiError, RecordId};
 use crate::app::App;
 use crate::transactions;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::patch;
@@ -19,9 +19,9 @@ pub fn routes() -> Router<Arc<App>> {
 
 async fn by_id(
     State(app): State<Arc<App>>,
-    Path(id): Path<String>,
+    RecordId(id): RecordId,
     sealed: Sealed<TransactionAccess>,
 ) -> Result<Response, ApiError> {
-    let record = transactions::get(&app, parse_id(&id)?, sealed.value.password.expose()).await?;
+    let record = transactions::get(&app, id, sealed.value.password.expose()).await?;
     Ok(sealed.context.reply(StatusCode::OK, &record))
 }

@@ -5,11 +5,11 @@
 //! the listing of what gave up (`/payments/deliveries/failed`, sealed).
 
 use super::envelope::{Sealed, decode_json, read_body};
-use super::{ApiError, parse_id};
+use super::{ApiError, RecordId};
 use crate::app::App;
 use crate::webhooks::{intake, outbox};
 use axum::Router;
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{patch, post};
@@ -124,21 +124,20 @@ async fn portone(
 
 async fn redeliver_webhook(
     State(app): State<Arc<App>>,
-    Path(id): Path<String>,
+    RecordId(id): RecordId,
     sealed: Sealed<Password>,
 ) -> Result<Response, ApiError> {
-    let answer =
-        outbox::redeliver_webhook(&app, parse_id(&id)?, sealed.value.password.expose()).await?;
+    let answer = outbox::redeliver_webhook(&app, id, sealed.value.password.expose()).await?;
     Ok(sealed.context.reply(StatusCode::ACCEPTED, &answer))
 }
 
 /// Events belong to the merchant, whose sealed request is its authority.
 async fn redeliver_event(
     State(app): State<Arc<App>>,
-    Path(id): Path<String>,
+    RecordId(id): RecordId,
     sealed: Sealed<serde_json::Value>,
 ) -> Result<Response, ApiError> {
-    let answer = outbox::redeliver_event(&app, parse_id(&id)?).await?;
+    let answer = outbox::redeliver_event(&app, id).await?;
     Ok(sealed.context.reply(StatusCode::ACCEPTED, &answer))
 }
 
