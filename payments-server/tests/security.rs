@@ -635,6 +635,23 @@ async fn path_ids_of_any_length_are_echoed_cut() {
 }
 
 #[tokio::test]
+async fn a_path_id_that_is_not_utf8_gets_a_worded_404() {
+    let toss = FakeToss::start().await;
+    let server = builder(&toss).start().await.unwrap();
+    // %aA decodes to a lone 0xAA byte: axum's own rejection was a plain-text 400.
+    for (method, path) in [
+        (reqwest::Method::PATCH, "/payments/histories/%aA"),
+        (reqwest::Method::PATCH, "/payments/reservations/%ff%fe"),
+        (reqwest::Method::PATCH, "/payments/transactions/%c3"),
+        (reqwest::Method::POST, "/payments/webhooks/%80/redeliver"),
+    ] {
+        let (status, body) = sealed(&server, method, path, br#"{"password": "p"}"#).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+        assert_eq!(body["code"], "NOT_FOUND", "{path}: {body}");
+    }
+}
+
+#[tokio::test]
 async fn a_connection_that_stalls_its_headers_is_closed_and_others_are_served() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let toss = FakeToss::start().await;
