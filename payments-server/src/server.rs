@@ -504,8 +504,9 @@ impl ServerHandle {
         &self.app
     }
 
-    /// Stops accepting connections, lets in-flight requests and the outbox's current
-    /// round finish, and returns when both are done.
+    /// Stops accepting connections, lets in-flight requests and the outbox's delivery
+    /// attempts under way finish (each within `[webhooks] timeout_ms`), and returns when
+    /// both are done.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
         if let Some((server, worker)) = self.tasks.take() {
