@@ -1,7 +1,8 @@
 //! [`PaymentServer`]: builds the server from a configuration, binds before it runs, and
 //! returns a [`ServerHandle`] (`addr()`, `uri()`, `shutdown().await`). Shutdown is
 //! graceful: in-flight requests finish, the outbox worker's attempts under way finish
-//! (each within `[webhooks] timeout_ms`) and are recorded, and pending deliveries resume from the database on the next start.
+//! (each within `[webhooks] timeout_ms`) and are recorded, and pending deliveries
+//! resume from the database on the next start.
 
 use crate::app::{App, Envelopes};
 use crate::at_rest::DataKeys;

@@ -1123,9 +1123,13 @@ async fn a_stream_hands_out_its_next_message_only_once_the_previous_is_done<S: S
         .unwrap();
     assert_eq!(ids(&retry), [Uuid::from_u128(11)]);
     // Given up, 11 no longer holds its stream back.
-    twin.record_attempt(retry[0].outbox_id, &failed_attempt(), AttemptOutcome::GiveUp)
-        .await
-        .unwrap();
+    twin.record_attempt(
+        retry[0].outbox_id,
+        &failed_attempt(),
+        AttemptOutcome::GiveUp,
+    )
+    .await
+    .unwrap();
     let next = store
         .claim_deliveries(now + 1_000, now + 60_000, 10)
         .await
@@ -1133,7 +1137,12 @@ async fn a_stream_hands_out_its_next_message_only_once_the_previous_is_done<S: S
     assert_eq!(ids(&next), [Uuid::from_u128(12)]);
     // 11 sent again on request while 12 is in flight: one message of a stream at a
     // time, so 11 waits until 12 is done.
-    assert!(store.redeliver(Uuid::from_u128(11), now + 1_000).await.unwrap());
+    assert!(
+        store
+            .redeliver(Uuid::from_u128(11), now + 1_000)
+            .await
+            .unwrap()
+    );
     assert!(
         twin.claim_deliveries(now + 1_000, now + 60_000, 10)
             .await
@@ -1155,9 +1164,7 @@ async fn a_stream_hands_out_its_next_message_only_once_the_previous_is_done<S: S
     assert_eq!(ids(&again), [Uuid::from_u128(11)]);
 }
 
-async fn a_claim_hands_each_receiver_host_no_more_than_its_budget<S: Store + Clone>(
-    pair: Pair<S>,
-) {
+async fn a_claim_hands_each_receiver_host_no_more_than_its_budget<S: Store + Clone>(pair: Pair<S>) {
     let Pair { store, twin } = pair;
     let urls = [
         "https://a.example/hooks",
@@ -1188,7 +1195,10 @@ async fn a_claim_hands_each_receiver_host_no_more_than_its_budget<S: Store + Clo
         "two per host, oldest first: a.example's third waits"
     );
     let receivers: Vec<_> = claimed.iter().map(|d| d.receiver.as_str()).collect();
-    assert_eq!(receivers, ["a.example", "a.example", "b.example", "b.example"]);
+    assert_eq!(
+        receivers,
+        ["a.example", "a.example", "b.example", "b.example"]
+    );
     for delivery in &claimed {
         budget.take(&delivery.receiver);
     }

@@ -65,9 +65,11 @@ async fn a_hanging_receiver_does_not_hold_up_the_other_deliveries() {
         uids.push(uid);
     }
     app.iamport.deposit(&uid).await.unwrap();
-    wait_until(Duration::from_secs(10), "the hanging receiver was called", || {
-        accepted.load(Ordering::SeqCst) >= 1
-    })
+    wait_until(
+        Duration::from_secs(10),
+        "the hanging receiver was called",
+        || accepted.load(Ordering::SeqCst) >= 1,
+    )
     .await;
 
     // While that attempt hangs, the others are deposited and must all arrive, well
@@ -89,7 +91,11 @@ async fn a_hanging_receiver_does_not_hold_up_the_other_deliveries() {
         .collect();
     orders.sort();
     orders.dedup();
-    assert_eq!(orders.len(), 20, "each of the 20 histories' webhook arrived");
+    assert_eq!(
+        orders.len(),
+        20,
+        "each of the 20 histories' webhook arrived"
+    );
     assert!(orders.iter().all(|order| order != "hang-0"));
     // Their attempts are recorded (moments after the receiver has them); the hanging
     // one is still under way.
@@ -205,9 +211,11 @@ async fn a_history_paid_then_cancelled_reaches_a_slow_receiver_in_that_order() {
         .unwrap();
     assert!(cancelled.cancelled_at.is_some());
 
-    wait_until(Duration::from_secs(20), "paid and cancelled applied", || {
-        receiver.applied().len() >= 2
-    })
+    wait_until(
+        Duration::from_secs(20),
+        "paid and cancelled applied",
+        || receiver.applied().len() >= 2,
+    )
     .await;
     // Anything late (a repeat of the last change) would show up by now.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -228,7 +236,13 @@ async fn a_history_paid_then_cancelled_reaches_a_slow_receiver_in_that_order() {
         "nothing older after the cancel: {states:?}"
     );
     assert!(
-        receiver.applied().last().unwrap().current.cancelled_at.is_some(),
+        receiver
+            .applied()
+            .last()
+            .unwrap()
+            .current
+            .cancelled_at
+            .is_some(),
         "the receiver ends on the newest state"
     );
 }

@@ -56,9 +56,9 @@ pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
         let wait = if free {
             match app.store.next_due().await {
                 // Due after the claim: claim again then.
-                Ok(Some(at)) if at > claimed_at => {
-                    Duration::from_millis((at - app.now_ms()).clamp(0, poll.as_millis() as i64) as u64)
-                }
+                Ok(Some(at)) if at > claimed_at => Duration::from_millis(
+                    (at - app.now_ms()).clamp(0, poll.as_millis() as i64) as u64,
+                ),
                 // Due at the claim yet not taken: held back by the receiver budget, which
                 // only an attempt of this worker ending frees (and that wakes the loop).
                 _ => poll,
