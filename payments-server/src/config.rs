@@ -26,6 +26,8 @@
 //! max_attempts = 6
 //! timeout_ms = 10000
 //! lease_ms = 30000                      # a worker's claim on a delivery; longer than timeout_ms
+//! max_in_flight = 256                   # delivery attempts under way at once, per instance ...
+//! max_in_flight_per_receiver = 64       # ... and of those, to any one receiver host
 //! unknown_payment_grace_ms = 60000      # a PG webhook for an unregistered payment warns after this
 //! allow_hosts = []                      # hosts delivered to whatever their address (tests: ["127.0.0.1"])
 //! allow_insecure = false                # true: plain http:// receivers too
@@ -300,6 +302,14 @@ pub struct WebhookConfig {
     /// that died mid-delivery is taken over after it. Must exceed `timeout_ms`, so a
     /// live worker always records its attempt before its claim runs out.
     pub lease_ms: u64,
+    /// Delivery attempts one instance's worker has under way at once. Each attempt is
+    /// independent: a receiver that hangs holds its own slot until `timeout_ms`, and
+    /// the others go on.
+    pub max_in_flight: usize,
+    /// Of `max_in_flight`, the attempts to any one receiver host at once, so one slow
+    /// or hanging receiver cannot take every slot (and no receiver is sent more than
+    /// this many requests at once by one instance).
+    pub max_in_flight_per_receiver: usize,
     /// How long a PG webhook for a payment no history names may stay unexplained before
     /// it is logged as a warning, in milliseconds (before, it is the usual race with the
     /// caller's registration, logged at debug).
@@ -326,6 +336,8 @@ impl Default for WebhookConfig {
             timeout_ms: 10_000,
             poll_interval_ms: 1_000,
             lease_ms: 30_000,
+            max_in_flight: 256,
+            max_in_flight_per_receiver: 64,
             unknown_payment_grace_ms: 60_000,
             allow_hosts: Vec::new(),
             allow_insecure: false,
@@ -607,6 +619,13 @@ impl ServerConfig {
                 self.webhooks.lease_ms, self.webhooks.timeout_ms
             )));
         }
+        if self.webhooks.max_in_flight == 0 || self.webhooks.max_in_flight_per_receiver == 0 {
+            return Err(ConfigError::Invalid(
+                "webhooks.max_in_flight and webhooks.max_in_flight_per_receiver must be above \
+                 zero: at zero no webhook is ever delivered"
+                    .into(),
+            ));
+        }
         if let Some(url) = &self.events.url {
             crate::validate::webhook_url("events.url", url, &self.webhooks.egress())
                 .map_err(|error| ConfigError::Invalid(error.to_string()))?;
@@ -761,6 +780,35 @@ mod tests {
         let error = config.validate().unwrap_err().to_string();
         assert!(error.contains("webhooks.lease_ms"), "{error}");
         assert_eq!(WebhookConfig::default().lease_ms, 30_000);
+    }
+
+    #[test]
+    fn the_delivery_slots_are_configured_and_refused_at_zero() {
+        let mut config = ServerConfig::from_toml(
+            r#"
+            [envelopes]
+            sealed_v2_secret = "file-secret-0123456789"
+            [data_keys]
+            active = "k1"
+            keys = { k1 = "AAAA" }
+            [webhooks]
+            max_in_flight = 32
+            max_in_flight_per_receiver = 4
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.webhooks.max_in_flight, 32);
+        assert_eq!(config.webhooks.max_in_flight_per_receiver, 4);
+        config.validate().unwrap();
+        assert_eq!(WebhookConfig::default().max_in_flight, 256);
+        assert_eq!(WebhookConfig::default().max_in_flight_per_receiver, 64);
+        config.webhooks.max_in_flight = 0;
+        let error = config.validate().unwrap_err().to_string();
+        assert!(error.contains("webhooks.max_in_flight"), "{error}");
+        config.webhooks.max_in_flight = 32;
+        config.webhooks.max_in_flight_per_receiver = 0;
+        let error = config.validate().unwrap_err().to_string();
+        assert!(error.contains("max_in_flight_per_receiver"), "{error}");
     }
 
     #[test]

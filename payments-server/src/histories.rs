@@ -608,6 +608,9 @@ pub async fn apply(
                 id: record.id,
                 kind: MessageKind::Webhook,
                 history_id: Some(stored.id),
+                // One history's changes reach the receiver in order: a receiver that
+                // applies `current` must not end on an older state.
+                stream: crate::store::webhook_stream(stored.id),
                 body_sealed: app
                     .data_keys
                     .seal_json(&crate::at_rest::message_context(record.id), &record),

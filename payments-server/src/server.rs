@@ -1,7 +1,8 @@
 //! [`PaymentServer`]: builds the server from a configuration, binds before it runs, and
 //! returns a [`ServerHandle`] (`addr()`, `uri()`, `shutdown().await`). Shutdown is
-//! graceful: in-flight requests finish, the outbox worker finishes its round, and
-//! pending deliveries resume from the database on the next start.
+//! graceful: in-flight requests finish, the outbox worker's attempts under way finish
+//! (each within `[webhooks] timeout_ms`) and are recorded, and pending deliveries
+//! resume from the database on the next start.
 
 use crate::app::{App, Envelopes};
 use crate::at_rest::DataKeys;
@@ -506,8 +507,9 @@ impl ServerHandle {
         &self.app
     }
 
-    /// Stops accepting connections, lets in-flight requests and the outbox's current
-    /// round finish, and returns when both are done.
+    /// Stops accepting connections, lets in-flight requests and the outbox's delivery
+    /// attempts under way finish (each within `[webhooks] timeout_ms`), and returns when
+    /// both are done.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
         if let Some((server, worker)) = self.tasks.take() {

@@ -100,6 +100,8 @@ pub fn event_messages(
                 id,
                 kind: MessageKind::Event,
                 history_id: None,
+                // One transaction's events reach the merchant in the order they happened.
+                stream: crate::store::event_stream(record.transaction.id()),
                 body_sealed: app
                     .data_keys
                     .seal_json(&crate::at_rest::message_context(id), &body),

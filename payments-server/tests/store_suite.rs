@@ -22,8 +22,9 @@ use payments_core::transaction::TransactionStatus;
 use payments_core::vendor::PaymentStatus;
 use payments_server::store::{
     Attempt, AttemptOutcome, AttemptPolicy, CouponStore, IdempotencyBegin, MessageKind, NewMessage,
-    PasswordRecord, PostgresStore, RecordKind, SqliteStore, Store, StoreConflict, StoreError,
-    StoredCoupon, StoredHistory, StoredReservation, StoredTransaction, TransactionWrite,
+    PasswordRecord, PostgresStore, ReceiverBudget, RecordKind, SqliteStore, Store, StoreConflict,
+    StoreError, StoredCoupon, StoredHistory, StoredReservation, StoredTransaction,
+    TransactionWrite,
 };
 use std::collections::HashSet;
 use std::time::Duration;
@@ -96,6 +97,8 @@ suite!(
     writing_messages_wakes_the_worker_and_deliveries_move_on,
     given_up_deliveries_are_listed_newest_first_in_pages,
     a_claim_leases_deliveries_until_it_runs_out_or_is_recorded,
+    a_stream_hands_out_its_next_message_only_once_the_previous_is_done,
+    a_claim_hands_each_receiver_host_no_more_than_its_budget,
     concurrent_claims_never_hand_out_a_delivery_twice,
     concurrent_inserts_of_one_history_store_one_and_name_the_rule,
     concurrent_redemptions_of_one_coupon_have_one_winner,
@@ -175,16 +178,28 @@ fn charge(id: u128, order_id: &str) -> StoredTransaction {
     transaction(id, TransactionKind::Charge, order_id, true)
 }
 
+/// An event message, a stream of its own.
 fn message(id: u128) -> NewMessage {
+    message_in(id, &format!("event:{id}"), "http://127.0.0.1:9/events")
+}
+
+/// A message in `stream`, for `url`.
+fn message_in(id: u128, stream: &str, url: &str) -> NewMessage {
     NewMessage {
         id: Uuid::from_u128(id),
         kind: MessageKind::Event,
         history_id: None,
+        stream: stream.into(),
         body_sealed: "sealed-event".into(),
-        url: "http://127.0.0.1:9/events".into(),
+        url: url.into(),
         envelope: EnvelopeKind::SealedV2,
         created_at: at("2026-06-01T00:00:00.000Z"),
     }
+}
+
+/// The ids of what a claim handed out, in its order.
+fn ids(claimed: &[payments_server::store::Delivery]) -> Vec<Uuid> {
+    claimed.iter().map(|d| d.webhook_id).collect()
 }
 
 fn coupon(hash: &str) -> StoredCoupon {
@@ -1047,6 +1062,184 @@ async fn a_claim_leases_deliveries_until_it_runs_out_or_is_recorded<S: Store + C
             .map(|d| d.attempts),
         Some(1)
     );
+}
+
+async fn a_stream_hands_out_its_next_message_only_once_the_previous_is_done<S: Store + Clone>(
+    pair: Pair<S>,
+) {
+    let Pair { store, twin } = pair;
+    // One history's two changes (paid, then cancelled) and another history's one.
+    store
+        .write_transaction(
+            &TransactionWrite::Insert(charge(1, "o-1")),
+            &[
+                message_in(11, "webhook:a", "https://a.example/hooks"),
+                message_in(12, "webhook:a", "https://a.example/hooks"),
+            ],
+        )
+        .await
+        .unwrap();
+    store
+        .write_transaction(
+            &TransactionWrite::Insert(charge(2, "o-2")),
+            &[message_in(21, "webhook:b", "https://a.example/hooks")],
+        )
+        .await
+        .unwrap();
+    let now = now();
+    let first = store.claim_deliveries(now, now + 60_000, 10).await.unwrap();
+    assert_eq!(
+        ids(&first),
+        [11, 21].map(Uuid::from_u128),
+        "12 waits behind 11, its stream's earlier message"
+    );
+    assert!(
+        twin.claim_deliveries(now, now + 60_000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not while 11 is in flight, not on another instance either"
+    );
+    assert_eq!(twin.next_due().await.unwrap(), Some(now + 60_000));
+    // 11 failed and waits for its retry: 12 still waits behind it.
+    store
+        .record_attempt(
+            first[0].outbox_id,
+            &failed_attempt(),
+            AttemptOutcome::RetryAt(now + 1_000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(twin.next_due().await.unwrap(), Some(now + 1_000));
+    assert!(
+        twin.claim_deliveries(now + 500, now + 60_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let retry = twin
+        .claim_deliveries(now + 1_000, now + 60_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(&retry), [Uuid::from_u128(11)]);
+    // Given up, 11 no longer holds its stream back.
+    twin.record_attempt(
+        retry[0].outbox_id,
+        &failed_attempt(),
+        AttemptOutcome::GiveUp,
+    )
+    .await
+    .unwrap();
+    let next = store
+        .claim_deliveries(now + 1_000, now + 60_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(&next), [Uuid::from_u128(12)]);
+    // 11 sent again on request while 12 is in flight: one message of a stream at a
+    // time, so 11 waits until 12 is done.
+    assert!(
+        store
+            .redeliver(Uuid::from_u128(11), now + 1_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        twin.claim_deliveries(now + 1_000, now + 60_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let ok = Attempt {
+        status: Some(200),
+        ..failed_attempt()
+    };
+    store
+        .record_attempt(next[0].outbox_id, &ok, AttemptOutcome::Delivered)
+        .await
+        .unwrap();
+    let again = twin
+        .claim_deliveries(now + 1_000, now + 60_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(&again), [Uuid::from_u128(11)]);
+}
+
+async fn a_claim_hands_each_receiver_host_no_more_than_its_budget<S: Store + Clone>(pair: Pair<S>) {
+    let Pair { store, twin } = pair;
+    let urls = [
+        "https://a.example/hooks",
+        "https://a.example/other",
+        "https://a.example/hooks",
+        "https://B.Example:8443/hooks",
+        "https://b.example/hooks",
+    ];
+    for (n, url) in urls.iter().enumerate() {
+        let n = n as u128;
+        store
+            .write_transaction(
+                &TransactionWrite::Insert(charge(1 + n, &format!("o-{n}"))),
+                &[message_in(10 + n, &format!("event:{n}"), url)],
+            )
+            .await
+            .unwrap();
+    }
+    let now = now();
+    let mut budget = ReceiverBudget::new(2);
+    let claimed = store
+        .claim_deliveries_within(now, now + 60_000, 10, &budget)
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&claimed),
+        [10, 11, 13, 14].map(Uuid::from_u128),
+        "two per host, oldest first: a.example's third waits"
+    );
+    let receivers: Vec<_> = claimed.iter().map(|d| d.receiver.as_str()).collect();
+    assert_eq!(
+        receivers,
+        ["a.example", "a.example", "b.example", "b.example"]
+    );
+    for delivery in &claimed {
+        budget.take(&delivery.receiver);
+    }
+    assert_eq!(budget.remaining("a.example"), 0);
+    assert!(
+        twin.claim_deliveries_within(now, now + 60_000, 10, &budget)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a host at its cap is skipped"
+    );
+    // One attempt at a.example ended: it has one slot again.
+    store
+        .record_attempt(
+            claimed[0].outbox_id,
+            &failed_attempt(),
+            AttemptOutcome::RetryAt(now),
+        )
+        .await
+        .unwrap();
+    budget.give_back("a.example");
+    let more = twin
+        .claim_deliveries_within(now, now + 60_000, 10, &budget)
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&more),
+        [Uuid::from_u128(10)],
+        "one slot, the oldest due of a.example"
+    );
+    budget.take("a.example");
+    store
+        .record_attempt(more[0].outbox_id, &failed_attempt(), AttemptOutcome::GiveUp)
+        .await
+        .unwrap();
+    budget.give_back("a.example");
+    let last = twin
+        .claim_deliveries_within(now, now + 60_000, 10, &budget)
+        .await
+        .unwrap();
+    assert_eq!(ids(&last), [Uuid::from_u128(12)]);
 }
 
 async fn concurrent_claims_never_hand_out_a_delivery_twice<S: Store + Clone>(pair: Pair<S>) {

@@ -245,6 +245,16 @@ pub fn envelope(wire: Wire) -> Envelope {
 }
 
 pub async fn spawn_app_with(wire: Wire) -> TestApp {
+    spawn_app_configured(wire, |builder| builder).await
+}
+
+/// [`spawn_app_with`], the server's builder adjusted by `configure` first.
+pub async fn spawn_app_configured(
+    wire: Wire,
+    configure: impl FnOnce(
+        payments::server::PaymentServerBuilder,
+    ) -> payments::server::PaymentServerBuilder,
+) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let database = dir
         .path()
@@ -254,7 +264,7 @@ pub async fn spawn_app_with(wire: Wire) -> TestApp {
     let toss = FakeToss::start().await;
     let iamport = FakeIamport::start().await;
     let events = EventSink::start().await;
-    let server = server_builder(&toss, &iamport, &database)
+    let server = configure(server_builder(&toss, &iamport, &database))
         .event_url(events.url.clone())
         .start()
         .await

@@ -8,6 +8,7 @@ mod failures;
 mod iamport;
 mod identity;
 mod multi_instance;
+mod outbox;
 mod portone;
 mod races;
 mod replays;

@@ -26,7 +26,8 @@ pub use coupons::{CouponStore, StoredCoupon};
 pub use histories::{HistoryStore, StoredHistory};
 pub use idempotency::{IdempotencyBegin, IdempotencyStore};
 pub use outbox::{
-    Attempt, AttemptOutcome, Delivery, DeliveryState, GivenUp, MessageKind, NewMessage, OutboxStore,
+    Attempt, AttemptOutcome, Delivery, DeliveryState, GivenUp, MessageKind, NewMessage,
+    OutboxStore, ReceiverBudget, event_stream, receiver_host, webhook_stream,
 };
 pub use passwords::{AttemptPolicy, AttemptState, PasswordRecord, PasswordStore, RecordKind};
 pub use postgres::PostgresStore;

@@ -1,11 +1,18 @@
 //! The outbox worker: delivers each pending webhook to its URL, sealed in the envelope
 //! its history was created with, retrying failures on the configured schedule until the
 //! attempt budget runs out. Deliveries live in the database, so a restart resumes them;
-//! every attempt is recorded. Each round claims its deliveries under a lease
-//! (`[webhooks] lease_ms`), so several instances on one database never attempt the
-//! same delivery at once, and one that dies mid-round leaves its claims to run out and
-//! be taken by another. Delivery is at least once: receivers de-duplicate by the
+//! every attempt is recorded. Deliveries are claimed under a lease (`[webhooks]
+//! lease_ms`), so several instances on one database never attempt the same delivery
+//! at once, and one that dies mid-attempt leaves its claims to run out and be taken by
+//! another. Delivery is at least once: receivers de-duplicate by the
 //! `X-Payments-Webhook-Id` header (the WebhookHistory's `id`).
+//!
+//! Each attempt runs on its own ([`InFlight`]), cut at `[webhooks] timeout_ms`: a
+//! receiver that hangs costs its own slot, and the worker claims more whenever a slot
+//! is free (`max_in_flight`, `max_in_flight_per_receiver` per receiver host). One
+//! history's webhooks (one transaction's events) still go out one at a time, in order:
+//! the store hands out a stream's next message only once the previous one is
+//! delivered or given up.
 
 use crate::app::App;
 use crate::at_rest::message_context;
@@ -13,6 +20,7 @@ use crate::errors::{AccessError, FieldError};
 use crate::histories;
 use crate::store::{Attempt, AttemptOutcome, Delivery, GivenUp, MessageKind, StoreError};
 use crate::webhooks::WEBHOOK_ID_HEADER;
+use crate::webhooks::in_flight::InFlight;
 use payments_core::envelope::{Binding, EnvelopeKind, TIMESTAMP_HEADER};
 use payments_core::records::deliveries::{
     DeliveryKind, FailedDeliveries, FailedDeliveriesQuery, FailedDelivery,
@@ -22,59 +30,98 @@ use std::time::Duration;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-/// Deliveries handled per round.
-const BATCH: usize = 64;
 /// How much of a receiver's answer is kept per attempt.
 const EXCERPT: usize = 256;
 /// How much of a receiver's answer is read at most; the rest is dropped unread, so a
 /// receiver answering megabytes costs the server this much.
 const ANSWER_CAP: usize = 4 * 1024;
 
-/// Runs until `shutdown` turns true; a round in progress finishes first, so no
-/// delivery is cut between the receiver's answer and its record.
+/// Runs until `shutdown` turns true, then waits for the attempts under way: each ends
+/// within `[webhooks] timeout_ms` and is recorded, so no delivery is cut between the
+/// receiver's answer and its record (and none is left to its lease).
 pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
-    let poll = Duration::from_millis(app.config.webhooks.poll_interval_ms.max(10));
+    let config = &app.config.webhooks;
+    let poll = Duration::from_millis(config.poll_interval_ms.max(10));
+    let mut in_flight = InFlight::new(config.max_in_flight, config.max_in_flight_per_receiver);
     loop {
         if *shutdown.borrow() {
-            return;
+            break;
         }
+        let claimed_at = app.now_ms();
+        fill(&app, &mut in_flight).await;
+        let free = in_flight.free() > 0;
+        let busy = !in_flight.is_empty();
+        // Nothing more to claim now: wait for an attempt to end (a slot and maybe a
+        // stream's next message free up), a new message, the next due time, or shutdown.
+        let wait = if free {
+            match app.store.next_due().await {
+                // Due after the claim: claim again then.
+                Ok(Some(at)) if at > claimed_at => Duration::from_millis(
+                    (at - app.now_ms()).clamp(0, poll.as_millis() as i64) as u64,
+                ),
+                // Due at the claim yet not taken: held back by the receiver budget, which
+                // only an attempt of this worker ending frees (and that wakes the loop).
+                _ => poll,
+            }
+        } else {
+            poll
+        };
+        tokio::select! {
+            () = in_flight.finished(), if busy => {}
+            () = app.store.wait_for_messages(), if free => {}
+            () = tokio::time::sleep(wait), if free => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+    in_flight.drain().await;
+}
+
+/// Claims into the free slots until they are full or a claim finds nothing due.
+async fn fill(app: &Arc<App>, in_flight: &mut InFlight) {
+    let lease = i64::try_from(app.config.webhooks.lease_ms).unwrap_or(i64::MAX);
+    while in_flight.free() > 0 {
         // Claimed under a lease: another instance's worker on the same database skips
         // these until the lease runs out, which it only does if this worker died.
         let now = app.now_ms();
-        let lease = i64::try_from(app.config.webhooks.lease_ms).unwrap_or(i64::MAX);
         let due = match app
             .store
-            .claim_deliveries(now, now.saturating_add(lease), BATCH)
+            .claim_deliveries_within(
+                now,
+                now.saturating_add(lease),
+                in_flight.free(),
+                in_flight.budget(),
+            )
             .await
         {
             Ok(due) => due,
             Err(error) => {
                 tracing::error!(%error, "outbox: cannot claim due deliveries");
-                Vec::new()
+                return;
             }
         };
-        let full = due.len() == BATCH;
-        futures::future::join_all(due.into_iter().map(|d| deliver(&app, d))).await;
-        if full {
-            continue;
+        if due.is_empty() {
+            return;
         }
-        let wait = match app.store.next_due().await {
-            Ok(Some(at)) => {
-                Duration::from_millis((at - app.now_ms()).clamp(0, poll.as_millis() as i64) as u64)
-            }
-            _ => poll,
-        };
-        tokio::select! {
-            _ = app.store.wait_for_messages() => {}
-            _ = tokio::time::sleep(wait) => {}
-            _ = shutdown.changed() => {}
+        // A claim that took fewer than asked may have left hosts it filled up behind
+        // others: the next turn skips those hosts and finds the rest.
+        for delivery in due {
+            let app = app.clone();
+            in_flight.start(delivery.receiver.clone(), async move {
+                deliver(&app, delivery).await
+            });
         }
     }
 }
 
 async fn deliver(app: &App, delivery: Delivery) {
     let attempt_number = delivery.attempts + 1;
-    let (attempt, delivered) = match post(app, &delivery).await {
+    // The time limit is the attempt's own: sealing, connecting, the answer and reading
+    // it. The client's limit is the same; this one also covers what is not the request.
+    let limit = Duration::from_millis(app.config.webhooks.timeout_ms);
+    let answer = tokio::time::timeout(limit, post(app, &delivery))
+        .await
+        .unwrap_or_else(|_| Err("timed out".to_owned()));
+    let (attempt, delivered) = match answer {
         Ok((status, excerpt)) => (
             Attempt {
                 at: app.clock.now(),

@@ -78,6 +78,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "outbox_leases",
         include_str!("migrations/0008_outbox_leases.sql"),
     ),
+    (
+        11,
+        "outbox_streams",
+        include_str!("migrations/0011_outbox_streams.sql"),
+    ),
 ];
 
 /// The advisory lock migrations run under (any fixed number; this one spells
@@ -467,8 +472,8 @@ async fn insert_messages(
         .map_err(engine)?;
     let outbox = tx
         .prepare_cached(
-            "INSERT INTO outbox (webhook_id, url, envelope, state, attempts, next_attempt_at, created_at) \
-             VALUES ($1, $2, $3, 'pending', 0, $4, $5)",
+            "INSERT INTO outbox (webhook_id, url, envelope, state, attempts, next_attempt_at, \
+             created_at, stream, receiver) VALUES ($1, $2, $3, 'pending', 0, $4, $5, $6, $7)",
         )
         .await
         .map_err(engine)?;
@@ -494,6 +499,8 @@ async fn insert_messages(
                 &message.envelope.as_str(),
                 &message.created_at.timestamp_millis(),
                 &created_at,
+                &message.stream,
+                &crate::store::receiver_host(&message.url),
             ],
         )
         .await

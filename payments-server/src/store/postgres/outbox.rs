@@ -1,12 +1,14 @@
 //! [`OutboxStore`] on PostgreSQL. Deliveries are claimed with `FOR UPDATE SKIP LOCKED`
 //! and leased until `leased_until`: of two instances' workers polling at once each
 //! takes other rows, and a row leased by a worker that died is taken again once its
-//! lease ran out. An attempt is recorded with the row's move (and the lease's end) in
+//! lease ran out. A claim takes only rows heading their stream, within the caller's
+//! [`ReceiverBudget`], as on SQLite. An attempt is recorded with the row's move (and the lease's end) in
 //! one SQL transaction. The wake-up is LISTEN/NOTIFY (see the module above).
 
 use super::{PostgresStore, engine, execute, get, parse_envelope, query, ts};
 use crate::store::{
-    Attempt, AttemptOutcome, Delivery, DeliveryState, GivenUp, MessageKind, OutboxStore, StoreError,
+    Attempt, AttemptOutcome, Delivery, DeliveryState, GivenUp, MessageKind, OutboxStore,
+    ReceiverBudget, StoreError,
 };
 use async_trait::async_trait;
 use tokio_postgres::Row;
@@ -14,34 +16,57 @@ use uuid::Uuid;
 
 #[async_trait]
 impl OutboxStore for PostgresStore {
-    async fn claim_deliveries(
+    async fn claim_deliveries_within(
         &self,
         now_ms: i64,
         lease_until_ms: i64,
         limit: usize,
+        budget: &ReceiverBudget,
     ) -> Result<Vec<Delivery>, StoreError> {
         let client = self.client().await?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let cap = i64::try_from(budget.per_receiver()).unwrap_or(i64::MAX);
+        let (hosts, remaining): (Vec<String>, Vec<i64>) = budget
+            .hosts()
+            .map(|(host, left)| (host.to_owned(), i64::try_from(left).unwrap_or(i64::MAX)))
+            .unzip();
+        // `due` locks what it takes (SKIP LOCKED: another instance's claim in progress
+        // keeps its rows, this one takes others); the rows `ranked` leaves out are let
+        // go when the statement ends.
         let rows = query(
             &client,
-            "WITH due AS ( \
-                 SELECT id FROM outbox \
-                 WHERE state = 'pending' AND next_attempt_at <= $1 \
-                   AND (leased_until IS NULL OR leased_until <= $1) \
-                 ORDER BY next_attempt_at, id LIMIT $3 \
-                 FOR UPDATE SKIP LOCKED) \
-             UPDATE outbox o SET leased_until = $2 FROM due, webhooks w \
-             WHERE o.id = due.id AND w.id = o.webhook_id \
+            "WITH budget AS ( \
+                 SELECT * FROM unnest($4::text[], $5::bigint[]) AS b(receiver, remaining)), \
+             due AS ( \
+                 SELECT o.id, o.receiver, o.next_attempt_at FROM outbox o \
+                 WHERE o.state = 'pending' AND o.next_attempt_at <= $1 \
+                   AND (o.leased_until IS NULL OR o.leased_until <= $1) \
+                   AND o.receiver NOT IN (SELECT receiver FROM budget WHERE remaining <= 0) \
+                   AND NOT EXISTS ( \
+                       SELECT 1 FROM outbox e \
+                       WHERE e.stream = o.stream AND e.state = 'pending' AND e.id <> o.id \
+                         AND (e.id < o.id OR e.leased_until > $1)) \
+                 ORDER BY o.next_attempt_at, o.id LIMIT $3 \
+                 FOR UPDATE OF o SKIP LOCKED), \
+             ranked AS ( \
+                 SELECT id, receiver, row_number() OVER ( \
+                     PARTITION BY receiver ORDER BY next_attempt_at, id) AS place \
+                 FROM due), \
+             chosen AS ( \
+                 SELECT r.id FROM ranked r LEFT JOIN budget b ON b.receiver = r.receiver \
+                 WHERE r.place <= COALESCE(b.remaining, $6)) \
+             UPDATE outbox o SET leased_until = $2 FROM chosen, webhooks w \
+             WHERE o.id = chosen.id AND w.id = o.webhook_id \
              RETURNING o.id, o.webhook_id, w.body_sealed, o.url, o.envelope, o.attempts, \
-                 w.kind, w.history_id, o.next_attempt_at",
-            &[&now_ms, &lease_until_ms, &limit],
+                 w.kind, w.history_id, o.receiver, o.next_attempt_at",
+            &[&now_ms, &lease_until_ms, &limit, &hosts, &remaining, &cap],
         )
         .await?;
         let mut claimed = rows
             .iter()
             .map(|row| {
                 Ok((
-                    get::<i64>(row, 8, "outbox.next_attempt_at")?,
+                    get::<i64>(row, 9, "outbox.next_attempt_at")?,
                     delivery(row)?,
                 ))
             })
@@ -53,10 +78,16 @@ impl OutboxStore for PostgresStore {
 
     async fn next_due(&self) -> Result<Option<i64>, StoreError> {
         let client = self.client().await?;
+        // Of the rows heading their stream, the latest of its next attempt and any lease
+        // on its stream, earliest first.
         let rows = query(
             &client,
-            "SELECT MIN(GREATEST(next_attempt_at, COALESCE(leased_until, next_attempt_at))) \
-             FROM outbox WHERE state = 'pending'",
+            "SELECT MIN(GREATEST(o.next_attempt_at, ( \
+                 SELECT MAX(e.leased_until) FROM outbox e \
+                 WHERE e.stream = o.stream AND e.state = 'pending'))) \
+             FROM outbox o WHERE o.state = 'pending' AND NOT EXISTS ( \
+                 SELECT 1 FROM outbox e \
+                 WHERE e.stream = o.stream AND e.state = 'pending' AND e.id < o.id)",
             &[],
         )
         .await?;
@@ -256,6 +287,7 @@ fn delivery(row: &Row) -> Result<Delivery, StoreError> {
         attempts: count(get(row, 5, "outbox.attempts")?)?,
         kind: parse_kind(&get::<String>(row, 6, "webhooks.kind")?)?,
         history_id: get(row, 7, "webhooks.history_id")?,
+        receiver: get(row, 8, "outbox.receiver")?,
     })
 }
 

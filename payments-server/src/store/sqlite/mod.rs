@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_reservation_deletions.sql"),
     include_str!("../migrations/0007_charge_attempts.sql"),
     include_str!("../migrations/0008_outbox_leases.sql"),
+    include_str!("../migrations/0011_outbox_streams.sql"),
 ];
 
 /// How many reader connections a file database gets.
@@ -294,14 +295,16 @@ fn insert_messages(
         )
         .map_err(engine)?;
         tx.execute(
-            "INSERT INTO outbox (webhook_id, url, envelope, state, attempts, next_attempt_at, created_at) \
-             VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?5)",
+            "INSERT INTO outbox (webhook_id, url, envelope, state, attempts, next_attempt_at, \
+             created_at, stream, receiver) VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?5, ?6, ?7)",
             params![
                 message.id.to_string(),
                 message.url,
                 message.envelope.as_str(),
                 message.created_at.timestamp_millis(),
-                ts(&message.created_at)
+                ts(&message.created_at),
+                message.stream,
+                crate::store::receiver_host(&message.url)
             ],
         )
         .map_err(engine)?;

@@ -1,41 +1,81 @@
 //! [`OutboxStore`] on SQLite: deliveries are rows, claimed under a lease
-//! (`leased_until`, as on PostgreSQL) on the one writer connection; attempts are
-//! recorded with the row's move, and the lease's end, in one SQL transaction.
+//! (`leased_until`, as on PostgreSQL) on the one writer connection, stream by stream
+//! and within the caller's [`ReceiverBudget`]; attempts are recorded with the row's
+//! move, and the lease's end, in one SQL transaction.
 
 use super::{SqliteStore, engine, parse_envelope, parse_ts, parse_uuid, ts};
 use crate::store::{
-    Attempt, AttemptOutcome, Delivery, DeliveryState, GivenUp, MessageKind, OutboxStore, StoreError,
+    Attempt, AttemptOutcome, Delivery, DeliveryState, GivenUp, MessageKind, OutboxStore,
+    ReceiverBudget, StoreError,
 };
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
 
+/// The claim (`?1` now, `?2` limit, `?3` a JSON object of host → attempts left, `?4`
+/// the cap of any other host). `due` is the oldest due deliveries that head their
+/// stream (no earlier one pending, no other one leased) of hosts with attempts left;
+/// of those, each host's first `remaining` are taken.
+const CLAIM: &str = "\
+    WITH budget(receiver, remaining) AS (SELECT key, value FROM json_each(?3)), \
+    due AS ( \
+        SELECT o.id, o.receiver, o.next_attempt_at FROM outbox o \
+        WHERE o.state = 'pending' AND o.next_attempt_at <= ?1 \
+          AND (o.leased_until IS NULL OR o.leased_until <= ?1) \
+          AND o.receiver NOT IN (SELECT receiver FROM budget WHERE remaining <= 0) \
+          AND NOT EXISTS ( \
+              SELECT 1 FROM outbox e \
+              WHERE e.stream = o.stream AND e.state = 'pending' AND e.id <> o.id \
+                AND (e.id < o.id OR e.leased_until > ?1)) \
+        ORDER BY o.next_attempt_at, o.id LIMIT ?2), \
+    ranked AS ( \
+        SELECT id, receiver, next_attempt_at, ROW_NUMBER() OVER ( \
+            PARTITION BY receiver ORDER BY next_attempt_at, id) AS place \
+        FROM due) \
+    SELECT o.id, o.webhook_id, w.body_sealed, o.url, o.envelope, o.attempts, \
+        w.kind, w.history_id, o.receiver \
+    FROM ranked r JOIN outbox o ON o.id = r.id JOIN webhooks w ON w.id = o.webhook_id \
+    LEFT JOIN budget b ON b.receiver = r.receiver \
+    WHERE r.place <= COALESCE(b.remaining, ?4) \
+    ORDER BY r.next_attempt_at, r.id";
+
+/// When the next delivery may be claimed: of the rows heading their stream, the
+/// latest of its next attempt and any lease on its stream, earliest first.
+const NEXT_DUE: &str = "\
+    SELECT MIN(MAX(o.next_attempt_at, COALESCE( \
+        (SELECT MAX(e.leased_until) FROM outbox e \
+         WHERE e.stream = o.stream AND e.state = 'pending'), o.next_attempt_at))) \
+    FROM outbox o WHERE o.state = 'pending' AND NOT EXISTS ( \
+        SELECT 1 FROM outbox e \
+        WHERE e.stream = o.stream AND e.state = 'pending' AND e.id < o.id)";
+
 #[async_trait]
 impl OutboxStore for SqliteStore {
-    async fn claim_deliveries(
+    async fn claim_deliveries_within(
         &self,
         now_ms: i64,
         lease_until_ms: i64,
         limit: usize,
+        budget: &ReceiverBudget,
     ) -> Result<Vec<Delivery>, StoreError> {
+        // What each host with attempts in flight has left, as a JSON object for
+        // json_each; any other host has the whole cap.
+        let left: serde_json::Map<String, serde_json::Value> = budget
+            .hosts()
+            .map(|(host, left)| (host.to_owned(), serde_json::Value::from(left as u64)))
+            .collect();
+        let left = serde_json::Value::Object(left).to_string();
+        let cap = i64::try_from(budget.per_receiver()).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         // On the one writer connection, the read and the lease cannot be split by
         // another claim.
         self.write(move |connection| {
             let tx = connection.transaction().map_err(engine)?;
             let mut out = Vec::new();
             {
-                let mut statement = tx
-                    .prepare_cached(
-                        "SELECT o.id, o.webhook_id, w.body_sealed, o.url, o.envelope, o.attempts, \
-                         w.kind, w.history_id \
-                         FROM outbox o JOIN webhooks w ON w.id = o.webhook_id \
-                         WHERE o.state = 'pending' AND o.next_attempt_at <= ?1 \
-                         AND (o.leased_until IS NULL OR o.leased_until <= ?1) \
-                         ORDER BY o.next_attempt_at, o.id LIMIT ?2",
-                    )
-                    .map_err(engine)?;
+                let mut statement = tx.prepare_cached(CLAIM).map_err(engine)?;
                 let rows = statement
-                    .query_map(params![now_ms, limit as i64], |row| {
+                    .query_map(params![now_ms, limit, left, cap], |row| {
                         Ok((
                             row.get::<_, i64>(0)?,
                             row.get::<_, String>(1)?,
@@ -45,6 +85,7 @@ impl OutboxStore for SqliteStore {
                             row.get::<_, i64>(5)?,
                             row.get::<_, String>(6)?,
                             row.get::<_, Option<String>>(7)?,
+                            row.get::<_, String>(8)?,
                         ))
                     })
                     .map_err(engine)?;
@@ -58,12 +99,14 @@ impl OutboxStore for SqliteStore {
                         attempts,
                         kind,
                         history,
+                        receiver,
                     ) = row.map_err(engine)?;
                     out.push(Delivery {
                         outbox_id,
                         webhook_id: parse_uuid(&webhook_id, "webhook_id")?,
                         kind: parse_kind(&kind)?,
                         history_id: history.map(|h| parse_uuid(&h, "history_id")).transpose()?,
+                        receiver,
                         body_sealed,
                         url,
                         envelope: parse_envelope(&envelope)?,
@@ -87,13 +130,8 @@ impl OutboxStore for SqliteStore {
 
     async fn next_due(&self) -> Result<Option<i64>, StoreError> {
         self.read(|c| {
-            c.query_row(
-                "SELECT MIN(MAX(next_attempt_at, COALESCE(leased_until, next_attempt_at))) \
-                 FROM outbox WHERE state = 'pending'",
-                [],
-                |row| row.get::<_, Option<i64>>(0),
-            )
-            .map_err(engine)
+            c.query_row(NEXT_DUE, [], |row| row.get::<_, Option<i64>>(0))
+                .map_err(engine)
         })
         .await
     }
