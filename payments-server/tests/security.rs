@@ -671,3 +671,91 @@ async fn a_connection_that_stalls_its_headers_is_closed_and_others_are_served() 
     }
     server.shutdown().await;
 }
+
+// ---- item 6.1: idempotency request hashes are keyed ------------------------------------
+
+/// The digest a server without keyed request hashes stored: SHA-256 of the request's
+/// JSON with its keys sorted, base64.
+fn unkeyed_request_hash(input: &PaymentHistoryCreate) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let canonical = serde_json::to_vec(&serde_json::to_value(input).unwrap()).unwrap();
+    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(canonical))
+}
+
+/// The one idempotency row's stored request hash, read from the database file.
+fn stored_request_hash(database: &str) -> String {
+    let connection = rusqlite::Connection::open(database).unwrap();
+    connection
+        .query_row("SELECT request_hash FROM idempotency", [], |row| row.get(0))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_stolen_database_cannot_test_password_guesses_against_idempotency_hashes() {
+    let toss = FakeToss::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("payments.sqlite").to_string_lossy().into_owned();
+    let server = builder(&toss).database(&database).start().await.unwrap();
+    let payment = toss.pay_by_card("order-idem-1", 5_000).unwrap();
+    let uid = payment["paymentKey"].as_str().unwrap();
+    let request = input(uid, "order-idem-1", 5_000, None);
+    let key = payments_client::IdempotencyKey::new("order-idem-1/pay").unwrap();
+    client(&server)
+        .histories()
+        .create_with_key(&request, &key)
+        .await
+        .unwrap();
+    // The attacker holds the database and guesses the password: with an unkeyed digest,
+    // hashing the body with each guess finds the one that matches.
+    let stored = stored_request_hash(&database);
+    assert_ne!(
+        stored,
+        unkeyed_request_hash(&request),
+        "the stored hash is a plain SHA-256 of a body holding the password"
+    );
+    let mut wrong = request.clone();
+    wrong.password = "guess".into();
+    assert_ne!(stored, unkeyed_request_hash(&wrong));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_key_stored_under_the_unkeyed_hash_is_still_replayed_not_refused() {
+    let toss = FakeToss::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("payments.sqlite").to_string_lossy().into_owned();
+    let server = builder(&toss).database(&database).start().await.unwrap();
+    let payment = toss.pay_by_card("order-idem-2", 5_000).unwrap();
+    let uid = payment["paymentKey"].as_str().unwrap();
+    let request = input(uid, "order-idem-2", 5_000, None);
+    let key = payments_client::IdempotencyKey::new("order-idem-2/pay").unwrap();
+    let first = client(&server)
+        .histories()
+        .create_with_key(&request, &key)
+        .await
+        .unwrap();
+    // As a server before keyed hashes stored it.
+    rusqlite::Connection::open(&database)
+        .unwrap()
+        .execute(
+            "UPDATE idempotency SET request_hash = ?1",
+            [unkeyed_request_hash(&request)],
+        )
+        .unwrap();
+    let again = client(&server)
+        .histories()
+        .create_with_key(&request, &key)
+        .await
+        .expect("the same request under the same key is replayed");
+    assert_eq!(again.id, first.id);
+    let mut other = request.clone();
+    other.price = 4_000;
+    let refused = client(&server)
+        .histories()
+        .create_with_key(&other, &key)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code_str(), Some("IDEMPOTENCY_MISMATCH"), "{refused}");
+    server.shutdown().await;
+}

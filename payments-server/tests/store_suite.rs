@@ -22,7 +22,7 @@ use payments_core::transaction::TransactionStatus;
 use payments_core::vendor::PaymentStatus;
 use payments_server::store::{
     Attempt, AttemptOutcome, AttemptPolicy, CouponStore, IdempotencyBegin, MessageKind, NewMessage,
-    PasswordRecord, PostgresStore, RecordKind, SqliteStore, Store, StoreConflict, StoreError,
+    PasswordRecord, PostgresStore, RecordKind, RequestHash, SqliteStore, Store, StoreConflict, StoreError,
     StoredCoupon, StoredHistory, StoredReservation, StoredTransaction, TransactionWrite,
 };
 use std::collections::HashSet;
@@ -91,6 +91,7 @@ suite!(
     reservations_round_trip_and_name_the_rule_they_break,
     a_deletion_is_found_by_billing_key_and_recorded_once,
     an_idempotency_key_is_claimed_answered_replayed_and_released,
+    a_claim_stored_under_an_accepted_hash_still_matches,
     password_failures_are_counted_per_record_and_cleared,
     a_password_hash_is_replaced_only_while_it_is_the_one_read,
     writing_messages_wakes_the_worker_and_deliveries_move_on,
@@ -697,7 +698,7 @@ async fn an_idempotency_key_is_claimed_answered_replayed_and_released<S: Store +
         let store = store.clone();
         async move {
             store
-                .idempotency_begin("k", "POST /r", hash, now, now - 60_000)
+                .idempotency_begin("k", "POST /r", &RequestHash::new(hash), now, now - 60_000)
                 .await
                 .unwrap()
         }
@@ -729,17 +730,48 @@ async fn an_idempotency_key_is_claimed_answered_replayed_and_released<S: Store +
     // Another route is another key; an abandoned claim can be made again.
     assert_eq!(
         store
-            .idempotency_begin("k", "PUT /r", "h", 1, 0)
+            .idempotency_begin("k", "PUT /r", &RequestHash::new("h"), 1, 0)
             .await
             .unwrap(),
         IdempotencyBegin::Proceed
     );
     store.idempotency_abandon("k", "PUT /r").await.unwrap();
     assert_eq!(
-        twin.idempotency_begin("k", "PUT /r", "h", 2, 0)
+        twin.idempotency_begin("k", "PUT /r", &RequestHash::new("h"), 2, 0)
             .await
             .unwrap(),
         IdempotencyBegin::Proceed
+    );
+}
+
+async fn a_claim_stored_under_an_accepted_hash_still_matches<S: Store + Clone>(pair: Pair<S>) {
+    let Pair { store, twin } = pair;
+    // Stored under the old (legacy, or retired-key) hash...
+    store
+        .idempotency_begin("k", "POST /r", &RequestHash::new("old"), 1_000, 0)
+        .await
+        .unwrap();
+    store
+        .idempotency_finish("k", "POST /r", 200, "sealed")
+        .await
+        .unwrap();
+    // ... it is replayed to the same body hashed the new way, which also accepts the old.
+    let transition = RequestHash {
+        current: "new".into(),
+        accepted: vec!["old".into()],
+    };
+    assert!(matches!(
+        twin.idempotency_begin("k", "POST /r", &transition, 2_000, 0)
+            .await
+            .unwrap(),
+        IdempotencyBegin::Replay { status: 200, .. }
+    ));
+    // A body that hashes to neither is another request.
+    assert_eq!(
+        twin.idempotency_begin("k", "POST /r", &RequestHash::new("new"), 2_000, 0)
+            .await
+            .unwrap(),
+        IdempotencyBegin::Mismatch
     );
 }
 
@@ -1210,7 +1242,13 @@ async fn concurrent_claims_of_one_idempotency_key_let_one_proceed<S: Store + Clo
         };
         tasks.spawn(async move {
             handle
-                .idempotency_begin("race", "POST /payments/charges", "h", 1_000, 0)
+                .idempotency_begin(
+                    "race",
+                    "POST /payments/charges",
+                    &RequestHash::new("h"),
+                    1_000,
+                    0,
+                )
                 .await
                 .unwrap()
         });

@@ -65,7 +65,7 @@ where
         request_hash,
     } = request;
     let context = &context;
-    let request_hash = request_hash.as_str();
+    let request_hash = &request_hash;
     let key = match key(headers) {
         Ok(key) => key,
         Err(error) => return error.into_response(),

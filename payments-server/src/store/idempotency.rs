@@ -22,15 +22,50 @@ pub enum IdempotencyBegin {
     Mismatch,
 }
 
+/// The hash of a request's body that an idempotency key is bound to.
+///
+/// New claims store [`current`](Self::current), a keyed hash under the active data key
+/// (see [`crate::at_rest::DataKeys::lookup_hash`]): request bodies hold record
+/// passwords, and an unkeyed digest of one in the database could be tested against
+/// guesses. A stored claim also matches any of [`accepted`](Self::accepted): the same
+/// body hashed under a retired data key, or the unkeyed SHA-256 that claims made before
+/// the keyed hash were stored under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestHash {
+    /// Stored with a new claim.
+    pub current: String,
+    /// Also taken as the same request when found on a stored claim.
+    pub accepted: Vec<String>,
+}
+
+impl RequestHash {
+    /// A hash with nothing else accepted (tests, and bodies hashed one way only).
+    pub fn new(current: impl Into<String>) -> Self {
+        Self {
+            current: current.into(),
+            accepted: Vec::new(),
+        }
+    }
+
+    /// Whether a stored claim's hash is this request's.
+    pub fn matches(&self, stored: &str) -> bool {
+        self.current == stored || self.accepted.iter().any(|hash| hash == stored)
+    }
+}
+
 /// Where idempotency keys and their answers live.
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync {
+    /// Claims `key` on `route` for the request hashed `request_hash` at `now_ms`. An
+    /// unfinished claim that started before `stale_before_ms` is taken over.
+    ///
+    /// # Errors
     /// Engine failures.
     async fn idempotency_begin(
         &self,
         key: &str,
         route: &str,
-        request_hash: &str,
+        request_hash: &RequestHash,
         now_ms: i64,
         stale_before_ms: i64,
     ) -> Result<IdempotencyBegin, StoreError>;
@@ -46,4 +81,5 @@ pub trait IdempotencyStore: Send + Sync {
 
     /// Engine failures.
     async fn idempotency_abandon(&self, key: &str, route: &str) -> Result<(), StoreError>;
+
 }

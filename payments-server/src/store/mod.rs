@@ -24,7 +24,7 @@ pub(crate) mod words;
 
 pub use coupons::{CouponStore, StoredCoupon};
 pub use histories::{HistoryStore, StoredHistory};
-pub use idempotency::{IdempotencyBegin, IdempotencyStore};
+pub use idempotency::{IdempotencyBegin, IdempotencyStore, RequestHash};
 pub use outbox::{
     Attempt, AttemptOutcome, Delivery, DeliveryState, GivenUp, MessageKind, NewMessage, OutboxStore,
 };

@@ -1,7 +1,7 @@
 //! [`IdempotencyStore`] on SQLite: a claim, its answer, its release.
 
 use super::{SqliteStore, engine};
-use crate::store::{IdempotencyBegin, IdempotencyStore, StoreError};
+use crate::store::{IdempotencyBegin, IdempotencyStore, RequestHash, StoreError};
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
@@ -11,11 +11,11 @@ impl IdempotencyStore for SqliteStore {
         &self,
         key: &str,
         route: &str,
-        request_hash: &str,
+        request_hash: &RequestHash,
         now_ms: i64,
         stale_before_ms: i64,
     ) -> Result<IdempotencyBegin, StoreError> {
-        let (key, route, hash) = (key.to_owned(), route.to_owned(), request_hash.to_owned());
+        let (key, route, hash) = (key.to_owned(), route.to_owned(), request_hash.clone());
         self.write(move |connection| {
             let tx = connection.transaction().map_err(engine)?;
             let existing: Option<(String, String, Option<i64>, Option<String>, i64)> = tx
@@ -40,12 +40,12 @@ impl IdempotencyStore for SqliteStore {
                     tx.execute(
                         "INSERT INTO idempotency (key, route, request_hash, state, started_at) \
                          VALUES (?1, ?2, ?3, 'in_flight', ?4)",
-                        params![key, route, hash, now_ms],
+                        params![key, route, hash.current, now_ms],
                     )
                     .map_err(engine)?;
                     IdempotencyBegin::Proceed
                 }
-                Some((stored_hash, _, _, _, _)) if stored_hash != hash => {
+                Some((stored_hash, _, _, _, _)) if !hash.matches(&stored_hash) => {
                     IdempotencyBegin::Mismatch
                 }
                 Some((_, state, Some(status), Some(body), _)) if state == "done" => {
