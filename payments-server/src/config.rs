@@ -7,6 +7,11 @@
 //! body_limit = 1048576                  # bytes; larger bodies are 413
 //! password_iterations = 600000          # only range-checks; see ServerConfig::password_iterations
 //!
+//! [idempotency]                         # stored answers of Idempotency-Key requests
+//! ttl_ms = 1296000000                   # a key expires 15 days after its first request
+//! sweep_interval_ms = 600000            # expired keys are deleted this often ...
+//! sweep_batch = 1000                    # ... this many per statement
+//!
 //! [passwords]                           # the record-password guess limiter, per record
 //! max_failures = 5                      # wrong passwords in one window that lock the record
 //! window_secs = 600                     # the window; lockout k lasts window × 2^k ...
@@ -89,6 +94,8 @@ pub struct ServerConfig {
     /// How long a request waits for an identical in-flight one (same key) to finish and
     /// replays its answer, in milliseconds, before answering `409`.
     pub idempotency_wait_ms: u64,
+    /// How long idempotency keys and their answers are kept.
+    pub idempotency: IdempotencyConfig,
     /// The body envelopes.
     pub envelopes: EnvelopeConfig,
     /// The at-rest data keys.
@@ -103,6 +110,33 @@ pub struct ServerConfig {
     pub identity: IdentityConfig,
     /// Limits on what callers can make the server do.
     pub limits: LimitsConfig,
+}
+
+/// How long idempotency keys and their stored answers are kept (`[idempotency]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdempotencyConfig {
+    /// A key expires this many milliseconds after its first request started: a request
+    /// with an expired key is new (run, not replayed nor refused as a mismatch), and the
+    /// sweep deletes expired keys.
+    pub ttl_ms: u64,
+    /// How often the sweep deletes expired keys, in milliseconds.
+    pub sweep_interval_ms: u64,
+    /// The most keys one sweep statement deletes; a sweep repeats statements until none
+    /// is left, so the database never deletes one huge batch in one transaction.
+    pub sweep_batch: u32,
+}
+
+impl Default for IdempotencyConfig {
+    /// 15 days (as long as Toss keeps its idempotency keys), swept every 10 minutes,
+    /// 1,000 at a time.
+    fn default() -> Self {
+        Self {
+            ttl_ms: 15 * 24 * 60 * 60 * 1_000,
+            sweep_interval_ms: 600_000,
+            sweep_batch: 1_000,
+        }
+    }
 }
 
 /// Limits on what callers, known or anonymous, can make the server do.
@@ -410,6 +444,7 @@ impl Default for ServerConfig {
             passwords: PasswordConfig::default(),
             idempotency_in_flight_ms: 60_000,
             idempotency_wait_ms: 10_000,
+            idempotency: IdempotencyConfig::default(),
             envelopes: EnvelopeConfig::default(),
             data_keys: DataKeyConfig::default(),
             webhooks: WebhookConfig::default(),
@@ -578,6 +613,17 @@ impl ServerConfig {
             crate::validate::webhook_url("events.url", url, &self.webhooks.egress())
                 .map_err(|error| ConfigError::Invalid(error.to_string()))?;
         }
+        let idempotency = &self.idempotency;
+        if idempotency.ttl_ms <= self.idempotency_in_flight_ms
+            || idempotency.sweep_interval_ms == 0
+            || idempotency.sweep_batch == 0
+        {
+            return Err(ConfigError::Invalid(format!(
+                "idempotency: ttl_ms ({}) must be longer than idempotency_in_flight_ms ({}), \
+                 and sweep_interval_ms and sweep_batch above zero",
+                idempotency.ttl_ms, self.idempotency_in_flight_ms
+            )));
+        }
         if self.body_limit == 0 || self.webhooks.max_attempts == 0 {
             return Err(ConfigError::Invalid(
                 "body_limit and webhooks.max_attempts must be above zero".into(),
@@ -728,6 +774,29 @@ mod tests {
         let error = config.validate().unwrap_err().to_string();
         assert!(error.contains("webhooks.lease_ms"), "{error}");
         assert_eq!(WebhookConfig::default().lease_ms, 30_000);
+    }
+
+    #[test]
+    fn idempotency_expiry_is_configured_and_checked() {
+        let mut config = ServerConfig::from_toml(
+            r#"
+            [envelopes]
+            sealed_v2_secret = "file-secret-0123456789"
+            [data_keys]
+            active = "k1"
+            keys = { k1 = "AAAA" }
+            [idempotency]
+            ttl_ms = 86400000
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.idempotency.ttl_ms, 86_400_000);
+        assert_eq!(config.idempotency.sweep_batch, 1_000);
+        assert_eq!(IdempotencyConfig::default().ttl_ms, 1_296_000_000);
+        config.validate().unwrap();
+        config.idempotency.ttl_ms = config.idempotency_in_flight_ms;
+        let error = config.validate().unwrap_err().to_string();
+        assert!(error.contains("idempotency"), "{error}");
     }
 
     #[test]

@@ -299,6 +299,12 @@ impl PaymentServerBuilder {
         self
     }
 
+    /// How long idempotency keys are kept, and how they are swept (`[idempotency]`).
+    pub fn idempotency(mut self, idempotency: crate::config::IdempotencyConfig) -> Self {
+        self.config.idempotency = idempotency;
+        self
+    }
+
     /// The key of the CI hashes returned by identity verification.
     pub fn identity_key(mut self, key: impl Into<String>) -> Self {
         self.config.identity.ci_hash_key = Secret::new(key.into());
@@ -460,13 +466,14 @@ impl PaymentServerBuilder {
             header_read_timeout,
             server_shutdown,
         ));
+        let sweeper = tokio::spawn(crate::sweep::run(app.clone(), watch_shutdown.clone()));
         let worker = tokio::spawn(crate::webhooks::outbox::run(app.clone(), watch_shutdown));
         tracing::info!(%addr, "payments-server listening");
         Ok(ServerHandle {
             addr,
             app,
             shutdown,
-            tasks: Some((server, worker)),
+            tasks: Some((server, worker, sweeper)),
         })
     }
 }
@@ -477,7 +484,8 @@ pub struct ServerHandle {
     addr: SocketAddr,
     app: Arc<App>,
     shutdown: watch::Sender<bool>,
-    tasks: Option<(JoinHandle<()>, JoinHandle<()>)>,
+    /// The HTTP server, the outbox worker, the sweep.
+    tasks: Option<(JoinHandle<()>, JoinHandle<()>, JoinHandle<()>)>,
 }
 
 impl std::fmt::Debug for ServerHandle {
@@ -508,9 +516,10 @@ impl ServerHandle {
     /// round finish, and returns when both are done.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
-        if let Some((server, worker)) = self.tasks.take() {
+        if let Some((server, worker, sweeper)) = self.tasks.take() {
             let _ = server.await;
             let _ = worker.await;
+            let _ = sweeper.await;
         }
     }
 }

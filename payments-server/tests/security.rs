@@ -759,3 +759,91 @@ async fn a_key_stored_under_the_unkeyed_hash_is_still_replayed_not_refused() {
     assert_eq!(refused.code_str(), Some("IDEMPOTENCY_MISMATCH"), "{refused}");
     server.shutdown().await;
 }
+
+// ---- item 6.2: idempotency keys expire and are swept -----------------------------------
+
+fn short_lived_keys(sweep_interval_ms: u64) -> payments_server::config::IdempotencyConfig {
+    payments_server::config::IdempotencyConfig {
+        ttl_ms: 61_000,
+        sweep_interval_ms,
+        sweep_batch: 2,
+    }
+}
+
+/// Rows left in the idempotency table.
+fn idempotency_rows(database: &str) -> i64 {
+    rusqlite::Connection::open(database)
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM idempotency", [], |row| row.get(0))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_expired_idempotency_key_is_a_new_request() {
+    let toss = FakeToss::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("payments.sqlite").to_string_lossy().into_owned();
+    let server = builder(&toss)
+        .database(&database)
+        .idempotency(short_lived_keys(3_600_000))
+        .start()
+        .await
+        .unwrap();
+    let key = payments_client::IdempotencyKey::new("reused-key").unwrap();
+    for order in ["order-ttl-1", "order-ttl-2"] {
+        let payment = toss.pay_by_card(order, 5_000).unwrap();
+        let uid = payment["paymentKey"].as_str().unwrap().to_owned();
+        let request = input(&uid, order, 5_000, None);
+        if order == "order-ttl-2" {
+            // The first use of the key is older than the TTL (61 s) now.
+            rusqlite::Connection::open(&database)
+                .unwrap()
+                .execute("UPDATE idempotency SET started_at = started_at - 62000", [])
+                .unwrap();
+        }
+        let history = client(&server)
+            .histories()
+            .create_with_key(&request, &key)
+            .await
+            .expect("an expired key is new: the request runs");
+        assert_eq!(history.source.id, order);
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn expired_idempotency_keys_are_swept_in_batches() {
+    let toss = FakeToss::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("payments.sqlite").to_string_lossy().into_owned();
+    let server = builder(&toss)
+        .database(&database)
+        .idempotency(short_lived_keys(20))
+        .start()
+        .await
+        .unwrap();
+    for n in 0..5 {
+        let order = format!("order-sweep-{n}");
+        let payment = toss.pay_by_card(&order, 5_000).unwrap();
+        let uid = payment["paymentKey"].as_str().unwrap().to_owned();
+        let key = payments_client::IdempotencyKey::new(format!("sweep-{n}")).unwrap();
+        client(&server)
+            .histories()
+            .create_with_key(&input(&uid, &order, 5_000, None), &key)
+            .await
+            .unwrap();
+    }
+    assert_eq!(idempotency_rows(&database), 5, "fresh keys are kept");
+    rusqlite::Connection::open(&database)
+        .unwrap()
+        .execute(
+            "UPDATE idempotency SET started_at = started_at - 62000 WHERE key <> 'sweep-4'",
+            [],
+        )
+        .unwrap();
+    eventually("the sweep to delete the 4 expired keys", async || {
+        idempotency_rows(&database) == 1
+    })
+    .await;
+    server.shutdown().await;
+}

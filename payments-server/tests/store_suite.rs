@@ -92,6 +92,7 @@ suite!(
     a_deletion_is_found_by_billing_key_and_recorded_once,
     an_idempotency_key_is_claimed_answered_replayed_and_released,
     a_claim_stored_under_an_accepted_hash_still_matches,
+    an_expired_key_is_new_again_and_swept_in_batches,
     password_failures_are_counted_per_record_and_cleared,
     a_password_hash_is_replaced_only_while_it_is_the_one_read,
     writing_messages_wakes_the_worker_and_deliveries_move_on,
@@ -698,7 +699,14 @@ async fn an_idempotency_key_is_claimed_answered_replayed_and_released<S: Store +
         let store = store.clone();
         async move {
             store
-                .idempotency_begin("k", "POST /r", &RequestHash::new(hash), now, now - 60_000)
+                .idempotency_begin(
+                    "k",
+                    "POST /r",
+                    &RequestHash::new(hash),
+                    now,
+                    now - 60_000,
+                    i64::MIN,
+                )
                 .await
                 .unwrap()
         }
@@ -730,14 +738,71 @@ async fn an_idempotency_key_is_claimed_answered_replayed_and_released<S: Store +
     // Another route is another key; an abandoned claim can be made again.
     assert_eq!(
         store
-            .idempotency_begin("k", "PUT /r", &RequestHash::new("h"), 1, 0)
+            .idempotency_begin("k", "PUT /r", &RequestHash::new("h"), 1, 0, i64::MIN)
             .await
             .unwrap(),
         IdempotencyBegin::Proceed
     );
     store.idempotency_abandon("k", "PUT /r").await.unwrap();
     assert_eq!(
-        twin.idempotency_begin("k", "PUT /r", &RequestHash::new("h"), 2, 0)
+        twin.idempotency_begin("k", "PUT /r", &RequestHash::new("h"), 2, 0, i64::MIN)
+            .await
+            .unwrap(),
+        IdempotencyBegin::Proceed
+    );
+}
+
+async fn an_expired_key_is_new_again_and_swept_in_batches<S: Store + Clone>(pair: Pair<S>) {
+    let Pair { store, twin } = pair;
+    let hash = RequestHash::new("h");
+    for (n, started) in [(0, 1_000), (1, 1_001), (2, 1_002), (3, 50_000)] {
+        let key = format!("k{n}");
+        store
+            .idempotency_begin(&key, "POST /r", &hash, started, 0, i64::MIN)
+            .await
+            .unwrap();
+        store
+            .idempotency_finish(&key, "POST /r", 201, "sealed")
+            .await
+            .unwrap();
+    }
+    // Before it expires, another body under k0 is a mismatch; once expired, it is new.
+    let other = RequestHash::new("other");
+    assert_eq!(
+        twin.idempotency_begin("k0", "POST /r", &other, 60_000, 0, 1_000)
+            .await
+            .unwrap(),
+        IdempotencyBegin::Mismatch
+    );
+    assert_eq!(
+        twin.idempotency_begin("k0", "POST /r", &other, 60_000, 0, 1_001)
+            .await
+            .unwrap(),
+        IdempotencyBegin::Proceed
+    );
+    // The new claim is in flight, with the new body.
+    assert_eq!(
+        store
+            .idempotency_begin("k0", "POST /r", &other, 60_001, 0, 1_001)
+            .await
+            .unwrap(),
+        IdempotencyBegin::InFlight
+    );
+    // k1 and k2 are expired before 40_000 (k0 restarted at 60_000, k3 at 50_000): a batch
+    // of one deletes one, the next the other, the third finds none.
+    assert_eq!(store.idempotency_sweep(40_000, 1).await.unwrap(), 1);
+    assert_eq!(twin.idempotency_sweep(40_000, 1).await.unwrap(), 1);
+    assert_eq!(store.idempotency_sweep(40_000, 1).await.unwrap(), 0);
+    // What was not expired is kept: k3 still replays.
+    assert!(matches!(
+        twin.idempotency_begin("k3", "POST /r", &hash, 60_002, 0, 40_000)
+            .await
+            .unwrap(),
+        IdempotencyBegin::Replay { status: 201, .. }
+    ));
+    // A swept key is simply new.
+    assert_eq!(
+        twin.idempotency_begin("k1", "POST /r", &other, 60_003, 0, 40_000)
             .await
             .unwrap(),
         IdempotencyBegin::Proceed
@@ -748,7 +813,7 @@ async fn a_claim_stored_under_an_accepted_hash_still_matches<S: Store + Clone>(p
     let Pair { store, twin } = pair;
     // Stored under the old (legacy, or retired-key) hash...
     store
-        .idempotency_begin("k", "POST /r", &RequestHash::new("old"), 1_000, 0)
+        .idempotency_begin("k", "POST /r", &RequestHash::new("old"), 1_000, 0, i64::MIN)
         .await
         .unwrap();
     store
@@ -761,14 +826,14 @@ async fn a_claim_stored_under_an_accepted_hash_still_matches<S: Store + Clone>(p
         accepted: vec!["old".into()],
     };
     assert!(matches!(
-        twin.idempotency_begin("k", "POST /r", &transition, 2_000, 0)
+        twin.idempotency_begin("k", "POST /r", &transition, 2_000, 0, i64::MIN)
             .await
             .unwrap(),
         IdempotencyBegin::Replay { status: 200, .. }
     ));
     // A body that hashes to neither is another request.
     assert_eq!(
-        twin.idempotency_begin("k", "POST /r", &RequestHash::new("new"), 2_000, 0)
+        twin.idempotency_begin("k", "POST /r", &RequestHash::new("new"), 2_000, 0, i64::MIN)
             .await
             .unwrap(),
         IdempotencyBegin::Mismatch
@@ -1248,6 +1313,7 @@ async fn concurrent_claims_of_one_idempotency_key_let_one_proceed<S: Store + Clo
                     &RequestHash::new("h"),
                     1_000,
                     0,
+                    i64::MIN,
                 )
                 .await
                 .unwrap()

@@ -7,7 +7,8 @@ use async_trait::async_trait;
 /// The outcome of claiming an idempotency key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdempotencyBegin {
-    /// The key is new (or its earlier attempt was abandoned): run the request.
+    /// The key is new (or its earlier attempt was abandoned, or it expired): run the
+    /// request.
     Proceed,
     /// The key finished before: replay this status and sealed body.
     Replay {
@@ -29,7 +30,8 @@ pub enum IdempotencyBegin {
 /// passwords, and an unkeyed digest of one in the database could be tested against
 /// guesses. A stored claim also matches any of [`accepted`](Self::accepted): the same
 /// body hashed under a retired data key, or the unkeyed SHA-256 that claims made before
-/// the keyed hash were stored under.
+/// the keyed hash were stored under (those rows expire after `[idempotency] ttl_ms`, so
+/// the transition ends by itself).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestHash {
     /// Stored with a new claim.
@@ -56,8 +58,10 @@ impl RequestHash {
 /// Where idempotency keys and their answers live.
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync {
-    /// Claims `key` on `route` for the request hashed `request_hash` at `now_ms`. An
-    /// unfinished claim that started before `stale_before_ms` is taken over.
+    /// Claims `key` on `route` for the request hashed `request_hash` at `now_ms`. A claim
+    /// that started before `expired_before_ms` (finished or not) has expired: it is
+    /// replaced as if the key were new. An unfinished claim that started before
+    /// `stale_before_ms` is taken over.
     ///
     /// # Errors
     /// Engine failures.
@@ -68,6 +72,7 @@ pub trait IdempotencyStore: Send + Sync {
         request_hash: &RequestHash,
         now_ms: i64,
         stale_before_ms: i64,
+        expired_before_ms: i64,
     ) -> Result<IdempotencyBegin, StoreError>;
 
     /// Engine failures.
@@ -82,4 +87,11 @@ pub trait IdempotencyStore: Send + Sync {
     /// Engine failures.
     async fn idempotency_abandon(&self, key: &str, route: &str) -> Result<(), StoreError>;
 
+    /// Deletes at most `limit` claims that started before `expired_before_ms`; returns how
+    /// many it deleted (fewer than `limit`: none are left).
+    ///
+    /// # Errors
+    /// Engine failures.
+    async fn idempotency_sweep(&self, expired_before_ms: i64, limit: u32)
+    -> Result<u64, StoreError>;
 }

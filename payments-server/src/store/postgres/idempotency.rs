@@ -20,6 +20,7 @@ impl IdempotencyStore for PostgresStore {
         request_hash: &RequestHash,
         now_ms: i64,
         stale_before_ms: i64,
+        expired_before_ms: i64,
     ) -> Result<IdempotencyBegin, StoreError> {
         let mut client = self.client().await?;
         for _ in 0..CLAIM_TRIES {
@@ -51,6 +52,18 @@ impl IdempotencyStore for PostgresStore {
             let body: Option<String> = get(row, 3, "idempotency.body_sealed")?;
             let started_at: i64 = get(row, 4, "idempotency.started_at")?;
             let outcome = match (status, body) {
+                // Expired: the key is new again, whatever it answered before.
+                _ if started_at < expired_before_ms => {
+                    execute(
+                        &tx,
+                        "UPDATE idempotency SET request_hash = $3, state = 'in_flight', \
+                         status = NULL, body_sealed = NULL, started_at = $4 \
+                         WHERE key = $1 AND route = $2",
+                        &[&key, &route, &request_hash.current, &now_ms],
+                    )
+                    .await?;
+                    IdempotencyBegin::Proceed
+                }
                 _ if !request_hash.matches(&stored_hash) => IdempotencyBegin::Mismatch,
                 (Some(status), Some(body)) if state == "done" => IdempotencyBegin::Replay {
                     status: u16::try_from(status)
@@ -101,5 +114,20 @@ impl IdempotencyStore for PostgresStore {
         )
         .await
         .map(drop)
+    }
+
+    async fn idempotency_sweep(
+        &self,
+        expired_before_ms: i64,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        execute(
+            &client,
+            "DELETE FROM idempotency WHERE (key, route) IN \
+             (SELECT key, route FROM idempotency WHERE started_at < $1 LIMIT $2)",
+            &[&expired_before_ms, &i64::from(limit)],
+        )
+        .await
     }
 }

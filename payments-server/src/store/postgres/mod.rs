@@ -78,6 +78,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "outbox_leases",
         include_str!("migrations/0008_outbox_leases.sql"),
     ),
+    (9, "hardening", include_str!("migrations/0009_hardening.sql")),
 ];
 
 /// The advisory lock migrations run under (any fixed number; this one spells

@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_reservation_deletions.sql"),
     include_str!("../migrations/0007_charge_attempts.sql"),
     include_str!("../migrations/0008_outbox_leases.sql"),
+    include_str!("../migrations/0009_hardening.sql"),
 ];
 
 /// How many reader connections a file database gets.

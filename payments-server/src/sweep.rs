@@ -1,0 +1,60 @@
+//! The sweep: a background task that deletes what has expired — idempotency keys past
+//! `[idempotency] ttl_ms` — at start and then every `[idempotency] sweep_interval_ms`,
+//! in batches of `sweep_batch`, so the tables do not grow for ever and no statement
+//! deletes more than one batch. Several instances on one database may sweep at once:
+//! a delete of what another already deleted deletes nothing.
+
+use crate::app::App;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The most batches one round deletes; what is left waits for the next round, so a
+/// backlog (a first start after a long time) is worked off without holding the writer.
+const MAX_BATCHES_PER_ROUND: u32 = 100;
+
+/// Runs until `shutdown` turns true (or its sender is gone).
+pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
+    let every = Duration::from_millis(app.config.idempotency.sweep_interval_ms.max(10));
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        sweep_once(&app).await;
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            changed = shutdown.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// One round: deletes expired idempotency keys batch by batch until a batch comes back
+/// short (none left) or [`MAX_BATCHES_PER_ROUND`] ran; returns how many it deleted.
+/// Failures are logged: the next round tries again.
+pub async fn sweep_once(app: &App) -> u64 {
+    let batch = app.config.idempotency.sweep_batch.max(1);
+    let mut deleted = 0;
+    for _ in 0..MAX_BATCHES_PER_ROUND {
+        let expired_before = crate::http::idempotency::expired_before(app, app.now_ms());
+        match app.store.idempotency_sweep(expired_before, batch).await {
+            Ok(count) => {
+                deleted += count;
+                if count < u64::from(batch) {
+                    break;
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, "sweep: cannot delete expired idempotency keys");
+                break;
+            }
+        }
+    }
+    if deleted > 0 {
+        tracing::info!(deleted, "sweep: expired idempotency keys deleted");
+    }
+    deleted
+}
