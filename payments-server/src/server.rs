@@ -442,6 +442,9 @@ impl PaymentServerBuilder {
             self.store = Some(Arc::new(store));
         }
         let app = self.build()?;
+        // Before serving: a reservation whose billing key is still in the clear would
+        // not be found by it.
+        crate::reservations::seal_stored_billing_keys(&app).await?;
         if app.config.vendors.check_at_start {
             check_at_start(&app.gateways).await?;
         }

@@ -11,7 +11,7 @@ use axum::routing::post;
 use fake_toss::FakeToss;
 use futures::StreamExt;
 use payments_client::{Connection, PaymentsClient, RetryPolicy};
-use payments_core::records::{PaymentHistoryCreate, Source, Vendor, VendorCode};
+use payments_core::records::{PaymentHistoryCreate, ReservationCreate, Source, Vendor, VendorCode};
 use payments_server::{PaymentServer, PaymentServerBuilder, ServerHandle};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -845,5 +845,156 @@ async fn expired_idempotency_keys_are_swept_in_batches() {
         idempotency_rows(&database) == 1
     })
     .await;
+    server.shutdown().await;
+}
+
+// ---- item 6.3: billing keys are sealed at rest -----------------------------------------
+
+const DATA_KEY: &str =
+    "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+Pw==";
+
+/// A Toss billing key for `customer_key`, issued by the fake as a card authorisation.
+async fn toss_billing_key(toss: &FakeToss, customer_key: &str) -> String {
+    let billing: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/v1/billing/authorizations/card", toss.uri()))
+        .header("Authorization", toss.authorization())
+        .json(&serde_json::json!({
+            "cardNumber": "4330123412341234", "cardExpirationYear": "30",
+            "cardExpirationMonth": "12", "cardPassword": "12",
+            "customerBirthday": "900101", "customerKey": customer_key
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    billing["billingKey"].as_str().unwrap().to_owned()
+}
+
+fn reservation_input(billing_key: &str, customer_key: &str) -> ReservationCreate {
+    ReservationCreate {
+        vendor: Vendor {
+            code: VendorCode::TossPayments,
+            store_id: STORE.into(),
+            uid: billing_key.into(),
+        },
+        source: Source {
+            schema: "shop".into(),
+            table: "customers".into(),
+            id: customer_key.into(),
+        },
+        title: "card".into(),
+        password: PASSWORD.to_owned().into(),
+    }
+}
+
+/// Every text value in every table of the database file, one per line.
+fn database_text(database: &str) -> String {
+    let connection = rusqlite::Connection::open(database).unwrap();
+    let tables: Vec<String> = connection
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut text = String::new();
+    for table in tables {
+        let mut statement = connection.prepare(&format!("SELECT * FROM {table}")).unwrap();
+        let columns = statement.column_count();
+        let mut rows = statement.query([]).unwrap();
+        while let Some(row) = rows.next().unwrap() {
+            for index in 0..columns {
+                if let rusqlite::types::ValueRef::Text(value) = row.get_ref(index).unwrap() {
+                    text.push_str(&String::from_utf8_lossy(value));
+                    text.push('\n');
+                }
+            }
+        }
+    }
+    text
+}
+
+#[tokio::test]
+async fn a_stolen_database_holds_no_billing_key_in_the_clear() {
+    let toss = FakeToss::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("payments.sqlite").to_string_lossy().into_owned();
+    let server = builder(&toss)
+        .database(&database)
+        .data_key("k1", DATA_KEY)
+        .start()
+        .await
+        .unwrap();
+    let billing_key = toss_billing_key(&toss, "customer-1").await;
+    let reservation = client(&server)
+        .reservations()
+        .create(&reservation_input(&billing_key, "customer-1"))
+        .await
+        .unwrap();
+    assert_eq!(reservation.vendor.uid, billing_key, "read back opened");
+    // The same billing key is still refused for another source (the keyed hash is
+    // unique); Toss binds it to its customerKey, the source id.
+    let mut other_source = reservation_input(&billing_key, "customer-1");
+    other_source.source.table = "members".into();
+    let again = client(&server)
+        .reservations()
+        .create(&other_source)
+        .await
+        .unwrap_err();
+    assert_eq!(again.status().map(|s| s.as_u16()), Some(409), "{again}");
+    let stored = database_text(&database);
+    assert!(
+        !stored.contains(&billing_key),
+        "the billing key, which charges the card, is stored in the clear"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn billing_keys_stored_in_the_clear_before_are_sealed_at_start() {
+    let toss = FakeToss::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("payments.sqlite").to_string_lossy().into_owned();
+    let start = || {
+        builder(&toss)
+            .database(&database)
+            .data_key("k1", DATA_KEY)
+            .start()
+    };
+    let server = start().await.unwrap();
+    let billing_key = toss_billing_key(&toss, "customer-old").await;
+    let reservation = client(&server)
+        .reservations()
+        .create(&reservation_input(&billing_key, "customer-old"))
+        .await
+        .unwrap();
+    server.shutdown().await;
+    // As migration 0009 leaves a reservation an older server recorded.
+    rusqlite::Connection::open(&database)
+        .unwrap()
+        .execute(
+            "UPDATE reservations SET vendor_uid_hash = ?1, vendor_uid_sealed = NULL",
+            [&billing_key],
+        )
+        .unwrap();
+    assert!(database_text(&database).contains(&billing_key));
+    let server = start().await.unwrap();
+    assert!(
+        !database_text(&database).contains(&billing_key),
+        "sealed at start"
+    );
+    let read = client(&server)
+        .reservations()
+        .at(
+            reservation.id,
+            &payments_core::records::Password {
+                password: PASSWORD.into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(read.vendor.uid, billing_key);
     server.shutdown().await;
 }

@@ -90,6 +90,7 @@ suite!(
     a_failing_transaction_write_rolls_the_coupon_back,
     reservations_round_trip_and_name_the_rule_they_break,
     a_deletion_is_found_by_billing_key_and_recorded_once,
+    sealed_reservations_are_not_sealed_again,
     an_idempotency_key_is_claimed_answered_replayed_and_released,
     a_claim_stored_under_an_accepted_hash_still_matches,
     an_expired_key_is_new_again_and_swept_in_batches,
@@ -200,10 +201,14 @@ fn coupon(hash: &str) -> StoredCoupon {
     }
 }
 
-fn reservation(id: u128, source_id: &str, uid: &str) -> StoredReservation {
+/// `uid_hash` stands for the billing key's keyed hash (the store never sees the key).
+fn reservation(id: u128, source_id: &str, uid_hash: &str) -> StoredReservation {
     StoredReservation {
         id: Uuid::from_u128(id),
-        vendor: vendor(uid),
+        vendor_code: VendorCode::TossPayments,
+        store_id: "main".into(),
+        vendor_uid_hash: uid_hash.into(),
+        vendor_uid_sealed: format!("sealed-{uid_hash}"),
         source: source(source_id),
         title: "card".into(),
         password_hash: "hash".into(),
@@ -659,12 +664,42 @@ async fn reservations_round_trip_and_name_the_rule_they_break<S: Store + Clone>(
     );
 }
 
+async fn sealed_reservations_are_not_sealed_again<S: Store + Clone>(pair: Pair<S>) {
+    let Pair { store, twin } = pair;
+    let first = reservation(1, "c-1", "bk-1");
+    store.insert_reservation(&first).await.unwrap();
+    // Only rows from before migration 0009 are unsealed; a new one never is.
+    assert_eq!(twin.unsealed_reservations(10).await.unwrap(), vec![]);
+    assert!(
+        !twin
+            .seal_reservation_uid(first.id, "other-hash", "other-sealed")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.reservation_by_id(first.id).await.unwrap(),
+        Some(first.clone())
+    );
+    // Another PG may hold the same hash; the same PG may not.
+    let mut elsewhere = reservation(2, "c-2", "bk-1");
+    elsewhere.vendor_code = VendorCode::Iamport;
+    twin.insert_reservation(&elsewhere).await.unwrap();
+    assert_eq!(
+        store
+            .reservation_by_vendor_uid(VendorCode::Iamport, "bk-1")
+            .await
+            .unwrap()
+            .map(|r| r.id),
+        Some(elsewhere.id)
+    );
+}
+
 async fn a_deletion_is_found_by_billing_key_and_recorded_once<S: Store + Clone>(pair: Pair<S>) {
     let Pair { store, twin } = pair;
     let first = reservation(1, "c-1", "bk-1");
     store.insert_reservation(&first).await.unwrap();
     let found = twin
-        .reservation_by_vendor_uid(first.vendor.code, "bk-1")
+        .reservation_by_vendor_uid(first.vendor_code, "bk-1")
         .await
         .unwrap();
     assert_eq!(found, Some(first.clone()));

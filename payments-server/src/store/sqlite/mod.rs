@@ -14,7 +14,7 @@ use transactions::write_transaction_in;
 
 use super::{NewMessage, StoreConflict, StoreError, TransactionWrite};
 use payments_core::envelope::EnvelopeKind;
-use payments_core::records::{Source, Vendor, VendorCode};
+use payments_core::records::{Source, VendorCode};
 use payments_core::timestamp::{self, Timestamp};
 use rusqlite::{Connection, params};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -219,12 +219,14 @@ fn exists(
 }
 
 /// Refuses a record whose source or PG uid is taken in `table` (`histories` or
-/// `reservations`, whose unique indexes are these two rules).
+/// `reservations`, whose unique indexes are these two rules). `uid` is the column the PG
+/// uid is kept in (`vendor_uid`, or `vendor_uid_hash` for billing keys), the PG and the
+/// value.
 fn ensure_unique_record(
     connection: &Connection,
     table: &'static str,
     source: &Source,
-    vendor: &Vendor,
+    uid: (&'static str, VendorCode, &str),
 ) -> Result<(), StoreError> {
     let by_source = format!(
         "SELECT 1 FROM {table} WHERE source_schema = ?1 AND source_table = ?2 AND source_id = ?3"
@@ -236,8 +238,9 @@ fn ensure_unique_record(
     )? {
         return Err(StoreError::Conflict(StoreConflict::Source));
     }
-    let by_uid = format!("SELECT 1 FROM {table} WHERE vendor_code = ?1 AND vendor_uid = ?2");
-    if exists(connection, &by_uid, &[&vendor.code.as_str(), &vendor.uid])? {
+    let (column, code, value) = uid;
+    let by_uid = format!("SELECT 1 FROM {table} WHERE vendor_code = ?1 AND {column} = ?2");
+    if exists(connection, &by_uid, &[&code.as_str(), &value])? {
         return Err(StoreError::Conflict(StoreConflict::VendorUid));
     }
     Ok(())
@@ -338,7 +341,7 @@ pub(crate) mod fixtures {
     use payments_core::envelope::EnvelopeKind;
     use payments_core::money::{Currency, Money};
     use payments_core::records::charges::TransactionKind;
-    use payments_core::records::{Source, Vendor, VendorCode};
+    use payments_core::records::{Source, VendorCode};
     use payments_core::timestamp::{self, Timestamp};
     use payments_core::transaction::TransactionStatus;
     use payments_core::vendor::PaymentStatus;
