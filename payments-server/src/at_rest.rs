@@ -150,7 +150,8 @@ impl DataKeys {
     /// Whether `hash` was made by [`lookup_hash`](Self::lookup_hash) under the active key
     /// (rather than a retired one).
     pub fn is_active_hash(&self, hash: &str) -> bool {
-        hash.split_once('.').is_some_and(|(id, _)| id == self.active)
+        hash.split_once('.')
+            .is_some_and(|(id, _)| id == self.active)
     }
 
     fn keyed_hash(id: &str, key: &SealedV2Key, label: &str, bytes: &[u8]) -> String {
@@ -160,7 +161,10 @@ impl DataKeys {
         let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&*subkey)
             .expect("HMAC takes a 32-byte key");
         mac.update(bytes);
-        format!("{id}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+        format!(
+            "{id}.{}",
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        )
     }
 
     /// A fresh random key, base64 of 64 bytes, as the configuration takes it.

@@ -47,7 +47,8 @@
 //! header_read_timeout_ms = 10000        # a connection must send a whole request head this fast
 //!
 //! [identity]
-//! ci_hash_key = "a long random string"  # keep it fixed: it keys the CI hashes
+//! ci_hash_key = "a long random string"  # required; keep it fixed: it keys the CI hashes
+//! max_age_ms = 600000                   # a certification is accepted once, this fresh
 //!
 //! [vendors]
 //! timeout_ms = 10000
@@ -234,13 +235,32 @@ impl Default for EventConfig {
 }
 
 /// Identity verification settings.
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct IdentityConfig {
-    /// The key of the CI hash (HMAC-SHA256). Keep it fixed: a new key gives every person
-    /// a new hash. Empty means one derived from the sealed-v2 secret.
+    /// The key of the CI hash (HMAC-SHA256), at least 16 characters; required (only
+    /// `--demo` sets one of its own). Keep it fixed: a new key gives every person a new
+    /// hash.
     pub ci_hash_key: Secret<String>,
+    /// A certification is accepted only this many milliseconds after the person
+    /// completed it (the PG's `certified_at` / `verifiedAt`), and only once: an old or a
+    /// second use of one is refused, so a certification cannot stand in for a person
+    /// later or for someone else.
+    pub max_age_ms: u64,
 }
+
+impl Default for IdentityConfig {
+    /// No key (start-up refuses that); certifications accepted for 10 minutes.
+    fn default() -> Self {
+        Self {
+            ci_hash_key: Secret::default(),
+            max_age_ms: 600_000,
+        }
+    }
+}
+
+/// The shortest `[identity] ci_hash_key` accepted.
+pub const MIN_CI_HASH_KEY_LEN: usize = 16;
 
 /// The envelope keys, and the memory of sealed-v2 requests already accepted.
 #[derive(Debug, Clone, Deserialize)]
@@ -568,6 +588,17 @@ impl ServerConfig {
                 "envelopes.sealed_v2_secret must be at least 16 characters".into(),
             ));
         }
+        if self.identity.ci_hash_key.expose().len() < MIN_CI_HASH_KEY_LEN {
+            return Err(ConfigError::Invalid(format!(
+                "identity.ci_hash_key must be set, at least {MIN_CI_HASH_KEY_LEN} characters \
+                 (keep it fixed: it keys the CI hashes shops compare)"
+            )));
+        }
+        if self.identity.max_age_ms == 0 {
+            return Err(ConfigError::Invalid(
+                "identity.max_age_ms must be at least 1".into(),
+            ));
+        }
         if self.limits.header_read_timeout_ms == 0 {
             return Err(ConfigError::Invalid(
                 "limits.header_read_timeout_ms must be at least 1".into(),
@@ -644,6 +675,8 @@ mod tests {
             bind = "127.0.0.1:9000"
             [envelopes]
             sealed_v2_secret = "file-secret-0123456789"
+            [identity]
+            ci_hash_key = "ci-hash-key-0123456789"
             [data_keys]
             active = "k1"
             keys = { k1 = "AAAA" }
@@ -724,6 +757,8 @@ mod tests {
             [data_keys]
             active = "k1"
             keys = { k1 = "AAAA" }
+            [identity]
+            ci_hash_key = "ci-hash-key-0123456789"
             [passwords]
             max_failures = 3
             "#,
@@ -755,6 +790,8 @@ mod tests {
             [data_keys]
             active = "k1"
             keys = { k1 = "AAAA" }
+            [identity]
+            ci_hash_key = "ci-hash-key-0123456789"
             [webhooks]
             lease_ms = 45000
             "#,
@@ -785,6 +822,8 @@ mod tests {
             [data_keys]
             active = "k1"
             keys = { k1 = "AAAA" }
+            [identity]
+            ci_hash_key = "ci-hash-key-0123456789"
             [idempotency]
             ttl_ms = 86400000
             "#,
@@ -797,6 +836,29 @@ mod tests {
         config.idempotency.ttl_ms = config.idempotency_in_flight_ms;
         let error = config.validate().unwrap_err().to_string();
         assert!(error.contains("idempotency"), "{error}");
+    }
+
+    #[test]
+    fn the_ci_hash_key_must_be_configured() {
+        let mut config = ServerConfig::from_toml(
+            r#"
+            [envelopes]
+            sealed_v2_secret = "file-secret-0123456789"
+            [data_keys]
+            active = "k1"
+            keys = { k1 = "AAAA" }
+            "#,
+        )
+        .unwrap();
+        let error = config.validate().unwrap_err().to_string();
+        assert!(error.contains("identity.ci_hash_key"), "{error}");
+        config.identity.ci_hash_key = Secret::new("short".into());
+        assert!(config.validate().is_err());
+        config.identity.ci_hash_key = Secret::new("ci-hash-key-0123456789".into());
+        config.validate().unwrap();
+        assert_eq!(config.identity.max_age_ms, 600_000);
+        config.identity.max_age_ms = 0;
+        assert!(config.validate().is_err());
     }
 
     #[test]

@@ -9,9 +9,7 @@ use crate::at_rest::BILLING_KEY_LABEL;
 use crate::errors::{AccessError, FieldError, Internal, UnknownStore};
 use crate::store::{PasswordRecord, RecordKind, StoreConflict, StoreError, StoredReservation};
 use crate::{passwords, validate};
-use payments_core::records::{
-    Accessor, PaymentReservation, ReservationCreate, Vendor, VendorCode,
-};
+use payments_core::records::{Accessor, PaymentReservation, ReservationCreate, Vendor, VendorCode};
 use payments_core::vendor::GatewayError;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -93,7 +91,11 @@ pub async fn seal_stored_billing_keys(app: &App) -> Result<u64, StoreError> {
         for (id, code, uid) in &batch {
             let hash = uid_hash(app, *code, uid);
             let sealed_uid = app.data_keys.seal(&uid_context(*id), uid.as_bytes());
-            if app.store.seal_reservation_uid(*id, &hash, &sealed_uid).await? {
+            if app
+                .store
+                .seal_reservation_uid(*id, &hash, &sealed_uid)
+                .await?
+            {
                 sealed += 1;
             }
         }

@@ -85,12 +85,18 @@ pub struct PaymentServer;
 
 impl PaymentServer {
     /// A builder with test-friendly defaults: `127.0.0.1:0`, an in-memory database, a
-    /// fresh random data key; set a sealed-v2 secret and at least one store.
+    /// fresh random data key and CI hash key; set a sealed-v2 secret and at least one
+    /// store. [`config`](PaymentServerBuilder::config) replaces these defaults too, so a
+    /// configuration file must name its own `[identity] ci_hash_key`.
     pub fn builder() -> PaymentServerBuilder {
         PaymentServerBuilder {
             config: ServerConfig {
                 bind: "127.0.0.1:0".into(),
                 database: ":memory:".into(),
+                identity: crate::config::IdentityConfig {
+                    ci_hash_key: Secret::new(DataKeys::generate()),
+                    ..crate::config::IdentityConfig::default()
+                },
                 ..ServerConfig::default()
             },
             clock: None,
@@ -308,6 +314,13 @@ impl PaymentServerBuilder {
     /// The key of the CI hashes returned by identity verification.
     pub fn identity_key(mut self, key: impl Into<String>) -> Self {
         self.config.identity.ci_hash_key = Secret::new(key.into());
+        self
+    }
+
+    /// How long after the person completed it a certification is accepted (see
+    /// `[identity] max_age_ms`).
+    pub fn certification_max_age(mut self, max_age: Duration) -> Self {
+        self.config.identity.max_age_ms = max_age.as_millis() as u64;
         self
     }
 

@@ -1,5 +1,6 @@
 //! The sweep: a background task that deletes what has expired — idempotency keys past
-//! `[idempotency] ttl_ms` — at start and then every `[idempotency] sweep_interval_ms`,
+//! `[idempotency] ttl_ms`, accepted certifications too old to be presented again — at
+//! start and then every `[idempotency] sweep_interval_ms`,
 //! in batches of `sweep_batch`, so the tables do not grow for ever and no statement
 //! deletes more than one batch. Several instances on one database may sweep at once:
 //! a delete of what another already deleted deletes nothing.
@@ -32,15 +33,33 @@ pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
     }
 }
 
-/// One round: deletes expired idempotency keys batch by batch until a batch comes back
-/// short (none left) or [`MAX_BATCHES_PER_ROUND`] ran; returns how many it deleted.
-/// Failures are logged: the next round tries again.
+/// One round: deletes expired idempotency keys, then forgotten certifications, batch by
+/// batch until a batch comes back short (none left) or [`MAX_BATCHES_PER_ROUND`] ran;
+/// returns how many rows it deleted. Failures are logged: the next round tries again.
 pub async fn sweep_once(app: &App) -> u64 {
+    let keys = batches("idempotency keys", app, |limit| {
+        let expired_before = crate::http::idempotency::expired_before(app, app.now_ms());
+        app.store.idempotency_sweep(expired_before, limit)
+    })
+    .await;
+    let certifications = batches("certification uses", app, |limit| {
+        app.store
+            .certification_sweep(crate::certifications::forget_before(app), limit)
+    })
+    .await;
+    keys + certifications
+}
+
+/// Runs `delete` (given the batch size) until a batch comes back short.
+async fn batches<'a, F, Fut>(what: &str, app: &App, delete: F) -> u64
+where
+    F: Fn(u32) -> Fut,
+    Fut: std::future::Future<Output = Result<u64, crate::store::StoreError>> + 'a,
+{
     let batch = app.config.idempotency.sweep_batch.max(1);
     let mut deleted = 0;
     for _ in 0..MAX_BATCHES_PER_ROUND {
-        let expired_before = crate::http::idempotency::expired_before(app, app.now_ms());
-        match app.store.idempotency_sweep(expired_before, batch).await {
+        match delete(batch).await {
             Ok(count) => {
                 deleted += count;
                 if count < u64::from(batch) {
@@ -48,13 +67,13 @@ pub async fn sweep_once(app: &App) -> u64 {
                 }
             }
             Err(error) => {
-                tracing::error!(%error, "sweep: cannot delete expired idempotency keys");
+                tracing::error!(%error, "sweep: cannot delete expired {what}");
                 break;
             }
         }
     }
     if deleted > 0 {
-        tracing::info!(deleted, "sweep: expired idempotency keys deleted");
+        tracing::info!(deleted, "sweep: expired {what} deleted");
     }
     deleted
 }

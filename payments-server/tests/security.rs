@@ -695,7 +695,11 @@ fn stored_request_hash(database: &str) -> String {
 async fn a_stolen_database_cannot_test_password_guesses_against_idempotency_hashes() {
     let toss = FakeToss::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let database = dir.path().join("payments.sqlite").to_string_lossy().into_owned();
+    let database = dir
+        .path()
+        .join("payments.sqlite")
+        .to_string_lossy()
+        .into_owned();
     let server = builder(&toss).database(&database).start().await.unwrap();
     let payment = toss.pay_by_card("order-idem-1", 5_000).unwrap();
     let uid = payment["paymentKey"].as_str().unwrap();
@@ -724,7 +728,11 @@ async fn a_stolen_database_cannot_test_password_guesses_against_idempotency_hash
 async fn a_key_stored_under_the_unkeyed_hash_is_still_replayed_not_refused() {
     let toss = FakeToss::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let database = dir.path().join("payments.sqlite").to_string_lossy().into_owned();
+    let database = dir
+        .path()
+        .join("payments.sqlite")
+        .to_string_lossy()
+        .into_owned();
     let server = builder(&toss).database(&database).start().await.unwrap();
     let payment = toss.pay_by_card("order-idem-2", 5_000).unwrap();
     let uid = payment["paymentKey"].as_str().unwrap();
@@ -756,7 +764,11 @@ async fn a_key_stored_under_the_unkeyed_hash_is_still_replayed_not_refused() {
         .create_with_key(&other, &key)
         .await
         .unwrap_err();
-    assert_eq!(refused.code_str(), Some("IDEMPOTENCY_MISMATCH"), "{refused}");
+    assert_eq!(
+        refused.code_str(),
+        Some("IDEMPOTENCY_MISMATCH"),
+        "{refused}"
+    );
     server.shutdown().await;
 }
 
@@ -782,7 +794,11 @@ fn idempotency_rows(database: &str) -> i64 {
 async fn an_expired_idempotency_key_is_a_new_request() {
     let toss = FakeToss::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let database = dir.path().join("payments.sqlite").to_string_lossy().into_owned();
+    let database = dir
+        .path()
+        .join("payments.sqlite")
+        .to_string_lossy()
+        .into_owned();
     let server = builder(&toss)
         .database(&database)
         .idempotency(short_lived_keys(3_600_000))
@@ -815,7 +831,11 @@ async fn an_expired_idempotency_key_is_a_new_request() {
 async fn expired_idempotency_keys_are_swept_in_batches() {
     let toss = FakeToss::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let database = dir.path().join("payments.sqlite").to_string_lossy().into_owned();
+    let database = dir
+        .path()
+        .join("payments.sqlite")
+        .to_string_lossy()
+        .into_owned();
     let server = builder(&toss)
         .database(&database)
         .idempotency(short_lived_keys(20))
@@ -901,7 +921,9 @@ fn database_text(database: &str) -> String {
         .collect();
     let mut text = String::new();
     for table in tables {
-        let mut statement = connection.prepare(&format!("SELECT * FROM {table}")).unwrap();
+        let mut statement = connection
+            .prepare(&format!("SELECT * FROM {table}"))
+            .unwrap();
         let columns = statement.column_count();
         let mut rows = statement.query([]).unwrap();
         while let Some(row) = rows.next().unwrap() {
@@ -920,7 +942,11 @@ fn database_text(database: &str) -> String {
 async fn a_stolen_database_holds_no_billing_key_in_the_clear() {
     let toss = FakeToss::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let database = dir.path().join("payments.sqlite").to_string_lossy().into_owned();
+    let database = dir
+        .path()
+        .join("payments.sqlite")
+        .to_string_lossy()
+        .into_owned();
     let server = builder(&toss)
         .database(&database)
         .data_key("k1", DATA_KEY)
@@ -956,7 +982,11 @@ async fn a_stolen_database_holds_no_billing_key_in_the_clear() {
 async fn billing_keys_stored_in_the_clear_before_are_sealed_at_start() {
     let toss = FakeToss::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let database = dir.path().join("payments.sqlite").to_string_lossy().into_owned();
+    let database = dir
+        .path()
+        .join("payments.sqlite")
+        .to_string_lossy()
+        .into_owned();
     let start = || {
         builder(&toss)
             .database(&database)

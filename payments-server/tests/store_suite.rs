@@ -22,8 +22,9 @@ use payments_core::transaction::TransactionStatus;
 use payments_core::vendor::PaymentStatus;
 use payments_server::store::{
     Attempt, AttemptOutcome, AttemptPolicy, CouponStore, IdempotencyBegin, MessageKind, NewMessage,
-    PasswordRecord, PostgresStore, RecordKind, RequestHash, SqliteStore, Store, StoreConflict, StoreError,
-    StoredCoupon, StoredHistory, StoredReservation, StoredTransaction, TransactionWrite,
+    PasswordRecord, PostgresStore, RecordKind, RequestHash, SqliteStore, Store, StoreConflict,
+    StoreError, StoredCoupon, StoredHistory, StoredReservation, StoredTransaction,
+    TransactionWrite,
 };
 use std::collections::HashSet;
 use std::time::Duration;
@@ -94,6 +95,7 @@ suite!(
     an_idempotency_key_is_claimed_answered_replayed_and_released,
     a_claim_stored_under_an_accepted_hash_still_matches,
     an_expired_key_is_new_again_and_swept_in_batches,
+    a_certification_is_claimed_once_and_forgotten_when_old,
     password_failures_are_counted_per_record_and_cleared,
     a_password_hash_is_replaced_only_while_it_is_the_one_read,
     writing_messages_wakes_the_worker_and_deliveries_move_on,
@@ -841,6 +843,59 @@ async fn an_expired_key_is_new_again_and_swept_in_batches<S: Store + Clone>(pair
             .await
             .unwrap(),
         IdempotencyBegin::Proceed
+    );
+}
+
+// ---- certifications --------------------------------------------------------------------
+
+async fn a_certification_is_claimed_once_and_forgotten_when_old<S: Store + Clone>(pair: Pair<S>) {
+    let Pair { store, twin } = pair;
+    let code = VendorCode::Iamport;
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..6 {
+        let handle = if n % 2 == 0 {
+            store.clone()
+        } else {
+            twin.clone()
+        };
+        tasks.spawn(async move {
+            handle
+                .claim_certification(code, "main", "imp_1", 1_000)
+                .await
+                .unwrap()
+        });
+    }
+    let mut won = 0;
+    while let Some(done) = tasks.join_next().await {
+        won += usize::from(done.unwrap());
+    }
+    assert_eq!(won, 1, "exactly one claim of one certification wins");
+    // Another store's certification with the same id is another certification.
+    assert!(
+        store
+            .claim_certification(code, "other", "imp_1", 1_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        twin.claim_certification(code, "main", "imp_2", 5_000)
+            .await
+            .unwrap()
+    );
+    // Forgetting what was used before 2_000 leaves imp_2, in batches of one.
+    assert_eq!(store.certification_sweep(2_000, 1).await.unwrap(), 1);
+    assert_eq!(twin.certification_sweep(2_000, 1).await.unwrap(), 1);
+    assert_eq!(store.certification_sweep(2_000, 1).await.unwrap(), 0);
+    assert!(
+        !store
+            .claim_certification(code, "main", "imp_2", 6_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        twin.claim_certification(code, "main", "imp_1", 6_000)
+            .await
+            .unwrap()
     );
 }
 

@@ -24,6 +24,7 @@ pub const COMPAT_KEY: &str = "0123456789abcdef0123456789abcdef";
 pub const COMPAT_IV: &str = "fedcba9876543210";
 pub const PASSWORD: &str = "record-password";
 pub const STORE: &str = "main";
+pub const CI_HASH_KEY: &str = "e2e-ci-hash-key-0123456789";
 
 /// A webhook receiver that verifies what it gets and can be switched off.
 #[derive(Clone)]
@@ -245,6 +246,16 @@ pub fn envelope(wire: Wire) -> Envelope {
 }
 
 pub async fn spawn_app_with(wire: Wire) -> TestApp {
+    spawn_app_configured(wire, |builder| builder).await
+}
+
+/// [`spawn_app_with`], the server's builder passed through `configure` first.
+pub async fn spawn_app_configured(
+    wire: Wire,
+    configure: impl FnOnce(
+        payments::server::PaymentServerBuilder,
+    ) -> payments::server::PaymentServerBuilder,
+) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let database = dir
         .path()
@@ -254,7 +265,7 @@ pub async fn spawn_app_with(wire: Wire) -> TestApp {
     let toss = FakeToss::start().await;
     let iamport = FakeIamport::start().await;
     let events = EventSink::start().await;
-    let server = server_builder(&toss, &iamport, &database)
+    let server = configure(server_builder(&toss, &iamport, &database))
         .event_url(events.url.clone())
         .start()
         .await

@@ -325,7 +325,8 @@ fn request_hash(app: &App, canonical: &[u8]) -> RequestHash {
     let current = keyed.next().unwrap_or_default();
     let mut accepted: Vec<String> = keyed.collect();
     // Legacy: remove once every claim made before the keyed hash has expired.
-    accepted.push(base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(canonical)));
+    accepted
+        .push(base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(canonical)));
     RequestHash { current, accepted }
 }
 

@@ -92,6 +92,9 @@ pub trait IdempotencyStore: Send + Sync {
     ///
     /// # Errors
     /// Engine failures.
-    async fn idempotency_sweep(&self, expired_before_ms: i64, limit: u32)
-    -> Result<u64, StoreError>;
+    async fn idempotency_sweep(
+        &self,
+        expired_before_ms: i64,
+        limit: u32,
+    ) -> Result<u64, StoreError>;
 }

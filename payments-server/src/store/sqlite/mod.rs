@@ -2,6 +2,7 @@
 //! one writer connection, a few reader connections so reads are not blocked by writes.
 //! Every call runs on tokio's blocking pool, never on an async worker.
 
+mod certifications;
 mod coupons;
 mod histories;
 mod idempotency;
@@ -341,7 +342,7 @@ pub(crate) mod fixtures {
     use payments_core::envelope::EnvelopeKind;
     use payments_core::money::{Currency, Money};
     use payments_core::records::charges::TransactionKind;
-    use payments_core::records::{Source, VendorCode};
+    use payments_core::records::{Source, Vendor, VendorCode};
     use payments_core::timestamp::{self, Timestamp};
     use payments_core::transaction::TransactionStatus;
     use payments_core::vendor::PaymentStatus;

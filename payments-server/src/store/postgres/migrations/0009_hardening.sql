@@ -10,3 +10,15 @@ CREATE INDEX idempotency_started_at ON idempotency (started_at);
 -- before it serves, seals them (reservations::seal_stored_billing_keys).
 ALTER TABLE reservations RENAME COLUMN vendor_uid TO vendor_uid_hash;
 ALTER TABLE reservations ADD COLUMN vendor_uid_sealed TEXT;
+
+-- Identity verifications accepted, so each PG certification verifies a person once.
+-- Rows older than twice [identity] max_age_ms are swept: such a certification is too
+-- old to be accepted again anyway.
+CREATE TABLE certification_uses (
+    vendor_code      TEXT NOT NULL,
+    store_id         TEXT NOT NULL,
+    certification_id TEXT NOT NULL,
+    used_at          BIGINT NOT NULL,  -- Unix milliseconds
+    PRIMARY KEY (vendor_code, store_id, certification_id)
+);
+CREATE INDEX certification_uses_used_at ON certification_uses (used_at);
