@@ -11,6 +11,7 @@
 //! - [`replay`]: a sealed-v2 request is accepted once.
 //! - [`error`]: [`ApiError`] and the mapping of every use case's error to it.
 
+pub mod caller;
 pub mod certifications;
 pub mod charges;
 pub mod coupons;
