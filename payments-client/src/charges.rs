@@ -118,12 +118,15 @@ impl<'a> Certifications<'a> {
 
     /// `POST /payments/certifications` (sealed): has the server fetch a PG certification
     /// and answer the verified name, birth date and phone with a keyed hash of the
-    /// person's CI (never the CI). Safe to retry: it changes nothing.
+    /// person's CI (never the CI). The server accepts each certification once, and only
+    /// within its `[identity] max_age_ms` of the person completing it, so this call is
+    /// not retried: after a lost answer, have the person certify again.
     ///
     /// # Errors
     /// [`Error::Server`] `404 VENDOR_NOT_FOUND` for an unknown certification, `422
-    /// NOT_CERTIFIED` for an unfinished one (PortOne V2: `READY` or `FAILED`), `400
-    /// UNKNOWN_STORE`.
+    /// NOT_CERTIFIED` for an unfinished one (PortOne V2: `READY` or `FAILED`), `409
+    /// CERTIFICATION_USED` for one accepted before, `422 CERTIFICATION_EXPIRED` for one
+    /// completed too long ago, `400 UNKNOWN_STORE`.
     ///
     /// The `uid` is PortOne V1's `imp_uid` (`VendorCode::Iamport`) or PortOne V2's
     /// identity verification id (`VendorCode::PortOne`, below).
@@ -148,7 +151,9 @@ impl<'a> Certifications<'a> {
                 "/payments/certifications",
                 Body::Sealed,
                 Some(input),
-                Kind::Idempotent,
+                // Accepted once: a blind retry of a request that was answered would be
+                // refused as a second use.
+                Kind::Write(None),
             )
             .await
     }

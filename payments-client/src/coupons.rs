@@ -130,8 +130,8 @@ impl<'a> Coupons<'a> {
     ///
     /// # Errors
     /// [`Error::Server`] `404 COUPON_NOT_FOUND`, `409 COUPON_ALREADY_REGISTERED`, `409
-    /// COUPON_SPENT`, `422 COUPON_EXPIRED`, `429 TOO_MANY_ATTEMPTS` (too many unknown
-    /// codes from this owner: wait `Retry-After` seconds); the other variants of
+    /// COUPON_SPENT`, `422 COUPON_EXPIRED`, `429 TOO_MANY_ATTEMPTS` (a wrong code after
+    /// too many from this caller: wait `Retry-After` seconds; a right code is answered); the other variants of
     /// [`Error`].
     ///
     /// ```no_run

@@ -286,12 +286,19 @@ async fn unkeyed_writes_are_never_retried() {
     let routes = [
         ("POST", "/payments/histories"),
         ("POST", "/payments/reservations"),
+        // Accepted once by the server: a blind retry would be refused as a second use.
+        ("POST", "/payments/certifications"),
     ];
     for route in routes {
         let server = server_failing_then_answering(1, ResponseTemplate::new(503), route, 201).await;
         let client = client(&server, sealed_envelope());
         let error = match route.1 {
             "/payments/histories" => client.histories().create(&history_create()).await.map(drop),
+            "/payments/certifications" => client
+                .certifications()
+                .verify(&payments_core::records::charges::CertificationVerify { vendor: vendor() })
+                .await
+                .map(drop),
             _ => client
                 .reservations()
                 .create(&reservation_create())

@@ -8,10 +8,16 @@
 //! cannot be moved to another record or field.
 
 use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use payments_core::envelope::SealedV2Key;
 use payments_core::password::{RecordPasswordKey, RecordPasswordKeys};
 use std::collections::HashMap;
+
+/// The label of idempotency request hashes ([`DataKeys::lookup_hash`]).
+pub const IDEMPOTENCY_REQUEST_LABEL: &str = "payments/idempotency-request/v1";
+
+/// The label of billing-key hashes ([`DataKeys::lookup_hash`]).
+pub const BILLING_KEY_LABEL: &str = "payments/billing-key/v1";
 
 /// The configured data keys.
 #[derive(Clone)]
@@ -118,6 +124,47 @@ impl DataKeys {
             id: self.active.clone(),
             problem: e.to_string(),
         })
+    }
+
+    /// A keyed lookup hash of `bytes` under the active data key: `{key id}.` followed by
+    /// base64url (no padding) of `HMAC-SHA256(subkey, bytes)`, where the subkey is the
+    /// active key's [`SealedV2Key::derive_subkey`] for `label`. Equal inputs give equal
+    /// hashes (so a column of them can be unique and searched), but without the data key
+    /// nobody can test a guess against one, unlike a plain SHA-256. Each purpose takes
+    /// its own label ([`IDEMPOTENCY_REQUEST_LABEL`], [`BILLING_KEY_LABEL`]).
+    pub fn lookup_hash(&self, label: &str, bytes: &[u8]) -> String {
+        Self::keyed_hash(&self.active, &self.keys[&self.active], label, bytes)
+    }
+
+    /// [`lookup_hash`](Self::lookup_hash) under every configured key, the active key's
+    /// first: what a value stored before a key rotation may have been hashed with.
+    pub fn lookup_hashes(&self, label: &str, bytes: &[u8]) -> Vec<String> {
+        let mut ids: Vec<&String> = self.keys.keys().filter(|id| **id != self.active).collect();
+        ids.sort();
+        std::iter::once(&self.active)
+            .chain(ids)
+            .map(|id| Self::keyed_hash(id, &self.keys[id], label, bytes))
+            .collect()
+    }
+
+    /// Whether `hash` was made by [`lookup_hash`](Self::lookup_hash) under the active key
+    /// (rather than a retired one).
+    pub fn is_active_hash(&self, hash: &str) -> bool {
+        hash.split_once('.')
+            .is_some_and(|(id, _)| id == self.active)
+    }
+
+    fn keyed_hash(id: &str, key: &SealedV2Key, label: &str, bytes: &[u8]) -> String {
+        use hmac::Mac;
+        let subkey = key.derive_subkey(label);
+        // HMAC takes keys of any length: 32 bytes cannot be refused.
+        let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&*subkey)
+            .expect("HMAC takes a 32-byte key");
+        mac.update(bytes);
+        format!(
+            "{id}.{}",
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        )
     }
 
     /// A fresh random key, base64 of 64 bytes, as the configuration takes it.
@@ -257,6 +304,29 @@ mod tests {
         assert!(
             matches!(check, Ok(payments_core::password::PasswordCheck::Upgrade { rehashed }) if rehashed.starts_with("hmac-sha256$k2$"))
         );
+    }
+
+    #[test]
+    fn lookup_hashes_are_keyed_labelled_and_rotate() {
+        let old = keys("k1");
+        let hash = old.lookup_hash(IDEMPOTENCY_REQUEST_LABEL, b"body");
+        assert!(hash.starts_with("k1.") && old.is_active_hash(&hash));
+        assert_eq!(hash, old.lookup_hash(IDEMPOTENCY_REQUEST_LABEL, b"body"));
+        assert_ne!(hash, old.lookup_hash(BILLING_KEY_LABEL, b"body"));
+        assert_ne!(hash, old.lookup_hash(IDEMPOTENCY_REQUEST_LABEL, b"other"));
+        let other_key = DataKeys::new("k1", &[("k1".into(), DataKeys::generate())]).unwrap();
+        assert_ne!(
+            hash,
+            other_key.lookup_hash(IDEMPOTENCY_REQUEST_LABEL, b"body"),
+            "keyed: without the data key the hash cannot be recomputed"
+        );
+        let rotated = DataKeys {
+            active: "k2".into(),
+            keys: old.keys.clone(),
+        };
+        let all = rotated.lookup_hashes(IDEMPOTENCY_REQUEST_LABEL, b"body");
+        assert!(all[0].starts_with("k2."));
+        assert!(all.contains(&hash) && !rotated.is_active_hash(&hash));
     }
 
     #[test]

@@ -184,7 +184,7 @@ pub async fn create(
         return Err(ChargeError::UnsupportedCurrency(total.currency()));
     }
     let reservation = reservation(&app, &input.method).await?;
-    let gateway = app.gateway(reservation.vendor.code, &reservation.vendor.store_id)?;
+    let gateway = app.gateway(reservation.vendor_code, &reservation.store_id)?;
     histories::ensure_source_free(&app, &input.source).await?;
 
     // One transaction per attempt; an earlier attempt for this order decides what may happen.
@@ -311,8 +311,14 @@ async fn release(app: &App, row: StoredTransaction) {
 /// about the key and, when it confirms, records the deletion. `None` when the key is live,
 /// or the PG could not say.
 async fn deleted_at_pg(app: &App, reservation: &StoredReservation) -> Option<Timestamp> {
-    match reservations::follow_deletion(app, reservation.vendor.code, &reservation.vendor.uid).await
-    {
+    let billing_key = match reservations::billing_key(app, reservation) {
+        Ok(key) => key,
+        Err(error) => {
+            tracing::error!(reservation = %reservation.id, %error, "a reservation's billing key does not open");
+            return None;
+        }
+    };
+    match reservations::follow_deletion(app, reservation.vendor_code, &billing_key).await {
         Ok(Some(_)) => app
             .store
             .reservation_deleted_at(reservation.id)
@@ -375,8 +381,9 @@ async fn attempt(
     // A Toss billing key is bound to customerKey = the reservation's source id (checked
     // when the reservation was recorded); PortOne ignores it.
     let customer_key = reservation.source.id.clone();
+    let billing_key = reservations::billing_key(&app, &reservation)?;
     let charge = BillingCharge {
-        billing_key: &reservation.vendor.uid,
+        billing_key: &billing_key,
         customer_key: &customer_key,
         order_id: &order_id,
         order_name: &order_name(&order),
@@ -475,8 +482,8 @@ async fn attempt(
     }
     let new = NewHistory {
         vendor: Vendor {
-            code: reservation.vendor.code,
-            store_id: reservation.vendor.store_id.clone(),
+            code: reservation.vendor_code,
+            store_id: reservation.store_id.clone(),
             uid: payment.uid.clone(),
         },
         source: input.source.clone(),

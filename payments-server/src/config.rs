@@ -7,6 +7,11 @@
 //! body_limit = 1048576                  # bytes; larger bodies are 413
 //! password_iterations = 600000          # only range-checks; see ServerConfig::password_iterations
 //!
+//! [idempotency]                         # stored answers of Idempotency-Key requests
+//! ttl_ms = 1296000000                   # a key expires 15 days after its first request
+//! sweep_interval_ms = 600000            # expired keys are deleted this often ...
+//! sweep_batch = 1000                    # ... this many per statement
+//!
 //! [passwords]                           # the record-password guess limiter, per record
 //! max_failures = 5                      # wrong passwords in one window that lock the record
 //! window_secs = 600                     # the window; lockout k lasts window × 2^k ...
@@ -49,7 +54,8 @@
 //! queue_timeout_ms = 2000               # ... at most this long (503 OVERLOADED past either)
 //!
 //! [identity]
-//! ci_hash_key = "a long random string"  # keep it fixed: it keys the CI hashes
+//! ci_hash_key = "a long random string"  # required; keep it fixed: it keys the CI hashes
+//! max_age_ms = 600000                   # a certification is accepted once, this fresh
 //!
 //! [vendors]
 //! timeout_ms = 10000
@@ -96,6 +102,8 @@ pub struct ServerConfig {
     /// How long a request waits for an identical in-flight one (same key) to finish and
     /// replays its answer, in milliseconds, before answering `409`.
     pub idempotency_wait_ms: u64,
+    /// How long idempotency keys and their answers are kept.
+    pub idempotency: IdempotencyConfig,
     /// The body envelopes.
     pub envelopes: EnvelopeConfig,
     /// The at-rest data keys.
@@ -110,6 +118,33 @@ pub struct ServerConfig {
     pub identity: IdentityConfig,
     /// Limits on what callers can make the server do.
     pub limits: LimitsConfig,
+}
+
+/// How long idempotency keys and their stored answers are kept (`[idempotency]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdempotencyConfig {
+    /// A key expires this many milliseconds after its first request started: a request
+    /// with an expired key is new (run, not replayed nor refused as a mismatch), and the
+    /// sweep deletes expired keys.
+    pub ttl_ms: u64,
+    /// How often the sweep deletes expired keys, in milliseconds.
+    pub sweep_interval_ms: u64,
+    /// The most keys one sweep statement deletes; a sweep repeats statements until none
+    /// is left, so the database never deletes one huge batch in one transaction.
+    pub sweep_batch: u32,
+}
+
+impl Default for IdempotencyConfig {
+    /// 15 days (as long as Toss keeps its idempotency keys), swept every 10 minutes,
+    /// 1,000 at a time.
+    fn default() -> Self {
+        Self {
+            ttl_ms: 15 * 24 * 60 * 60 * 1_000,
+            sweep_interval_ms: 600_000,
+            sweep_batch: 1_000,
+        }
+    }
 }
 
 /// Limits on what callers, known or anonymous, can make the server do.
@@ -227,13 +262,32 @@ impl Default for EventConfig {
 }
 
 /// Identity verification settings.
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct IdentityConfig {
-    /// The key of the CI hash (HMAC-SHA256). Keep it fixed: a new key gives every person
-    /// a new hash. Empty means one derived from the sealed-v2 secret.
+    /// The key of the CI hash (HMAC-SHA256), at least 16 characters; required (only
+    /// `--demo` sets one of its own). Keep it fixed: a new key gives every person a new
+    /// hash.
     pub ci_hash_key: Secret<String>,
+    /// A certification is accepted only this many milliseconds after the person
+    /// completed it (the PG's `certified_at` / `verifiedAt`), and only once: an old or a
+    /// second use of one is refused, so a certification cannot stand in for a person
+    /// later or for someone else.
+    pub max_age_ms: u64,
 }
+
+impl Default for IdentityConfig {
+    /// No key (start-up refuses that); certifications accepted for 10 minutes.
+    fn default() -> Self {
+        Self {
+            ci_hash_key: Secret::default(),
+            max_age_ms: 600_000,
+        }
+    }
+}
+
+/// The shortest `[identity] ci_hash_key` accepted.
+pub const MIN_CI_HASH_KEY_LEN: usize = 16;
 
 /// The envelope keys, and the memory of sealed-v2 requests already accepted.
 #[derive(Debug, Clone, Deserialize)]
@@ -447,6 +501,7 @@ impl Default for ServerConfig {
             passwords: PasswordConfig::default(),
             idempotency_in_flight_ms: 60_000,
             idempotency_wait_ms: 10_000,
+            idempotency: IdempotencyConfig::default(),
             envelopes: EnvelopeConfig::default(),
             data_keys: DataKeyConfig::default(),
             webhooks: WebhookConfig::default(),
@@ -570,6 +625,17 @@ impl ServerConfig {
                 "envelopes.sealed_v2_secret must be at least 16 characters".into(),
             ));
         }
+        if self.identity.ci_hash_key.expose().len() < MIN_CI_HASH_KEY_LEN {
+            return Err(ConfigError::Invalid(format!(
+                "identity.ci_hash_key must be set, at least {MIN_CI_HASH_KEY_LEN} characters \
+                 (keep it fixed: it keys the CI hashes shops compare)"
+            )));
+        }
+        if self.identity.max_age_ms == 0 {
+            return Err(ConfigError::Invalid(
+                "identity.max_age_ms must be at least 1".into(),
+            ));
+        }
         let limits = &self.limits;
         for (name, value) in [
             ("header_read_timeout_ms", limits.header_read_timeout_ms),
@@ -630,6 +696,17 @@ impl ServerConfig {
             crate::validate::webhook_url("events.url", url, &self.webhooks.egress())
                 .map_err(|error| ConfigError::Invalid(error.to_string()))?;
         }
+        let idempotency = &self.idempotency;
+        if idempotency.ttl_ms <= self.idempotency_in_flight_ms
+            || idempotency.sweep_interval_ms == 0
+            || idempotency.sweep_batch == 0
+        {
+            return Err(ConfigError::Invalid(format!(
+                "idempotency: ttl_ms ({}) must be longer than idempotency_in_flight_ms ({}), \
+                 and sweep_interval_ms and sweep_batch above zero",
+                idempotency.ttl_ms, self.idempotency_in_flight_ms
+            )));
+        }
         if self.body_limit == 0 || self.webhooks.max_attempts == 0 {
             return Err(ConfigError::Invalid(
                 "body_limit and webhooks.max_attempts must be above zero".into(),
@@ -650,6 +727,8 @@ mod tests {
             bind = "127.0.0.1:9000"
             [envelopes]
             sealed_v2_secret = "file-secret-0123456789"
+            [identity]
+            ci_hash_key = "ci-hash-key-0123456789"
             [data_keys]
             active = "k1"
             keys = { k1 = "AAAA" }
@@ -730,6 +809,8 @@ mod tests {
             [data_keys]
             active = "k1"
             keys = { k1 = "AAAA" }
+            [identity]
+            ci_hash_key = "ci-hash-key-0123456789"
             [passwords]
             max_failures = 3
             "#,
@@ -761,6 +842,8 @@ mod tests {
             [data_keys]
             active = "k1"
             keys = { k1 = "AAAA" }
+            [identity]
+            ci_hash_key = "ci-hash-key-0123456789"
             [webhooks]
             lease_ms = 45000
             "#,
@@ -791,6 +874,8 @@ mod tests {
             [data_keys]
             active = "k1"
             keys = { k1 = "AAAA" }
+            [identity]
+            ci_hash_key = "ci-hash-key-0123456789"
             [webhooks]
             max_in_flight = 32
             max_in_flight_per_receiver = 4
@@ -809,6 +894,54 @@ mod tests {
         config.webhooks.max_in_flight_per_receiver = 0;
         let error = config.validate().unwrap_err().to_string();
         assert!(error.contains("max_in_flight_per_receiver"), "{error}");
+    }
+
+    #[test]
+    fn idempotency_expiry_is_configured_and_checked() {
+        let mut config = ServerConfig::from_toml(
+            r#"
+            [envelopes]
+            sealed_v2_secret = "file-secret-0123456789"
+            [data_keys]
+            active = "k1"
+            keys = { k1 = "AAAA" }
+            [identity]
+            ci_hash_key = "ci-hash-key-0123456789"
+            [idempotency]
+            ttl_ms = 86400000
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.idempotency.ttl_ms, 86_400_000);
+        assert_eq!(config.idempotency.sweep_batch, 1_000);
+        assert_eq!(IdempotencyConfig::default().ttl_ms, 1_296_000_000);
+        config.validate().unwrap();
+        config.idempotency.ttl_ms = config.idempotency_in_flight_ms;
+        let error = config.validate().unwrap_err().to_string();
+        assert!(error.contains("idempotency"), "{error}");
+    }
+
+    #[test]
+    fn the_ci_hash_key_must_be_configured() {
+        let mut config = ServerConfig::from_toml(
+            r#"
+            [envelopes]
+            sealed_v2_secret = "file-secret-0123456789"
+            [data_keys]
+            active = "k1"
+            keys = { k1 = "AAAA" }
+            "#,
+        )
+        .unwrap();
+        let error = config.validate().unwrap_err().to_string();
+        assert!(error.contains("identity.ci_hash_key"), "{error}");
+        config.identity.ci_hash_key = Secret::new("short".into());
+        assert!(config.validate().is_err());
+        config.identity.ci_hash_key = Secret::new("ci-hash-key-0123456789".into());
+        config.validate().unwrap();
+        assert_eq!(config.identity.max_age_ms, 600_000);
+        config.identity.max_age_ms = 0;
+        assert!(config.validate().is_err());
     }
 
     #[test]

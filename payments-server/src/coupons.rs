@@ -13,8 +13,14 @@
 //!   version: of concurrent redemptions exactly one writes, the others read the coupon
 //!   again and are refused as spent.
 //! - **Guessing is slowed down.** Every unknown code (and every code of another owner)
-//!   counts against the owner in [`GuessGuard`](crate::guess_guard::GuessGuard); past
-//!   its threshold the owner is locked out for an exponentially growing time.
+//!   counts against the *caller* (the connection's source, see
+//!   [`Caller`](crate::http::caller::Caller)) in
+//!   [`GuessGuard`](crate::guess_guard::GuessGuard); past its threshold the caller's wrong
+//!   codes are refused for an exponentially growing time. Not the owner the request
+//!   names: anyone could name a victim's owner id and lock the victim out. And a right
+//!   code is never refused, locked or not: it proves the caller holds the coupon, and a
+//!   shop's backend, one caller for all its customers, must not lock out the customer
+//!   who has the code because another one typed wrong.
 
 use crate::app::App;
 use crate::errors::{FieldError, Internal};
@@ -104,8 +110,9 @@ pub enum CouponsError {
     /// The coupon belongs to another owner (counted as a guess).
     #[error("owner: the coupon belongs to another owner")]
     Foreign,
-    /// The owner guessed wrong too often and is locked out for this many seconds.
-    #[error("owner: too many unknown coupon codes; retry after {0} s")]
+    /// The caller sent too many wrong codes: its wrong codes are refused for this many
+    /// seconds (a right code is still answered).
+    #[error("code: too many unknown coupon codes from this caller; retry after {0} s")]
     Locked(u64),
     /// The coupon kept changing while the request ran.
     #[error("the coupon kept changing while this request ran; retry")]
@@ -127,24 +134,17 @@ pub enum CouponsError {
     Internal(#[from] Internal),
 }
 
-/// Refuses an owner the guard has locked out.
-///
-/// # Errors
-/// [`CouponsError::Locked`] while the owner's lock lasts.
-pub fn check_guard(app: &App, owner: &OwnerId) -> Result<(), CouponsError> {
+/// A wrong code (unknown, or another owner's) from `caller`: while the caller's lock
+/// lasts it is refused as [`CouponsError::Locked`] (and not counted again); otherwise it
+/// is counted and `error` passed on. Only wrong codes come here: a right one is answered
+/// whatever the caller's lock.
+fn miss(app: &App, caller: &str, error: CouponsError) -> CouponsError {
     let now = app.clock.now();
-    app.coupon_guard
-        .check(owner.as_str(), now)
-        .map_err(|lockout| CouponsError::Locked(lockout.retry_after_secs(now)))
-}
-
-/// Counts a wrong guess against `owner` and passes `error` on.
-fn miss(app: &App, owner: &OwnerId, error: CouponsError) -> CouponsError {
-    if let Some(lockout) = app
-        .coupon_guard
-        .record_miss(owner.as_str(), app.clock.now())
-    {
-        tracing::warn!(%owner, until = %timestamp::format(&lockout.until), "coupon guessing: owner locked out");
+    if let Err(lockout) = app.coupon_guard.check(caller, now) {
+        return CouponsError::Locked(lockout.retry_after_secs(now));
+    }
+    if let Some(lockout) = app.coupon_guard.record_miss(caller, now) {
+        tracing::warn!(%caller, until = %timestamp::format(&lockout.until), "coupon guessing: caller's wrong codes refused for a while");
     }
     error
 }
@@ -234,17 +234,20 @@ pub async fn gift(app: Arc<App>, input: GiftCreate) -> Result<CouponRecord, Coup
 /// Registers an issued coupon to `owner`.
 ///
 /// # Errors
-/// `429 TOO_MANY_ATTEMPTS` for a locked-out owner; `404 COUPON_NOT_FOUND` (counted as a
-/// guess); `409 COUPON_ALREADY_REGISTERED` (counted as a guess when another owner holds
-/// it); `409 COUPON_SPENT`; `422 COUPON_EXPIRED`; `400 INVALID_FIELD` for an empty
-/// owner.
-pub async fn register(app: Arc<App>, input: CouponRegister) -> Result<CouponRecord, CouponsError> {
+/// `404 COUPON_NOT_FOUND` (counted as a guess by `caller`); `409
+/// COUPON_ALREADY_REGISTERED` (counted as a guess when another owner holds it); `429
+/// TOO_MANY_ATTEMPTS` instead of those two while `caller` is locked out; `409
+/// COUPON_SPENT`; `422 COUPON_EXPIRED`; `400 INVALID_FIELD` for an empty owner.
+pub async fn register(
+    app: Arc<App>,
+    input: CouponRegister,
+    caller: String,
+) -> Result<CouponRecord, CouponsError> {
     owner("owner", &input.owner)?;
-    check_guard(&app, &input.owner)?;
     let hash = code_hash(&input.code);
     for _ in 0..MAX_RACES {
         let Some(row) = app.store.coupon_by_hash(&hash).await? else {
-            return Err(miss(&app, &input.owner, CouponsError::NotFound));
+            return Err(miss(&app, &caller, CouponsError::NotFound));
         };
         let mut body = open(&app, &row)?;
         let holder = body.coupon.owner().cloned();
@@ -254,7 +257,7 @@ pub async fn register(app: Arc<App>, input: CouponRegister) -> Result<CouponReco
             Err(refusal @ CouponError::AlreadyRegistered { .. })
                 if holder.as_ref().is_some_and(|h| *h != input.owner) =>
             {
-                return Err(miss(&app, &input.owner, refusal.into()));
+                return Err(miss(&app, &caller, refusal.into()));
             }
             Err(refusal) => return Err(refusal.into()),
         };
@@ -276,25 +279,28 @@ pub async fn register(app: Arc<App>, input: CouponRegister) -> Result<CouponReco
 /// `Approved` event in the same store transaction as the coupon's new state.
 ///
 /// # Errors
-/// `429 TOO_MANY_ATTEMPTS`; `404 COUPON_NOT_FOUND` and `403 COUPON_FOREIGN` (both
-/// counted as guesses); `409 COUPON_SPENT` (also for every loser of concurrent
+/// `404 COUPON_NOT_FOUND` and `403 COUPON_FOREIGN` (both counted as guesses by
+/// `caller`, and `429 TOO_MANY_ATTEMPTS` while it is locked out); `409 COUPON_SPENT` (also for every loser of concurrent
 /// redemptions); `422 COUPON_NOT_REGISTERED`, `COUPON_EXPIRED`, `COUPON_NOT_APPLICABLE`
 /// (product not in the order, another currency, or nothing to discount),
 /// `INVALID_ORDER`; `400 INVALID_FIELD` for an empty owner or a bad password.
-pub async fn redeem(app: Arc<App>, input: CouponRedeem) -> Result<CouponRedemption, CouponsError> {
+pub async fn redeem(
+    app: Arc<App>,
+    input: CouponRedeem,
+    caller: String,
+) -> Result<CouponRedemption, CouponsError> {
     owner("owner", &input.owner)?;
     validate::password("password", input.password.expose())?;
     let order = input
         .order
         .to_order()
         .map_err(|e| CouponsError::InvalidOrder(e.to_string()))?;
-    check_guard(&app, &input.owner)?;
     let hash = code_hash(&input.code);
     // Hashed only once a redemption is possible (and once across the retries).
     let mut password_hash: Option<String> = None;
     for _ in 0..MAX_RACES {
         let Some(row) = app.store.coupon_by_hash(&hash).await? else {
-            return Err(miss(&app, &input.owner, CouponsError::NotFound));
+            return Err(miss(&app, &caller, CouponsError::NotFound));
         };
         let mut body = open(&app, &row)?;
         // Ownership first: a stranger learns nothing about the coupon's state.
@@ -303,7 +309,7 @@ pub async fn redeem(app: Arc<App>, input: CouponRedeem) -> Result<CouponRedempti
             .owner()
             .is_some_and(|holder| *holder != input.owner)
         {
-            return Err(miss(&app, &input.owner, CouponsError::Foreign));
+            return Err(miss(&app, &caller, CouponsError::Foreign));
         }
         let now = app.clock.now();
         let redemption = body.coupon.redeem(&input.owner, &order, now)?;
@@ -350,14 +356,18 @@ pub async fn redeem(app: Arc<App>, input: CouponRedeem) -> Result<CouponRedempti
 /// Reads a coupon as its owner.
 ///
 /// # Errors
-/// `429 TOO_MANY_ATTEMPTS`; `404 COUPON_NOT_FOUND` and `403 COUPON_FOREIGN` (both
-/// counted as guesses); `422 COUPON_NOT_REGISTERED` for a coupon nobody owns yet (only
-/// an owner reads a coupon: register it first); `400 INVALID_FIELD` for an empty owner.
-pub async fn get(app: Arc<App>, input: CouponAccess) -> Result<CouponRecord, CouponsError> {
+/// `404 COUPON_NOT_FOUND` and `403 COUPON_FOREIGN` (both counted as guesses by
+/// `caller`, and `429 TOO_MANY_ATTEMPTS` while it is locked out); `422
+/// COUPON_NOT_REGISTERED` for a coupon nobody owns yet (only an owner reads a coupon:
+/// register it first); `400 INVALID_FIELD` for an empty owner.
+pub async fn get(
+    app: Arc<App>,
+    input: CouponAccess,
+    caller: String,
+) -> Result<CouponRecord, CouponsError> {
     owner("owner", &input.owner)?;
-    check_guard(&app, &input.owner)?;
     let Some(row) = app.store.coupon_by_hash(&code_hash(&input.code)).await? else {
-        return Err(miss(&app, &input.owner, CouponsError::NotFound));
+        return Err(miss(&app, &caller, CouponsError::NotFound));
     };
     let body = open(&app, &row)?;
     match body.coupon.owner() {
@@ -365,9 +375,7 @@ pub async fn get(app: Arc<App>, input: CouponAccess) -> Result<CouponRecord, Cou
             code: input.code.clone(),
         }
         .into()),
-        Some(holder) if *holder != input.owner => {
-            Err(miss(&app, &input.owner, CouponsError::Foreign))
-        }
+        Some(holder) if *holder != input.owner => Err(miss(&app, &caller, CouponsError::Foreign)),
         Some(_) => Ok(body.record()),
     }
 }
@@ -386,6 +394,9 @@ mod tests {
         use payments_core::order::{Product, ProductId};
         use payments_core::records::charges::{OrderInput, OrderLineInput};
         use payments_core::transaction::TransactionStatus;
+
+        /// The caller of every request but the guessing test's.
+        const CALLER: &str = "127.0.0.1";
 
         fn t0() -> Timestamp {
             timestamp::parse("2026-11-21T00:00:00.000Z").unwrap()
@@ -447,6 +458,7 @@ mod tests {
                     code: code.clone(),
                     owner: OwnerId::new(owner),
                 },
+                CALLER.into(),
             )
             .await
             .unwrap();
@@ -476,6 +488,7 @@ mod tests {
             let wrong = redeem(
                 app.clone(),
                 redeem_input(&code, "u1", order("o-0", "mocha", 4_500)),
+                CALLER.into(),
             )
             .await
             .unwrap_err();
@@ -484,6 +497,7 @@ mod tests {
             let done = redeem(
                 app.clone(),
                 redeem_input(&code, "u1", order("o-1", "latte", 4_500)),
+                CALLER.into(),
             )
             .await
             .unwrap();
@@ -519,6 +533,7 @@ mod tests {
             let refused = redeem(
                 app.clone(),
                 redeem_input(&code, "u1", order("o-1", "latte", 4_500)),
+                CALLER.into(),
             )
             .await
             .unwrap_err();
@@ -529,6 +544,7 @@ mod tests {
                     code,
                     owner: OwnerId::new("u1"),
                 },
+                CALLER.into(),
             )
             .await
             .unwrap();
@@ -536,25 +552,56 @@ mod tests {
         }
 
         #[tokio::test]
-        async fn wrong_guesses_lock_the_owner_until_the_clock_moves_on() {
+        async fn wrong_guesses_lock_the_caller_until_the_clock_moves_on() {
             let (app, clock) = app(":memory:");
             let unknown = CouponCode::parse("ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ").unwrap();
-            let attempt = || {
+            let attempt = |owner: &str, caller: &str| {
                 register(
                     app.clone(),
                     CouponRegister {
                         code: unknown.clone(),
-                        owner: OwnerId::new("eve"),
+                        owner: OwnerId::new(owner),
                     },
+                    caller.into(),
                 )
             };
             for _ in 0..5 {
-                assert_eq!(answer(attempt().await.unwrap_err()).1, "COUPON_NOT_FOUND");
+                let refused = attempt("victim", "eve").await.unwrap_err();
+                assert_eq!(answer(refused).1, "COUPON_NOT_FOUND");
             }
-            let locked = attempt().await.unwrap_err();
+            // Eve is locked, whichever owner she names; the victim, calling from
+            // elsewhere, is not.
+            let locked = attempt("victim", "eve").await.unwrap_err();
             assert_eq!(answer(locked), (429, "TOO_MANY_ATTEMPTS"));
+            let locked = attempt("anyone", "eve").await.unwrap_err();
+            assert_eq!(answer(locked), (429, "TOO_MANY_ATTEMPTS"));
+            let typo = attempt("victim", "victim-phone").await.unwrap_err();
+            assert_eq!(answer(typo).1, "COUPON_NOT_FOUND");
+            // A right code is answered even to the locked caller.
+            let value = CouponValueRecord::Amount { amount: krw(1_000) };
+            let issued = issue(
+                app.clone(),
+                CouponIssue {
+                    value,
+                    expires_at: t0() + Duration::days(1),
+                    count: None,
+                },
+            )
+            .await
+            .unwrap();
+            register(
+                app.clone(),
+                CouponRegister {
+                    code: issued.coupons[0].code.clone(),
+                    owner: OwnerId::new("victim"),
+                },
+                "eve".into(),
+            )
+            .await
+            .expect("a right code is never refused");
             clock.advance(Duration::seconds(61));
-            assert_eq!(answer(attempt().await.unwrap_err()).1, "COUPON_NOT_FOUND");
+            let refused = attempt("victim", "eve").await.unwrap_err();
+            assert_eq!(answer(refused).1, "COUPON_NOT_FOUND");
         }
 
         #[tokio::test]
@@ -567,7 +614,7 @@ mod tests {
             let attempts = (0..12).map(|n| {
                 let app = app.clone();
                 let input = redeem_input(&code, "u1", order(&format!("o-{n}"), "latte", 4_500));
-                tokio::spawn(redeem(app, input))
+                tokio::spawn(redeem(app, input, CALLER.into()))
             });
             let mut won = 0;
             for attempt in futures::future::join_all(attempts).await {

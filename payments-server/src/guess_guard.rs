@@ -1,10 +1,12 @@
-//! [`GuessGuard`]: slows down an owner who guesses coupon codes wrong. Pure bookkeeping
-//! over an injected time: nothing here sleeps or reads a clock.
+//! [`GuessGuard`]: slows down a caller who guesses coupon codes wrong. Pure bookkeeping
+//! over an injected time: nothing here sleeps or reads a clock. The coupon routes key it
+//! by the caller's source address ([`crate::http::caller::Caller`]), never by the owner a
+//! request names (anyone could name a victim's); "owner" below is whatever key it gets.
 //!
 //! It is kept in memory, per instance, even on PostgreSQL: a code carries 100 bits, so
 //! the guard brakes sloppy clients rather than keeping codes secret, and a store round
-//! trip on every coupon request would tax the honest path for it. With N instances an
-//! owner gets N times the allowance (docs/operations.md).
+//! trip on every coupon request would tax the honest path for it. With N instances a
+//! caller gets N times the allowance (docs/operations.md).
 
 use chrono::Duration;
 use payments_core::timestamp::Timestamp;

@@ -60,6 +60,7 @@ pub mod refunds;
 pub mod reservations;
 pub mod server;
 pub mod store;
+pub mod sweep;
 pub mod transactions;
 pub mod validate;
 pub mod vendors;

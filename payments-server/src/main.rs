@@ -65,6 +65,10 @@ fn keygen(compat: bool) {
     println!("[data_keys]");
     println!("active = \"k1\"");
     println!("keys = {{ k1 = \"{}\" }}", DataKeys::generate());
+    println!();
+    println!("[identity]");
+    println!("# keep it fixed: it keys the CI hashes shops compare");
+    println!("ci_hash_key = \"{}\"", random_text(32));
 }
 
 /// `check-config`: the configuration's own rules, then one call per PG store.
@@ -228,6 +232,11 @@ mod demo {
         config.webhooks.allow_insecure = true;
         if config.envelopes.sealed_v2_secret.expose().is_empty() {
             config.envelopes.sealed_v2_secret = Secret::new("demo-sealed-v2-secret".into());
+        }
+        // Only the demo gets a CI hash key it did not configure (start-up refuses a
+        // configuration without one).
+        if config.identity.ci_hash_key.expose().is_empty() {
+            config.identity.ci_hash_key = Secret::new("demo-ci-hash-key-0123456789".into());
         }
         if config.data_keys.keys.is_empty() {
             config.database = ":memory:".into();

@@ -1,17 +1,112 @@
 //! Payment reservations (billing keys): recorded only after the PG confirms the key,
-//! read back with their password.
+//! read back with their password. A billing key charges the card it stands for, so it is
+//! stored sealed with the data keys, beside a keyed hash for finding it
+//! ([`BILLING_KEY_LABEL`]); rows from before are sealed at start
+//! ([`seal_stored_billing_keys`]).
 
 use crate::app::App;
+use crate::at_rest::BILLING_KEY_LABEL;
 use crate::errors::{AccessError, FieldError, Internal, UnknownStore};
 use crate::store::{PasswordRecord, RecordKind, StoreConflict, StoreError, StoredReservation};
 use crate::{passwords, validate};
-use payments_core::records::{Accessor, PaymentReservation, ReservationCreate, VendorCode};
+use payments_core::records::{Accessor, PaymentReservation, ReservationCreate, Vendor, VendorCode};
 use payments_core::vendor::GatewayError;
 use std::sync::Arc;
 use uuid::Uuid;
 
 fn data_context(id: Uuid) -> String {
     format!("reservation:{id}:data")
+}
+
+fn uid_context(id: Uuid) -> String {
+    format!("reservation:{id}:vendor_uid")
+}
+
+/// The keyed hash a billing key is stored and found under (active data key).
+fn uid_hash(app: &App, code: VendorCode, billing_key: &str) -> String {
+    app.data_keys
+        .lookup_hash(BILLING_KEY_LABEL, &uid_hash_input(code, billing_key))
+}
+
+/// What is hashed: the PG and the key, so one key string at two PGs hashes apart.
+fn uid_hash_input(code: VendorCode, billing_key: &str) -> Vec<u8> {
+    format!("{}\0{billing_key}", code.as_str()).into_bytes()
+}
+
+/// The stored reservation of a billing key, whichever data key its hash was made under.
+async fn by_billing_key(
+    app: &App,
+    code: VendorCode,
+    billing_key: &str,
+) -> Result<Option<StoredReservation>, StoreError> {
+    let input = uid_hash_input(code, billing_key);
+    for hash in app.data_keys.lookup_hashes(BILLING_KEY_LABEL, &input) {
+        if let Some(found) = app.store.reservation_by_vendor_uid(code, &hash).await? {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
+}
+
+/// The reservation's billing key, opened.
+///
+/// # Errors
+/// [`Internal`] when the sealed billing key does not open.
+pub fn billing_key(app: &App, stored: &StoredReservation) -> Result<String, Internal> {
+    let bytes = app
+        .data_keys
+        .open(&uid_context(stored.id), &stored.vendor_uid_sealed)
+        .map_err(Internal::new)?;
+    String::from_utf8(bytes).map_err(Internal::new)
+}
+
+/// The reservation's PG, store and billing key.
+///
+/// # Errors
+/// As [`billing_key`].
+pub fn vendor(app: &App, stored: &StoredReservation) -> Result<Vendor, Internal> {
+    Ok(Vendor {
+        code: stored.vendor_code,
+        store_id: stored.store_id.clone(),
+        uid: billing_key(app, stored)?,
+    })
+}
+
+/// Reservations sealed per batch by [`seal_stored_billing_keys`].
+const SEAL_BATCH: u32 = 500;
+
+/// Seals the billing keys of reservations stored before they were sealed (migration
+/// 0009 kept them in the clear in `vendor_uid_hash`): each one's clear key is replaced by
+/// its keyed hash and sealed form. Runs at start, before the server serves; returns how
+/// many it sealed. Several instances starting at once each seal what is left.
+///
+/// # Errors
+/// Storage failures (the server does not start: it would not find those reservations).
+pub async fn seal_stored_billing_keys(app: &App) -> Result<u64, StoreError> {
+    let mut sealed = 0;
+    loop {
+        let batch = app.store.unsealed_reservations(SEAL_BATCH).await?;
+        // Each row of the batch is sealed (here or by another instance), so the next
+        // batch holds only rows not seen yet.
+        for (id, code, uid) in &batch {
+            let hash = uid_hash(app, *code, uid);
+            let sealed_uid = app.data_keys.seal(&uid_context(*id), uid.as_bytes());
+            if app
+                .store
+                .seal_reservation_uid(*id, &hash, &sealed_uid)
+                .await?
+            {
+                sealed += 1;
+            }
+        }
+        if batch.len() < SEAL_BATCH as usize {
+            break;
+        }
+    }
+    if sealed > 0 {
+        tracing::info!(sealed, "billing keys of earlier reservations sealed");
+    }
+    Ok(sealed)
 }
 
 /// Why a reservation was not recorded or read.
@@ -62,12 +157,12 @@ impl From<StoreError> for ReservationError {
 /// Opens a stored reservation into its wire record.
 ///
 /// # Errors
-/// [`Internal`] when the sealed PG object does not open.
+/// [`Internal`] when the sealed PG object or billing key does not open.
 pub fn to_record(app: &App, stored: &StoredReservation) -> Result<PaymentReservation, Internal> {
     Ok(PaymentReservation {
         id: stored.id,
-        vendor_code: stored.vendor.code,
-        vendor: stored.vendor.clone(),
+        vendor_code: stored.vendor_code,
+        vendor: vendor(app, stored)?,
         source: stored.source.clone(),
         title: stored.title.clone(),
         data: app
@@ -112,10 +207,23 @@ pub async fn create(
     if key.deleted {
         return Err(ReservationError::Deleted);
     }
+    // The unique rule sees hashes under the active key only: one made under a retired
+    // data key is found here.
+    if by_billing_key(&app, input.vendor.code, &input.vendor.uid)
+        .await?
+        .is_some()
+    {
+        return Err(ReservationError::KeyTaken);
+    }
     let id = app.ids.uuid();
     let stored = StoredReservation {
         id,
-        vendor: input.vendor.clone(),
+        vendor_code: input.vendor.code,
+        store_id: input.vendor.store_id.clone(),
+        vendor_uid_hash: uid_hash(&app, input.vendor.code, &input.vendor.uid),
+        vendor_uid_sealed: app
+            .data_keys
+            .seal(&uid_context(id), input.vendor.uid.as_bytes()),
         source: input.source.clone(),
         title: input.title.clone(),
         password_hash: app.hash_password(input.password.expose()),
@@ -190,17 +298,13 @@ pub async fn follow_deletion(
     code: VendorCode,
     billing_key: &str,
 ) -> Result<Option<bool>, ReservationError> {
-    let Some(stored) = app
-        .store
-        .reservation_by_vendor_uid(code, billing_key)
-        .await?
-    else {
+    let Some(stored) = by_billing_key(app, code, billing_key).await? else {
         tracing::warn!(vendor = %code, "billing-key webhook for an unknown reservation");
         return Ok(None);
     };
-    let gateway = app.gateway(stored.vendor.code, &stored.vendor.store_id)?;
+    let gateway = app.gateway(stored.vendor_code, &stored.store_id)?;
     let deleted = match gateway
-        .lookup_billing_key(&stored.vendor.uid, &stored.source.id)
+        .lookup_billing_key(billing_key, &stored.source.id)
         .await
     {
         Ok(key) => key.deleted,

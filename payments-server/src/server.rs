@@ -86,12 +86,18 @@ pub struct PaymentServer;
 
 impl PaymentServer {
     /// A builder with test-friendly defaults: `127.0.0.1:0`, an in-memory database, a
-    /// fresh random data key; set a sealed-v2 secret and at least one store.
+    /// fresh random data key and CI hash key; set a sealed-v2 secret and at least one
+    /// store. [`config`](PaymentServerBuilder::config) replaces these defaults too, so a
+    /// configuration file must name its own `[identity] ci_hash_key`.
     pub fn builder() -> PaymentServerBuilder {
         PaymentServerBuilder {
             config: ServerConfig {
                 bind: "127.0.0.1:0".into(),
                 database: ":memory:".into(),
+                identity: crate::config::IdentityConfig {
+                    ci_hash_key: Secret::new(DataKeys::generate()),
+                    ..crate::config::IdentityConfig::default()
+                },
                 ..ServerConfig::default()
             },
             clock: None,
@@ -300,9 +306,22 @@ impl PaymentServerBuilder {
         self
     }
 
+    /// How long idempotency keys are kept, and how they are swept (`[idempotency]`).
+    pub fn idempotency(mut self, idempotency: crate::config::IdempotencyConfig) -> Self {
+        self.config.idempotency = idempotency;
+        self
+    }
+
     /// The key of the CI hashes returned by identity verification.
     pub fn identity_key(mut self, key: impl Into<String>) -> Self {
         self.config.identity.ci_hash_key = Secret::new(key.into());
+        self
+    }
+
+    /// How long after the person completed it a certification is accepted (see
+    /// `[identity] max_age_ms`).
+    pub fn certification_max_age(mut self, max_age: Duration) -> Self {
+        self.config.identity.max_age_ms = max_age.as_millis() as u64;
         self
     }
 
@@ -439,6 +458,9 @@ impl PaymentServerBuilder {
             self.store = Some(Arc::new(store));
         }
         let app = self.build()?;
+        // Before serving: a reservation whose billing key is still in the clear would
+        // not be found by it.
+        crate::reservations::seal_stored_billing_keys(&app).await?;
         if app.config.vendors.check_at_start {
             check_at_start(&app.gateways).await?;
         }
@@ -463,13 +485,14 @@ impl PaymentServerBuilder {
             header_read_timeout,
             server_shutdown,
         ));
+        let sweeper = tokio::spawn(crate::sweep::run(app.clone(), watch_shutdown.clone()));
         let worker = tokio::spawn(crate::webhooks::outbox::run(app.clone(), watch_shutdown));
         tracing::info!(%addr, "payments-server listening");
         Ok(ServerHandle {
             addr,
             app,
             shutdown,
-            tasks: Some((server, worker)),
+            tasks: Some((server, worker, sweeper)),
         })
     }
 }
@@ -480,7 +503,8 @@ pub struct ServerHandle {
     addr: SocketAddr,
     app: Arc<App>,
     shutdown: watch::Sender<bool>,
-    tasks: Option<(JoinHandle<()>, JoinHandle<()>)>,
+    /// The HTTP server, the outbox worker, the sweep.
+    tasks: Option<(JoinHandle<()>, JoinHandle<()>, JoinHandle<()>)>,
 }
 
 impl std::fmt::Debug for ServerHandle {
@@ -512,9 +536,10 @@ impl ServerHandle {
     /// both are done.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
-        if let Some((server, worker)) = self.tasks.take() {
+        if let Some((server, worker, sweeper)) = self.tasks.take() {
             let _ = server.await;
             let _ = worker.await;
+            let _ = sweeper.await;
         }
     }
 }

@@ -11,7 +11,7 @@ use axum::routing::post;
 use fake_toss::FakeToss;
 use futures::StreamExt;
 use payments_client::{Connection, PaymentsClient, RetryPolicy};
-use payments_core::records::{PaymentHistoryCreate, Source, Vendor, VendorCode};
+use payments_core::records::{PaymentHistoryCreate, ReservationCreate, Source, Vendor, VendorCode};
 use payments_server::{PaymentServer, PaymentServerBuilder, ServerHandle};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -686,6 +686,363 @@ async fn a_connection_that_stalls_its_headers_is_closed_and_others_are_served() 
         .await;
         assert!(closed.is_ok(), "a stalled connection was kept open");
     }
+    server.shutdown().await;
+}
+
+// ---- item 6.1: idempotency request hashes are keyed ------------------------------------
+
+/// The digest a server without keyed request hashes stored: SHA-256 of the request's
+/// JSON with its keys sorted, base64.
+fn unkeyed_request_hash(input: &PaymentHistoryCreate) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let canonical = serde_json::to_vec(&serde_json::to_value(input).unwrap()).unwrap();
+    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(canonical))
+}
+
+/// The one idempotency row's stored request hash, read from the database file.
+fn stored_request_hash(database: &str) -> String {
+    let connection = rusqlite::Connection::open(database).unwrap();
+    connection
+        .query_row("SELECT request_hash FROM idempotency", [], |row| row.get(0))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_stolen_database_cannot_test_password_guesses_against_idempotency_hashes() {
+    let toss = FakeToss::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir
+        .path()
+        .join("payments.sqlite")
+        .to_string_lossy()
+        .into_owned();
+    let server = builder(&toss).database(&database).start().await.unwrap();
+    let payment = toss.pay_by_card("order-idem-1", 5_000).unwrap();
+    let uid = payment["paymentKey"].as_str().unwrap();
+    let request = input(uid, "order-idem-1", 5_000, None);
+    let key = payments_client::IdempotencyKey::new("order-idem-1/pay").unwrap();
+    client(&server)
+        .histories()
+        .create_with_key(&request, &key)
+        .await
+        .unwrap();
+    // The attacker holds the database and guesses the password: with an unkeyed digest,
+    // hashing the body with each guess finds the one that matches.
+    let stored = stored_request_hash(&database);
+    assert_ne!(
+        stored,
+        unkeyed_request_hash(&request),
+        "the stored hash is a plain SHA-256 of a body holding the password"
+    );
+    let mut wrong = request.clone();
+    wrong.password = "guess".into();
+    assert_ne!(stored, unkeyed_request_hash(&wrong));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_key_stored_under_the_unkeyed_hash_is_still_replayed_not_refused() {
+    let toss = FakeToss::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir
+        .path()
+        .join("payments.sqlite")
+        .to_string_lossy()
+        .into_owned();
+    let server = builder(&toss).database(&database).start().await.unwrap();
+    let payment = toss.pay_by_card("order-idem-2", 5_000).unwrap();
+    let uid = payment["paymentKey"].as_str().unwrap();
+    let request = input(uid, "order-idem-2", 5_000, None);
+    let key = payments_client::IdempotencyKey::new("order-idem-2/pay").unwrap();
+    let first = client(&server)
+        .histories()
+        .create_with_key(&request, &key)
+        .await
+        .unwrap();
+    // As a server before keyed hashes stored it.
+    rusqlite::Connection::open(&database)
+        .unwrap()
+        .execute(
+            "UPDATE idempotency SET request_hash = ?1",
+            [unkeyed_request_hash(&request)],
+        )
+        .unwrap();
+    let again = client(&server)
+        .histories()
+        .create_with_key(&request, &key)
+        .await
+        .expect("the same request under the same key is replayed");
+    assert_eq!(again.id, first.id);
+    let mut other = request.clone();
+    other.price = 4_000;
+    let refused = client(&server)
+        .histories()
+        .create_with_key(&other, &key)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.code_str(),
+        Some("IDEMPOTENCY_MISMATCH"),
+        "{refused}"
+    );
+    server.shutdown().await;
+}
+
+// ---- item 6.2: idempotency keys expire and are swept -----------------------------------
+
+fn short_lived_keys(sweep_interval_ms: u64) -> payments_server::config::IdempotencyConfig {
+    payments_server::config::IdempotencyConfig {
+        ttl_ms: 61_000,
+        sweep_interval_ms,
+        sweep_batch: 2,
+    }
+}
+
+/// Rows left in the idempotency table.
+fn idempotency_rows(database: &str) -> i64 {
+    rusqlite::Connection::open(database)
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM idempotency", [], |row| row.get(0))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_expired_idempotency_key_is_a_new_request() {
+    let toss = FakeToss::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir
+        .path()
+        .join("payments.sqlite")
+        .to_string_lossy()
+        .into_owned();
+    let server = builder(&toss)
+        .database(&database)
+        .idempotency(short_lived_keys(3_600_000))
+        .start()
+        .await
+        .unwrap();
+    let key = payments_client::IdempotencyKey::new("reused-key").unwrap();
+    for order in ["order-ttl-1", "order-ttl-2"] {
+        let payment = toss.pay_by_card(order, 5_000).unwrap();
+        let uid = payment["paymentKey"].as_str().unwrap().to_owned();
+        let request = input(&uid, order, 5_000, None);
+        if order == "order-ttl-2" {
+            // The first use of the key is older than the TTL (61 s) now.
+            rusqlite::Connection::open(&database)
+                .unwrap()
+                .execute("UPDATE idempotency SET started_at = started_at - 62000", [])
+                .unwrap();
+        }
+        let history = client(&server)
+            .histories()
+            .create_with_key(&request, &key)
+            .await
+            .expect("an expired key is new: the request runs");
+        assert_eq!(history.source.id, order);
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn expired_idempotency_keys_are_swept_in_batches() {
+    let toss = FakeToss::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir
+        .path()
+        .join("payments.sqlite")
+        .to_string_lossy()
+        .into_owned();
+    let server = builder(&toss)
+        .database(&database)
+        .idempotency(short_lived_keys(20))
+        .start()
+        .await
+        .unwrap();
+    for n in 0..5 {
+        let order = format!("order-sweep-{n}");
+        let payment = toss.pay_by_card(&order, 5_000).unwrap();
+        let uid = payment["paymentKey"].as_str().unwrap().to_owned();
+        let key = payments_client::IdempotencyKey::new(format!("sweep-{n}")).unwrap();
+        client(&server)
+            .histories()
+            .create_with_key(&input(&uid, &order, 5_000, None), &key)
+            .await
+            .unwrap();
+    }
+    assert_eq!(idempotency_rows(&database), 5, "fresh keys are kept");
+    rusqlite::Connection::open(&database)
+        .unwrap()
+        .execute(
+            "UPDATE idempotency SET started_at = started_at - 62000 WHERE key <> 'sweep-4'",
+            [],
+        )
+        .unwrap();
+    eventually("the sweep to delete the 4 expired keys", async || {
+        idempotency_rows(&database) == 1
+    })
+    .await;
+    server.shutdown().await;
+}
+
+// ---- item 6.3: billing keys are sealed at rest -----------------------------------------
+
+const DATA_KEY: &str =
+    "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+Pw==";
+
+/// A Toss billing key for `customer_key`, issued by the fake as a card authorisation.
+async fn toss_billing_key(toss: &FakeToss, customer_key: &str) -> String {
+    let billing: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/v1/billing/authorizations/card", toss.uri()))
+        .header("Authorization", toss.authorization())
+        .json(&serde_json::json!({
+            "cardNumber": "4330123412341234", "cardExpirationYear": "30",
+            "cardExpirationMonth": "12", "cardPassword": "12",
+            "customerBirthday": "900101", "customerKey": customer_key
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    billing["billingKey"].as_str().unwrap().to_owned()
+}
+
+fn reservation_input(billing_key: &str, customer_key: &str) -> ReservationCreate {
+    ReservationCreate {
+        vendor: Vendor {
+            code: VendorCode::TossPayments,
+            store_id: STORE.into(),
+            uid: billing_key.into(),
+        },
+        source: Source {
+            schema: "shop".into(),
+            table: "customers".into(),
+            id: customer_key.into(),
+        },
+        title: "card".into(),
+        password: PASSWORD.to_owned().into(),
+    }
+}
+
+/// Every text value in every table of the database file, one per line.
+fn database_text(database: &str) -> String {
+    let connection = rusqlite::Connection::open(database).unwrap();
+    let tables: Vec<String> = connection
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut text = String::new();
+    for table in tables {
+        let mut statement = connection
+            .prepare(&format!("SELECT * FROM {table}"))
+            .unwrap();
+        let columns = statement.column_count();
+        let mut rows = statement.query([]).unwrap();
+        while let Some(row) = rows.next().unwrap() {
+            for index in 0..columns {
+                if let rusqlite::types::ValueRef::Text(value) = row.get_ref(index).unwrap() {
+                    text.push_str(&String::from_utf8_lossy(value));
+                    text.push('\n');
+                }
+            }
+        }
+    }
+    text
+}
+
+#[tokio::test]
+async fn a_stolen_database_holds_no_billing_key_in_the_clear() {
+    let toss = FakeToss::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir
+        .path()
+        .join("payments.sqlite")
+        .to_string_lossy()
+        .into_owned();
+    let server = builder(&toss)
+        .database(&database)
+        .data_key("k1", DATA_KEY)
+        .start()
+        .await
+        .unwrap();
+    let billing_key = toss_billing_key(&toss, "customer-1").await;
+    let reservation = client(&server)
+        .reservations()
+        .create(&reservation_input(&billing_key, "customer-1"))
+        .await
+        .unwrap();
+    assert_eq!(reservation.vendor.uid, billing_key, "read back opened");
+    // The same billing key is still refused for another source (the keyed hash is
+    // unique); Toss binds it to its customerKey, the source id.
+    let mut other_source = reservation_input(&billing_key, "customer-1");
+    other_source.source.table = "members".into();
+    let again = client(&server)
+        .reservations()
+        .create(&other_source)
+        .await
+        .unwrap_err();
+    assert_eq!(again.status().map(|s| s.as_u16()), Some(409), "{again}");
+    let stored = database_text(&database);
+    assert!(
+        !stored.contains(&billing_key),
+        "the billing key, which charges the card, is stored in the clear"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn billing_keys_stored_in_the_clear_before_are_sealed_at_start() {
+    let toss = FakeToss::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir
+        .path()
+        .join("payments.sqlite")
+        .to_string_lossy()
+        .into_owned();
+    let start = || {
+        builder(&toss)
+            .database(&database)
+            .data_key("k1", DATA_KEY)
+            .start()
+    };
+    let server = start().await.unwrap();
+    let billing_key = toss_billing_key(&toss, "customer-old").await;
+    let reservation = client(&server)
+        .reservations()
+        .create(&reservation_input(&billing_key, "customer-old"))
+        .await
+        .unwrap();
+    server.shutdown().await;
+    // As migration 0009 leaves a reservation an older server recorded.
+    rusqlite::Connection::open(&database)
+        .unwrap()
+        .execute(
+            "UPDATE reservations SET vendor_uid_hash = ?1, vendor_uid_sealed = NULL",
+            [&billing_key],
+        )
+        .unwrap();
+    assert!(database_text(&database).contains(&billing_key));
+    let server = start().await.unwrap();
+    assert!(
+        !database_text(&database).contains(&billing_key),
+        "sealed at start"
+    );
+    let read = client(&server)
+        .reservations()
+        .at(
+            reservation.id,
+            &payments_core::records::Password {
+                password: PASSWORD.into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(read.vendor.uid, billing_key);
     server.shutdown().await;
 }
 

@@ -22,8 +22,8 @@ use payments_core::transaction::TransactionStatus;
 use payments_core::vendor::PaymentStatus;
 use payments_server::store::{
     Attempt, AttemptOutcome, AttemptPolicy, CouponStore, IdempotencyBegin, MessageKind, NewMessage,
-    PasswordRecord, PostgresStore, ReceiverBudget, RecordKind, SqliteStore, Store, StoreConflict,
-    StoreError, StoredCoupon, StoredHistory, StoredReservation, StoredTransaction,
+    PasswordRecord, PostgresStore, ReceiverBudget, RecordKind, RequestHash, SqliteStore, Store,
+    StoreConflict, StoreError, StoredCoupon, StoredHistory, StoredReservation, StoredTransaction,
     TransactionWrite,
 };
 use std::collections::HashSet;
@@ -91,7 +91,11 @@ suite!(
     a_failing_transaction_write_rolls_the_coupon_back,
     reservations_round_trip_and_name_the_rule_they_break,
     a_deletion_is_found_by_billing_key_and_recorded_once,
+    sealed_reservations_are_not_sealed_again,
     an_idempotency_key_is_claimed_answered_replayed_and_released,
+    a_claim_stored_under_an_accepted_hash_still_matches,
+    an_expired_key_is_new_again_and_swept_in_batches,
+    a_certification_is_claimed_once_and_forgotten_when_old,
     password_failures_are_counted_per_record_and_cleared,
     a_password_hash_is_replaced_only_while_it_is_the_one_read,
     writing_messages_wakes_the_worker_and_deliveries_move_on,
@@ -213,10 +217,14 @@ fn coupon(hash: &str) -> StoredCoupon {
     }
 }
 
-fn reservation(id: u128, source_id: &str, uid: &str) -> StoredReservation {
+/// `uid_hash` stands for the billing key's keyed hash (the store never sees the key).
+fn reservation(id: u128, source_id: &str, uid_hash: &str) -> StoredReservation {
     StoredReservation {
         id: Uuid::from_u128(id),
-        vendor: vendor(uid),
+        vendor_code: VendorCode::TossPayments,
+        store_id: "main".into(),
+        vendor_uid_hash: uid_hash.into(),
+        vendor_uid_sealed: format!("sealed-{uid_hash}"),
         source: source(source_id),
         title: "card".into(),
         password_hash: "hash".into(),
@@ -672,12 +680,42 @@ async fn reservations_round_trip_and_name_the_rule_they_break<S: Store + Clone>(
     );
 }
 
+async fn sealed_reservations_are_not_sealed_again<S: Store + Clone>(pair: Pair<S>) {
+    let Pair { store, twin } = pair;
+    let first = reservation(1, "c-1", "bk-1");
+    store.insert_reservation(&first).await.unwrap();
+    // Only rows from before migration 0009 are unsealed; a new one never is.
+    assert_eq!(twin.unsealed_reservations(10).await.unwrap(), vec![]);
+    assert!(
+        !twin
+            .seal_reservation_uid(first.id, "other-hash", "other-sealed")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.reservation_by_id(first.id).await.unwrap(),
+        Some(first.clone())
+    );
+    // Another PG may hold the same hash; the same PG may not.
+    let mut elsewhere = reservation(2, "c-2", "bk-1");
+    elsewhere.vendor_code = VendorCode::Iamport;
+    twin.insert_reservation(&elsewhere).await.unwrap();
+    assert_eq!(
+        store
+            .reservation_by_vendor_uid(VendorCode::Iamport, "bk-1")
+            .await
+            .unwrap()
+            .map(|r| r.id),
+        Some(elsewhere.id)
+    );
+}
+
 async fn a_deletion_is_found_by_billing_key_and_recorded_once<S: Store + Clone>(pair: Pair<S>) {
     let Pair { store, twin } = pair;
     let first = reservation(1, "c-1", "bk-1");
     store.insert_reservation(&first).await.unwrap();
     let found = twin
-        .reservation_by_vendor_uid(first.vendor.code, "bk-1")
+        .reservation_by_vendor_uid(first.vendor_code, "bk-1")
         .await
         .unwrap();
     assert_eq!(found, Some(first.clone()));
@@ -712,7 +750,14 @@ async fn an_idempotency_key_is_claimed_answered_replayed_and_released<S: Store +
         let store = store.clone();
         async move {
             store
-                .idempotency_begin("k", "POST /r", hash, now, now - 60_000)
+                .idempotency_begin(
+                    "k",
+                    "POST /r",
+                    &RequestHash::new(hash),
+                    now,
+                    now - 60_000,
+                    i64::MIN,
+                )
                 .await
                 .unwrap()
         }
@@ -744,17 +789,158 @@ async fn an_idempotency_key_is_claimed_answered_replayed_and_released<S: Store +
     // Another route is another key; an abandoned claim can be made again.
     assert_eq!(
         store
-            .idempotency_begin("k", "PUT /r", "h", 1, 0)
+            .idempotency_begin("k", "PUT /r", &RequestHash::new("h"), 1, 0, i64::MIN)
             .await
             .unwrap(),
         IdempotencyBegin::Proceed
     );
     store.idempotency_abandon("k", "PUT /r").await.unwrap();
     assert_eq!(
-        twin.idempotency_begin("k", "PUT /r", "h", 2, 0)
+        twin.idempotency_begin("k", "PUT /r", &RequestHash::new("h"), 2, 0, i64::MIN)
             .await
             .unwrap(),
         IdempotencyBegin::Proceed
+    );
+}
+
+async fn an_expired_key_is_new_again_and_swept_in_batches<S: Store + Clone>(pair: Pair<S>) {
+    let Pair { store, twin } = pair;
+    let hash = RequestHash::new("h");
+    for (n, started) in [(0, 1_000), (1, 1_001), (2, 1_002), (3, 50_000)] {
+        let key = format!("k{n}");
+        store
+            .idempotency_begin(&key, "POST /r", &hash, started, 0, i64::MIN)
+            .await
+            .unwrap();
+        store
+            .idempotency_finish(&key, "POST /r", 201, "sealed")
+            .await
+            .unwrap();
+    }
+    // Before it expires, another body under k0 is a mismatch; once expired, it is new.
+    let other = RequestHash::new("other");
+    assert_eq!(
+        twin.idempotency_begin("k0", "POST /r", &other, 60_000, 0, 1_000)
+            .await
+            .unwrap(),
+        IdempotencyBegin::Mismatch
+    );
+    assert_eq!(
+        twin.idempotency_begin("k0", "POST /r", &other, 60_000, 0, 1_001)
+            .await
+            .unwrap(),
+        IdempotencyBegin::Proceed
+    );
+    // The new claim is in flight, with the new body.
+    assert_eq!(
+        store
+            .idempotency_begin("k0", "POST /r", &other, 60_001, 0, 1_001)
+            .await
+            .unwrap(),
+        IdempotencyBegin::InFlight
+    );
+    // k1 and k2 are expired before 40_000 (k0 restarted at 60_000, k3 at 50_000): a batch
+    // of one deletes one, the next the other, the third finds none.
+    assert_eq!(store.idempotency_sweep(40_000, 1).await.unwrap(), 1);
+    assert_eq!(twin.idempotency_sweep(40_000, 1).await.unwrap(), 1);
+    assert_eq!(store.idempotency_sweep(40_000, 1).await.unwrap(), 0);
+    // What was not expired is kept: k3 still replays.
+    assert!(matches!(
+        twin.idempotency_begin("k3", "POST /r", &hash, 60_002, 0, 40_000)
+            .await
+            .unwrap(),
+        IdempotencyBegin::Replay { status: 201, .. }
+    ));
+    // A swept key is simply new.
+    assert_eq!(
+        twin.idempotency_begin("k1", "POST /r", &other, 60_003, 0, 40_000)
+            .await
+            .unwrap(),
+        IdempotencyBegin::Proceed
+    );
+}
+
+// ---- certifications --------------------------------------------------------------------
+
+async fn a_certification_is_claimed_once_and_forgotten_when_old<S: Store + Clone>(pair: Pair<S>) {
+    let Pair { store, twin } = pair;
+    let code = VendorCode::Iamport;
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..6 {
+        let handle = if n % 2 == 0 {
+            store.clone()
+        } else {
+            twin.clone()
+        };
+        tasks.spawn(async move {
+            handle
+                .claim_certification(code, "main", "imp_1", 1_000)
+                .await
+                .unwrap()
+        });
+    }
+    let mut won = 0;
+    while let Some(done) = tasks.join_next().await {
+        won += usize::from(done.unwrap());
+    }
+    assert_eq!(won, 1, "exactly one claim of one certification wins");
+    // Another store's certification with the same id is another certification.
+    assert!(
+        store
+            .claim_certification(code, "other", "imp_1", 1_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        twin.claim_certification(code, "main", "imp_2", 5_000)
+            .await
+            .unwrap()
+    );
+    // Forgetting what was used before 2_000 leaves imp_2, in batches of one.
+    assert_eq!(store.certification_sweep(2_000, 1).await.unwrap(), 1);
+    assert_eq!(twin.certification_sweep(2_000, 1).await.unwrap(), 1);
+    assert_eq!(store.certification_sweep(2_000, 1).await.unwrap(), 0);
+    assert!(
+        !store
+            .claim_certification(code, "main", "imp_2", 6_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        twin.claim_certification(code, "main", "imp_1", 6_000)
+            .await
+            .unwrap()
+    );
+}
+
+async fn a_claim_stored_under_an_accepted_hash_still_matches<S: Store + Clone>(pair: Pair<S>) {
+    let Pair { store, twin } = pair;
+    // Stored under the old (legacy, or retired-key) hash...
+    store
+        .idempotency_begin("k", "POST /r", &RequestHash::new("old"), 1_000, 0, i64::MIN)
+        .await
+        .unwrap();
+    store
+        .idempotency_finish("k", "POST /r", 200, "sealed")
+        .await
+        .unwrap();
+    // ... it is replayed to the same body hashed the new way, which also accepts the old.
+    let transition = RequestHash {
+        current: "new".into(),
+        accepted: vec!["old".into()],
+    };
+    assert!(matches!(
+        twin.idempotency_begin("k", "POST /r", &transition, 2_000, 0, i64::MIN)
+            .await
+            .unwrap(),
+        IdempotencyBegin::Replay { status: 200, .. }
+    ));
+    // A body that hashes to neither is another request.
+    assert_eq!(
+        twin.idempotency_begin("k", "POST /r", &RequestHash::new("new"), 2_000, 0, i64::MIN)
+            .await
+            .unwrap(),
+        IdempotencyBegin::Mismatch
     );
 }
 
@@ -1403,7 +1589,14 @@ async fn concurrent_claims_of_one_idempotency_key_let_one_proceed<S: Store + Clo
         };
         tasks.spawn(async move {
             handle
-                .idempotency_begin("race", "POST /payments/charges", "h", 1_000, 0)
+                .idempotency_begin(
+                    "race",
+                    "POST /payments/charges",
+                    &RequestHash::new("h"),
+                    1_000,
+                    0,
+                    i64::MIN,
+                )
                 .await
                 .unwrap()
         });

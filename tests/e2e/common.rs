@@ -24,6 +24,7 @@ pub const COMPAT_KEY: &str = "0123456789abcdef0123456789abcdef";
 pub const COMPAT_IV: &str = "fedcba9876543210";
 pub const PASSWORD: &str = "record-password";
 pub const STORE: &str = "main";
+pub const CI_HASH_KEY: &str = "e2e-ci-hash-key-0123456789";
 
 /// A webhook receiver that verifies what it gets and can be switched off.
 #[derive(Clone)]

@@ -63,6 +63,18 @@ impl Api {
         }
     }
 
+    /// An [`Api`] whose connections come from `source` (another loopback address, so
+    /// the server sees another caller).
+    fn from_address(server: &ServerHandle, wire: Wire, source: std::net::IpAddr) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .local_address(source)
+                .build()
+                .unwrap(),
+            ..Self::new(server, wire)
+        }
+    }
+
     async fn call(&self, method: Method, path: &str, body: &Value, key: Option<&str>) -> Answer {
         let timestamp_ms = chrono::Utc::now().timestamp_millis();
         let plaintext = serde_json::to_vec(body).unwrap();
@@ -482,14 +494,13 @@ async fn every_refusal_has_its_own_code_and_status() {
 }
 
 #[tokio::test]
-async fn guessing_codes_is_slowed_down_per_owner() {
+async fn guessing_codes_is_slowed_down_per_caller_and_a_right_code_always_passes() {
     let clock = Arc::new(FixedClock::new(chrono::Utc::now()));
     let server = coupon_server(clock.clone()).await;
     let api = Api::new(&server.server, Wire::Compat);
     let expiry = payments::core::timestamp::format(&(clock.now() + chrono::Duration::days(1)));
-    let real = api.issue(krw(1_000), &expiry, None).await.coupons[0]
-        .code
-        .to_string();
+    let issued = api.issue(krw(1_000), &expiry, Some(2)).await;
+    let real = |n: usize| issued.coupons[n].code.to_string();
 
     for n in 0..5 {
         let guess = format!("ABCDE-FGHJK-MNPQR-STVW{}", n);
@@ -497,31 +508,65 @@ async fn guessing_codes_is_slowed_down_per_owner() {
             .await
             .refused(404, "COUPON_NOT_FOUND");
     }
-    // Locked: even the right code is refused, with Retry-After.
-    let locked = api.register(&real, "guesser").await;
+    // Locked: this caller's wrong codes are refused with Retry-After, under any owner.
+    let locked = api.register("ABCDE-FGHJK-MNPQR-STVWX", "guesser").await;
     locked.refused(429, "TOO_MANY_ATTEMPTS");
     assert_eq!(locked.retry_after, Some(60));
-    let read = api.get(&real, "guesser").await;
+    let read = api.get("ABCDE-FGHJK-MNPQR-STVWX", "someone-else").await;
     read.refused(429, "TOO_MANY_ATTEMPTS");
     assert!(read.retry_after.is_some());
-    // Other owners are not affected.
-    api.get("ABCDE-FGHJK-MNPQR-STVWX", "someone-else")
-        .await
-        .refused(404, "COUPON_NOT_FOUND");
-
-    // After the lock, the owner may try again; the next lock is twice as long.
-    clock.advance(chrono::Duration::seconds(30));
-    assert_eq!(api.register(&real, "guesser").await.retry_after, Some(30));
-    clock.advance(chrono::Duration::seconds(30));
-    let registered = api.register(&real, "guesser").await.expect(200);
+    // A right code is answered all the same: holding it is no guess.
+    let registered = api.register(&real(0), "guesser").await.expect(200);
     assert_eq!(registered["owner"], "guesser");
+    api.get(&real(0), "guesser").await.expect(200);
+
+    // After the lock, wrong codes count again; the next lock is twice as long.
+    clock.advance(chrono::Duration::seconds(30));
+    assert_eq!(
+        api.get("ABCDE-FGHJK-MNPQR-STVWX", "guesser")
+            .await
+            .retry_after,
+        Some(30)
+    );
+    clock.advance(chrono::Duration::seconds(30));
     for n in 0..5 {
         let guess = format!("ABCDE-FGHJK-MNPQR-STVW{}", n);
         api.get(&guess, "guesser")
             .await
             .refused(404, "COUPON_NOT_FOUND");
     }
-    assert_eq!(api.get(&real, "guesser").await.retry_after, Some(120));
+    let locked = api.get("ABCDE-FGHJK-MNPQR-STVWX", "guesser").await;
+    assert_eq!(locked.retry_after, Some(120));
+    api.register(&real(1), "guesser").await.expect(200);
+}
+
+#[tokio::test]
+async fn a_guesser_naming_a_victims_owner_id_does_not_lock_the_victim_out() {
+    let clock = Arc::new(FixedClock::new(chrono::Utc::now()));
+    let server = coupon_server(clock.clone()).await;
+    let attacker = Api::new(&server.server, Wire::Compat);
+    let victim = Api::from_address(&server.server, Wire::Compat, [127, 0, 0, 2].into());
+    let expiry = payments::core::timestamp::format(&(clock.now() + chrono::Duration::days(1)));
+    let code = attacker.issue(krw(1_000), &expiry, None).await.coupons[0]
+        .code
+        .to_string();
+    // The attacker guesses under the victim's owner id until it is locked.
+    for n in 0..6 {
+        let guess = format!("ABCDE-FGHJK-MNPQR-STVW{}", n);
+        attacker.register(&guess, "victim").await;
+    }
+    attacker
+        .register("ABCDE-FGHJK-MNPQR-STVWX", "victim")
+        .await
+        .refused(429, "TOO_MANY_ATTEMPTS");
+    // The victim, calling from its own address, mistypes and is told so, then registers.
+    victim
+        .register("ABCDE-FGHJK-MNPQR-STVWX", "victim")
+        .await
+        .refused(404, "COUPON_NOT_FOUND");
+    let registered = victim.register(&code, "victim").await.expect(200);
+    assert_eq!(registered["owner"], "victim");
+    victim.get(&code, "victim").await.expect(200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

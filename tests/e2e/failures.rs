@@ -521,6 +521,7 @@ async fn credentials_are_checked_once_per_store_and_a_refusal_can_stop_the_start
     let Err(refused) = payments::server::PaymentServer::builder()
         .config(config.clone())
         .sealed_v2_secret(SECRET)
+        .identity_key(CI_HASH_KEY)
         .check_credentials_at_start(true)
         .start()
         .await
@@ -535,6 +536,7 @@ async fn credentials_are_checked_once_per_store_and_a_refusal_can_stop_the_start
     let started = payments::server::PaymentServer::builder()
         .config(config)
         .sealed_v2_secret(SECRET)
+        .identity_key(CI_HASH_KEY)
         .check_credentials_at_start(true)
         .start()
         .await;

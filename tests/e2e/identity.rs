@@ -109,3 +109,53 @@ async fn unknown_and_unfinished_certifications_are_refused() {
         .unwrap_err();
     assert_eq!(pending.code_str(), Some("NOT_CERTIFIED"), "{pending}");
 }
+
+#[tokio::test]
+async fn a_certification_verifies_a_person_once() {
+    let app = spawn_app().await;
+    let imp_uid = app.certify("홍길동", "19900101", "01012345678").await;
+    let certifications = app.client.certifications();
+    certifications
+        .verify(&app.verify_input(&imp_uid))
+        .await
+        .unwrap();
+    // Whoever learns the imp_uid (a log, a URL) cannot pass as the person with it.
+    let again = certifications
+        .verify(&app.verify_input(&imp_uid))
+        .await
+        .unwrap_err();
+    assert_eq!(again.status().map(|s| s.as_u16()), Some(409), "{again}");
+    assert_eq!(again.code_str(), Some("CERTIFICATION_USED"), "{again}");
+}
+
+#[tokio::test]
+async fn an_old_certification_is_refused_and_not_used_up() {
+    use payments::core::clock::FixedClock;
+    let clock = std::sync::Arc::new(FixedClock::new(chrono::Utc::now()));
+    let server_clock = clock.clone();
+    let app = spawn_app_configured(Wire::SealedV2, move |builder| {
+        builder
+            .clock(server_clock)
+            .certification_max_age(std::time::Duration::from_secs(60))
+    })
+    .await;
+    let imp_uid = app.certify("홍길동", "19900101", "01012345678").await;
+    // Two minutes later on the server's clock (sealed requests stay fresh for 5).
+    clock.advance(chrono::Duration::seconds(120));
+    let old = app
+        .client
+        .certifications()
+        .verify(&app.verify_input(&imp_uid))
+        .await
+        .unwrap_err();
+    assert_eq!(old.status().map(|s| s.as_u16()), Some(422), "{old}");
+    assert_eq!(old.code_str(), Some("CERTIFICATION_EXPIRED"), "{old}");
+    // A fresh one passes.
+    clock.set(chrono::Utc::now());
+    let fresh = app.certify("김철수", "19851231", "01099998888").await;
+    app.client
+        .certifications()
+        .verify(&app.verify_input(&fresh))
+        .await
+        .unwrap();
+}

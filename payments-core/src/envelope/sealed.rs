@@ -161,8 +161,10 @@ impl SealedV2Key {
     ///
     /// The leading `0x00` keeps these apart from every tag the envelope makes (those MAC
     /// inputs start with the version byte `0x02`), so no sealed message or record can
-    /// reveal a subkey, and different labels give independent keys.
-    pub(crate) fn derive_subkey(&self, label: &str) -> Zeroizing<[u8; 32]> {
+    /// reveal a subkey, and different labels give independent keys. Public so a server
+    /// can key lookup hashes (idempotency request hashes, billing keys) with its data
+    /// keys; each use takes its own label.
+    pub fn derive_subkey(&self, label: &str) -> Zeroizing<[u8; 32]> {
         let mut mac = self.mac();
         mac.update(&[0]);
         mac.update(label.as_bytes());

@@ -100,6 +100,8 @@ error_codes! {
     CouponSpent = "COUPON_SPENT",
     /// `409`: the coupon is registered already.
     CouponAlreadyRegistered = "COUPON_ALREADY_REGISTERED",
+    /// `409`: the certification verified a person before; each one is accepted once.
+    CertificationUsed = "CERTIFICATION_USED",
     /// `413`: the request body is too large.
     PayloadTooLarge = "PAYLOAD_TOO_LARGE",
     /// `415`: the request's content type is not an envelope (or the route's type).
@@ -132,6 +134,8 @@ error_codes! {
     VendorRejected = "VENDOR_REJECTED",
     /// `422`: the person has not completed the certification.
     NotCertified = "NOT_CERTIFIED",
+    /// `422`: the person completed the certification longer ago than the server accepts.
+    CertificationExpired = "CERTIFICATION_EXPIRED",
     /// `422`: the coupon expired.
     CouponExpired = "COUPON_EXPIRED",
     /// `422`: the coupon must be registered before it is redeemed.

@@ -1,10 +1,11 @@
 //! The coupon routes (`docs/coupons.md`), all sealed. The POSTs go through
 //! [`idempotency::run`], so a retried issue, gift, registration or redemption with the
-//! same `Idempotency-Key` is answered once. An owner locked out by the
-//! [`GuessGuard`](crate::guess_guard::GuessGuard) is refused `429 TOO_MANY_ATTEMPTS` with a
-//! `Retry-After` header before any work (and before the key is claimed, so the refusal
-//! is never replayed).
+//! same `Idempotency-Key` is answered once. A caller locked out by the
+//! [`GuessGuard`](crate::guess_guard::GuessGuard) gets `429 TOO_MANY_ATTEMPTS` with a
+//! `Retry-After` header for a wrong code (a right one is answered as usual); a `429`
+//! releases the idempotency key, so the refusal is never replayed.
 
+use super::caller::Caller;
 use super::envelope::Sealed;
 use super::{ApiError, idempotency};
 use crate::app::App;
@@ -14,7 +15,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{patch, post};
-use payments_core::coupon::OwnerId;
 use payments_core::records::coupons::{
     CouponAccess, CouponIssue, CouponRedeem, CouponRegister, GiftCreate,
 };
@@ -30,18 +30,11 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/payments/coupons/get", patch(get))
 }
 
-/// The guard's answer for a locked-out owner, with `Retry-After`.
-fn throttled(app: &App, owner: &OwnerId) -> Option<Response> {
-    coupons::check_guard(app, owner)
-        .err()
-        .map(|error| retry_after(app, owner, ApiError::from(error).into_response()))
-}
-
-/// Adds `Retry-After` to a `429` (a lock that started during the request).
-fn retry_after(app: &App, owner: &OwnerId, mut response: Response) -> Response {
+/// Adds `Retry-After` to a `429` (the caller's lock).
+fn retry_after(app: &App, caller: &Caller, mut response: Response) -> Response {
     if response.status() == StatusCode::TOO_MANY_REQUESTS {
         let now = app.clock.now();
-        let seconds = match app.coupon_guard.check(owner.as_str(), now) {
+        let seconds = match app.coupon_guard.check(caller.as_str(), now) {
             Err(lockout) => lockout.retry_after_secs(now),
             Ok(()) => 1,
         };
@@ -86,50 +79,49 @@ async fn gift(
 
 async fn register(
     State(app): State<Arc<App>>,
+    caller: Caller,
     headers: HeaderMap,
     sealed: Sealed<CouponRegister>,
 ) -> Response {
-    let owner = sealed.value.owner.clone();
-    if let Some(refusal) = throttled(&app, &owner) {
-        return refusal;
-    }
+    let key = caller.0.clone();
     let response = idempotency::run(
         &app,
         &headers,
         "POST /payments/coupons/register",
         StatusCode::OK,
         sealed,
-        |app, body, _, _| coupons::register(app, body),
+        |app, body, _, _| coupons::register(app, body, key),
     )
     .await;
-    retry_after(&app, &owner, response)
+    retry_after(&app, &caller, response)
 }
 
 async fn redeem(
     State(app): State<Arc<App>>,
+    caller: Caller,
     headers: HeaderMap,
     sealed: Sealed<CouponRedeem>,
 ) -> Response {
-    let owner = sealed.value.owner.clone();
-    if let Some(refusal) = throttled(&app, &owner) {
-        return refusal;
-    }
+    let key = caller.0.clone();
     let response = idempotency::run(
         &app,
         &headers,
         "POST /payments/coupons/redeem",
         StatusCode::OK,
         sealed,
-        |app, body, _, _| coupons::redeem(app, body),
+        |app, body, _, _| coupons::redeem(app, body, key),
     )
     .await;
-    retry_after(&app, &owner, response)
+    retry_after(&app, &caller, response)
 }
 
-async fn get(State(app): State<Arc<App>>, sealed: Sealed<CouponAccess>) -> Response {
-    let owner = sealed.value.owner.clone();
-    match coupons::get(app.clone(), sealed.value).await {
+async fn get(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    sealed: Sealed<CouponAccess>,
+) -> Response {
+    match coupons::get(app.clone(), sealed.value, caller.0.clone()).await {
         Ok(coupon) => sealed.context.reply(StatusCode::OK, &coupon),
-        Err(error) => retry_after(&app, &owner, ApiError::from(error).into_response()),
+        Err(error) => retry_after(&app, &caller, ApiError::from(error).into_response()),
     }
 }

@@ -9,6 +9,8 @@
 use super::error::ApiError;
 use super::replay::Refusal;
 use crate::app::App;
+use crate::at_rest::IDEMPOTENCY_REQUEST_LABEL;
+use crate::store::RequestHash;
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -127,8 +129,9 @@ pub struct Sealed<T> {
     pub value: T,
     /// How to answer.
     pub context: SealContext,
-    /// A digest of the decrypted JSON (keys sorted), for idempotency checks.
-    pub request_hash: String,
+    /// A keyed digest of the decrypted JSON (keys sorted), for idempotency checks; see
+    /// [`RequestHash`].
+    pub request_hash: RequestHash,
 }
 
 fn media_type(headers: &HeaderMap) -> Option<&str> {
@@ -293,8 +296,7 @@ impl<T: DeserializeOwned + Send> FromRequest<Arc<App>> for Sealed<T> {
         };
         // serde_json's map is ordered, so equal requests hash equally whatever their key order.
         let canonical = serde_json::to_vec(&raw).unwrap_or_default();
-        let request_hash =
-            base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&canonical));
+        let request_hash = request_hash(app, &canonical);
         Ok(Self {
             value,
             context: SealContext {
@@ -306,6 +308,22 @@ impl<T: DeserializeOwned + Send> FromRequest<Arc<App>> for Sealed<T> {
             request_hash,
         })
     }
+}
+
+/// The hashes an idempotency key's request is compared by: keyed under the data keys
+/// (the body holds record passwords), and, for claims stored before the keyed hash,
+/// the unkeyed SHA-256 they were stored under.
+fn request_hash(app: &App, canonical: &[u8]) -> RequestHash {
+    let mut keyed = app
+        .data_keys
+        .lookup_hashes(IDEMPOTENCY_REQUEST_LABEL, canonical)
+        .into_iter();
+    let current = keyed.next().unwrap_or_default();
+    let mut accepted: Vec<String> = keyed.collect();
+    // Legacy: remove once every claim made before the keyed hash has expired.
+    accepted
+        .push(base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(canonical)));
+    RequestHash { current, accepted }
 }
 
 /// Refuses an authentic sealed-v2 body this server accepted before (see

@@ -377,6 +377,13 @@ impl From<CertificationError> for ApiError {
             CertificationError::Incomplete(_) => {
                 Self::new(StatusCode::BAD_GATEWAY, ErrorCode::VendorError, message)
             }
+            CertificationError::AlreadyUsed => {
+                Self::new(StatusCode::CONFLICT, ErrorCode::CertificationUsed, message)
+            }
+            CertificationError::Expired(_) => {
+                Self::unprocessable(ErrorCode::CertificationExpired, message)
+            }
+            CertificationError::Store(e) => e.into(),
             CertificationError::Gateway(e) => e.into(),
         }
     }

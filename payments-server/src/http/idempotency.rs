@@ -1,7 +1,9 @@
 //! `Idempotency-Key` on POST and PUT routes: the first response is stored (sealed at
 //! rest) and replayed to every retry with the same key; the same key with a different
 //! body is `422`; the same key while the first request runs is `409`. Failures a retry
-//! may fix (5xx, outcome unknown) release the key instead of being stored.
+//! may fix (5xx, outcome unknown) release the key instead of being stored. A key expires
+//! `[idempotency] ttl_ms` after its first request (then it is new again), and
+//! [`crate::sweep`] deletes expired keys.
 //!
 //! The work itself runs in its own task, so a caller that hangs up mid-request does not
 //! cut a PG call in half: the work finishes and its response waits for the retry.
@@ -65,7 +67,7 @@ where
         request_hash,
     } = request;
     let context = &context;
-    let request_hash = request_hash.as_str();
+    let request_hash = &request_hash;
     let key = match key(headers) {
         Ok(key) => key,
         Err(error) => return error.into_response(),
@@ -85,7 +87,14 @@ where
     let stale_before = now - app.config.idempotency_in_flight_ms as i64;
     let begin = match app
         .store
-        .idempotency_begin(&key, route, request_hash, now, stale_before)
+        .idempotency_begin(
+            &key,
+            route,
+            request_hash,
+            now,
+            stale_before,
+            expired_before(app, now),
+        )
         .await
     {
         Ok(begin) => begin,
@@ -114,6 +123,7 @@ where
                         request_hash,
                         now,
                         now - app.config.idempotency_in_flight_ms as i64,
+                        expired_before(app, now),
                     )
                     .await;
                 match again {
@@ -174,6 +184,11 @@ where
             }
         }
     }
+}
+
+/// Claims that started before this have expired (`[idempotency] ttl_ms`).
+pub(crate) fn expired_before(app: &App, now_ms: i64) -> i64 {
+    now_ms.saturating_sub(i64::try_from(app.config.idempotency.ttl_ms).unwrap_or(i64::MAX))
 }
 
 /// Answers a stored response again: sealed when it was a success, plain otherwise.

@@ -13,6 +13,7 @@
 //! - [`error`]: [`ApiError`] and the mapping of every use case's error to it.
 
 pub mod admission;
+pub mod caller;
 pub mod certifications;
 pub mod charges;
 pub mod coupons;

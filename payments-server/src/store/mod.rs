@@ -1,7 +1,7 @@
 //! Storage behind small ports, one per aggregate, so another engine can follow SQLite:
 //! [`HistoryStore`], [`ReservationStore`], [`TransactionStore`], [`CouponStore`],
 //! [`OutboxStore`], [`IdempotencyStore`], [`PasswordStore`] (the guess limiter's counts and
-//! hash upgrades); [`Store`] is all of them, what the server
+//! hash upgrades), [`CertificationStore`] (certifications accepted); [`Store`] is all of them, what the server
 //! holds. [`sqlite`] is the engine the server ships with (one instance per file);
 //! [`postgres`] lets several instances share one database.
 //!
@@ -11,6 +11,7 @@
 //! it in one transaction, and a uniqueness rule a write breaks comes back as a
 //! [`StoreConflict`] naming the rule.
 
+pub mod certifications;
 pub mod coupons;
 pub mod histories;
 pub mod idempotency;
@@ -22,9 +23,10 @@ pub mod sqlite;
 pub mod transactions;
 pub(crate) mod words;
 
+pub use certifications::CertificationStore;
 pub use coupons::{CouponStore, StoredCoupon};
 pub use histories::{HistoryStore, StoredHistory};
-pub use idempotency::{IdempotencyBegin, IdempotencyStore};
+pub use idempotency::{IdempotencyBegin, IdempotencyStore, RequestHash};
 pub use outbox::{
     Attempt, AttemptOutcome, Delivery, DeliveryState, GivenUp, MessageKind, NewMessage,
     OutboxStore, ReceiverBudget, event_stream, receiver_host, webhook_stream,
@@ -81,6 +83,7 @@ pub trait Store:
     + OutboxStore
     + IdempotencyStore
     + PasswordStore
+    + CertificationStore
     + Send
     + Sync
     + 'static
@@ -95,6 +98,7 @@ impl<T> Store for T where
         + OutboxStore
         + IdempotencyStore
         + PasswordStore
+        + CertificationStore
         + Send
         + Sync
         + 'static

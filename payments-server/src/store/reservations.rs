@@ -2,7 +2,7 @@
 
 use super::StoreError;
 use async_trait::async_trait;
-use payments_core::records::{Source, Vendor, VendorCode};
+use payments_core::records::{Source, VendorCode};
 use payments_core::timestamp::Timestamp;
 use uuid::Uuid;
 
@@ -11,8 +11,16 @@ use uuid::Uuid;
 pub struct StoredReservation {
     /// The server's id.
     pub id: Uuid,
-    /// The billing key at the PG.
-    pub vendor: Vendor,
+    /// The PG holding the billing key.
+    pub vendor_code: VendorCode,
+    /// The server's store at that PG.
+    pub store_id: String,
+    /// The billing key's keyed hash ([`crate::at_rest::DataKeys::lookup_hash`], label
+    /// [`crate::at_rest::BILLING_KEY_LABEL`]): unique per PG, what lookups by billing key
+    /// match. The billing key itself is never stored in the clear.
+    pub vendor_uid_hash: String,
+    /// The billing key, sealed.
+    pub vendor_uid_sealed: String,
     /// The caller's record.
     pub source: Source,
     /// The caller's title.
@@ -40,12 +48,29 @@ pub trait ReservationStore: Send + Sync {
         source: &Source,
     ) -> Result<Option<StoredReservation>, StoreError>;
 
-    /// The reservation of a PG billing key. Engine failures.
+    /// The reservation whose billing key hashes to `uid_hash`. Engine failures.
     async fn reservation_by_vendor_uid(
         &self,
         code: VendorCode,
-        uid: &str,
+        uid_hash: &str,
     ) -> Result<Option<StoredReservation>, StoreError>;
+
+    /// Up to `limit` reservations stored before billing keys were sealed (migration 0009
+    /// left their billing key in the clear): `(id, PG, billing key)`. Engine failures.
+    async fn unsealed_reservations(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<(Uuid, VendorCode, String)>, StoreError>;
+
+    /// Replaces the clear billing key of an unsealed reservation by its hash and sealed
+    /// form; `false` when it was sealed already (another instance did it). Engine
+    /// failures.
+    async fn seal_reservation_uid(
+        &self,
+        id: Uuid,
+        uid_hash: &str,
+        uid_sealed: &str,
+    ) -> Result<bool, StoreError>;
 
     /// Records that the reservation's billing key was deleted at its PG, at `at`; returns
     /// whether this call recorded it (`false` when it was recorded before, whose time is

@@ -4,7 +4,7 @@
 //! or takes over a stale claim exactly as on SQLite.
 
 use super::{PostgresStore, engine, execute, get, query};
-use crate::store::{IdempotencyBegin, IdempotencyStore, StoreError};
+use crate::store::{IdempotencyBegin, IdempotencyStore, RequestHash, StoreError};
 use async_trait::async_trait;
 
 /// Claims that vanish between our insert and our read (the holder abandoned them) are
@@ -17,9 +17,10 @@ impl IdempotencyStore for PostgresStore {
         &self,
         key: &str,
         route: &str,
-        request_hash: &str,
+        request_hash: &RequestHash,
         now_ms: i64,
         stale_before_ms: i64,
+        expired_before_ms: i64,
     ) -> Result<IdempotencyBegin, StoreError> {
         let mut client = self.client().await?;
         for _ in 0..CLAIM_TRIES {
@@ -28,7 +29,7 @@ impl IdempotencyStore for PostgresStore {
                 &tx,
                 "INSERT INTO idempotency (key, route, request_hash, state, started_at) \
                  VALUES ($1, $2, $3, 'in_flight', $4) ON CONFLICT (key, route) DO NOTHING",
-                &[&key, &route, &request_hash, &now_ms],
+                &[&key, &route, &request_hash.current, &now_ms],
             )
             .await?;
             if claimed == 1 {
@@ -51,7 +52,19 @@ impl IdempotencyStore for PostgresStore {
             let body: Option<String> = get(row, 3, "idempotency.body_sealed")?;
             let started_at: i64 = get(row, 4, "idempotency.started_at")?;
             let outcome = match (status, body) {
-                _ if stored_hash != request_hash => IdempotencyBegin::Mismatch,
+                // Expired: the key is new again, whatever it answered before.
+                _ if started_at < expired_before_ms => {
+                    execute(
+                        &tx,
+                        "UPDATE idempotency SET request_hash = $3, state = 'in_flight', \
+                         status = NULL, body_sealed = NULL, started_at = $4 \
+                         WHERE key = $1 AND route = $2",
+                        &[&key, &route, &request_hash.current, &now_ms],
+                    )
+                    .await?;
+                    IdempotencyBegin::Proceed
+                }
+                _ if !request_hash.matches(&stored_hash) => IdempotencyBegin::Mismatch,
                 (Some(status), Some(body)) if state == "done" => IdempotencyBegin::Replay {
                     status: u16::try_from(status)
                         .map_err(|_| StoreError::Corrupt("idempotency.status"))?,
@@ -101,5 +114,20 @@ impl IdempotencyStore for PostgresStore {
         )
         .await
         .map(drop)
+    }
+
+    async fn idempotency_sweep(
+        &self,
+        expired_before_ms: i64,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        execute(
+            &client,
+            "DELETE FROM idempotency WHERE (key, route) IN \
+             (SELECT key, route FROM idempotency WHERE started_at < $1 LIMIT $2)",
+            &[&expired_before_ms, &i64::from(limit)],
+        )
+        .await
     }
 }

@@ -25,6 +25,7 @@
 //! and, when given, the PEM file named by `sslrootcert=/path/ca.pem` (for a private CA).
 //! `pool_size=N` sets the pool's size (default [`DEFAULT_POOL_SIZE`]).
 
+mod certifications;
 mod coupons;
 mod histories;
 mod idempotency;
@@ -77,6 +78,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         8,
         "outbox_leases",
         include_str!("migrations/0008_outbox_leases.sql"),
+    ),
+    (
+        9,
+        "hardening",
+        include_str!("migrations/0009_hardening.sql"),
     ),
     (
         11,

@@ -4,32 +4,31 @@
 use super::{PostgresStore, execute, get, parse_vendor, query, ts};
 use crate::store::{ReservationStore, StoreError, StoredReservation};
 use async_trait::async_trait;
-use payments_core::records::{Source, Vendor, VendorCode};
+use payments_core::records::{Source, VendorCode};
 use payments_core::timestamp::Timestamp;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-const RESERVATION_COLUMNS: &str = "id, vendor_code, store_id, vendor_uid, source_schema, \
-     source_table, source_id, title, password_hash, data_sealed, created_at";
+const RESERVATION_COLUMNS: &str = "id, vendor_code, store_id, vendor_uid_hash, vendor_uid_sealed, \
+     source_schema, source_table, source_id, title, password_hash, data_sealed, created_at";
 
 /// The one place a reservation row becomes a [`StoredReservation`].
 fn reservation_from(row: &Row) -> Result<StoredReservation, StoreError> {
     Ok(StoredReservation {
         id: get(row, 0, "id")?,
-        vendor: Vendor {
-            code: parse_vendor(&get::<String>(row, 1, "vendor_code")?)?,
-            store_id: get(row, 2, "store_id")?,
-            uid: get(row, 3, "vendor_uid")?,
-        },
+        vendor_code: parse_vendor(&get::<String>(row, 1, "vendor_code")?)?,
+        store_id: get(row, 2, "store_id")?,
+        vendor_uid_hash: get(row, 3, "vendor_uid_hash")?,
+        vendor_uid_sealed: get(row, 4, "vendor_uid_sealed")?,
         source: Source {
-            schema: get(row, 4, "source_schema")?,
-            table: get(row, 5, "source_table")?,
-            id: get(row, 6, "source_id")?,
+            schema: get(row, 5, "source_schema")?,
+            table: get(row, 6, "source_table")?,
+            id: get(row, 7, "source_id")?,
         },
-        title: get(row, 7, "title")?,
-        password_hash: get(row, 8, "password_hash")?,
-        data_sealed: get(row, 9, "data_sealed")?,
-        created_at: get(row, 10, "created_at")?,
+        title: get(row, 8, "title")?,
+        password_hash: get(row, 9, "password_hash")?,
+        data_sealed: get(row, 10, "data_sealed")?,
+        created_at: get(row, 11, "created_at")?,
     })
 }
 
@@ -40,7 +39,11 @@ impl PostgresStore {
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<Option<StoredReservation>, StoreError> {
         let client = self.client().await?;
-        let sql = format!("SELECT {RESERVATION_COLUMNS} FROM reservations WHERE {condition}");
+        // A row not sealed yet (see `unsealed_reservations`) is not read as a reservation.
+        let sql = format!(
+            "SELECT {RESERVATION_COLUMNS} FROM reservations \
+             WHERE vendor_uid_sealed IS NOT NULL AND ({condition})"
+        );
         query(&client, &sql, params)
             .await?
             .first()
@@ -58,13 +61,14 @@ impl ReservationStore for PostgresStore {
             &client,
             &format!(
                 "INSERT INTO reservations ({RESERVATION_COLUMNS}) VALUES \
-                 ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                 ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
             ),
             &[
                 &r.id,
-                &r.vendor.code.as_str(),
-                &r.vendor.store_id,
-                &r.vendor.uid,
+                &r.vendor_code.as_str(),
+                &r.store_id,
+                &r.vendor_uid_hash,
+                &r.vendor_uid_sealed,
                 &r.source.schema,
                 &r.source.table,
                 &r.source.id,
@@ -96,13 +100,53 @@ impl ReservationStore for PostgresStore {
     async fn reservation_by_vendor_uid(
         &self,
         code: VendorCode,
-        uid: &str,
+        uid_hash: &str,
     ) -> Result<Option<StoredReservation>, StoreError> {
         self.query_reservation(
-            "vendor_code = $1 AND vendor_uid = $2",
-            &[&code.as_str(), &uid],
+            "vendor_code = $1 AND vendor_uid_hash = $2",
+            &[&code.as_str(), &uid_hash],
         )
         .await
+    }
+
+    async fn unsealed_reservations(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<(Uuid, VendorCode, String)>, StoreError> {
+        let client = self.client().await?;
+        let rows = query(
+            &client,
+            "SELECT id, vendor_code, vendor_uid_hash FROM reservations \
+             WHERE vendor_uid_sealed IS NULL ORDER BY id LIMIT $1",
+            &[&i64::from(limit)],
+        )
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    get(row, 0, "id")?,
+                    parse_vendor(&get::<String>(row, 1, "vendor_code")?)?,
+                    get(row, 2, "vendor_uid_hash")?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn seal_reservation_uid(
+        &self,
+        id: Uuid,
+        uid_hash: &str,
+        uid_sealed: &str,
+    ) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let updated = execute(
+            &client,
+            "UPDATE reservations SET vendor_uid_hash = $2, vendor_uid_sealed = $3 \
+             WHERE id = $1 AND vendor_uid_sealed IS NULL",
+            &[&id, &uid_hash, &uid_sealed],
+        )
+        .await?;
+        Ok(updated == 1)
     }
 
     async fn mark_reservation_deleted(&self, id: Uuid, at: Timestamp) -> Result<bool, StoreError> {

@@ -145,7 +145,12 @@ impl HistoryStore for SqliteStore {
         let messages = messages.to_vec();
         self.write_change(!messages.is_empty(), move |connection| {
             let tx = connection.transaction().map_err(engine)?;
-            ensure_unique_record(&tx, "histories", &h.source, &h.vendor)?;
+            ensure_unique_record(
+                &tx,
+                "histories",
+                &h.source,
+                ("vendor_uid", h.vendor.code, &h.vendor.uid),
+            )?;
             tx
                 .prepare_cached(&format!(
                     "INSERT INTO histories ({HISTORY_COLUMNS}) VALUES \

@@ -1,7 +1,7 @@
 //! [`IdempotencyStore`] on SQLite: a claim, its answer, its release.
 
 use super::{SqliteStore, engine};
-use crate::store::{IdempotencyBegin, IdempotencyStore, StoreError};
+use crate::store::{IdempotencyBegin, IdempotencyStore, RequestHash, StoreError};
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
@@ -11,11 +11,12 @@ impl IdempotencyStore for SqliteStore {
         &self,
         key: &str,
         route: &str,
-        request_hash: &str,
+        request_hash: &RequestHash,
         now_ms: i64,
         stale_before_ms: i64,
+        expired_before_ms: i64,
     ) -> Result<IdempotencyBegin, StoreError> {
-        let (key, route, hash) = (key.to_owned(), route.to_owned(), request_hash.to_owned());
+        let (key, route, hash) = (key.to_owned(), route.to_owned(), request_hash.clone());
         self.write(move |connection| {
             let tx = connection.transaction().map_err(engine)?;
             let existing: Option<(String, String, Option<i64>, Option<String>, i64)> = tx
@@ -40,12 +41,23 @@ impl IdempotencyStore for SqliteStore {
                     tx.execute(
                         "INSERT INTO idempotency (key, route, request_hash, state, started_at) \
                          VALUES (?1, ?2, ?3, 'in_flight', ?4)",
-                        params![key, route, hash, now_ms],
+                        params![key, route, hash.current, now_ms],
                     )
                     .map_err(engine)?;
                     IdempotencyBegin::Proceed
                 }
-                Some((stored_hash, _, _, _, _)) if stored_hash != hash => {
+                // Expired: the key is new again, whatever it answered before.
+                Some((_, _, _, _, started_at)) if started_at < expired_before_ms => {
+                    tx.execute(
+                        "UPDATE idempotency SET request_hash = ?3, state = 'in_flight', \
+                         status = NULL, body_sealed = NULL, started_at = ?4 \
+                         WHERE key = ?1 AND route = ?2",
+                        params![key, route, hash.current, now_ms],
+                    )
+                    .map_err(engine)?;
+                    IdempotencyBegin::Proceed
+                }
+                Some((stored_hash, _, _, _, _)) if !hash.matches(&stored_hash) => {
                     IdempotencyBegin::Mismatch
                 }
                 Some((_, state, Some(status), Some(body), _)) if state == "done" => {
@@ -101,6 +113,25 @@ impl IdempotencyStore for SqliteStore {
                 )
                 .map_err(engine)?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn idempotency_sweep(
+        &self,
+        expired_before_ms: i64,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        self.write(move |connection| {
+            let deleted = connection
+                .prepare_cached(
+                    "DELETE FROM idempotency WHERE rowid IN \
+                     (SELECT rowid FROM idempotency WHERE started_at < ?1 LIMIT ?2)",
+                )
+                .map_err(engine)?
+                .execute(params![expired_before_ms, limit])
+                .map_err(engine)?;
+            Ok(deleted as u64)
         })
         .await
     }

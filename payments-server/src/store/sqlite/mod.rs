@@ -2,6 +2,7 @@
 //! one writer connection, a few reader connections so reads are not blocked by writes.
 //! Every call runs on tokio's blocking pool, never on an async worker.
 
+mod certifications;
 mod coupons;
 mod histories;
 mod idempotency;
@@ -14,7 +15,7 @@ use transactions::write_transaction_in;
 
 use super::{NewMessage, StoreConflict, StoreError, TransactionWrite};
 use payments_core::envelope::EnvelopeKind;
-use payments_core::records::{Source, Vendor, VendorCode};
+use payments_core::records::{Source, VendorCode};
 use payments_core::timestamp::{self, Timestamp};
 use rusqlite::{Connection, params};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_reservation_deletions.sql"),
     include_str!("../migrations/0007_charge_attempts.sql"),
     include_str!("../migrations/0008_outbox_leases.sql"),
+    include_str!("../migrations/0009_hardening.sql"),
     include_str!("../migrations/0011_outbox_streams.sql"),
 ];
 
@@ -219,12 +221,14 @@ fn exists(
 }
 
 /// Refuses a record whose source or PG uid is taken in `table` (`histories` or
-/// `reservations`, whose unique indexes are these two rules).
+/// `reservations`, whose unique indexes are these two rules). `uid` is the column the PG
+/// uid is kept in (`vendor_uid`, or `vendor_uid_hash` for billing keys), the PG and the
+/// value.
 fn ensure_unique_record(
     connection: &Connection,
     table: &'static str,
     source: &Source,
-    vendor: &Vendor,
+    uid: (&'static str, VendorCode, &str),
 ) -> Result<(), StoreError> {
     let by_source = format!(
         "SELECT 1 FROM {table} WHERE source_schema = ?1 AND source_table = ?2 AND source_id = ?3"
@@ -236,8 +240,9 @@ fn ensure_unique_record(
     )? {
         return Err(StoreError::Conflict(StoreConflict::Source));
     }
-    let by_uid = format!("SELECT 1 FROM {table} WHERE vendor_code = ?1 AND vendor_uid = ?2");
-    if exists(connection, &by_uid, &[&vendor.code.as_str(), &vendor.uid])? {
+    let (column, code, value) = uid;
+    let by_uid = format!("SELECT 1 FROM {table} WHERE vendor_code = ?1 AND {column} = ?2");
+    if exists(connection, &by_uid, &[&code.as_str(), &value])? {
         return Err(StoreError::Conflict(StoreConflict::VendorUid));
     }
     Ok(())

@@ -3,25 +3,32 @@
 use super::{SqliteStore, engine, ensure_unique_record, parse_ts, parse_uuid, parse_vendor, ts};
 use crate::store::{ReservationStore, StoreError, StoredReservation};
 use async_trait::async_trait;
-use payments_core::records::{Source, Vendor, VendorCode};
+use payments_core::records::{Source, VendorCode};
 use payments_core::timestamp::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
-const RESERVATION_COLUMNS: &str = "id, vendor_code, store_id, vendor_uid, source_schema, \
-     source_table, source_id, title, password_hash, data_sealed, created_at";
+const RESERVATION_COLUMNS: &str = "id, vendor_code, store_id, vendor_uid_hash, vendor_uid_sealed, \
+     source_schema, source_table, source_id, title, password_hash, data_sealed, created_at";
+
+/// How many columns [`RESERVATION_COLUMNS`] names.
+const COLUMNS: usize = 12;
 
 fn query_reservation(
     connection: &Connection,
     condition: &str,
     params: &[&dyn rusqlite::ToSql],
 ) -> Result<Option<StoredReservation>, StoreError> {
-    let sql = format!("SELECT {RESERVATION_COLUMNS} FROM reservations WHERE {condition}");
+    // A row not sealed yet (see `unsealed_reservations`) is not read as a reservation.
+    let sql = format!(
+        "SELECT {RESERVATION_COLUMNS} FROM reservations \
+         WHERE vendor_uid_sealed IS NOT NULL AND ({condition})"
+    );
     let mut statement = connection.prepare_cached(&sql).map_err(engine)?;
     let found = statement
         .query_row(params, |row| {
-            let mut text: Vec<String> = Vec::with_capacity(11);
-            for index in 0..11 {
+            let mut text: Vec<String> = Vec::with_capacity(COLUMNS);
+            for index in 0..COLUMNS {
                 text.push(row.get(index)?);
             }
             Ok(text)
@@ -33,7 +40,8 @@ fn query_reservation(
         id,
         code,
         store_id,
-        uid,
+        uid_hash,
+        uid_sealed,
         schema,
         table,
         source_id,
@@ -41,16 +49,15 @@ fn query_reservation(
         password_hash,
         data_sealed,
         created_at,
-    ]: [String; 11] = text
+    ]: [String; COLUMNS] = text
         .try_into()
         .map_err(|_| StoreError::Corrupt("reservations"))?;
     Ok(Some(StoredReservation {
         id: parse_uuid(&id, "id")?,
-        vendor: Vendor {
-            code: parse_vendor(&code)?,
-            store_id,
-            uid,
-        },
+        vendor_code: parse_vendor(&code)?,
+        store_id,
+        vendor_uid_hash: uid_hash,
+        vendor_uid_sealed: uid_sealed,
         source: Source {
             schema,
             table,
@@ -69,17 +76,23 @@ impl ReservationStore for SqliteStore {
         let r = reservation.clone();
         self.write(move |connection| {
             let tx = connection.transaction().map_err(engine)?;
-            ensure_unique_record(&tx, "reservations", &r.source, &r.vendor)?;
+            ensure_unique_record(
+                &tx,
+                "reservations",
+                &r.source,
+                ("vendor_uid_hash", r.vendor_code, &r.vendor_uid_hash),
+            )?;
             tx.prepare_cached(&format!(
                 "INSERT INTO reservations ({RESERVATION_COLUMNS}) VALUES \
-                     (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                     (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
             ))
             .map_err(engine)?
             .execute(params![
                 r.id.to_string(),
-                r.vendor.code.as_str(),
-                r.vendor.store_id,
-                r.vendor.uid,
+                r.vendor_code.as_str(),
+                r.store_id,
+                r.vendor_uid_hash,
+                r.vendor_uid_sealed,
                 r.source.schema,
                 r.source.table,
                 r.source.id,
@@ -118,15 +131,66 @@ impl ReservationStore for SqliteStore {
     async fn reservation_by_vendor_uid(
         &self,
         code: VendorCode,
-        uid: &str,
+        uid_hash: &str,
     ) -> Result<Option<StoredReservation>, StoreError> {
-        let uid = uid.to_owned();
+        let uid_hash = uid_hash.to_owned();
         self.read(move |c| {
             query_reservation(
                 c,
-                "vendor_code = ?1 AND vendor_uid = ?2",
-                &[&code.as_str(), &uid],
+                "vendor_code = ?1 AND vendor_uid_hash = ?2",
+                &[&code.as_str(), &uid_hash],
             )
+        })
+        .await
+    }
+
+    async fn unsealed_reservations(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<(Uuid, VendorCode, String)>, StoreError> {
+        self.read(move |c| {
+            let mut statement = c
+                .prepare_cached(
+                    "SELECT id, vendor_code, vendor_uid_hash FROM reservations \
+                     WHERE vendor_uid_sealed IS NULL ORDER BY id LIMIT ?1",
+                )
+                .map_err(engine)?;
+            let rows = statement
+                .query_map([limit], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                    ))
+                })
+                .map_err(engine)?;
+            let mut found = Vec::new();
+            for row in rows {
+                let (id, code, uid) = row.map_err(engine)?;
+                found.push((parse_uuid(&id, "id")?, parse_vendor(&code)?, uid));
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn seal_reservation_uid(
+        &self,
+        id: Uuid,
+        uid_hash: &str,
+        uid_sealed: &str,
+    ) -> Result<bool, StoreError> {
+        let (uid_hash, uid_sealed) = (uid_hash.to_owned(), uid_sealed.to_owned());
+        self.write(move |connection| {
+            let updated = connection
+                .prepare_cached(
+                    "UPDATE reservations SET vendor_uid_hash = ?2, vendor_uid_sealed = ?3 \
+                     WHERE id = ?1 AND vendor_uid_sealed IS NULL",
+                )
+                .map_err(engine)?
+                .execute(params![id.to_string(), uid_hash, uid_sealed])
+                .map_err(engine)?;
+            Ok(updated == 1)
         })
         .await
     }
