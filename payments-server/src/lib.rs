@@ -21,6 +21,8 @@
 //! certifications.rs
 //! coupons.rs
 //! webhooks/              intake (PG webhooks in) and outbox (deliveries out)
+//! reconcile.rs           the worker that re-asks the PG about payments not final yet
+//!                        (a webhook may never arrive), applying as intake does
 //! refunds.rs             the one way the server refunds on its own (logged, never a
 //!                        payment a history holds)
 //! passwords.rs           every record-password check: the guess limiter in front
@@ -32,7 +34,8 @@
 //! validate.rs            field checks the wire types cannot express
 //! store/                 the ports, one small trait per aggregate (histories,
 //!                        reservations, transactions, coupons, outbox, idempotency,
-//!                        passwords: the limiter's counts)
+//!                        passwords: the limiter's counts, checks: reconciliation,
+//!                        unknown: PG payments no history holds)
 //! store/sqlite/          the SQLite engine, one file per aggregate (engine-only tests
 //!                        beside the code; the port's rules in tests/store_suite.rs)
 //! store/postgres/        the PostgreSQL engine (several instances on one database),
@@ -56,6 +59,7 @@ pub mod histories;
 pub mod http;
 pub mod passwords;
 pub mod rate_limit;
+pub mod reconcile;
 pub mod refunds;
 pub mod reservations;
 pub mod server;

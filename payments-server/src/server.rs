@@ -1,6 +1,7 @@
 //! [`PaymentServer`]: builds the server from a configuration, binds before it runs, and
 //! returns a [`ServerHandle`] (`addr()`, `uri()`, `shutdown().await`). Shutdown is
-//! graceful: in-flight requests finish, the outbox worker finishes its round, and
+//! graceful: in-flight requests finish, the outbox worker finishes its round, the
+//! reconciliation worker its current check, and
 //! pending deliveries resume from the database on the next start.
 
 use crate::app::{App, Envelopes};
@@ -287,6 +288,33 @@ impl PaymentServerBuilder {
             .webhook_allow_insecure(true)
     }
 
+    /// How often the reconciliation worker runs a round (`[reconcile] interval_ms`).
+    pub fn reconcile_interval(mut self, every: Duration) -> Self {
+        self.config.reconcile.interval_ms = every.as_millis() as u64;
+        self
+    }
+
+    /// The longest wait between two checks of one payment (`[reconcile]
+    /// max_backoff_ms`).
+    pub fn reconcile_max_backoff(mut self, wait: Duration) -> Self {
+        self.config.reconcile.max_backoff_ms = wait.as_millis() as u64;
+        self
+    }
+
+    /// The PG lookups one reconciliation round makes at most (`[reconcile]
+    /// max_per_round`).
+    pub fn reconcile_max_per_round(mut self, lookups: usize) -> Self {
+        self.config.reconcile.max_per_round = lookups;
+        self
+    }
+
+    /// How long a PG webhook for an unregistered payment waits before the PG is asked
+    /// about it (`[webhooks] unknown_payment_grace_ms`).
+    pub fn unknown_payment_grace(mut self, grace: Duration) -> Self {
+        self.config.webhooks.unknown_payment_grace_ms = grace.as_millis() as u64;
+        self
+    }
+
     /// The shortest wait between two caller-asked re-deliveries of one message.
     pub fn redeliver_interval(mut self, every: Duration) -> Self {
         self.config.webhooks.redeliver_interval_ms = every.as_millis() as u64;
@@ -460,6 +488,7 @@ impl PaymentServerBuilder {
             header_read_timeout,
             server_shutdown,
         ));
+        let reconcile = tokio::spawn(crate::reconcile::run(app.clone(), watch_shutdown.clone()));
         let worker = tokio::spawn(crate::webhooks::outbox::run(app.clone(), watch_shutdown));
         tracing::info!(%addr, "payments-server listening");
         Ok(ServerHandle {
@@ -467,6 +496,7 @@ impl PaymentServerBuilder {
             app,
             shutdown,
             tasks: Some((server, worker)),
+            reconcile: Some(reconcile),
         })
     }
 }
@@ -478,6 +508,8 @@ pub struct ServerHandle {
     app: Arc<App>,
     shutdown: watch::Sender<bool>,
     tasks: Option<(JoinHandle<()>, JoinHandle<()>)>,
+    /// The reconciliation worker ([`crate::reconcile`]).
+    reconcile: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for ServerHandle {
@@ -511,6 +543,9 @@ impl ServerHandle {
         if let Some((server, worker)) = self.tasks.take() {
             let _ = server.await;
             let _ = worker.await;
+        }
+        if let Some(reconcile) = self.reconcile.take() {
+            let _ = reconcile.await;
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Storage behind small ports, one per aggregate, so another engine can follow SQLite:
 //! [`HistoryStore`], [`ReservationStore`], [`TransactionStore`], [`CouponStore`],
 //! [`OutboxStore`], [`IdempotencyStore`], [`PasswordStore`] (the guess limiter's counts and
-//! hash upgrades); [`Store`] is all of them, what the server
+//! hash upgrades), [`CheckStore`] (the reconciliation worker's checks),
+//! [`UnknownPaymentStore`] (PG payments no history holds); [`Store`] is all of them, what the server
 //! holds. [`sqlite`] is the engine the server ships with (one instance per file);
 //! [`postgres`] lets several instances share one database.
 //!
@@ -11,6 +12,7 @@
 //! it in one transaction, and a uniqueness rule a write breaks comes back as a
 //! [`StoreConflict`] naming the rule.
 
+pub mod checks;
 pub mod coupons;
 pub mod histories;
 pub mod idempotency;
@@ -20,8 +22,10 @@ pub mod postgres;
 pub mod reservations;
 pub mod sqlite;
 pub mod transactions;
+pub mod unknown;
 pub(crate) mod words;
 
+pub use checks::{CheckStore, DueCheck};
 pub use coupons::{CouponStore, StoredCoupon};
 pub use histories::{HistoryStore, StoredHistory};
 pub use idempotency::{IdempotencyBegin, IdempotencyStore};
@@ -33,6 +37,7 @@ pub use postgres::PostgresStore;
 pub use reservations::{ReservationStore, StoredReservation};
 pub use sqlite::SqliteStore;
 pub use transactions::{StoredTransaction, TransactionStore, TransactionWrite};
+pub use unknown::{UnknownPayment, UnknownPaymentStore};
 
 /// Which uniqueness rule refused a write. Callers branch on it: a charge whose history
 /// is refused because its *source* is taken may give its money back, one refused because
@@ -80,6 +85,8 @@ pub trait Store:
     + OutboxStore
     + IdempotencyStore
     + PasswordStore
+    + CheckStore
+    + UnknownPaymentStore
     + Send
     + Sync
     + 'static
@@ -94,6 +101,8 @@ impl<T> Store for T where
         + OutboxStore
         + IdempotencyStore
         + PasswordStore
+        + CheckStore
+        + UnknownPaymentStore
         + Send
         + Sync
         + 'static

@@ -25,6 +25,7 @@
 //! and, when given, the PEM file named by `sslrootcert=/path/ca.pem` (for a private CA).
 //! `pool_size=N` sets the pool's size (default [`DEFAULT_POOL_SIZE`]).
 
+mod checks;
 mod coupons;
 mod histories;
 mod idempotency;
@@ -32,6 +33,7 @@ mod outbox;
 mod passwords;
 mod reservations;
 mod transactions;
+mod unknown;
 
 use super::{NewMessage, StoreConflict, StoreError, TransactionWrite};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -78,6 +80,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "outbox_leases",
         include_str!("migrations/0008_outbox_leases.sql"),
     ),
+    (10, "reconcile", include_str!("migrations/0010_reconcile.sql")),
 ];
 
 /// The advisory lock migrations run under (any fixed number; this one spells

@@ -2,6 +2,7 @@
 //! one writer connection, a few reader connections so reads are not blocked by writes.
 //! Every call runs on tokio's blocking pool, never on an async worker.
 
+mod checks;
 mod coupons;
 mod histories;
 mod idempotency;
@@ -9,6 +10,7 @@ mod outbox;
 mod passwords;
 mod reservations;
 mod transactions;
+mod unknown;
 
 use transactions::write_transaction_in;
 
@@ -31,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_reservation_deletions.sql"),
     include_str!("../migrations/0007_charge_attempts.sql"),
     include_str!("../migrations/0008_outbox_leases.sql"),
+    include_str!("../migrations/0010_reconcile.sql"),
 ];
 
 /// How many reader connections a file database gets.
