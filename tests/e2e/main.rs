@@ -10,6 +10,7 @@ mod identity;
 mod multi_instance;
 mod portone;
 mod races;
+mod reconcile;
 mod replays;
 mod restart;
 mod toss;
