@@ -17,6 +17,8 @@
 //! histories.rs           use cases, one module per aggregate, in domain types and
 //! reservations.rs        domain errors (HistoryError, ChargeError::SourceTaken, ...):
 //! charges.rs             no HTTP status below http/
+//! pending_charges.rs     a charge whose outcome its request never learned, resolved
+//!                        by asking the PG for the order (the reconciliation worker)
 //! transactions.rs
 //! certifications.rs
 //! coupons.rs
@@ -58,6 +60,7 @@ pub mod guess_guard;
 pub mod histories;
 pub mod http;
 pub mod passwords;
+pub mod pending_charges;
 pub mod rate_limit;
 pub mod reconcile;
 pub mod refunds;

@@ -6,7 +6,9 @@
 //! says is applied exactly as a webhook's fetch is, through the same coalesced path
 //! ([`crate::webhooks::intake::refresh_coalesced`]): the history, its transaction and
 //! the outbox messages (the caller's webhook, the merchant's events) in one database
-//! transaction.
+//! transaction. A charge whose outcome its request never learned (the PG's answer
+//! lost, the caller never retrying) is resolved by asking the PG for its order
+//! ([`crate::pending_charges`]).
 //!
 //! Bounds: one round per `[reconcile] interval_ms`, at most `max_per_round` PG lookups
 //! per round, one at a time; a payment still waiting is asked again after a backoff
@@ -21,7 +23,8 @@
 //! still asking costs a second lookup, never a second webhook.
 
 use crate::app::App;
-use crate::store::DueCheck;
+use crate::pending_charges::Resolution;
+use crate::store::{DueChargeCheck, DueCheck};
 use crate::store::checks::awaits_pg;
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,20 +53,17 @@ fn lease_ms(app: &App) -> i64 {
     per_call.saturating_mul(2).saturating_add(10_000)
 }
 
-/// Claims the due checks (at most `max_per_round`) and makes them one after the other.
-/// Returns how many were made.
+/// Claims the due checks (at most `max_per_round` in all, histories first, then
+/// pending charges) and makes them one after the other. Returns how many were made.
 pub async fn round(app: &Arc<App>, shutdown: &watch::Receiver<bool>) -> usize {
+    let budget = app.config.reconcile.max_per_round;
     let now = app.now_ms();
     let claimed_until = now.saturating_add(lease_ms(app));
-    let due = match app
-        .store
-        .claim_checks(now, claimed_until, app.config.reconcile.max_per_round)
-        .await
-    {
+    let due = match app.store.claim_checks(now, claimed_until, budget).await {
         Ok(due) => due,
         Err(error) => {
             tracing::error!(%error, "reconcile: cannot claim due checks");
-            return 0;
+            Vec::new()
         }
     };
     let mut made = 0;
@@ -76,7 +76,69 @@ pub async fn round(app: &Arc<App>, shutdown: &watch::Receiver<bool>) -> usize {
         check_one(app, check, claimed_until).await;
         made += 1;
     }
+    let left = budget.saturating_sub(made);
+    if left == 0 || *shutdown.borrow() {
+        return made;
+    }
+    let now = app.now_ms();
+    let claimed_until = now.saturating_add(lease_ms(app));
+    let charges = match app.store.claim_charge_checks(now, claimed_until, left).await {
+        Ok(due) => due,
+        Err(error) => {
+            tracing::error!(%error, "reconcile: cannot claim due charge checks");
+            return made;
+        }
+    };
+    for check in charges {
+        if *shutdown.borrow() {
+            let id = check.transaction_id;
+            let back = app
+                .store
+                .finish_charge_check(id, claimed_until, Some(app.now_ms()), check.checks)
+                .await;
+            if let Err(error) = back {
+                tracing::warn!(transaction = %id, %error, "reconcile: a claim was not given back; it runs out on its own");
+            }
+            continue;
+        }
+        check_charge(app, check, claimed_until).await;
+        made += 1;
+    }
     made
+}
+
+/// Resolves one pending charge ([`crate::pending_charges`]) and sets its next check.
+async fn check_charge(app: &Arc<App>, check: DueChargeCheck, claimed_until: i64) {
+    let DueChargeCheck {
+        transaction_id,
+        context_sealed,
+        checks,
+    } = check;
+    let checks = checks.saturating_add(1);
+    let again = match crate::pending_charges::resolve(app, transaction_id, &context_sealed).await
+    {
+        Ok(Resolution::Final) => false,
+        Ok(Resolution::Again) => true,
+        Err(error) => {
+            tracing::warn!(transaction = %transaction_id, %error, checks, "reconcile: a pending charge could not be resolved; asking again later");
+            true
+        }
+    };
+    let next = again.then(|| next_after(app, checks));
+    if let Err(error) = app
+        .store
+        .finish_charge_check(transaction_id, claimed_until, next, checks)
+        .await
+    {
+        tracing::error!(transaction = %transaction_id, %error, "reconcile: cannot record a charge check; it is made again once its claim runs out");
+    }
+}
+
+/// When to check again after the `checks`-th check.
+fn next_after(app: &App, checks: u32) -> i64 {
+    let wait = app.config.reconcile.backoff(checks);
+    app.now_ms()
+        .saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 4))
 }
 
 /// Asks the PG about one history, applies what changed, and sets its next check.
@@ -94,11 +156,7 @@ async fn check_one(app: &Arc<App>, check: DueCheck, claimed_until: i64) {
             true
         }
     };
-    let next = still_waiting.then(|| {
-        let wait = app.config.reconcile.backoff(checks);
-        app.now_ms()
-            .saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 4))
-    });
+    let next = still_waiting.then(|| next_after(app, checks));
     if let Err(error) = app.store.finish_check(id, claimed_until, next, checks).await {
         tracing::error!(history = %id, %error, "reconcile: cannot record a check; it is made again once its claim runs out");
     }

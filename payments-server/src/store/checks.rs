@@ -29,7 +29,19 @@ pub struct DueCheck {
     pub checks: u32,
 }
 
-/// Where the reconciliation worker's checks live (columns of the histories).
+/// A charge left pending, claimed for a check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DueChargeCheck {
+    /// The charge's transaction.
+    pub transaction_id: Uuid,
+    /// What recording its payment needs, sealed (see `crate::pending_charges`).
+    pub context_sealed: String,
+    /// Checks made before this one.
+    pub checks: u32,
+}
+
+/// Where the reconciliation worker's checks live: columns of the histories, and one
+/// row per pending charge.
 #[async_trait]
 pub trait CheckStore: Send + Sync {
     /// Claims up to `limit` histories whose check is due at `now_ms`, the longest due
@@ -71,7 +83,44 @@ pub trait CheckStore: Send + Sync {
     /// Engine failures.
     async fn schedule_check(&self, id: Uuid, at_ms: i64) -> Result<(), StoreError>;
 
-    /// Histories with a check pending (due or not).
+    /// Asks for a check of the pending charge `transaction_id` at `at_ms`, with what
+    /// recording its payment needs (`context_sealed`); replaces an earlier one (a
+    /// resumed charge), and the backoff starts again.
+    ///
+    /// # Errors
+    /// Engine failures.
+    async fn schedule_charge_check(
+        &self,
+        transaction_id: Uuid,
+        context_sealed: &str,
+        at_ms: i64,
+    ) -> Result<(), StoreError>;
+
+    /// As [`claim_checks`](Self::claim_checks), for pending charges.
+    ///
+    /// # Errors
+    /// Engine failures.
+    async fn claim_charge_checks(
+        &self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<DueChargeCheck>, StoreError>;
+
+    /// As [`finish_check`](Self::finish_check), for pending charges; `None` removes
+    /// the row (the charge is final).
+    ///
+    /// # Errors
+    /// Engine failures.
+    async fn finish_charge_check(
+        &self,
+        transaction_id: Uuid,
+        claimed_until_ms: i64,
+        next_ms: Option<i64>,
+        checks: u32,
+    ) -> Result<bool, StoreError>;
+
+    /// Histories and charges with a check pending (due or not).
     ///
     /// # Errors
     /// Engine failures.

@@ -25,7 +25,7 @@ pub mod transactions;
 pub mod unknown;
 pub(crate) mod words;
 
-pub use checks::{CheckStore, DueCheck};
+pub use checks::{CheckStore, DueChargeCheck, DueCheck};
 pub use coupons::{CouponStore, StoredCoupon};
 pub use histories::{HistoryStore, StoredHistory};
 pub use idempotency::{IdempotencyBegin, IdempotencyStore};

@@ -27,3 +27,16 @@ CREATE TABLE unknown_payments (
     last_seen_at   TEXT NOT NULL,
     PRIMARY KEY (vendor_code, vendor_uid)
 );
+
+-- Charges whose outcome the server may not know (the PG's answer lost, the caller never
+-- retried): one row per pending charge, written before the PG is asked to charge, with
+-- what recording the payment needs (the store, the source, the webhook URL, the
+-- envelope) sealed; the reconciliation worker asks the PG by the order once the
+-- charge's own request is done, and removes the row once the charge is final.
+CREATE TABLE charge_checks (
+    transaction_id TEXT PRIMARY KEY REFERENCES transactions (id),
+    context_sealed TEXT NOT NULL,
+    next_check_at  INTEGER NOT NULL,
+    checks         INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX charge_checks_due ON charge_checks (next_check_at);

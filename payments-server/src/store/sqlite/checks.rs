@@ -2,8 +2,8 @@
 //! and its move of the rows' next check cannot be split by another claim.
 
 use super::histories::{HISTORY_COLUMNS, history_from, history_row};
-use super::{SqliteStore, engine};
-use crate::store::{CheckStore, DueCheck, StoreError};
+use super::{SqliteStore, engine, parse_uuid};
+use crate::store::{CheckStore, DueChargeCheck, DueCheck, StoreError};
 use async_trait::async_trait;
 use rusqlite::params;
 use uuid::Uuid;
@@ -92,11 +92,110 @@ impl CheckStore for SqliteStore {
         .await
     }
 
+    async fn schedule_charge_check(
+        &self,
+        transaction_id: Uuid,
+        context_sealed: &str,
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
+        let context = context_sealed.to_owned();
+        self.write(move |connection| {
+            connection
+                .execute(
+                    "INSERT INTO charge_checks (transaction_id, context_sealed, next_check_at, checks) \
+                     VALUES (?1, ?2, ?3, 0) ON CONFLICT (transaction_id) DO UPDATE SET \
+                     context_sealed = excluded.context_sealed, \
+                     next_check_at = excluded.next_check_at, checks = 0",
+                    params![transaction_id.to_string(), context, at_ms],
+                )
+                .map_err(engine)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn claim_charge_checks(
+        &self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<DueChargeCheck>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.write(move |connection| {
+            let tx = connection.transaction().map_err(engine)?;
+            let due = {
+                let mut statement = tx
+                    .prepare_cached(
+                        "SELECT transaction_id, context_sealed, checks FROM charge_checks \
+                         WHERE next_check_at <= ?1 ORDER BY next_check_at, transaction_id LIMIT ?2",
+                    )
+                    .map_err(engine)?;
+                let rows = statement
+                    .query_map(params![now_ms, limit], |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, i64>(2)?,
+                        ))
+                    })
+                    .map_err(engine)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(engine)?;
+                rows.into_iter()
+                    .map(|(id, context_sealed, checks)| {
+                        Ok(DueChargeCheck {
+                            transaction_id: parse_uuid(&id, "charge_checks.transaction_id")?,
+                            context_sealed,
+                            checks: u32::try_from(checks).unwrap_or(u32::MAX),
+                        })
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?
+            };
+            for check in &due {
+                tx.execute(
+                    "UPDATE charge_checks SET next_check_at = ?1 WHERE transaction_id = ?2",
+                    params![lease_until_ms, check.transaction_id.to_string()],
+                )
+                .map_err(engine)?;
+            }
+            tx.commit().map_err(engine)?;
+            Ok(due)
+        })
+        .await
+    }
+
+    async fn finish_charge_check(
+        &self,
+        transaction_id: Uuid,
+        claimed_until_ms: i64,
+        next_ms: Option<i64>,
+        checks: u32,
+    ) -> Result<bool, StoreError> {
+        self.write(move |connection| {
+            let id = transaction_id.to_string();
+            let changed = match next_ms {
+                Some(next) => connection.execute(
+                    "UPDATE charge_checks SET next_check_at = ?1, checks = ?2 \
+                     WHERE transaction_id = ?3 AND next_check_at = ?4",
+                    params![next, i64::from(checks), id, claimed_until_ms],
+                ),
+                None => connection.execute(
+                    "DELETE FROM charge_checks WHERE transaction_id = ?1 AND next_check_at = ?2",
+                    params![id, claimed_until_ms],
+                ),
+            }
+            .map_err(engine)?;
+            Ok(changed == 1)
+        })
+        .await
+    }
+
     async fn checks_pending(&self) -> Result<i64, StoreError> {
         self.read(|connection| {
             connection
                 .query_row(
-                    "SELECT COUNT(*) FROM histories WHERE next_check_at IS NOT NULL",
+                    "SELECT (SELECT COUNT(*) FROM histories WHERE next_check_at IS NOT NULL) \
+                     + (SELECT COUNT(*) FROM charge_checks)",
                     [],
                     |row| row.get(0),
                 )

@@ -22,3 +22,13 @@ CREATE TABLE unknown_payments (
     last_seen_at   TIMESTAMPTZ NOT NULL,
     CONSTRAINT unknown_payments_pkey PRIMARY KEY (vendor_code, vendor_uid)
 );
+
+-- Charges whose outcome the server may not know: one row per pending charge, written
+-- before the PG is asked to charge, with what recording the payment needs sealed.
+CREATE TABLE charge_checks (
+    transaction_id UUID PRIMARY KEY REFERENCES transactions (id),
+    context_sealed TEXT NOT NULL,
+    next_check_at  BIGINT NOT NULL,
+    checks         INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX charge_checks_due ON charge_checks (next_check_at);
