@@ -105,6 +105,7 @@ suite!(
     a_history_awaiting_the_pg_is_checked_until_it_is_final,
     concurrent_check_claims_never_hand_out_a_history_twice,
     an_unknown_payment_is_kept_once_and_forgotten_when_recorded,
+    a_pending_charge_is_checked_until_it_is_final,
 );
 
 // ---- fixtures: the one place the suite builds rows -------------------------------------
@@ -1185,6 +1186,42 @@ async fn concurrent_check_claims_never_hand_out_a_history_twice<S: Store + Clone
     let distinct: HashSet<_> = seen.iter().copied().collect();
     assert_eq!(seen.len(), distinct.len(), "a history was claimed twice");
     assert_eq!(distinct.len(), HISTORIES as usize, "every history was claimed");
+}
+
+async fn a_pending_charge_is_checked_until_it_is_final<S: Store + Clone>(pair: Pair<S>) {
+    let Pair { store, twin } = pair;
+    let row = charge(1, "order-1");
+    store
+        .write_transaction(&TransactionWrite::Insert(row.clone()), &[])
+        .await
+        .unwrap();
+    store.schedule_charge_check(row.id, "sealed-context", 1_000).await.unwrap();
+    assert_eq!(store.checks_pending().await.unwrap(), 1);
+    assert!(store.claim_charge_checks(999, 5_000, 10).await.unwrap().is_empty());
+    let claimed = twin.claim_charge_checks(1_000, 5_000, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(
+        (claimed[0].transaction_id, claimed[0].context_sealed.as_str(), claimed[0].checks),
+        (row.id, "sealed-context", 0)
+    );
+    assert!(
+        store.claim_charge_checks(4_999, 9_000, 10).await.unwrap().is_empty(),
+        "claimed until the lease runs out"
+    );
+    assert!(!store.finish_charge_check(row.id, 9_000, None, 1).await.unwrap());
+    assert!(twin.finish_charge_check(row.id, 5_000, Some(6_000), 1).await.unwrap());
+    let again = store.claim_charge_checks(6_000, 7_000, 10).await.unwrap();
+    assert_eq!(again[0].checks, 1, "checked again after its backoff");
+    // A resumed charge writes its context again: the backoff starts over.
+    store.schedule_charge_check(row.id, "sealed-context-2", 8_000).await.unwrap();
+    assert!(!store.finish_charge_check(row.id, 7_000, None, 2).await.unwrap());
+    let resumed = twin.claim_charge_checks(8_000, 8_500, 10).await.unwrap();
+    assert_eq!(
+        (resumed[0].context_sealed.as_str(), resumed[0].checks),
+        ("sealed-context-2", 0)
+    );
+    assert!(store.finish_charge_check(row.id, 8_500, None, 1).await.unwrap());
+    assert_eq!(store.checks_pending().await.unwrap(), 0, "final: the row is gone");
 }
 
 async fn an_unknown_payment_is_kept_once_and_forgotten_when_recorded<S: Store + Clone>(
