@@ -24,8 +24,8 @@
 
 use crate::app::App;
 use crate::pending_charges::Resolution;
-use crate::store::{DueChargeCheck, DueCheck};
 use crate::store::checks::awaits_pg;
+use crate::store::{DueChargeCheck, DueCheck};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -82,7 +82,11 @@ pub async fn round(app: &Arc<App>, shutdown: &watch::Receiver<bool>) -> usize {
     }
     let now = app.now_ms();
     let claimed_until = now.saturating_add(lease_ms(app));
-    let charges = match app.store.claim_charge_checks(now, claimed_until, left).await {
+    let charges = match app
+        .store
+        .claim_charge_checks(now, claimed_until, left)
+        .await
+    {
         Ok(due) => due,
         Err(error) => {
             tracing::error!(%error, "reconcile: cannot claim due charge checks");
@@ -115,8 +119,7 @@ async fn check_charge(app: &Arc<App>, check: DueChargeCheck, claimed_until: i64)
         checks,
     } = check;
     let checks = checks.saturating_add(1);
-    let again = match crate::pending_charges::resolve(app, transaction_id, &context_sealed).await
-    {
+    let again = match crate::pending_charges::resolve(app, transaction_id, &context_sealed).await {
         Ok(Resolution::Final) => false,
         Ok(Resolution::Again) => true,
         Err(error) => {
@@ -157,7 +160,11 @@ async fn check_one(app: &Arc<App>, check: DueCheck, claimed_until: i64) {
         }
     };
     let next = still_waiting.then(|| next_after(app, checks));
-    if let Err(error) = app.store.finish_check(id, claimed_until, next, checks).await {
+    if let Err(error) = app
+        .store
+        .finish_check(id, claimed_until, next, checks)
+        .await
+    {
         tracing::error!(history = %id, %error, "reconcile: cannot record a check; it is made again once its claim runs out");
     }
 }

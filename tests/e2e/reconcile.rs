@@ -225,9 +225,7 @@ async fn a_pg_webhook_for_a_payment_nobody_recorded_is_kept_for_an_operator() {
     app.client = client_for(&app.server, Wire::SealedV2);
     // Paid at Toss; the caller's registration never came.
     let key = app.toss_card("never-registered-1", 9_000, true).await;
-    let webhook = |payment_key: &str| {
-        json!({"eventType": "PAYMENT_STATUS_CHANGED", "data": {"paymentKey": payment_key}})
-    };
+    let webhook = |payment_key: &str| json!({"eventType": "PAYMENT_STATUS_CHANGED", "data": {"paymentKey": payment_key}});
     for body in [webhook(&key), webhook(&key), webhook("made-up-payment-key")] {
         let answer = app
             .http
@@ -255,12 +253,7 @@ async fn a_pg_webhook_for_a_payment_nobody_recorded_is_kept_for_an_operator() {
     // Registered after all: no longer unknown.
     app.client
         .histories()
-        .create(&app.history_input(
-            VendorCode::TossPayments,
-            &key,
-            "never-registered-1",
-            9_000,
-        ))
+        .create(&app.history_input(VendorCode::TossPayments, &key, "never-registered-1", 9_000))
         .await
         .unwrap();
     let performance = app.client.monitors().performance().await.unwrap();

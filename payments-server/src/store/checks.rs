@@ -16,7 +16,9 @@ use uuid::Uuid;
 pub fn awaits_pg(status: PaymentStatus) -> bool {
     matches!(
         status,
-        PaymentStatus::Ready | PaymentStatus::AwaitingConfirmation | PaymentStatus::WaitingForDeposit
+        PaymentStatus::Ready
+            | PaymentStatus::AwaitingConfirmation
+            | PaymentStatus::WaitingForDeposit
     )
 }
 

@@ -149,25 +149,24 @@ impl CheckStore for PostgresStore {
     ) -> Result<bool, StoreError> {
         let client = self.client().await?;
         let checks = i32::try_from(checks).unwrap_or(i32::MAX);
-        let changed = match next_ms {
-            Some(next) => {
-                execute(
-                    &client,
-                    "UPDATE charge_checks SET next_check_at = $1, checks = $2 \
+        let changed =
+            match next_ms {
+                Some(next) => {
+                    execute(
+                        &client,
+                        "UPDATE charge_checks SET next_check_at = $1, checks = $2 \
                      WHERE transaction_id = $3 AND next_check_at = $4",
-                    &[&next, &checks, &transaction_id, &claimed_until_ms],
-                )
-                .await?
-            }
-            None => {
-                execute(
+                        &[&next, &checks, &transaction_id, &claimed_until_ms],
+                    )
+                    .await?
+                }
+                None => execute(
                     &client,
                     "DELETE FROM charge_checks WHERE transaction_id = $1 AND next_check_at = $2",
                     &[&transaction_id, &claimed_until_ms],
                 )
-                .await?
-            }
-        };
+                .await?,
+            };
         Ok(changed == 1)
     }
 

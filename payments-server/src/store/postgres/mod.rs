@@ -80,7 +80,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "outbox_leases",
         include_str!("migrations/0008_outbox_leases.sql"),
     ),
-    (10, "reconcile", include_str!("migrations/0010_reconcile.sql")),
+    (
+        10,
+        "reconcile",
+        include_str!("migrations/0010_reconcile.sql"),
+    ),
 ];
 
 /// The advisory lock migrations run under (any fixed number; this one spells

@@ -233,7 +233,9 @@ mod tests {
         store
             .write(move |connection| {
                 connection
-                    .execute_batch(&format!("UPDATE histories SET next_check_at = NULL; {update}"))
+                    .execute_batch(&format!(
+                        "UPDATE histories SET next_check_at = NULL; {update}"
+                    ))
                     .map_err(engine)
             })
             .await

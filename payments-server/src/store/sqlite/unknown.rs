@@ -53,7 +53,9 @@ impl UnknownPaymentStore for SqliteStore {
     async fn unknown_payment_count(&self) -> Result<i64, StoreError> {
         self.read(|connection| {
             connection
-                .query_row("SELECT COUNT(*) FROM unknown_payments", [], |row| row.get(0))
+                .query_row("SELECT COUNT(*) FROM unknown_payments", [], |row| {
+                    row.get(0)
+                })
                 .map_err(engine)
         })
         .await
