@@ -30,19 +30,21 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// Runs a round every `[reconcile] interval_ms` until `shutdown` turns true; a round
-/// stops between two checks when it does, and gives its unchecked claims back.
+/// Runs a round every `[reconcile] interval_ms`, the first one interval after start
+/// (so a start, or a rolling restart of several instances, is not a burst of PG
+/// lookups on top of the start itself), until `shutdown` turns true; a round stops
+/// between two checks when it does, and gives its unchecked claims back.
 pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
     let interval = Duration::from_millis(app.config.reconcile.interval_ms.max(1));
     loop {
-        if *shutdown.borrow() {
-            return;
-        }
-        round(&app, &shutdown).await;
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
             _ = shutdown.changed() => {}
         }
+        if *shutdown.borrow() {
+            return;
+        }
+        round(&app, &shutdown).await;
     }
 }
 
