@@ -154,8 +154,14 @@ async fn check_one(app: &Arc<App>, check: DueCheck, claimed_until: i64) {
     let checks = checks.saturating_add(1);
     let still_waiting = match crate::webhooks::intake::refresh_coalesced(app, history).await {
         Ok(Some(current)) => awaits_pg(current.status),
-        // A webhook's fetch of it ran just now; its follow-up fetches once more.
-        Ok(None) => true,
+        // A fetch of it ran within the coalescing window (a webhook's, or this worker's
+        // own a moment ago), and its follow-up fetches once more: what it applied is
+        // what the store holds now.
+        Ok(None) => match app.store.history_by_id(id).await {
+            Ok(Some(current)) => awaits_pg(current.status),
+            Ok(None) => false,
+            Err(_) => true,
+        },
         Err(error) => {
             tracing::warn!(history = %id, vendor = %vendor, %error, checks, "reconcile: the PG could not be asked, or its answer not applied; asking again later");
             true
