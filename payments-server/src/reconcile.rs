@@ -4,7 +4,7 @@
 //! awaiting its deposit (checked from the moment it is recorded), and a payment a cancel
 //! was sent for (checked once its answer is overdue, in case it was lost). What the PG
 //! says is applied exactly as a webhook's fetch is, through the same coalesced path
-//! ([`crate::webhooks::intake::refresh_coalesced`]): the history, its transaction and
+//! (`webhooks::intake::refresh_coalesced`): the history, its transaction and
 //! the outbox messages (the caller's webhook, the merchant's events) in one database
 //! transaction. A charge whose outcome its request never learned (the PG's answer
 //! lost, the caller never retrying) is resolved by asking the PG for its order

@@ -9,7 +9,7 @@
 //!
 //! Toss's and PortOne V1's webhooks are unsigned, so anyone can name a made-up payment:
 //! only what the PG confirms is stored, a payment is watched once however many webhooks
-//! name it, and at most [`WATCHED`] are watched at once, so a flood costs at most that
+//! name it, and at most `WATCHED` (256) are watched at once, so a flood costs at most that
 //! many timers and PG lookups per grace window and stores nothing.
 
 use crate::app::App;
