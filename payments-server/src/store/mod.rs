@@ -2,8 +2,8 @@
 //! [`HistoryStore`], [`ReservationStore`], [`TransactionStore`], [`CouponStore`],
 //! [`OutboxStore`], [`IdempotencyStore`], [`PasswordStore`] (the guess limiter's counts and
 //! hash upgrades), [`CheckStore`] (the reconciliation worker's checks),
-//! [`UnknownPaymentStore`] (PG payments no history holds); [`Store`] is all of them, what the server
-//! holds. [`sqlite`] is the engine the server ships with (one instance per file);
+//! [`UnknownPaymentStore`] (PG payments no history holds); [`Store`] is all of them,
+//! what the server holds. [`sqlite`] is the engine the server ships with (one instance per file);
 //! [`postgres`] lets several instances share one database.
 //!
 //! The store keeps what the service hands it: PG objects, cancels and webhook bodies
