@@ -236,6 +236,13 @@ pub fn message_context(message_id: uuid::Uuid) -> String {
     format!("webhook:{message_id}:body")
 }
 
+/// The at-rest context the PG object of an unknown payment (a PG payment a webhook named
+/// that no history holds) is sealed under: bound to the PG and its uid, so a sealed value
+/// moved to another row does not open.
+pub fn unknown_payment_context(vendor: payments_core::records::VendorCode, uid: &str) -> String {
+    format!("unknown:{}:{uid}:data", vendor.as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

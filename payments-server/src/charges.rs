@@ -226,6 +226,24 @@ pub async fn create(
             (record, row)
         }
     };
+    // Written before the PG is asked: should this request never learn the outcome
+    // (and the caller never retry), the reconciliation worker asks the PG for it.
+    if let Err(error) = crate::pending_charges::schedule(
+        &app,
+        row.id,
+        crate::pending_charges::PendingCharge {
+            vendor_code: reservation.vendor_code,
+            store_id: reservation.store_id.clone(),
+            source: input.source.clone(),
+            webhook_url: input.webhook_url.clone(),
+            envelope,
+        },
+    )
+    .await
+    {
+        release(&app, row).await;
+        return Err(error.into());
+    }
     let outcome = attempt(
         &app,
         input,
@@ -251,7 +269,7 @@ pub async fn create(
 /// How long a charge's lease lasts: the PG calls one attempt makes (a lookup, the charge,
 /// a lookup after it) at their time limit each, and time to record the answer. A request
 /// that dies holding it (a crashed server) blocks the order that long, no longer.
-fn attempt_lease(app: &App) -> chrono::Duration {
+pub(crate) fn attempt_lease(app: &App) -> chrono::Duration {
     let per_call = i64::try_from(app.config.vendors.timeout_ms).unwrap_or(i64::MAX / 4);
     chrono::Duration::milliseconds(per_call.saturating_mul(3).saturating_add(10_000))
 }
@@ -259,7 +277,7 @@ fn attempt_lease(app: &App) -> chrono::Duration {
 /// Takes over a pending charge another request left, once its lease is over: the one
 /// request that moves its version holds it; every other request (and any while the lease
 /// runs, when the first request may still be waiting for the PG) is a duplicate.
-async fn claim(
+pub(crate) async fn claim(
     app: &App,
     row: StoredTransaction,
     lease: Option<Timestamp>,
@@ -292,7 +310,7 @@ async fn claim(
 /// Gives up this request's lease on a charge it left pending (the PG's answer was lost,
 /// or the PG failed), so a retry under any key may ask the PG at once. A no-op when the
 /// charge moved on (approved, failed) since it was claimed.
-async fn release(app: &App, row: StoredTransaction) {
+pub(crate) async fn release(app: &App, row: StoredTransaction) {
     let id = row.id;
     let released = StoredTransaction {
         attempt_until: None,
@@ -547,7 +565,7 @@ enum Origin {
     Found,
 }
 
-async fn fail(
+pub(crate) async fn fail(
     app: &App,
     record: TransactionRecord,
     row: StoredTransaction,

@@ -38,6 +38,11 @@
 //! allow_insecure = false                # true: plain http:// receivers too
 //! redeliver_interval_ms = 60000         # one caller-asked re-delivery per message per this
 //!
+//! [reconcile]                           # re-asks the PG about payments not final yet
+//! interval_ms = 60000                   # one round per this; a new check waits at most this
+//! max_per_round = 100                   # PG lookups per round at most (the rate bound)
+//! max_backoff_ms = 3600000              # a payment still waiting is asked at most this far apart
+//!
 //! [events]                              # transaction events (approved, failed, cancelled)
 //! url = "https://shop.example/payments/events"
 //! envelope = "sealed-v2"
@@ -118,6 +123,49 @@ pub struct ServerConfig {
     pub identity: IdentityConfig,
     /// Limits on what callers can make the server do.
     pub limits: LimitsConfig,
+    /// The reconciliation worker.
+    pub reconcile: ReconcileConfig,
+}
+
+/// The reconciliation worker ([`crate::reconcile`]): every history whose payment is not
+/// final at the PG (a virtual account awaiting its deposit, a cancel whose answer may
+/// be lost) is asked about again, so a PG webhook that never arrives leaves nothing
+/// wrong for longer than the backoff.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReconcileConfig {
+    /// One round per this many milliseconds; a payment's first check, and the first
+    /// wait of its backoff, is this long.
+    pub interval_ms: u64,
+    /// The PG lookups one round makes at most (one at a time): with `interval_ms`, the
+    /// rate the worker asks the PGs at, per instance.
+    pub max_per_round: usize,
+    /// The longest wait between two checks of one payment, in milliseconds: the wait
+    /// doubles from `interval_ms` after every check that finds the payment still
+    /// waiting, up to this.
+    pub max_backoff_ms: u64,
+}
+
+impl Default for ReconcileConfig {
+    /// A round a minute of at most 100 lookups; a payment still waiting is asked at
+    /// least hourly.
+    fn default() -> Self {
+        Self {
+            interval_ms: 60_000,
+            max_per_round: 100,
+            max_backoff_ms: 3_600_000,
+        }
+    }
+}
+
+impl ReconcileConfig {
+    /// The wait after the `checks`-th check (1-based) that found the payment still
+    /// waiting (or could not ask): `interval_ms`, doubling, at most `max_backoff_ms`.
+    pub fn backoff(&self, checks: u32) -> Duration {
+        let doublings = checks.saturating_sub(1).min(32);
+        let wait = self.interval_ms.saturating_mul(1u64 << doublings);
+        Duration::from_millis(wait.min(self.max_backoff_ms.max(self.interval_ms)))
+    }
 }
 
 /// How long idempotency keys and their stored answers are kept (`[idempotency]`).
@@ -509,6 +557,7 @@ impl Default for ServerConfig {
             events: EventConfig::default(),
             identity: IdentityConfig::default(),
             limits: LimitsConfig::default(),
+            reconcile: ReconcileConfig::default(),
         }
     }
 }
@@ -707,6 +756,11 @@ impl ServerConfig {
                 idempotency.ttl_ms, self.idempotency_in_flight_ms
             )));
         }
+        if self.reconcile.interval_ms == 0 || self.reconcile.max_per_round == 0 {
+            return Err(ConfigError::Invalid(
+                "reconcile.interval_ms and reconcile.max_per_round must be above zero".into(),
+            ));
+        }
         if self.body_limit == 0 || self.webhooks.max_attempts == 0 {
             return Err(ConfigError::Invalid(
                 "body_limit and webhooks.max_attempts must be above zero".into(),
@@ -863,6 +917,38 @@ mod tests {
         let error = config.validate().unwrap_err().to_string();
         assert!(error.contains("webhooks.lease_ms"), "{error}");
         assert_eq!(WebhookConfig::default().lease_ms, 30_000);
+    }
+
+    #[test]
+    fn reconcile_backoff_doubles_up_to_its_cap_and_zero_is_refused() {
+        let config = ReconcileConfig {
+            interval_ms: 100,
+            max_per_round: 5,
+            max_backoff_ms: 350,
+        };
+        assert_eq!(config.backoff(1), Duration::from_millis(100));
+        assert_eq!(config.backoff(2), Duration::from_millis(200));
+        assert_eq!(config.backoff(3), Duration::from_millis(350));
+        assert_eq!(config.backoff(u32::MAX), Duration::from_millis(350));
+        let parsed = ServerConfig::from_toml(
+            r#"
+            [envelopes]
+            sealed_v2_secret = "file-secret-0123456789"
+            [data_keys]
+            active = "k1"
+            keys = { k1 = "AAAA" }
+            [identity]
+            ci_hash_key = "ci-hash-key-0123456789"
+            [reconcile]
+            interval_ms = 5000
+            max_per_round = 0
+            "#,
+        )
+        .unwrap();
+        assert_eq!(parsed.reconcile.interval_ms, 5_000);
+        assert_eq!(parsed.reconcile.max_backoff_ms, 3_600_000);
+        let error = parsed.validate().unwrap_err().to_string();
+        assert!(error.contains("reconcile.max_per_round"), "{error}");
     }
 
     #[test]

@@ -167,7 +167,7 @@ fn record_of(
 /// The PG object as stored: verbatim but for a refund account the PG echoes back
 /// (`refundReceiveAccount`), whose number is masked to its last four digits, because a
 /// refund account is used for the PG call and never stored.
-fn stored_data(raw: &serde_json::Value) -> serde_json::Value {
+pub(crate) fn stored_data(raw: &serde_json::Value) -> serde_json::Value {
     let mut data = raw.clone();
     mask_refund_accounts(&mut data);
     data
@@ -531,6 +531,17 @@ pub async fn cancel(
         return Err(HistoryError::CancelExceedsBalance { price, balance });
     }
     let gateway = app.gateway(stored.vendor.code, &stored.vendor.store_id)?;
+    // Should the PG's answer be lost (a timeout, a crash), the reconciliation worker
+    // asks the PG about the payment once the answer is overdue and applies the cancel.
+    let overdue = app
+        .config
+        .vendors
+        .timeout_ms
+        .saturating_add(app.config.reconcile.interval_ms);
+    let check_at = app
+        .now_ms()
+        .saturating_add(i64::try_from(overdue).unwrap_or(i64::MAX / 4));
+    app.store.schedule_check(stored.id, check_at).await?;
     let payment = gateway
         .cancel_payment(CancelPayment {
             uid: &stored.vendor.uid,

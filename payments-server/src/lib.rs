@@ -17,10 +17,14 @@
 //! histories.rs           use cases, one module per aggregate, in domain types and
 //! reservations.rs        domain errors (HistoryError, ChargeError::SourceTaken, ...):
 //! charges.rs             no HTTP status below http/
+//! pending_charges.rs     a charge whose outcome its request never learned, resolved
+//!                        by asking the PG for the order (the reconciliation worker)
 //! transactions.rs
 //! certifications.rs
 //! coupons.rs
 //! webhooks/              intake (PG webhooks in) and outbox (deliveries out)
+//! reconcile.rs           the worker that re-asks the PG about payments not final yet
+//!                        (a webhook may never arrive), applying as intake does
 //! refunds.rs             the one way the server refunds on its own (logged, never a
 //!                        payment a history holds)
 //! passwords.rs           every record-password check: the guess limiter in front
@@ -32,7 +36,8 @@
 //! validate.rs            field checks the wire types cannot express
 //! store/                 the ports, one small trait per aggregate (histories,
 //!                        reservations, transactions, coupons, outbox, idempotency,
-//!                        passwords: the limiter's counts)
+//!                        passwords: the limiter's counts, checks: reconciliation,
+//!                        unknown: PG payments no history holds)
 //! store/sqlite/          the SQLite engine, one file per aggregate (engine-only tests
 //!                        beside the code; the port's rules in tests/store_suite.rs)
 //! store/postgres/        the PostgreSQL engine (several instances on one database),
@@ -55,7 +60,9 @@ pub mod guess_guard;
 pub mod histories;
 pub mod http;
 pub mod passwords;
+pub mod pending_charges;
 pub mod rate_limit;
+pub mod reconcile;
 pub mod refunds;
 pub mod reservations;
 pub mod server;

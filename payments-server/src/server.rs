@@ -1,8 +1,9 @@
 //! [`PaymentServer`]: builds the server from a configuration, binds before it runs, and
 //! returns a [`ServerHandle`] (`addr()`, `uri()`, `shutdown().await`). Shutdown is
 //! graceful: in-flight requests finish, the outbox worker's attempts under way finish
-//! (each within `[webhooks] timeout_ms`) and are recorded, and pending deliveries
-//! resume from the database on the next start.
+//! (each within `[webhooks] timeout_ms`) and are recorded, the reconciliation worker
+//! finishes its current check, and pending deliveries resume from the database on the
+//! next start.
 
 use crate::app::{App, Envelopes};
 use crate::at_rest::DataKeys;
@@ -294,6 +295,33 @@ impl PaymentServerBuilder {
             .webhook_allow_insecure(true)
     }
 
+    /// How often the reconciliation worker runs a round (`[reconcile] interval_ms`).
+    pub fn reconcile_interval(mut self, every: Duration) -> Self {
+        self.config.reconcile.interval_ms = every.as_millis() as u64;
+        self
+    }
+
+    /// The longest wait between two checks of one payment (`[reconcile]
+    /// max_backoff_ms`).
+    pub fn reconcile_max_backoff(mut self, wait: Duration) -> Self {
+        self.config.reconcile.max_backoff_ms = wait.as_millis() as u64;
+        self
+    }
+
+    /// The PG lookups one reconciliation round makes at most (`[reconcile]
+    /// max_per_round`).
+    pub fn reconcile_max_per_round(mut self, lookups: usize) -> Self {
+        self.config.reconcile.max_per_round = lookups;
+        self
+    }
+
+    /// How long a PG webhook for an unregistered payment waits before the PG is asked
+    /// about it (`[webhooks] unknown_payment_grace_ms`).
+    pub fn unknown_payment_grace(mut self, grace: Duration) -> Self {
+        self.config.webhooks.unknown_payment_grace_ms = grace.as_millis() as u64;
+        self
+    }
+
     /// The shortest wait between two caller-asked re-deliveries of one message.
     pub fn redeliver_interval(mut self, every: Duration) -> Self {
         self.config.webhooks.redeliver_interval_ms = every.as_millis() as u64;
@@ -486,6 +514,7 @@ impl PaymentServerBuilder {
             server_shutdown,
         ));
         let sweeper = tokio::spawn(crate::sweep::run(app.clone(), watch_shutdown.clone()));
+        let reconcile = tokio::spawn(crate::reconcile::run(app.clone(), watch_shutdown.clone()));
         let worker = tokio::spawn(crate::webhooks::outbox::run(app.clone(), watch_shutdown));
         tracing::info!(%addr, "payments-server listening");
         Ok(ServerHandle {
@@ -493,6 +522,7 @@ impl PaymentServerBuilder {
             app,
             shutdown,
             tasks: Some((server, worker, sweeper)),
+            reconcile: Some(reconcile),
         })
     }
 }
@@ -505,6 +535,8 @@ pub struct ServerHandle {
     shutdown: watch::Sender<bool>,
     /// The HTTP server, the outbox worker, the sweep.
     tasks: Option<(JoinHandle<()>, JoinHandle<()>, JoinHandle<()>)>,
+    /// The reconciliation worker ([`crate::reconcile`]).
+    reconcile: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for ServerHandle {
@@ -540,6 +572,9 @@ impl ServerHandle {
             let _ = server.await;
             let _ = worker.await;
             let _ = sweeper.await;
+        }
+        if let Some(reconcile) = self.reconcile.take() {
+            let _ = reconcile.await;
         }
     }
 }

@@ -24,7 +24,7 @@ use payments_server::store::{
     Attempt, AttemptOutcome, AttemptPolicy, CouponStore, IdempotencyBegin, MessageKind, NewMessage,
     PasswordRecord, PostgresStore, ReceiverBudget, RecordKind, RequestHash, SqliteStore, Store,
     StoreConflict, StoreError, StoredCoupon, StoredHistory, StoredReservation, StoredTransaction,
-    TransactionWrite,
+    TransactionWrite, UnknownPayment,
 };
 use std::collections::HashSet;
 use std::time::Duration;
@@ -108,6 +108,10 @@ suite!(
     concurrent_redemptions_of_one_coupon_have_one_winner,
     concurrent_wrong_passwords_are_all_counted,
     concurrent_claims_of_one_idempotency_key_let_one_proceed,
+    a_history_awaiting_the_pg_is_checked_until_it_is_final,
+    concurrent_check_claims_never_hand_out_a_history_twice,
+    an_unknown_payment_is_kept_once_and_forgotten_when_recorded,
+    a_pending_charge_is_checked_until_it_is_final,
 );
 
 // ---- fixtures: the one place the suite builds rows -------------------------------------
@@ -1463,6 +1467,272 @@ async fn concurrent_claims_never_hand_out_a_delivery_twice<S: Store + Clone>(pai
         MESSAGES as usize,
         "every delivery was claimed"
     );
+}
+
+// ---- reconciliation ---------------------------------------------------------------------
+
+/// A virtual account waiting for its deposit: recorded with its check due at once.
+fn waiting(id: u128, source_id: &str, uid: &str) -> StoredHistory {
+    StoredHistory {
+        status: PaymentStatus::WaitingForDeposit,
+        paid_at: None,
+        ..history(id, source_id, uid)
+    }
+}
+
+async fn a_history_awaiting_the_pg_is_checked_until_it_is_final<S: Store + Clone>(pair: Pair<S>) {
+    let Pair { store, twin } = pair;
+    store
+        .insert_history(&waiting(1, "order-1", "pay-1"), None, &[])
+        .await
+        .unwrap();
+    store
+        .insert_history(&history(2, "order-2", "pay-2"), None, &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.checks_pending().await.unwrap(),
+        1,
+        "a paid one awaits nothing"
+    );
+    let created = at("2026-06-01T00:00:00.000Z").timestamp_millis();
+    assert!(
+        store
+            .claim_checks(created - 1, created + 10, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not due before it was recorded"
+    );
+    let claimed = store
+        .claim_checks(created, created + 1_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].history, waiting(1, "order-1", "pay-1"));
+    assert_eq!(claimed[0].checks, 0);
+    assert!(
+        twin.claim_checks(created + 999, created + 5_000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "claimed until the lease runs out"
+    );
+    let id = Uuid::from_u128(1);
+    assert!(
+        !twin
+            .finish_check(id, created + 5_000, None, 1)
+            .await
+            .unwrap(),
+        "only the claim's holder finishes it"
+    );
+    assert!(
+        store
+            .finish_check(id, created + 1_000, Some(created + 2_000), 1)
+            .await
+            .unwrap()
+    );
+    let again = twin
+        .claim_checks(created + 2_000, created + 3_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1, "due again after its backoff");
+    assert_eq!(again[0].checks, 1);
+    // A cancel asked for meanwhile wins over the claim's finish.
+    store.schedule_check(id, created + 9_000).await.unwrap();
+    assert!(
+        !twin
+            .finish_check(id, created + 3_000, None, 2)
+            .await
+            .unwrap()
+    );
+    let scheduled = store
+        .claim_checks(created + 9_000, created + 9_500, 10)
+        .await
+        .unwrap();
+    assert_eq!(scheduled.len(), 1);
+    assert_eq!(
+        scheduled[0].checks, 0,
+        "a scheduled check starts the backoff again"
+    );
+    assert!(
+        store
+            .finish_check(id, created + 9_500, None, 1)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.checks_pending().await.unwrap(),
+        0,
+        "final: nothing awaited"
+    );
+    assert!(
+        store
+            .claim_checks(i64::MAX / 2, i64::MAX / 2, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn concurrent_check_claims_never_hand_out_a_history_twice<S: Store + Clone>(pair: Pair<S>) {
+    let Pair { store, twin } = pair;
+    const HISTORIES: u128 = 30;
+    for n in 0..HISTORIES {
+        store
+            .insert_history(
+                &waiting(n + 1, &format!("order-{n}"), &format!("pay-{n}")),
+                None,
+                &[],
+            )
+            .await
+            .unwrap();
+    }
+    let now = now();
+    let mut workers = tokio::task::JoinSet::new();
+    for worker in 0..6 {
+        let handle = if worker % 2 == 0 {
+            store.clone()
+        } else {
+            twin.clone()
+        };
+        workers.spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let claimed = handle.claim_checks(now, now + 60_000, 4).await.unwrap();
+                if claimed.is_empty() {
+                    return mine;
+                }
+                mine.extend(claimed.into_iter().map(|c| c.history.id));
+                tokio::task::yield_now().await;
+            }
+        });
+    }
+    let mut seen = Vec::new();
+    while let Some(claimed) = workers.join_next().await {
+        seen.extend(claimed.unwrap());
+    }
+    let distinct: HashSet<_> = seen.iter().copied().collect();
+    assert_eq!(seen.len(), distinct.len(), "a history was claimed twice");
+    assert_eq!(
+        distinct.len(),
+        HISTORIES as usize,
+        "every history was claimed"
+    );
+}
+
+async fn a_pending_charge_is_checked_until_it_is_final<S: Store + Clone>(pair: Pair<S>) {
+    let Pair { store, twin } = pair;
+    let row = charge(1, "order-1");
+    store
+        .write_transaction(&TransactionWrite::Insert(row.clone()), &[])
+        .await
+        .unwrap();
+    store
+        .schedule_charge_check(row.id, "sealed-context", 1_000)
+        .await
+        .unwrap();
+    assert_eq!(store.checks_pending().await.unwrap(), 1);
+    assert!(
+        store
+            .claim_charge_checks(999, 5_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let claimed = twin.claim_charge_checks(1_000, 5_000, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(
+        (
+            claimed[0].transaction_id,
+            claimed[0].context_sealed.as_str(),
+            claimed[0].checks
+        ),
+        (row.id, "sealed-context", 0)
+    );
+    assert!(
+        store
+            .claim_charge_checks(4_999, 9_000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "claimed until the lease runs out"
+    );
+    assert!(
+        !store
+            .finish_charge_check(row.id, 9_000, None, 1)
+            .await
+            .unwrap()
+    );
+    assert!(
+        twin.finish_charge_check(row.id, 5_000, Some(6_000), 1)
+            .await
+            .unwrap()
+    );
+    let again = store.claim_charge_checks(6_000, 7_000, 10).await.unwrap();
+    assert_eq!(again[0].checks, 1, "checked again after its backoff");
+    // A resumed charge writes its context again: the backoff starts over.
+    store
+        .schedule_charge_check(row.id, "sealed-context-2", 8_000)
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .finish_charge_check(row.id, 7_000, None, 2)
+            .await
+            .unwrap()
+    );
+    let resumed = twin.claim_charge_checks(8_000, 8_500, 10).await.unwrap();
+    assert_eq!(
+        (resumed[0].context_sealed.as_str(), resumed[0].checks),
+        ("sealed-context-2", 0)
+    );
+    assert!(
+        store
+            .finish_charge_check(row.id, 8_500, None, 1)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.checks_pending().await.unwrap(),
+        0,
+        "final: the row is gone"
+    );
+}
+
+async fn an_unknown_payment_is_kept_once_and_forgotten_when_recorded<S: Store + Clone>(
+    pair: Pair<S>,
+) {
+    let Pair { store, twin } = pair;
+    let unknown = UnknownPayment {
+        vendor: VendorCode::TossPayments,
+        store_id: "main".into(),
+        uid: "pay-lost".into(),
+        order_id: "order-lost".into(),
+        status: PaymentStatus::Paid,
+        data_sealed: "sealed-pg-object".into(),
+        seen_at: at("2026-06-01T00:00:00.000Z"),
+    };
+    assert!(store.keep_unknown_payment(&unknown).await.unwrap(), "new");
+    assert!(
+        !twin.keep_unknown_payment(&unknown).await.unwrap(),
+        "a second sighting is the same payment"
+    );
+    assert_eq!(store.unknown_payment_count().await.unwrap(), 1);
+    store
+        .insert_history(&history(1, "order-lost", "pay-lost"), None, &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        twin.unknown_payment_count().await.unwrap(),
+        0,
+        "recorded after all: no longer unknown"
+    );
+    assert!(
+        !store.keep_unknown_payment(&unknown).await.unwrap(),
+        "a payment a history holds is not kept"
+    );
+    assert_eq!(store.unknown_payment_count().await.unwrap(), 0);
 }
 
 // ---- several writers at once ------------------------------------------------------------

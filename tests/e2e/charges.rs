@@ -431,3 +431,64 @@ async fn a_charge_left_pending_is_resumed_by_asking_the_pg_even_under_a_new_key(
     let charges_sent = billing_charges_sent(&app);
     assert_eq!(charges_sent, 1, "the card was charged once");
 }
+
+#[tokio::test]
+async fn a_charge_whose_answer_was_lost_and_never_retried_is_recorded_by_reconciliation() {
+    let mut app = spawn_app().await;
+    let quick = server_builder(&app.toss, &app.iamport, ":memory:")
+        .vendor_timeout(Duration::from_millis(500))
+        .reconcile_interval(Duration::from_millis(200))
+        .reconcile_max_backoff(Duration::from_millis(400))
+        .event_url(app.events.url.clone())
+        .start()
+        .await
+        .unwrap();
+    app.client = client_for(&quick, Wire::SealedV2);
+    let reservation = toss_reservation(&app, "abandoned-customer").await;
+    // The charge goes through at Toss, but neither its answer nor the order lookup after
+    // it comes back, and the caller never retries.
+    app.toss.lose_response_next(2);
+    let unknown = app
+        .client
+        .charges()
+        .create(
+            &charge_input(
+                reservation,
+                basket(
+                    "abandoned-order-1",
+                    vec![(product("milk", "우유", 1_500, true), 2)],
+                ),
+                "abandoned-order-1",
+            ),
+            &IdempotencyKey::random(),
+        )
+        .await
+        .unwrap_err();
+    assert!(unknown.is_outcome_unknown(), "{unknown}");
+    // The server asks Toss about the order on its own and records what Toss made.
+    let mut recorded = None;
+    for _ in 0..300 {
+        if let Ok(history) = app
+            .client
+            .histories()
+            .get(&accessor("abandoned-order-1"))
+            .await
+        {
+            recorded = Some(history);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let history = recorded.expect("the charge Toss made is recorded");
+    assert!(history.paid_at.is_some());
+    assert_eq!(history.price, 3_000);
+    let approved = app.events.wait_for(1).await;
+    assert!(
+        matches!(approved[0].event, TransactionEvent::Approved { .. }),
+        "{:?}",
+        approved[0].event
+    );
+    assert_eq!(approved[0].transaction.kind, TransactionKind::Charge);
+    assert_eq!(approved[0].transaction.history_id, Some(history.id));
+    assert_eq!(billing_charges_sent(&app), 1, "asked, never charged again");
+}

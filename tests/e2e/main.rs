@@ -11,6 +11,7 @@ mod multi_instance;
 mod outbox;
 mod portone;
 mod races;
+mod reconcile;
 mod replays;
 mod restart;
 mod toss;

@@ -2,8 +2,9 @@
 //! balancer: the outbox is shared without a delivery sent twice, a worker killed
 //! mid-delivery leaves its claim to run out and the other instance delivers, one
 //! Idempotency-Key sent to both at once calls the PG once and gets one answer, one
-//! history per source and per PG payment under creates on both, and one winner among
-//! coupon redemptions on both.
+//! history per source and per PG payment under creates on both, one winner among
+//! coupon redemptions on both, and deposits whose webhooks never came reconciled by
+//! both, each told once.
 //!
 //! The database is a fresh one on the test binary's throwaway cluster
 //! ([`TestPostgres::shared`]); without PostgreSQL binaries these tests are skipped
@@ -452,4 +453,65 @@ async fn coupon_redemptions_on_both_instances_have_one_winner() {
             .len();
     }
     assert_eq!(stored, 1, "one transaction, the winner's");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_reconcile_deposits_whose_webhooks_never_came_and_tell_each_once() {
+    let Some(url) = database("multi_reconcile") else {
+        return;
+    };
+    let toss = FakeToss::start().await;
+    let iamport = FakeIamport::start().await;
+    let reconciling = |toss: &FakeToss, iamport: &FakeIamport| {
+        server_builder(toss, iamport, &url)
+            .reconcile_interval(Duration::from_millis(100))
+            .reconcile_max_backoff(Duration::from_millis(200))
+            .reconcile_max_per_round(4)
+    };
+    let (a, b) = tokio::join!(
+        reconciling(&toss, &iamport).start(),
+        reconciling(&toss, &iamport).start()
+    );
+    let (app, b) = TwoInstances {
+        toss,
+        iamport,
+        a: a.unwrap(),
+        b: b.unwrap(),
+    }
+    .into_app(&url)
+    .await;
+    // The PG's webhooks go nowhere: only reconciliation can tell the deposits.
+    app.iamport.clear_webhook_url();
+    const HISTORIES: i64 = 12;
+    let mut uids = Vec::new();
+    for n in 0..HISTORIES {
+        let order = format!("multi-reconcile-{n}");
+        let uid = app.iamport_vbank(&order, 10_000 + n).await;
+        let input = app.history_input(VendorCode::Iamport, &uid, &order, 10_000 + n);
+        app.client.histories().create(&input).await.unwrap();
+        uids.push(uid);
+    }
+    for uid in &uids {
+        app.iamport.deposit(uid).await.unwrap();
+    }
+    for _ in 0..600 {
+        if app.receiver.received().len() >= HISTORIES as usize {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Both instances keep reconciling meanwhile: time for a double to show.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let received = app.receiver.received();
+    let mut per_order: HashMap<String, usize> = HashMap::new();
+    for (_, webhook) in &received {
+        assert!(webhook.current.paid_at.is_some());
+        *per_order.entry(webhook.source.id.clone()).or_default() += 1;
+    }
+    assert_eq!(per_order.len(), HISTORIES as usize, "{per_order:?}");
+    assert!(
+        per_order.values().all(|n| *n == 1),
+        "a deposit was told twice: {per_order:?}"
+    );
+    assert_eq!(b.app().store.checks_pending().await.unwrap(), 0);
 }

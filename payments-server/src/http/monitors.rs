@@ -65,6 +65,12 @@ pub struct Resource {
     pub open_connections: i64,
     /// Webhook deliveries pending in the outbox.
     pub outbox_depth: i64,
+    /// PG payments a webhook named that no history holds, kept for an operator (see
+    /// `docs/operations.md`, "Unknown payments").
+    pub unknown_payments: i64,
+    /// Histories the reconciliation worker is still to ask the PG about (a payment not
+    /// final at the PG, a cancel whose answer may be lost).
+    pub reconcile_pending: i64,
     /// Seconds since start.
     pub uptime_seconds: i64,
 }
@@ -105,12 +111,16 @@ pub async fn performance(
     SealedGet(context): SealedGet,
 ) -> Result<Response, super::error::ApiError> {
     let outbox_depth = app.store.outbox_depth().await?;
+    let unknown_payments = app.store.unknown_payment_count().await?;
+    let reconcile_pending = app.store.checks_pending().await?;
     let body = Performance {
         cpu: cpu(),
         memory: memory(),
         resource: Resource {
             open_connections: app.in_flight.load(Ordering::Relaxed),
             outbox_depth,
+            unknown_payments,
+            reconcile_pending,
             uptime_seconds: (app.clock.now() - app.started_at).num_seconds(),
         },
     };

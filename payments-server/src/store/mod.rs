@@ -1,8 +1,10 @@
 //! Storage behind small ports, one per aggregate, so another engine can follow SQLite:
 //! [`HistoryStore`], [`ReservationStore`], [`TransactionStore`], [`CouponStore`],
 //! [`OutboxStore`], [`IdempotencyStore`], [`PasswordStore`] (the guess limiter's counts and
-//! hash upgrades), [`CertificationStore`] (certifications accepted); [`Store`] is all of them, what the server
-//! holds. [`sqlite`] is the engine the server ships with (one instance per file);
+//! hash upgrades), [`CertificationStore`] (certifications accepted), [`CheckStore`] (the
+//! reconciliation worker's checks), [`UnknownPaymentStore`] (PG payments no history
+//! holds); [`Store`] is all of them, what the server holds. [`sqlite`] is the engine the
+//! server ships with (one instance per file);
 //! [`postgres`] lets several instances share one database.
 //!
 //! The store keeps what the service hands it: PG objects, cancels and webhook bodies
@@ -12,6 +14,7 @@
 //! [`StoreConflict`] naming the rule.
 
 pub mod certifications;
+pub mod checks;
 pub mod coupons;
 pub mod histories;
 pub mod idempotency;
@@ -21,9 +24,11 @@ pub mod postgres;
 pub mod reservations;
 pub mod sqlite;
 pub mod transactions;
+pub mod unknown;
 pub(crate) mod words;
 
 pub use certifications::CertificationStore;
+pub use checks::{CheckStore, DueChargeCheck, DueCheck};
 pub use coupons::{CouponStore, StoredCoupon};
 pub use histories::{HistoryStore, StoredHistory};
 pub use idempotency::{IdempotencyBegin, IdempotencyStore, RequestHash};
@@ -36,6 +41,7 @@ pub use postgres::PostgresStore;
 pub use reservations::{ReservationStore, StoredReservation};
 pub use sqlite::SqliteStore;
 pub use transactions::{StoredTransaction, TransactionStore, TransactionWrite};
+pub use unknown::{UnknownPayment, UnknownPaymentStore};
 
 /// Which uniqueness rule refused a write. Callers branch on it: a charge whose history
 /// is refused because its *source* is taken may give its money back, one refused because
@@ -84,6 +90,8 @@ pub trait Store:
     + IdempotencyStore
     + PasswordStore
     + CertificationStore
+    + CheckStore
+    + UnknownPaymentStore
     + Send
     + Sync
     + 'static
@@ -99,6 +107,8 @@ impl<T> Store for T where
         + IdempotencyStore
         + PasswordStore
         + CertificationStore
+        + CheckStore
+        + UnknownPaymentStore
         + Send
         + Sync
         + 'static

@@ -204,11 +204,13 @@ pub async fn portone(
 }
 
 /// The common case of a PG webhook: it names a payment by the PG's uid. An unknown
-/// payment is acknowledged (so the PG stops retrying) and logged; a known one is fetched
+/// payment is acknowledged (so the PG stops retrying) and watched: still unknown after
+/// the grace window and confirmed by the PG, it is kept for an operator
+/// ([`super::unknown`]); a known one is fetched
 /// from the PG, coalesced with the other webhooks naming it, and applied.
 async fn refresh_named(app: &Arc<App>, code: VendorCode, uid: &str) -> Result<Ack, IntakeError> {
     let Some(stored) = app.store.history_by_vendor_uid(code, uid).await? else {
-        app.unknown_payments.seen(app.store.clone(), code, uid);
+        app.unknown_payments.seen(app, code, uid);
         return Ok(RECEIVED);
     };
     refresh(app, stored).await
@@ -218,17 +220,34 @@ async fn refresh_named(app: &Arc<App>, code: VendorCode, uid: &str) -> Result<Ac
 /// ran within the coalescing window: then the lead's follow-up fetches it once more
 /// after the window, and this webhook is answered at once.
 async fn refresh(app: &Arc<App>, stored: StoredHistory) -> Result<Ack, IntakeError> {
+    settle(refresh_coalesced(app, stored).await)
+}
+
+/// The one way a PG's view of a recorded payment is applied, for webhooks and the
+/// reconciliation worker alike ([`crate::reconcile`]): fetched from the PG, coalesced
+/// with the other fetches of the payment ([`super::coalesce`]), and applied by
+/// [`histories::apply`] (the history, its transaction and their outbox messages in one
+/// database transaction). Returns the history as stored after the fetch, or `None`
+/// when a fetch of it ran within the coalescing window (the lead's follow-up fetches it
+/// once more).
+///
+/// # Errors
+/// As [`histories::refresh`]: the PG or the store failed.
+pub(crate) async fn refresh_coalesced(
+    app: &Arc<App>,
+    stored: StoredHistory,
+) -> Result<Option<StoredHistory>, HistoryError> {
     let key = (stored.vendor.code, stored.vendor.uid.clone());
     match app.refreshes.enter(&key) {
-        Turn::Joined => return Ok(RECEIVED),
-        Turn::Uncoalesced => return settle(histories::refresh(app, stored).await),
+        Turn::Joined => return Ok(None),
+        Turn::Uncoalesced => return histories::refresh(app, stored).await.map(|(s, _)| Some(s)),
         Turn::Lead => {}
     }
     let id = stored.id;
     let fetched = histories::refresh(app, stored).await;
     let follower = app.clone();
     tokio::spawn(async move { follow_up(follower, key, id).await });
-    settle(fetched)
+    fetched.map(|(s, _)| Some(s))
 }
 
 /// The answer once a fetch is done. Only a failure a later retry by the PG may fix is

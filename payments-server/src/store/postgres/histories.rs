@@ -3,7 +3,9 @@
 //! history at once store one; the transaction and messages that go with it are written
 //! in the same SQL transaction.
 
-use super::{PostgresStore, commit_change, engine, get, parse_envelope, parse_vendor, query, ts};
+use super::{
+    PostgresStore, commit_change, engine, execute, get, parse_envelope, parse_vendor, query, ts,
+};
 use crate::store::{
     HistoryStore, NewMessage, StoreConflict, StoreError, StoredHistory, TransactionWrite, words,
 };
@@ -13,12 +15,12 @@ use payments_core::records::{Source, Vendor, VendorCode};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-const HISTORY_COLUMNS: &str = "id, vendor_code, store_id, vendor_uid, order_id, source_schema, \
+pub(super) const HISTORY_COLUMNS: &str = "id, vendor_code, store_id, vendor_uid, order_id, source_schema, \
      source_table, source_id, currency, price, refund, webhook_url, envelope, password_hash, \
      data_sealed, cancels_sealed, status, created_at, paid_at, cancelled_at, version";
 
 /// The one place a history row becomes a [`StoredHistory`].
-fn history_from(row: &Row) -> Result<StoredHistory, StoreError> {
+pub(super) fn history_from(row: &Row) -> Result<StoredHistory, StoreError> {
     let currency: Currency = get::<String>(row, 8, "histories.currency")?
         .parse()
         .map_err(|_| StoreError::Corrupt("histories.currency"))?;
@@ -74,6 +76,30 @@ impl PostgresStore {
     }
 }
 
+/// What recording a history changes beside its row, in the same SQL transaction: a
+/// payment still awaiting the PG gets a check due at once (the reconciliation worker
+/// asks the PG until it is final), and a payment kept as unknown is known now.
+async fn record_checks_in(
+    tx: &deadpool_postgres::Transaction<'_>,
+    h: &StoredHistory,
+) -> Result<(), StoreError> {
+    if crate::store::checks::awaits_pg(h.status) {
+        execute(
+            tx,
+            "UPDATE histories SET next_check_at = $1 WHERE id = $2",
+            &[&h.created_at.timestamp_millis(), &h.id],
+        )
+        .await?;
+    }
+    execute(
+        tx,
+        "DELETE FROM unknown_payments WHERE vendor_code = $1 AND vendor_uid = $2",
+        &[&h.vendor.code.as_str(), &h.vendor.uid],
+    )
+    .await?;
+    Ok(())
+}
+
 #[async_trait]
 impl HistoryStore for PostgresStore {
     async fn insert_history(
@@ -120,6 +146,7 @@ impl HistoryStore for PostgresStore {
         )
         .await
         .map_err(engine)?;
+        record_checks_in(&tx, h).await?;
         // The transaction that approves the history must still be the one read.
         if !commit_change(tx, transaction, messages).await? {
             return Err(StoreError::Conflict(StoreConflict::TransactionMoved));

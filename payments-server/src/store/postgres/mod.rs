@@ -26,6 +26,7 @@
 //! `pool_size=N` sets the pool's size (default [`DEFAULT_POOL_SIZE`]).
 
 mod certifications;
+mod checks;
 mod coupons;
 mod histories;
 mod idempotency;
@@ -33,6 +34,7 @@ mod outbox;
 mod passwords;
 mod reservations;
 mod transactions;
+mod unknown;
 
 use super::{NewMessage, StoreConflict, StoreError, TransactionWrite};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -83,6 +85,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         9,
         "hardening",
         include_str!("migrations/0009_hardening.sql"),
+    ),
+    (
+        10,
+        "reconcile",
+        include_str!("migrations/0010_reconcile.sql"),
     ),
     (
         11,

@@ -15,13 +15,13 @@ use payments_core::records::{Source, Vendor, VendorCode};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use uuid::Uuid;
 
-const HISTORY_COLUMNS: &str = "id, vendor_code, store_id, vendor_uid, order_id, source_schema, \
+pub(super) const HISTORY_COLUMNS: &str = "id, vendor_code, store_id, vendor_uid, order_id, source_schema, \
      source_table, source_id, currency, price, refund, webhook_url, envelope, password_hash, \
      data_sealed, cancels_sealed, status, created_at, paid_at, cancelled_at, version";
 
 /// The raw columns of a history row, converted outside rusqlite's row callback so a
 /// corrupt value is a typed error.
-struct HistoryRow {
+pub(super) struct HistoryRow {
     text: [String; 10],
     price: i64,
     refund: Option<i64>,
@@ -35,7 +35,7 @@ struct HistoryRow {
     version: i64,
 }
 
-fn history_row(row: &Row<'_>) -> rusqlite::Result<HistoryRow> {
+pub(super) fn history_row(row: &Row<'_>) -> rusqlite::Result<HistoryRow> {
     Ok(HistoryRow {
         text: [
             row.get(0)?,
@@ -63,7 +63,7 @@ fn history_row(row: &Row<'_>) -> rusqlite::Result<HistoryRow> {
     })
 }
 
-fn history_from(row: HistoryRow, status: String) -> Result<StoredHistory, StoreError> {
+pub(super) fn history_from(row: HistoryRow, status: String) -> Result<StoredHistory, StoreError> {
     let [
         id,
         vendor_code,
@@ -132,6 +132,25 @@ fn query_history(
         .transpose()
 }
 
+/// What recording a history changes beside its row, in the same SQL transaction: a
+/// payment still awaiting the PG gets a check due at once (the reconciliation worker
+/// asks the PG until it is final), and a payment kept as unknown is known now.
+fn record_checks_in(tx: &rusqlite::Transaction<'_>, h: &StoredHistory) -> Result<(), StoreError> {
+    if crate::store::checks::awaits_pg(h.status) {
+        tx.execute(
+            "UPDATE histories SET next_check_at = ?1 WHERE id = ?2",
+            params![h.created_at.timestamp_millis(), h.id.to_string()],
+        )
+        .map_err(engine)?;
+    }
+    tx.execute(
+        "DELETE FROM unknown_payments WHERE vendor_code = ?1 AND vendor_uid = ?2",
+        params![h.vendor.code.as_str(), h.vendor.uid],
+    )
+    .map_err(engine)?;
+    Ok(())
+}
+
 #[async_trait]
 impl HistoryStore for SqliteStore {
     async fn insert_history(
@@ -181,6 +200,7 @@ impl HistoryStore for SqliteStore {
                     h.version,
                 ])
                 .map_err(engine)?;
+            record_checks_in(&tx, &h)?;
             // The transaction that approves the history must still be the one read.
             if commit_change(tx, transaction.as_ref(), &messages)? {
                 Ok(true)

@@ -3,6 +3,7 @@
 //! Every call runs on tokio's blocking pool, never on an async worker.
 
 mod certifications;
+mod checks;
 mod coupons;
 mod histories;
 mod idempotency;
@@ -10,6 +11,7 @@ mod outbox;
 mod passwords;
 mod reservations;
 mod transactions;
+mod unknown;
 
 use transactions::write_transaction_in;
 
@@ -33,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_charge_attempts.sql"),
     include_str!("../migrations/0008_outbox_leases.sql"),
     include_str!("../migrations/0009_hardening.sql"),
+    include_str!("../migrations/0010_reconcile.sql"),
     include_str!("../migrations/0011_outbox_streams.sql"),
 ];
 
