@@ -182,9 +182,10 @@ async fn due_date_passing_expires_the_account() {
         (s, e["code"].as_str().unwrap()),
         (403, "NOT_CANCELABLE_PAYMENT")
     );
-    // The expiry was announced.
+    // The expiry was announced (the log is written as each webhook is sent: wait).
     let statuses: Vec<String> = toss
-        .webhooks()
+        .wait_for_webhooks(2, Duration::from_secs(5), |_| true)
+        .await
         .iter()
         .map(|w| w.json()["data"]["status"].as_str().unwrap_or("").to_owned())
         .collect();
