@@ -47,11 +47,10 @@ impl CheckStore for SqliteStore {
                     .collect::<Result<Vec<_>, StoreError>>()?
             };
             for check in &due {
-                tx.execute(
-                    "UPDATE histories SET next_check_at = ?1 WHERE id = ?2",
-                    params![lease_until_ms, check.history.id.to_string()],
-                )
-                .map_err(engine)?;
+                tx.prepare_cached("UPDATE histories SET next_check_at = ?1 WHERE id = ?2")
+                    .map_err(engine)?
+                    .execute(params![lease_until_ms, check.history.id.to_string()])
+                    .map_err(engine)?;
             }
             tx.commit().map_err(engine)?;
             Ok(due)
@@ -68,11 +67,17 @@ impl CheckStore for SqliteStore {
     ) -> Result<bool, StoreError> {
         self.write(move |connection| {
             let changed = connection
-                .execute(
+                .prepare_cached(
                     "UPDATE histories SET next_check_at = ?1, checks = ?2 \
                      WHERE id = ?3 AND next_check_at = ?4",
-                    params![next_ms, i64::from(checks), id.to_string(), claimed_until_ms],
                 )
+                .map_err(engine)?
+                .execute(params![
+                    next_ms,
+                    i64::from(checks),
+                    id.to_string(),
+                    claimed_until_ms
+                ])
                 .map_err(engine)?;
             Ok(changed == 1)
         })
@@ -82,10 +87,9 @@ impl CheckStore for SqliteStore {
     async fn schedule_check(&self, id: Uuid, at_ms: i64) -> Result<(), StoreError> {
         self.write(move |connection| {
             connection
-                .execute(
-                    "UPDATE histories SET checks = 0, next_check_at = ?1 WHERE id = ?2",
-                    params![at_ms, id.to_string()],
-                )
+                .prepare_cached("UPDATE histories SET checks = 0, next_check_at = ?1 WHERE id = ?2")
+                .map_err(engine)?
+                .execute(params![at_ms, id.to_string()])
                 .map_err(engine)?;
             Ok(())
         })
@@ -100,13 +104,12 @@ impl CheckStore for SqliteStore {
     ) -> Result<(), StoreError> {
         let context = context_sealed.to_owned();
         self.write(move |connection| {
-            connection
-                .execute(
-                    "INSERT INTO charge_checks (transaction_id, context_sealed, next_check_at, checks) \
+            connection.prepare_cached("INSERT INTO charge_checks (transaction_id, context_sealed, next_check_at, checks) \
                      VALUES (?1, ?2, ?3, 0) ON CONFLICT (transaction_id) DO UPDATE SET \
                      context_sealed = excluded.context_sealed, \
-                     next_check_at = excluded.next_check_at, checks = 0",
-                    params![transaction_id.to_string(), context, at_ms],
+                     next_check_at = excluded.next_check_at, checks = 0")
+    .map_err(engine)?
+    .execute(params![transaction_id.to_string(), context, at_ms],
                 )
                 .map_err(engine)?;
             Ok(())
@@ -152,10 +155,11 @@ impl CheckStore for SqliteStore {
                     .collect::<Result<Vec<_>, StoreError>>()?
             };
             for check in &due {
-                tx.execute(
+                tx.prepare_cached(
                     "UPDATE charge_checks SET next_check_at = ?1 WHERE transaction_id = ?2",
-                    params![lease_until_ms, check.transaction_id.to_string()],
                 )
+                .map_err(engine)?
+                .execute(params![lease_until_ms, check.transaction_id.to_string()])
                 .map_err(engine)?;
             }
             tx.commit().map_err(engine)?;
@@ -174,14 +178,14 @@ impl CheckStore for SqliteStore {
         self.write(move |connection| {
             let id = transaction_id.to_string();
             let changed = match next_ms {
-                Some(next) => connection.execute(
-                    "UPDATE charge_checks SET next_check_at = ?1, checks = ?2 \
-                     WHERE transaction_id = ?3 AND next_check_at = ?4",
-                    params![next, i64::from(checks), id, claimed_until_ms],
+                Some(next) => connection.prepare_cached("UPDATE charge_checks SET next_check_at = ?1, checks = ?2 \
+                     WHERE transaction_id = ?3 AND next_check_at = ?4")
+    .map_err(engine)?
+    .execute(params![next, i64::from(checks), id, claimed_until_ms],
                 ),
-                None => connection.execute(
-                    "DELETE FROM charge_checks WHERE transaction_id = ?1 AND next_check_at = ?2",
-                    params![id, claimed_until_ms],
+                None => connection.prepare_cached("DELETE FROM charge_checks WHERE transaction_id = ?1 AND next_check_at = ?2")
+    .map_err(engine)?
+    .execute(params![id, claimed_until_ms],
                 ),
             }
             .map_err(engine)?;
@@ -193,12 +197,12 @@ impl CheckStore for SqliteStore {
     async fn checks_pending(&self) -> Result<i64, StoreError> {
         self.read(|connection| {
             connection
-                .query_row(
+                .prepare_cached(
                     "SELECT (SELECT COUNT(*) FROM histories WHERE next_check_at IS NOT NULL) \
                      + (SELECT COUNT(*) FROM charge_checks)",
-                    [],
-                    |row| row.get(0),
                 )
+                .map_err(engine)?
+                .query_row([], |row| row.get(0))
                 .map_err(engine)
         })
         .await

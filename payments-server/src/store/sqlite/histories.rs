@@ -137,17 +137,15 @@ fn query_history(
 /// asks the PG until it is final), and a payment kept as unknown is known now.
 fn record_checks_in(tx: &rusqlite::Transaction<'_>, h: &StoredHistory) -> Result<(), StoreError> {
     if crate::store::checks::awaits_pg(h.status) {
-        tx.execute(
-            "UPDATE histories SET next_check_at = ?1 WHERE id = ?2",
-            params![h.created_at.timestamp_millis(), h.id.to_string()],
-        )
-        .map_err(engine)?;
+        tx.prepare_cached("UPDATE histories SET next_check_at = ?1 WHERE id = ?2")
+            .map_err(engine)?
+            .execute(params![h.created_at.timestamp_millis(), h.id.to_string()])
+            .map_err(engine)?;
     }
-    tx.execute(
-        "DELETE FROM unknown_payments WHERE vendor_code = ?1 AND vendor_uid = ?2",
-        params![h.vendor.code.as_str(), h.vendor.uid],
-    )
-    .map_err(engine)?;
+    tx.prepare_cached("DELETE FROM unknown_payments WHERE vendor_code = ?1 AND vendor_uid = ?2")
+        .map_err(engine)?
+        .execute(params![h.vendor.code.as_str(), h.vendor.uid])
+        .map_err(engine)?;
     Ok(())
 }
 

@@ -20,40 +20,42 @@ impl IdempotencyStore for SqliteStore {
         self.write(move |connection| {
             let tx = connection.transaction().map_err(engine)?;
             let existing: Option<(String, String, Option<i64>, Option<String>, i64)> = tx
-                .query_row(
+                .prepare_cached(
                     "SELECT request_hash, state, status, body_sealed, started_at FROM idempotency \
                      WHERE key = ?1 AND route = ?2",
-                    params![key, route],
-                    |row| {
-                        Ok((
-                            row.get(0)?,
-                            row.get(1)?,
-                            row.get(2)?,
-                            row.get(3)?,
-                            row.get(4)?,
-                        ))
-                    },
                 )
+                .map_err(engine)?
+                .query_row(params![key, route], |row| {
+                    Ok((
+                        row.get(0)?,
+                        row.get(1)?,
+                        row.get(2)?,
+                        row.get(3)?,
+                        row.get(4)?,
+                    ))
+                })
                 .optional()
                 .map_err(engine)?;
             let outcome = match existing {
                 None => {
-                    tx.execute(
+                    tx.prepare_cached(
                         "INSERT INTO idempotency (key, route, request_hash, state, started_at) \
                          VALUES (?1, ?2, ?3, 'in_flight', ?4)",
-                        params![key, route, hash.current, now_ms],
                     )
+                    .map_err(engine)?
+                    .execute(params![key, route, hash.current, now_ms])
                     .map_err(engine)?;
                     IdempotencyBegin::Proceed
                 }
                 // Expired: the key is new again, whatever it answered before.
                 Some((_, _, _, _, started_at)) if started_at < expired_before_ms => {
-                    tx.execute(
+                    tx.prepare_cached(
                         "UPDATE idempotency SET request_hash = ?3, state = 'in_flight', \
                          status = NULL, body_sealed = NULL, started_at = ?4 \
                          WHERE key = ?1 AND route = ?2",
-                        params![key, route, hash.current, now_ms],
                     )
+                    .map_err(engine)?
+                    .execute(params![key, route, hash.current, now_ms])
                     .map_err(engine)?;
                     IdempotencyBegin::Proceed
                 }
@@ -67,10 +69,11 @@ impl IdempotencyStore for SqliteStore {
                     }
                 }
                 Some((_, _, _, _, started_at)) if started_at < stale_before_ms => {
-                    tx.execute(
+                    tx.prepare_cached(
                         "UPDATE idempotency SET started_at = ?3 WHERE key = ?1 AND route = ?2",
-                        params![key, route, now_ms],
                     )
+                    .map_err(engine)?
+                    .execute(params![key, route, now_ms])
                     .map_err(engine)?;
                     IdempotencyBegin::Proceed
                 }
@@ -92,11 +95,12 @@ impl IdempotencyStore for SqliteStore {
         let (key, route, body) = (key.to_owned(), route.to_owned(), body_sealed.to_owned());
         self.write(move |connection| {
             connection
-                .execute(
+                .prepare_cached(
                     "UPDATE idempotency SET state = 'done', status = ?3, body_sealed = ?4 \
                      WHERE key = ?1 AND route = ?2",
-                    params![key, route, status, body],
                 )
+                .map_err(engine)?
+                .execute(params![key, route, status, body])
                 .map_err(engine)?;
             Ok(())
         })
@@ -107,10 +111,11 @@ impl IdempotencyStore for SqliteStore {
         let (key, route) = (key.to_owned(), route.to_owned());
         self.write(move |connection| {
             connection
-                .execute(
+                .prepare_cached(
                     "DELETE FROM idempotency WHERE key = ?1 AND route = ?2 AND state = 'in_flight'",
-                    params![key, route],
                 )
+                .map_err(engine)?
+                .execute(params![key, route])
                 .map_err(engine)?;
             Ok(())
         })

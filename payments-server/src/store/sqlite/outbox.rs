@@ -130,7 +130,9 @@ impl OutboxStore for SqliteStore {
 
     async fn next_due(&self) -> Result<Option<i64>, StoreError> {
         self.read(|c| {
-            c.query_row(NEXT_DUE, [], |row| row.get::<_, Option<i64>>(0))
+            c.prepare_cached(NEXT_DUE)
+                .map_err(engine)?
+                .query_row([], |row| row.get::<_, Option<i64>>(0))
                 .map_err(engine)
         })
         .await
@@ -145,10 +147,10 @@ impl OutboxStore for SqliteStore {
         let attempt = attempt.clone();
         self.write(move |connection| {
             let tx = connection.transaction().map_err(engine)?;
-            tx.execute(
-                "INSERT INTO delivery_attempts (outbox_id, attempt, at, status, body_excerpt, error) \
-                 VALUES (?1, (SELECT attempts + 1 FROM outbox WHERE id = ?1), ?2, ?3, ?4, ?5)",
-                params![
+            tx.prepare_cached("INSERT INTO delivery_attempts (outbox_id, attempt, at, status, body_excerpt, error) \
+                 VALUES (?1, (SELECT attempts + 1 FROM outbox WHERE id = ?1), ?2, ?3, ?4, ?5)")
+    .map_err(engine)?
+    .execute(params![
                     outbox_id,
                     ts(&attempt.at),
                     attempt.status,
@@ -158,20 +160,20 @@ impl OutboxStore for SqliteStore {
             )
             .map_err(engine)?;
             match outcome {
-                AttemptOutcome::Delivered => tx.execute(
-                    "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?2, \
-                     leased_until = NULL WHERE id = ?1",
-                    params![outbox_id, ts(&attempt.at)],
+                AttemptOutcome::Delivered => tx.prepare_cached("UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?2, \
+                     leased_until = NULL WHERE id = ?1")
+    .map_err(engine)?
+    .execute(params![outbox_id, ts(&attempt.at)],
                 ),
-                AttemptOutcome::RetryAt(at) => tx.execute(
-                    "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, \
-                     leased_until = NULL WHERE id = ?1",
-                    params![outbox_id, at],
+                AttemptOutcome::RetryAt(at) => tx.prepare_cached("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, \
+                     leased_until = NULL WHERE id = ?1")
+    .map_err(engine)?
+    .execute(params![outbox_id, at],
                 ),
-                AttemptOutcome::GiveUp => tx.execute(
-                    "UPDATE outbox SET state = 'failed', attempts = attempts + 1, leased_until = NULL \
-                     WHERE id = ?1",
-                    params![outbox_id],
+                AttemptOutcome::GiveUp => tx.prepare_cached("UPDATE outbox SET state = 'failed', attempts = attempts + 1, leased_until = NULL \
+                     WHERE id = ?1")
+    .map_err(engine)?
+    .execute(params![outbox_id],
                 ),
             }
             .map_err(engine)?;
@@ -184,10 +186,9 @@ impl OutboxStore for SqliteStore {
     async fn redeliver(&self, webhook_id: Uuid, now_ms: i64) -> Result<bool, StoreError> {
         // A lease in force stays: the worker holding it is still delivering.
         let found = self.write(move |connection| {
-            let changed = connection
-                .execute(
-                    "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?2 WHERE webhook_id = ?1",
-                    params![webhook_id.to_string(), now_ms],
+            let changed = connection.prepare_cached("UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?2 WHERE webhook_id = ?1")
+    .map_err(engine)?
+    .execute(params![webhook_id.to_string(), now_ms],
                 )
                 .map_err(engine)?;
             Ok(changed == 1)
@@ -205,11 +206,11 @@ impl OutboxStore for SqliteStore {
     ) -> Result<Option<(MessageKind, Option<Uuid>)>, StoreError> {
         self.read(move |c| {
             let found: Option<(String, Option<String>)> = c
-                .query_row(
-                    "SELECT kind, history_id FROM webhooks WHERE id = ?1",
-                    [webhook_id.to_string()],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
-                )
+                .prepare_cached("SELECT kind, history_id FROM webhooks WHERE id = ?1")
+                .map_err(engine)?
+                .query_row([webhook_id.to_string()], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
                 .optional()
                 .map_err(engine)?;
             let Some((kind, history)) = found else {
@@ -224,18 +225,16 @@ impl OutboxStore for SqliteStore {
 
     async fn delivery_state(&self, webhook_id: Uuid) -> Result<Option<DeliveryState>, StoreError> {
         self.read(move |c| {
-            c.query_row(
-                "SELECT state, attempts FROM outbox WHERE webhook_id = ?1",
-                [webhook_id.to_string()],
-                |row| {
+            c.prepare_cached("SELECT state, attempts FROM outbox WHERE webhook_id = ?1")
+                .map_err(engine)?
+                .query_row([webhook_id.to_string()], |row| {
                     Ok(DeliveryState {
                         state: row.get(0)?,
                         attempts: row.get::<_, i64>(1)? as u32,
                     })
-                },
-            )
-            .optional()
-            .map_err(engine)
+                })
+                .optional()
+                .map_err(engine)
         })
         .await
     }
@@ -324,12 +323,10 @@ impl OutboxStore for SqliteStore {
 
     async fn outbox_depth(&self) -> Result<i64, StoreError> {
         self.read(|c| {
-            c.query_row(
-                "SELECT COUNT(*) FROM outbox WHERE state = 'pending'",
-                [],
-                |row| row.get(0),
-            )
-            .map_err(engine)
+            c.prepare_cached("SELECT COUNT(*) FROM outbox WHERE state = 'pending'")
+                .map_err(engine)?
+                .query_row([], |row| row.get(0))
+                .map_err(engine)
         })
         .await
     }

@@ -30,10 +30,10 @@ pub(crate) fn write_transaction_in(
             {
                 return Err(StoreError::Conflict(StoreConflict::OrderHeld));
             }
-            tx.execute(
-                "INSERT INTO transactions (id, kind, order_id, status, history_id, body_sealed, password_hash, created_at, version, holds_order, attempt_until) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                params![
+            tx.prepare_cached("INSERT INTO transactions (id, kind, order_id, status, history_id, body_sealed, password_hash, created_at, version, holds_order, attempt_until) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
+    .map_err(engine)?
+    .execute(params![
                     t.id.to_string(),
                     t.kind.as_str(),
                     t.order_id,
@@ -52,20 +52,21 @@ pub(crate) fn write_transaction_in(
         }
         TransactionWrite::Update(t) => {
             let changed = tx
-                .execute(
+                .prepare_cached(
                     "UPDATE transactions SET status = ?2, history_id = ?3, body_sealed = ?4, \
                      holds_order = ?6, attempt_until = ?7, version = version + 1 \
                      WHERE id = ?1 AND version = ?5",
-                    params![
-                        t.id.to_string(),
-                        t.status.as_str(),
-                        t.history_id.map(|h| h.to_string()),
-                        t.body_sealed,
-                        t.version,
-                        t.holds_order,
-                        t.attempt_until.as_ref().map(ts),
-                    ],
                 )
+                .map_err(engine)?
+                .execute(params![
+                    t.id.to_string(),
+                    t.status.as_str(),
+                    t.history_id.map(|h| h.to_string()),
+                    t.body_sealed,
+                    t.version,
+                    t.holds_order,
+                    t.attempt_until.as_ref().map(ts),
+                ])
                 .map_err(engine)?;
             Ok(changed == 1)
         }
@@ -229,7 +230,9 @@ mod tests {
             .unwrap();
         store
             .write(|c| {
-                c.execute("UPDATE transactions SET status = 'settled'", [])
+                c.prepare_cached("UPDATE transactions SET status = 'settled'")
+                    .map_err(engine)?
+                    .execute([])
                     .map_err(engine)
             })
             .await

@@ -25,15 +25,15 @@ impl UnknownPaymentStore for SqliteStore {
                 &[&p.vendor.as_str(), &p.uid],
             )?;
             let seen = ts(&p.seen_at);
-            tx.execute(
-                "INSERT INTO unknown_payments (vendor_code, store_id, vendor_uid, order_id, status, \
+            tx.prepare_cached("INSERT INTO unknown_payments (vendor_code, store_id, vendor_uid, order_id, status, \
                  data_sealed, sightings, first_seen_at, last_seen_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7) \
                  ON CONFLICT (vendor_code, vendor_uid) DO UPDATE SET \
                  store_id = excluded.store_id, order_id = excluded.order_id, \
                  status = excluded.status, data_sealed = excluded.data_sealed, \
-                 sightings = sightings + 1, last_seen_at = excluded.last_seen_at",
-                params![
+                 sightings = sightings + 1, last_seen_at = excluded.last_seen_at")
+    .map_err(engine)?
+    .execute(params![
                     p.vendor.as_str(),
                     p.store_id,
                     p.uid,
@@ -53,9 +53,9 @@ impl UnknownPaymentStore for SqliteStore {
     async fn unknown_payment_count(&self) -> Result<i64, StoreError> {
         self.read(|connection| {
             connection
-                .query_row("SELECT COUNT(*) FROM unknown_payments", [], |row| {
-                    row.get(0)
-                })
+                .prepare_cached("SELECT COUNT(*) FROM unknown_payments")
+                .map_err(engine)?
+                .query_row([], |row| row.get(0))
                 .map_err(engine)
         })
         .await
