@@ -450,7 +450,7 @@ impl Default for WebhookConfig {
 
 impl WebhookConfig {
     /// Where deliveries may go under this configuration.
-    pub fn egress(&self) -> crate::webhooks::egress::EgressPolicy {
+    pub(crate) fn egress(&self) -> crate::webhooks::egress::EgressPolicy {
         crate::webhooks::egress::EgressPolicy::new(&self.allow_hosts, self.allow_insecure)
     }
 

@@ -12,23 +12,23 @@
 //! - [`replay`]: a sealed-v2 request is accepted once.
 //! - [`error`]: [`ApiError`] and the mapping of every use case's error to it.
 
-pub mod admission;
-pub mod caller;
-pub mod certifications;
-pub mod charges;
-pub mod coupons;
-pub mod envelope;
-pub mod error;
-pub mod histories;
-pub mod idempotency;
-pub mod monitors;
-pub mod replay;
-pub mod reservations;
+pub(crate) mod admission;
+pub(crate) mod caller;
+pub(crate) mod certifications;
+pub(crate) mod charges;
+pub(crate) mod coupons;
+pub(crate) mod envelope;
+pub(crate) mod error;
+pub(crate) mod histories;
+pub(crate) mod idempotency;
+pub(crate) mod monitors;
+pub(crate) mod replay;
+pub(crate) mod reservations;
 pub(crate) mod serve;
-pub mod transactions;
-pub mod webhooks;
+pub(crate) mod transactions;
+pub(crate) mod webhooks;
 
-pub use error::ApiError;
+pub(crate) use error::ApiError;
 
 use crate::app::App;
 use axum::Router;
@@ -88,7 +88,7 @@ async fn not_found() -> ApiError {
 /// A record id from the path (`/payments/histories/{id}`). Anything else, including
 /// a path segment that is not UTF-8 once percent-decoded, names no record: `404`, in
 /// the wire's error shape (axum's own rejection is plain text).
-pub struct RecordId(pub Uuid);
+pub(crate) struct RecordId(pub(crate) Uuid);
 
 impl<S: Send + Sync> FromRequestParts<S> for RecordId {
     type Rejection = ApiError;
