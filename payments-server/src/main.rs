@@ -63,7 +63,10 @@ fn keygen(compat: bool) {
     println!();
     println!("[data_keys]");
     println!("active = \"k1\"");
-    println!("keys = {{ k1 = \"{}\" }}", payments_server::keys::generate_data_key());
+    println!(
+        "keys = {{ k1 = \"{}\" }}",
+        payments_server::keys::generate_data_key()
+    );
     println!();
     println!("[identity]");
     println!("# keep it fixed: it keys the CI hashes shops compare");

@@ -1,16 +1,17 @@
 //! The HTTP API (`shared/spec/payments-wire.md` §3, plus the routes in `docs/`): the
 //! only layer that knows HTTP. A route extracts and opens its body, calls one use case
-//! and answers; a use case's error becomes `{status, code, message}` in [`error`].
-//! [`router`] builds the API so tests can call it without a socket.
+//! and answers; a use case's error becomes `{status, code, message}` in `error.rs`.
+//! [`router`] builds the API, the one public item here: tests call it without a socket,
+//! and an embedder mounts it in its own axum app. The modules are `pub(crate)`:
 //!
-//! - [`histories`], [`reservations`], [`charges`], [`transactions`],
-//!   [`certifications`], [`coupons`], [`webhooks`]: the route groups, one file each.
-//! - [`admission`]: body deadline, read and write slots, load shedding.
-//! - [`monitors`]: health, performance and system.
-//! - [`envelope`]: the sealed-route extractor and responder.
-//! - [`idempotency`]: `Idempotency-Key` replay on POST and PUT routes.
-//! - [`replay`]: a sealed-v2 request is accepted once.
-//! - [`error`]: [`ApiError`] and the mapping of every use case's error to it.
+//! - `histories`, `reservations`, `charges`, `transactions`, `certifications`,
+//!   `coupons`, `webhooks`: the route groups, one file each.
+//! - `admission`: body deadline, read and write slots, load shedding.
+//! - `monitors`: health, performance and system.
+//! - `envelope`: the sealed-route extractor and responder.
+//! - `idempotency`: `Idempotency-Key` replay on POST and PUT routes.
+//! - `replay`: a sealed-v2 request is accepted once.
+//! - `error`: `ApiError` and the mapping of every use case's error to it.
 
 pub(crate) mod admission;
 pub(crate) mod caller;
@@ -40,7 +41,11 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use uuid::Uuid;
 
-/// The whole API over a shared [`App`].
+/// The whole API over a shared [`App`] (built by
+/// [`PaymentServerBuilder::build`](crate::PaymentServerBuilder::build)), to serve or to
+/// mount in an embedder's own axum app. Only the routes: the background
+/// workers (outbox deliveries, sweep, reconciliation) run under
+/// [`PaymentServerBuilder::start`](crate::PaymentServerBuilder::start).
 pub fn router(app: Arc<App>) -> Router {
     let limit = app.config.body_limit;
     let admitted = Router::new()

@@ -42,7 +42,7 @@ const MIGRATIONS: &[&str] = &[
 /// How many reader connections a file database gets.
 const READERS: usize = 4;
 
-/// The SQLite [`Store`].
+/// The SQLite [`Store`](super::Store).
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,
