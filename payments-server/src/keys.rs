@@ -63,3 +63,59 @@ impl HistorySealer {
         self.keys.seal(&crate::histories::cancels_context(id), json)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use payments_core::password::PasswordCheck;
+
+    fn config() -> Vec<(String, String)> {
+        vec![
+            ("k1".to_owned(), generate_data_key()),
+            ("k2".to_owned(), generate_data_key()),
+        ]
+    }
+
+    #[test]
+    fn rows_sealed_here_open_as_the_server_reads_them() {
+        let config = config();
+        let sealer = HistorySealer::new("k2", &config).unwrap();
+        // What the server builds from the same `[data_keys]`.
+        let server = DataKeys::new("k2", &config).unwrap();
+        let id = Uuid::new_v4();
+        let data = sealer.seal_data(id, br#"{"paymentKey":"p"}"#);
+        let cancels = sealer.seal_cancels(id, b"[]");
+        let read = |context: String, sealed: &str| server.open(&context, sealed);
+        assert_eq!(
+            read(crate::histories::data_context(id), &data).unwrap(),
+            br#"{"paymentKey":"p"}"#
+        );
+        assert_eq!(
+            read(crate::histories::cancels_context(id), &cancels).unwrap(),
+            b"[]"
+        );
+        assert!(
+            read(crate::histories::data_context(Uuid::new_v4()), &data).is_err(),
+            "bound to its history"
+        );
+        let hash = sealer.password_hash("pw");
+        let passwords = server.record_password_keys().unwrap();
+        assert!(matches!(
+            passwords.verify(&hash, "pw"),
+            Ok(PasswordCheck::Right)
+        ));
+        assert!(matches!(
+            passwords.verify(&hash, "guess"),
+            Ok(PasswordCheck::Wrong)
+        ));
+    }
+
+    #[test]
+    fn a_bad_key_is_refused_and_no_key_is_printed() {
+        assert!(HistorySealer::new("k9", &config()).is_err());
+        assert!(HistorySealer::new("k1", &[("k1".into(), "short".into())]).is_err());
+        let key = generate_data_key();
+        let sealer = HistorySealer::new("k1", &[("k1".into(), key.clone())]).unwrap();
+        assert!(!format!("{sealer:?}").contains(&key));
+    }
+}

@@ -45,7 +45,9 @@ use uuid::Uuid;
 /// [`PaymentServerBuilder::build`](crate::PaymentServerBuilder::build)), to serve or to
 /// mount in an embedder's own axum app. Only the routes: the background
 /// workers (outbox deliveries, sweep, reconciliation) run under
-/// [`PaymentServerBuilder::start`](crate::PaymentServerBuilder::start).
+/// [`PaymentServerBuilder::start`](crate::PaymentServerBuilder::start). Serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()`: PG-webhook intake is limited
+/// per source address only when the peer address is known.
 pub fn router(app: Arc<App>) -> Router {
     let limit = app.config.body_limit;
     let admitted = Router::new()
