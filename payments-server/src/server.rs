@@ -383,7 +383,11 @@ impl PaymentServerBuilder {
         self
     }
 
-    /// Builds the shared state without binding (for tests that drive the router).
+    /// Builds the shared state without binding, for [`http::router`](crate::http::router):
+    /// an embedder mounting the API in its own axum app, or a test driving the router
+    /// without a socket. No background worker runs and no start-time upkeep is done
+    /// (sealing billing keys stored in the clear, `check_at_start`): [`start`](Self::start)
+    /// does both.
     ///
     /// # Errors
     /// Any unusable configuration value, named.
