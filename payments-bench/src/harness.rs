@@ -13,7 +13,7 @@ use fake_iamport::FakeIamport;
 use fake_toss::FakeToss;
 use payments_client::{Connection, PaymentsClient, RetryPolicy, open_webhook};
 use payments_core::envelope::{Envelope, SealedV2Key};
-use payments_server::at_rest::DataKeys;
+use payments_server::keys::HistorySealer;
 use payments_server::{PaymentServer, ServerHandle};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -45,8 +45,8 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 ///
 /// # Errors
 /// Never with the constant key; the type says so for the caller's `?`.
-pub fn data_keys() -> Result<DataKeys, BenchError> {
-    DataKeys::new(
+pub fn data_keys() -> Result<HistorySealer, BenchError> {
+    HistorySealer::new(
         DATA_KEY_ID,
         &[(DATA_KEY_ID.to_owned(), DATA_KEY.to_owned())],
     )

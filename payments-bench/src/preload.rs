@@ -1,5 +1,5 @@
 //! Preloading histories fast: rows are sealed exactly as the server seals them (same
-//! data key, same `history:{id}:data` / `history:{id}:cancels` contexts) on every core,
+//! data key, the server's own [`HistorySealer`]) on every core,
 //! then written straight into the server's SQLite file in one transaction, before the
 //! server opens it. A million rows take seconds instead of the hours a million PG
 //! payments plus API calls would. The history-read rows then read them through the real
@@ -15,7 +15,7 @@ use payments_core::money::{Currency, Money};
 use payments_core::records::{CancelHistory, VendorCode};
 use payments_core::records::{Source, Vendor};
 use payments_core::vendor::PaymentStatus;
-use payments_server::at_rest::DataKeys;
+use payments_server::keys::HistorySealer;
 use payments_server::store::{HistoryStore, PostgresStore, SqliteStore, StoredHistory};
 use rusqlite::params;
 use serde_json::Value;
@@ -64,11 +64,10 @@ fn engine(what: &str, error: rusqlite::Error) -> BenchError {
 /// The Toss payment `data` is stored as each history's PG object.
 ///
 /// # Errors
-/// When the database cannot be created or written, or a data key id cannot carry a
-/// password hash.
+/// When the database cannot be created or written.
 pub fn bulk_insert(
     path: &Path,
-    keys: &DataKeys,
+    keys: &HistorySealer,
     sets: &[PreloadSet],
     data: &Value,
 ) -> Result<Vec<Preloaded>, BenchError> {
@@ -94,14 +93,11 @@ pub fn bulk_insert(
         .map_err(|e| BenchError::Setup(format!("preload cancels: {e}")))?;
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut results = Vec::with_capacity(sets.len());
-    let password_keys = keys
-        .record_password_keys()
-        .map_err(|e| BenchError::Setup(format!("preload password key: {e}")))?;
     for set in sets {
         let started = Instant::now();
         // One hash per set: every record shares the password, and a read checks it
         // against its own row's copy all the same.
-        let password_hash = password_keys.hash(PASSWORD);
+        let password_hash = keys.password_hash(PASSWORD);
         // Ids in ascending order and zero-padded names, so that every index is appended
         // to rather than split at random: the same B-trees (denser pages) in a fraction
         // of the time. Reads pick records at random, so the order is invisible to them.
@@ -160,7 +156,7 @@ pub fn bulk_insert(
 /// Seals `ids.len()` rows on `threads` threads (AES-CBC + HMAC per field is most of the
 /// cost); `data` and `cancels` are the JSON plaintexts.
 fn seal_batch(
-    keys: &DataKeys,
+    keys: &HistorySealer,
     data: &[u8],
     cancels: &[u8],
     ids: &[Uuid],
@@ -176,8 +172,8 @@ fn seal_batch(
                         .iter()
                         .map(|&id| SealedRow {
                             id,
-                            data: keys.seal(&format!("history:{id}:data"), data),
-                            cancels: keys.seal(&format!("history:{id}:cancels"), cancels),
+                            data: keys.seal_data(id, data),
+                            cancels: keys.seal_cancels(id, cancels),
                         })
                         .collect::<Vec<_>>()
                 })
@@ -204,7 +200,7 @@ const PG_CONCURRENCY: usize = 16;
 /// When the database cannot be reached or a row is refused.
 pub async fn insert_postgres(
     url: &str,
-    keys: &DataKeys,
+    keys: &HistorySealer,
     sets: &[PreloadSet],
     data: &Value,
 ) -> Result<Vec<Preloaded>, BenchError> {
@@ -216,10 +212,7 @@ pub async fn insert_postgres(
         serde_json::to_vec(data).map_err(|e| BenchError::Setup(format!("preload data: {e}")))?;
     let cancels = serde_json::to_vec(&Vec::<CancelHistory>::new())
         .map_err(|e| BenchError::Setup(format!("preload cancels: {e}")))?;
-    let password_hash = keys
-        .record_password_keys()
-        .map_err(|e| BenchError::Setup(format!("preload password key: {e}")))?
-        .hash(PASSWORD);
+    let password_hash = keys.password_hash(PASSWORD);
     let price = Money::new(15_000, Currency::Krw)
         .map_err(|e| BenchError::Setup(format!("preload price: {e}")))?;
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());

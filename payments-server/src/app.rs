@@ -17,16 +17,16 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 /// The envelope keys the server accepts and answers with.
 #[derive(Clone, Debug)]
-pub struct Envelopes {
+pub(crate) struct Envelopes {
     /// sealed-v2, always on.
-    pub sealed_v2: SealedV2Key,
+    pub(crate) sealed_v2: SealedV2Key,
     /// compat, when configured.
-    pub compat: Option<CompatKey>,
+    pub(crate) compat: Option<CompatKey>,
 }
 
 impl Envelopes {
     /// The configured envelope of a kind, `None` when that kind is switched off.
-    pub fn get(&self, kind: EnvelopeKind) -> Option<Envelope> {
+    pub(crate) fn get(&self, kind: EnvelopeKind) -> Option<Envelope> {
         match kind {
             EnvelopeKind::SealedV2 => Some(Envelope::SealedV2(self.sealed_v2.clone())),
             EnvelopeKind::Compat => self.compat.clone().map(Envelope::Compat),
@@ -34,56 +34,57 @@ impl Envelopes {
     }
 }
 
-/// Shared server state.
+/// Shared server state: built only by [`PaymentServerBuilder::build`](crate::PaymentServerBuilder::build),
+/// mounted with [`http::router`](crate::http::router); opaque outside the crate.
 pub struct App {
     /// The configuration the server started with.
-    pub config: ServerConfig,
+    pub(crate) config: ServerConfig,
     /// Where records live.
-    pub store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn Store>,
     /// The PG adapters by (vendor, store id).
-    pub gateways: Gateways,
+    pub(crate) gateways: Gateways,
     /// The body envelopes.
-    pub envelopes: Envelopes,
+    pub(crate) envelopes: Envelopes,
     /// The at-rest keys.
-    pub data_keys: DataKeys,
+    pub(crate) data_keys: DataKeys,
     /// Record-password hashing: keyed hashes under keys derived from the data keys.
-    pub record_keys: RecordPasswordKeys,
+    pub(crate) record_keys: RecordPasswordKeys,
     /// Who may try a record password now (the guess limiter).
-    pub password_limiter: crate::passwords::PasswordLimiter,
+    pub(crate) password_limiter: crate::passwords::PasswordLimiter,
     /// Stored password hashes checked so far (a metric; tests count hash checks with it).
-    pub password_checks: AtomicU64,
+    pub(crate) password_checks: AtomicU64,
     /// Where "now" comes from.
-    pub clock: Arc<dyn Clock>,
+    pub(crate) clock: Arc<dyn Clock>,
     /// Where ids come from.
-    pub ids: Arc<dyn IdGen>,
+    pub(crate) ids: Arc<dyn IdGen>,
     /// The client webhooks are delivered with: no redirects, no proxy, every address it
     /// connects to checked by [`App::egress`].
-    pub webhook_http: reqwest::Client,
+    pub(crate) webhook_http: reqwest::Client,
     /// Where webhooks and events may be delivered (`[webhooks] allow_hosts`,
     /// `allow_insecure`).
-    pub egress: crate::webhooks::egress::EgressPolicy,
+    pub(crate) egress: crate::webhooks::egress::EgressPolicy,
     /// PG fetches asked for by webhooks, one per payment at a time.
-    pub refreshes: crate::webhooks::coalesce::Refreshes,
+    pub(crate) refreshes: crate::webhooks::coalesce::Refreshes,
     /// PG webhooks per source address (`[limits] intake_burst`, `intake_refill_ms`).
-    pub intake: crate::rate_limit::KeyedLimiter<std::net::IpAddr>,
+    pub(crate) intake: crate::rate_limit::KeyedLimiter<std::net::IpAddr>,
     /// Caller-asked re-deliveries, per message (`[webhooks] redeliver_interval_ms`).
-    pub redeliveries: crate::rate_limit::KeyedLimiter<uuid::Uuid>,
+    pub(crate) redeliveries: crate::rate_limit::KeyedLimiter<uuid::Uuid>,
     /// When the server started.
-    pub started_at: Timestamp,
+    pub(crate) started_at: Timestamp,
     /// Requests being served right now.
-    pub in_flight: Arc<AtomicI64>,
+    pub(crate) in_flight: Arc<AtomicI64>,
     /// Webhooks for payments not registered (yet), warned about after a grace window.
-    pub unknown_payments: crate::webhooks::unknown::UnknownPayments,
+    pub(crate) unknown_payments: crate::webhooks::unknown::UnknownPayments,
     /// Slows down owners who guess coupon codes wrong.
-    pub coupon_guard: crate::guess_guard::GuessGuard,
+    pub(crate) coupon_guard: crate::guess_guard::GuessGuard,
     /// The tags of sealed-v2 requests already accepted.
-    pub replays: crate::http::replay::ReplayGuard,
+    pub(crate) replays: crate::http::replay::ReplayGuard,
     /// The body deadline and the read and write slots every request but
     /// `/monitors/health` goes through.
-    pub admission: crate::http::admission::Admission,
+    pub(crate) admission: crate::http::admission::Admission,
     /// One permit per core: checks of old PBKDF2 hashes queue instead of all running at
     /// once and each taking N times as long.
-    pub hashing: Arc<tokio::sync::Semaphore>,
+    pub(crate) hashing: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for App {
@@ -100,7 +101,7 @@ impl App {
     ///
     /// # Errors
     /// [`UnknownStore`] naming the vendor and store.
-    pub fn gateway(
+    pub(crate) fn gateway(
         &self,
         vendor: VendorCode,
         store_id: &str,
@@ -115,7 +116,7 @@ impl App {
 
     /// Hashes a record password: the keyed hash under the active key, about 3 µs, so on
     /// the calling worker.
-    pub fn hash_password(&self, password: &str) -> String {
+    pub(crate) fn hash_password(&self, password: &str) -> String {
         self.record_keys.hash(password)
     }
 
@@ -126,7 +127,7 @@ impl App {
     ///
     /// # Errors
     /// [`Internal`] for a corrupt stored hash, or a blocking task that died.
-    pub async fn check_hash(
+    pub(crate) async fn check_hash(
         &self,
         stored: &str,
         password: &str,
@@ -149,7 +150,7 @@ impl App {
     }
 
     /// Now, in Unix milliseconds.
-    pub fn now_ms(&self) -> i64 {
+    pub(crate) fn now_ms(&self) -> i64 {
         self.clock.now().timestamp_millis()
     }
 }

@@ -149,6 +149,7 @@ impl DataKeys {
 
     /// Whether `hash` was made by [`lookup_hash`](Self::lookup_hash) under the active key
     /// (rather than a retired one).
+    #[cfg(test)]
     pub fn is_active_hash(&self, hash: &str) -> bool {
         hash.split_once('.')
             .is_some_and(|(id, _)| id == self.active)

@@ -127,7 +127,7 @@ pub struct ServerConfig {
     pub reconcile: ReconcileConfig,
 }
 
-/// The reconciliation worker ([`crate::reconcile`]): every history whose payment is not
+/// The reconciliation worker (`reconcile.rs`): every history whose payment is not
 /// final at the PG (a virtual account awaiting its deposit, a cancel whose answer may
 /// be lost) is asked about again, so a PG webhook that never arrives leaves nothing
 /// wrong for longer than the backoff.
@@ -450,7 +450,7 @@ impl Default for WebhookConfig {
 
 impl WebhookConfig {
     /// Where deliveries may go under this configuration.
-    pub fn egress(&self) -> crate::webhooks::egress::EgressPolicy {
+    pub(crate) fn egress(&self) -> crate::webhooks::egress::EgressPolicy {
         crate::webhooks::egress::EgressPolicy::new(&self.allow_hosts, self.allow_insecure)
     }
 

@@ -117,11 +117,6 @@ impl GuessGuard {
         }
     }
 
-    /// The policy in force.
-    pub fn policy(&self) -> &GuessPolicy {
-        &self.policy
-    }
-
     fn suspects(&self) -> std::sync::MutexGuard<'_, HashMap<String, Suspect>> {
         // The map holds no invariant a panic elsewhere could break half-way.
         self.suspects.lock().unwrap_or_else(|e| e.into_inner())
@@ -188,6 +183,7 @@ impl GuessGuard {
     }
 
     /// How many owners are tracked now.
+    #[cfg(test)]
     pub fn tracked(&self) -> usize {
         self.suspects().len()
     }

@@ -20,11 +20,11 @@ use payments_core::vendor::{CancelPayment, GatewayError, PaymentStatus, VendorPa
 use std::sync::Arc;
 use uuid::Uuid;
 
-fn data_context(id: Uuid) -> String {
+pub(crate) fn data_context(id: Uuid) -> String {
     format!("history:{id}:data")
 }
 
-fn cancels_context(id: Uuid) -> String {
+pub(crate) fn cancels_context(id: Uuid) -> String {
     format!("history:{id}:cancels")
 }
 

@@ -5,12 +5,32 @@
 //! Embed it with [`PaymentServer::builder`] (tests start and stop it on port 0) or run
 //! the `payments-server` binary.
 //!
+//! # Public surface
+//!
+//! What an embedder needs, and nothing else:
+//!
+//! - [`server`]: [`PaymentServer`], [`PaymentServerBuilder`], [`ServerHandle`] (its
+//!   [`store`](ServerHandle::store) and [`password_checks`](ServerHandle::password_checks)
+//!   for tests and tools), [`StartError`].
+//! - [`config`]: [`ServerConfig`] and its sections.
+//! - [`http::router`]: the API as an axum router over an [`App`], to mount in an
+//!   embedder's own app; [`App`] is opaque, built only by [`PaymentServerBuilder::build`].
+//! - [`store`]: the ports, [`SqliteStore`](store::SqliteStore),
+//!   [`PostgresStore`](store::PostgresStore) and their row types, for an embedder that
+//!   brings its own store (`tests/store_suite.rs` is the ports' contract).
+//! - [`vendors`]: the PG adapters, usable on their own.
+//! - [`keys`]: a fresh data key, and sealing history rows as the server does for a
+//!   writer that fills the database around it (the bench's preload).
+//!
+//! Everything else below is `pub(crate)`.
+//!
 //! # Where things live
 //!
 //! ```text
 //! server.rs, config.rs   the builder, the running handle, the configuration (public)
-//! http/                  the only layer that knows HTTP: one file per route group
-//!                        (histories, reservations, charges, transactions,
+//! keys.rs                data keys for tools: generate one, seal history rows (public)
+//! http/                  the only layer that knows HTTP (public: only `router`): one
+//!                        file per route group (histories, reservations, charges, transactions,
 //!                        certifications, coupons, webhooks, monitors), the envelope
 //!                        extractor, idempotency, and error.rs, which maps every use
 //!                        case's error to {status, code, message}
@@ -34,7 +54,9 @@
 //!                        source address, re-delivery per message)
 //! errors.rs              the failures every use case shares (FieldError, ...)
 //! validate.rs            field checks the wire types cannot express
-//! store/                 the ports, one small trait per aggregate (histories,
+//! sweep.rs               the worker that deletes expired idempotency keys and
+//!                        certifications, in batches
+//! store/                 (public) the ports, one small trait per aggregate (histories,
 //!                        reservations, transactions, coupons, outbox, idempotency,
 //!                        passwords: the limiter's counts, checks: reconciliation,
 //!                        unknown: PG payments no history holds)
@@ -43,35 +65,37 @@
 //! store/postgres/        the PostgreSQL engine (several instances on one database),
 //!                        one file per aggregate; tests/store_suite.rs runs the same
 //!                        assertions on both engines
-//! vendors/               the reqwest adapters of the PG port, one per PG
+//! vendors/               (public) the reqwest adapters of the PG port, one per PG
 //! at_rest.rs             sealing records at rest under rotating data keys
-//! app.rs                 the state the routes and workers share
+//! app.rs                 the state the routes and workers share (`App`: public, opaque)
 //! main.rs                the binary: wiring only (`--demo` behind the `demo` feature)
 //! ```
 
-pub mod app;
-pub mod at_rest;
-pub mod certifications;
-pub mod charges;
+pub(crate) mod app;
+pub(crate) mod at_rest;
+pub(crate) mod certifications;
+pub(crate) mod charges;
 pub mod config;
-pub mod coupons;
-pub mod errors;
-pub mod guess_guard;
-pub mod histories;
+pub(crate) mod coupons;
+pub(crate) mod errors;
+pub(crate) mod guess_guard;
+pub(crate) mod histories;
 pub mod http;
-pub mod passwords;
-pub mod pending_charges;
-pub mod rate_limit;
-pub mod reconcile;
-pub mod refunds;
-pub mod reservations;
+pub mod keys;
+pub(crate) mod passwords;
+pub(crate) mod pending_charges;
+pub(crate) mod rate_limit;
+pub(crate) mod reconcile;
+pub(crate) mod refunds;
+pub(crate) mod reservations;
 pub mod server;
 pub mod store;
-pub mod sweep;
-pub mod transactions;
-pub mod validate;
+pub(crate) mod sweep;
+pub(crate) mod transactions;
+pub(crate) mod validate;
 pub mod vendors;
-pub mod webhooks;
+pub(crate) mod webhooks;
 
+pub use app::App;
 pub use config::ServerConfig;
 pub use server::{PaymentServer, PaymentServerBuilder, ServerHandle, StartError};

@@ -8,7 +8,6 @@
 use base64::Engine;
 use clap::{Parser, Subcommand};
 use payments_server::PaymentServer;
-use payments_server::at_rest::DataKeys;
 use payments_server::config::ServerConfig;
 use rand::RngCore;
 use std::path::PathBuf;
@@ -64,7 +63,10 @@ fn keygen(compat: bool) {
     println!();
     println!("[data_keys]");
     println!("active = \"k1\"");
-    println!("keys = {{ k1 = \"{}\" }}", DataKeys::generate());
+    println!(
+        "keys = {{ k1 = \"{}\" }}",
+        payments_server::keys::generate_data_key()
+    );
     println!();
     println!("[identity]");
     println!("# keep it fixed: it keys the CI hashes shops compare");

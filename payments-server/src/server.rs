@@ -383,7 +383,11 @@ impl PaymentServerBuilder {
         self
     }
 
-    /// Builds the shared state without binding (for tests that drive the router).
+    /// Builds the shared state without binding, for [`http::router`](crate::http::router):
+    /// an embedder mounting the API in its own axum app, or a test driving the router
+    /// without a socket. No background worker runs and no start-time upkeep is done
+    /// (sealing billing keys stored in the clear, `check_at_start`): [`start`](Self::start)
+    /// does both.
     ///
     /// # Errors
     /// Any unusable configuration value, named.
@@ -558,9 +562,19 @@ impl ServerHandle {
         format!("http://{}", self.addr)
     }
 
-    /// The shared state (for tests and tools that look inside).
-    pub fn app(&self) -> &Arc<App> {
-        &self.app
+    /// The store the server reads and writes (for tests and tools that check what was
+    /// recorded, e.g. an outbox's depth or a delivery's attempts).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.app.store
+    }
+
+    /// Stored record-password hashes checked since the server started (a metric: a
+    /// guess the limiter refuses is not counted, so tests and benchmarks see from it
+    /// how much hashing a flood of wrong passwords cost).
+    pub fn password_checks(&self) -> u64 {
+        self.app
+            .password_checks
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Stops accepting connections, lets in-flight requests and the outbox's delivery

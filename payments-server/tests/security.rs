@@ -191,7 +191,7 @@ async fn a_host_name_resolving_to_loopback_is_refused_when_connecting() {
     let (addr, seen) = receiver().await;
     let url = format!("http://localhost:{}/hook", addr.port());
     deposited(&toss, &server, "ssrf-dns-1", &url).await;
-    let store = server.app().store.clone();
+    let store = server.store().clone();
     eventually("the delivery to give up", async || {
         !store.given_up(None, 10).await.unwrap().is_empty()
     })
@@ -230,7 +230,7 @@ async fn redirects_are_not_followed_and_count_as_a_failed_attempt() {
     .await;
     let url = format!("http://127.0.0.1:{}/hook", redirecting.port());
     deposited(&toss, &server, "ssrf-redirect-1", &url).await;
-    let store = server.app().store.clone();
+    let store = server.store().clone();
     eventually("the delivery to give up", async || {
         !store.given_up(None, 10).await.unwrap().is_empty()
     })
@@ -279,7 +279,7 @@ async fn a_receiver_answering_megabytes_is_read_a_few_kib_deep() {
     deposited(&toss, &server, "ssrf-big-1", &url).await;
     eventually("the delivery", async || !seen.ids().is_empty()).await;
     let id: uuid::Uuid = seen.ids()[0].parse().unwrap();
-    let store = server.app().store.clone();
+    let store = server.store().clone();
     eventually("the attempt to be recorded", async || {
         !store.delivery_attempts(id).await.unwrap().is_empty()
     })

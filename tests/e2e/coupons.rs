@@ -623,7 +623,7 @@ async fn concurrent_redemptions_of_one_coupon_have_exactly_one_winner_and_one_ev
     assert_eq!(transaction.total().amount(), 1_000);
 
     // Exactly one transaction was stored, for the winner's order only.
-    let store = &server.app().store;
+    let store = server.store();
     let mut stored = 0;
     for n in 0..20 {
         stored += store

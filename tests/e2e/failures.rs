@@ -288,8 +288,7 @@ async fn webhook_receiver_down_then_up_gets_it_later_once() {
     assert_eq!(received[0].1.id, webhook_id);
     let attempts = app
         .server
-        .app()
-        .store
+        .store()
         .delivery_attempts(webhook_id)
         .await
         .unwrap();

@@ -172,7 +172,7 @@ async fn two_instances_share_the_outbox_and_deliver_each_webhook_once() {
         counts.values().all(|n| *n == 1),
         "a webhook was delivered twice: {counts:?}"
     );
-    let store = &b.app().store;
+    let store = b.store();
     assert_eq!(store.outbox_depth().await.unwrap(), 0);
     for id in counts.keys() {
         let state = store
@@ -264,8 +264,7 @@ async fn a_worker_killed_mid_delivery_leaves_its_claim_to_run_out_and_the_other_
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(watch.seen().len(), 2, "delivered once more, not again");
     let state = b
-        .app()
-        .store
+        .store()
         .delivery_state(webhook_id.parse().unwrap())
         .await
         .unwrap()
@@ -375,7 +374,7 @@ async fn creates_on_both_instances_store_one_history_per_source_and_per_payment(
         }
     }
     assert_eq!(created.len(), 1, "one history for the one payment");
-    let store = &b.app().store;
+    let store = b.store();
     let by_uid = store
         .history_by_vendor_uid(VendorCode::TossPayments, &uid)
         .await
@@ -443,7 +442,7 @@ async fn coupon_redemptions_on_both_instances_have_one_winner() {
         }
     }
     assert_eq!(winners.len(), 1, "exactly one redemption wins");
-    let store = &b.app().store;
+    let store = b.store();
     let mut stored = 0;
     for n in 0..12 {
         stored += store
@@ -513,5 +512,5 @@ async fn two_instances_reconcile_deposits_whose_webhooks_never_came_and_tell_eac
         per_order.values().all(|n| *n == 1),
         "a deposit was told twice: {per_order:?}"
     );
-    assert_eq!(b.app().store.checks_pending().await.unwrap(), 0);
+    assert_eq!(b.store().checks_pending().await.unwrap(), 0);
 }

@@ -101,7 +101,7 @@ async fn a_hanging_receiver_does_not_hold_up_the_other_deliveries() {
     // one is still under way.
     let start = Instant::now();
     loop {
-        let depth = app.server.app().store.outbox_depth().await.unwrap();
+        let depth = app.server.store().outbox_depth().await.unwrap();
         if depth == 1 {
             break;
         }

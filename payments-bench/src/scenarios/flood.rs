@@ -130,7 +130,7 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, BenchError> {
         }
     }
     guesses.elapsed = started.elapsed();
-    let checks = stack.server.app().password_checks.load(Ordering::Relaxed);
+    let checks = stack.server.password_checks();
     rows.insert(
         0,
         Row::measured(Scenario::Flood, "flood guesses", &guesses).with_note(format!(

@@ -1,34 +1,35 @@
 //! The HTTP API (`shared/spec/payments-wire.md` §3, plus the routes in `docs/`): the
 //! only layer that knows HTTP. A route extracts and opens its body, calls one use case
-//! and answers; a use case's error becomes `{status, code, message}` in [`error`].
-//! [`router`] builds the API so tests can call it without a socket.
+//! and answers; a use case's error becomes `{status, code, message}` in `error.rs`.
+//! [`router`] builds the API, the one public item here: tests call it without a socket,
+//! and an embedder mounts it in its own axum app. The modules are `pub(crate)`:
 //!
-//! - [`histories`], [`reservations`], [`charges`], [`transactions`],
-//!   [`certifications`], [`coupons`], [`webhooks`]: the route groups, one file each.
-//! - [`admission`]: body deadline, read and write slots, load shedding.
-//! - [`monitors`]: health, performance and system.
-//! - [`envelope`]: the sealed-route extractor and responder.
-//! - [`idempotency`]: `Idempotency-Key` replay on POST and PUT routes.
-//! - [`replay`]: a sealed-v2 request is accepted once.
-//! - [`error`]: [`ApiError`] and the mapping of every use case's error to it.
+//! - `histories`, `reservations`, `charges`, `transactions`, `certifications`,
+//!   `coupons`, `webhooks`: the route groups, one file each.
+//! - `admission`: body deadline, read and write slots, load shedding.
+//! - `monitors`: health, performance and system.
+//! - `envelope`: the sealed-route extractor and responder.
+//! - `idempotency`: `Idempotency-Key` replay on POST and PUT routes.
+//! - `replay`: a sealed-v2 request is accepted once.
+//! - `error`: `ApiError` and the mapping of every use case's error to it.
 
-pub mod admission;
-pub mod caller;
-pub mod certifications;
-pub mod charges;
-pub mod coupons;
-pub mod envelope;
-pub mod error;
-pub mod histories;
-pub mod idempotency;
-pub mod monitors;
-pub mod replay;
-pub mod reservations;
+pub(crate) mod admission;
+pub(crate) mod caller;
+pub(crate) mod certifications;
+pub(crate) mod charges;
+pub(crate) mod coupons;
+pub(crate) mod envelope;
+pub(crate) mod error;
+pub(crate) mod histories;
+pub(crate) mod idempotency;
+pub(crate) mod monitors;
+pub(crate) mod replay;
+pub(crate) mod reservations;
 pub(crate) mod serve;
-pub mod transactions;
-pub mod webhooks;
+pub(crate) mod transactions;
+pub(crate) mod webhooks;
 
-pub use error::ApiError;
+pub(crate) use error::ApiError;
 
 use crate::app::App;
 use axum::Router;
@@ -40,7 +41,13 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use uuid::Uuid;
 
-/// The whole API over a shared [`App`].
+/// The whole API over a shared [`App`] (built by
+/// [`PaymentServerBuilder::build`](crate::PaymentServerBuilder::build)), to serve or to
+/// mount in an embedder's own axum app. Only the routes: the background
+/// workers (outbox deliveries, sweep, reconciliation) run under
+/// [`PaymentServerBuilder::start`](crate::PaymentServerBuilder::start). Serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()`: PG-webhook intake is limited
+/// per source address only when the peer address is known.
 pub fn router(app: Arc<App>) -> Router {
     let limit = app.config.body_limit;
     let admitted = Router::new()
@@ -88,7 +95,7 @@ async fn not_found() -> ApiError {
 /// A record id from the path (`/payments/histories/{id}`). Anything else, including
 /// a path segment that is not UTF-8 once percent-decoded, names no record: `404`, in
 /// the wire's error shape (axum's own rejection is plain text).
-pub struct RecordId(pub Uuid);
+pub(crate) struct RecordId(pub(crate) Uuid);
 
 impl<S: Send + Sync> FromRequestParts<S> for RecordId {
     type Rejection = ApiError;

@@ -2,7 +2,7 @@
 //! [`CheckStore`]. A PG webhook may never arrive (the server was down longer than the
 //! PG's retries, or the webhook was lost), so a history whose payment is not in a final
 //! state at the PG carries a next check; the reconciliation worker
-//! ([`crate::reconcile`]) claims due checks, asks the PG, and sets the next one or
+//! (`reconcile.rs`) claims due checks, asks the PG, and sets the next one or
 //! clears it.
 
 use super::{StoreError, StoredHistory};

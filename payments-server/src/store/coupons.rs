@@ -1,7 +1,7 @@
 //! The coupon port: coupons as stored, and [`CouponStore`].
 //!
 //! The store never sees a code: rows are keyed by the code's hash and the coupon body
-//! arrives sealed (see [`crate::coupons`] for both). Updates are conditional on the
+//! arrives sealed (see `coupons.rs` for both). Updates are conditional on the
 //! version that was read, and a redemption's transaction and event messages are written
 //! in the same SQL transaction as the coupon's new state, so a coupon is spent exactly
 //! when its transaction exists.
@@ -36,6 +36,8 @@ pub trait CouponStore: Send + Sync {
     /// # Errors
     /// [`StoreConflict::CouponCode`] when a code hash is taken (nothing
     /// is written); engine failures.
+    ///
+    /// [`StoreConflict::CouponCode`]: super::StoreConflict::CouponCode
     async fn insert_coupons(&self, coupons: &[StoredCoupon]) -> Result<(), StoreError>;
 
     /// Reads a coupon by its code hash.
@@ -53,6 +55,8 @@ pub trait CouponStore: Send + Sync {
     /// # Errors
     /// Engine failures (nothing is written), e.g. when an inserted transaction's id is
     /// taken; [`StoreConflict::OrderHeld`] when an inserted transaction's order is held.
+    ///
+    /// [`StoreConflict::OrderHeld`]: super::StoreConflict::OrderHeld
     async fn update_coupon(
         &self,
         coupon: &StoredCoupon,

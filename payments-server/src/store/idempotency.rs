@@ -26,7 +26,7 @@ pub enum IdempotencyBegin {
 /// The hash of a request's body that an idempotency key is bound to.
 ///
 /// New claims store [`current`](Self::current), a keyed hash under the active data key
-/// (see [`crate::at_rest::DataKeys::lookup_hash`]): request bodies hold record
+/// (see `DataKeys::lookup_hash` in `at_rest.rs`): request bodies hold record
 /// passwords, and an unkeyed digest of one in the database could be tested against
 /// guesses. A stored claim also matches any of [`accepted`](Self::accepted): the same
 /// body hashed under a retired data key, or the unkeyed SHA-256 that claims made before

@@ -8,7 +8,7 @@
 //! [`postgres`] lets several instances share one database.
 //!
 //! The store keeps what the service hands it: PG objects, cancels and webhook bodies
-//! arrive already sealed (see [`crate::at_rest`]) and passwords already hashed, so no
+//! arrive already sealed (see `at_rest.rs`) and passwords already hashed, so no
 //! engine ever sees them in the clear. Every method that changes more than one row does
 //! it in one transaction, and a uniqueness rule a write breaks comes back as a
 //! [`StoreConflict`] naming the rule.

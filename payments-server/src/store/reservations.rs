@@ -15,8 +15,8 @@ pub struct StoredReservation {
     pub vendor_code: VendorCode,
     /// The server's store at that PG.
     pub store_id: String,
-    /// The billing key's keyed hash ([`crate::at_rest::DataKeys::lookup_hash`], label
-    /// [`crate::at_rest::BILLING_KEY_LABEL`]): unique per PG, what lookups by billing key
+    /// The billing key's keyed hash (`DataKeys::lookup_hash` in `at_rest.rs`, label
+    /// `BILLING_KEY_LABEL`): unique per PG, what lookups by billing key
     /// match. The billing key itself is never stored in the clear.
     pub vendor_uid_hash: String,
     /// The billing key, sealed.
@@ -37,6 +37,9 @@ pub struct StoredReservation {
 #[async_trait]
 pub trait ReservationStore: Send + Sync {
     /// [`StoreConflict::Source`] or [`StoreConflict::VendorUid`] when one is taken.
+    ///
+    /// [`StoreConflict::Source`]: super::StoreConflict::Source
+    /// [`StoreConflict::VendorUid`]: super::StoreConflict::VendorUid
     async fn insert_reservation(&self, reservation: &StoredReservation) -> Result<(), StoreError>;
 
     /// Engine failures.

@@ -27,6 +27,8 @@ pub struct StoredTransaction {
     pub password_hash: String,
     /// Whether it holds its order: at most one transaction of a kind holds an order, a
     /// second one is refused with [`StoreConflict::OrderHeld`].
+    ///
+    /// [`StoreConflict::OrderHeld`]: super::StoreConflict::OrderHeld
     pub holds_order: bool,
     /// When it started.
     pub created_at: Timestamp,

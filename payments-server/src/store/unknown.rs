@@ -23,7 +23,7 @@ pub struct UnknownPayment {
     pub order_id: String,
     /// The PG's status when last seen.
     pub status: PaymentStatus,
-    /// The PG's object, sealed (see [`crate::at_rest::unknown_payment_context`]).
+    /// The PG's object, sealed (see `unknown_payment_context` in `at_rest.rs`).
     pub data_sealed: String,
     /// When a webhook named it.
     pub seen_at: Timestamp,

@@ -89,6 +89,7 @@ impl Refreshes {
     }
 
     /// Payments followed now.
+    #[cfg(test)]
     pub fn followed(&self) -> usize {
         self.dirty.lock().map_or(0, |d| d.len())
     }

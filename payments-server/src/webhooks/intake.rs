@@ -143,12 +143,9 @@ pub async fn toss(app: &Arc<App>, body: &serde_json::Value) -> Result<Ack, Intak
 /// A PortOne webhook body (JSON or form-encoded).
 #[derive(Debug, Clone, Deserialize)]
 pub struct IamportNotice {
-    /// The payment.
+    /// The payment; the rest of the body (order id, status word) is not trusted, so
+    /// not read: the PG is asked.
     pub imp_uid: String,
-    /// The merchant's order id.
-    pub merchant_uid: Option<String>,
-    /// PortOne's status word (not trusted).
-    pub status: Option<String>,
 }
 
 /// Handles a PortOne webhook.

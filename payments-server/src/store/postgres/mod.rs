@@ -4,7 +4,7 @@
 //! both):
 //!
 //! - every uniqueness rule is a named constraint, and a unique violation comes back as
-//!   the [`StoreConflict`] that constraint stands for ([`conflict_of`]): the database, not
+//!   the [`StoreConflict`] that constraint stands for (`conflict_of`): the database, not
 //!   a check before the write, decides, so two instances inserting at once cannot both
 //!   pass;
 //! - every change of more than one row is one SQL transaction; updates are conditional

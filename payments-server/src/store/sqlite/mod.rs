@@ -44,7 +44,7 @@ const READERS: usize = 4;
 /// Prepared statements kept per connection: more than the store has.
 const STATEMENT_CACHE: usize = 128;
 
-/// The SQLite [`Store`].
+/// The SQLite [`Store`](super::Store).
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,
