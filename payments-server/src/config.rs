@@ -774,6 +774,17 @@ impl ServerConfig {
 mod tests {
     use super::*;
 
+    /// A configuration with what `validate` requires (envelopes, data keys, identity),
+    /// plus `rest`.
+    fn valid_with(rest: &str) -> ServerConfig {
+        ServerConfig::from_toml(&format!(
+            "[envelopes]\nsealed_v2_secret = \"file-secret-0123456789\"\n\
+             [data_keys]\nactive = \"k1\"\nkeys = {{ k1 = \"AAAA\" }}\n\
+             [identity]\nci_hash_key = \"ci-hash-key-0123456789\"\n{rest}"
+        ))
+        .unwrap()
+    }
+
     #[test]
     fn toml_then_environment() {
         let mut config = ServerConfig::from_toml(
@@ -856,20 +867,12 @@ mod tests {
 
     #[test]
     fn the_guess_limiter_is_configured_and_checked() {
-        let mut config = ServerConfig::from_toml(
+        let mut config = valid_with(
             r#"
-            [envelopes]
-            sealed_v2_secret = "file-secret-0123456789"
-            [data_keys]
-            active = "k1"
-            keys = { k1 = "AAAA" }
-            [identity]
-            ci_hash_key = "ci-hash-key-0123456789"
             [passwords]
             max_failures = 3
             "#,
-        )
-        .unwrap();
+        );
         let policy = config.passwords.policy();
         assert_eq!(
             (policy.max_failures, policy.window_ms, policy.max_lockout_ms),
@@ -930,21 +933,13 @@ mod tests {
         assert_eq!(config.backoff(2), Duration::from_millis(200));
         assert_eq!(config.backoff(3), Duration::from_millis(350));
         assert_eq!(config.backoff(u32::MAX), Duration::from_millis(350));
-        let parsed = ServerConfig::from_toml(
+        let parsed = valid_with(
             r#"
-            [envelopes]
-            sealed_v2_secret = "file-secret-0123456789"
-            [data_keys]
-            active = "k1"
-            keys = { k1 = "AAAA" }
-            [identity]
-            ci_hash_key = "ci-hash-key-0123456789"
             [reconcile]
             interval_ms = 5000
             max_per_round = 0
             "#,
-        )
-        .unwrap();
+        );
         assert_eq!(parsed.reconcile.interval_ms, 5_000);
         assert_eq!(parsed.reconcile.max_backoff_ms, 3_600_000);
         let error = parsed.validate().unwrap_err().to_string();
@@ -953,21 +948,13 @@ mod tests {
 
     #[test]
     fn the_delivery_slots_are_configured_and_refused_at_zero() {
-        let mut config = ServerConfig::from_toml(
+        let mut config = valid_with(
             r#"
-            [envelopes]
-            sealed_v2_secret = "file-secret-0123456789"
-            [data_keys]
-            active = "k1"
-            keys = { k1 = "AAAA" }
-            [identity]
-            ci_hash_key = "ci-hash-key-0123456789"
             [webhooks]
             max_in_flight = 32
             max_in_flight_per_receiver = 4
             "#,
-        )
-        .unwrap();
+        );
         assert_eq!(config.webhooks.max_in_flight, 32);
         assert_eq!(config.webhooks.max_in_flight_per_receiver, 4);
         config.validate().unwrap();
@@ -984,20 +971,12 @@ mod tests {
 
     #[test]
     fn idempotency_expiry_is_configured_and_checked() {
-        let mut config = ServerConfig::from_toml(
+        let mut config = valid_with(
             r#"
-            [envelopes]
-            sealed_v2_secret = "file-secret-0123456789"
-            [data_keys]
-            active = "k1"
-            keys = { k1 = "AAAA" }
-            [identity]
-            ci_hash_key = "ci-hash-key-0123456789"
             [idempotency]
             ttl_ms = 86400000
             "#,
-        )
-        .unwrap();
+        );
         assert_eq!(config.idempotency.ttl_ms, 86_400_000);
         assert_eq!(config.idempotency.sweep_batch, 1_000);
         assert_eq!(IdempotencyConfig::default().ttl_ms, 1_296_000_000);

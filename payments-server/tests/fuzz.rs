@@ -232,7 +232,7 @@ fn mutate(mut body: Value, pick: usize, replacement: Option<Value>) -> Value {
 }
 
 #[derive(Debug, Clone)]
-enum Body_ {
+enum Payload {
     /// A valid body of the route with one field replaced or removed, sealed.
     Mutated(Value, usize, Option<Value>),
     /// A JSON text, sealed.
@@ -247,7 +247,7 @@ enum Body_ {
 struct Input {
     route: usize,
     id: String,
-    body: Body_,
+    body: Payload,
 }
 
 fn input() -> impl Strategy<Value = Input> {
@@ -257,9 +257,9 @@ fn input() -> impl Strategy<Value = Input> {
         "[a-zA-Z0-9%._~-]{0,300}",
     ];
     let body = prop_oneof![
-        4 => wire_json().prop_map(Body_::SealedJson),
-        1 => prop::collection::vec(any::<u8>(), 0..256).prop_map(Body_::SealedBytes),
-        1 => prop::collection::vec(any::<u8>(), 0..256).prop_map(Body_::Raw),
+        4 => wire_json().prop_map(Payload::SealedJson),
+        1 => prop::collection::vec(any::<u8>(), 0..256).prop_map(Payload::SealedBytes),
+        1 => prop::collection::vec(any::<u8>(), 0..256).prop_map(Payload::Raw),
     ];
     let plain =
         (0..ROUTES.len(), id.clone(), body).prop_map(|(route, id, body)| Input { route, id, body });
@@ -272,7 +272,7 @@ fn input() -> impl Strategy<Value = Input> {
         .prop_map(|((route, template), id, pick, replacement)| Input {
             route,
             id,
-            body: Body_::Mutated(template, pick, replacement),
+            body: Payload::Mutated(template, pick, replacement),
         });
     prop_oneof![2 => plain, 1 => mutated]
 }
@@ -283,16 +283,16 @@ fn request(input: &Input, idempotency_key: &str) -> Request<Body> {
     let webhook = template.starts_with("/payments/webhooks/") && !template.contains("{id}");
     let timestamp_ms = chrono::Utc::now().timestamp_millis();
     let plaintext = match &input.body {
-        Body_::SealedJson(value) => serde_json::to_vec(value).unwrap(),
-        Body_::Mutated(template, pick, replacement) => {
+        Payload::SealedJson(value) => serde_json::to_vec(value).unwrap(),
+        Payload::Mutated(template, pick, replacement) => {
             serde_json::to_vec(&mutate(template.clone(), *pick, replacement.clone())).unwrap()
         }
-        Body_::SealedBytes(bytes) | Body_::Raw(bytes) => bytes.clone(),
+        Payload::SealedBytes(bytes) | Payload::Raw(bytes) => bytes.clone(),
     };
     let (content_type, body) = match &input.body {
         // PG webhooks are plain JSON (PortOne V2's are signed by headers it lacks here).
         _ if webhook => ("application/json", plaintext),
-        Body_::Raw(bytes) => ("application/vnd.payments.sealed-v2", bytes.clone()),
+        Payload::Raw(bytes) => ("application/vnd.payments.sealed-v2", bytes.clone()),
         _ => {
             let sealed = Envelope::SealedV2(SealedV2Key::derive(SECRET)).seal(
                 &plaintext,
@@ -348,7 +348,7 @@ fn the_templates_get_past_the_shape_checks() {
         let input = Input {
             route,
             id: "00000000-0000-4000-8000-000000000000".into(),
-            body: Body_::SealedJson(template),
+            body: Payload::SealedJson(template),
         };
         let (status, body) = runtime.block_on(call(&router, &input, &format!("template-{n}")));
         assert_ne!(

@@ -712,11 +712,7 @@ fn stored_request_hash(database: &str) -> String {
 async fn a_stolen_database_cannot_test_password_guesses_against_idempotency_hashes() {
     let toss = FakeToss::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let database = dir
-        .path()
-        .join("payments.sqlite")
-        .to_string_lossy()
-        .into_owned();
+    let database = database_file(&dir);
     let server = builder(&toss).database(&database).start().await.unwrap();
     let payment = toss.pay_by_card("order-idem-1", 5_000).unwrap();
     let uid = payment["paymentKey"].as_str().unwrap();
@@ -745,11 +741,7 @@ async fn a_stolen_database_cannot_test_password_guesses_against_idempotency_hash
 async fn a_key_stored_under_the_unkeyed_hash_is_still_replayed_not_refused() {
     let toss = FakeToss::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let database = dir
-        .path()
-        .join("payments.sqlite")
-        .to_string_lossy()
-        .into_owned();
+    let database = database_file(&dir);
     let server = builder(&toss).database(&database).start().await.unwrap();
     let payment = toss.pay_by_card("order-idem-2", 5_000).unwrap();
     let uid = payment["paymentKey"].as_str().unwrap();
@@ -799,6 +791,14 @@ fn short_lived_keys(sweep_interval_ms: u64) -> payments_server::config::Idempote
     }
 }
 
+/// A SQLite file in `dir`, for tests that read the raw database.
+fn database_file(dir: &tempfile::TempDir) -> String {
+    dir.path()
+        .join("payments.sqlite")
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// Rows left in the idempotency table.
 fn idempotency_rows(database: &str) -> i64 {
     rusqlite::Connection::open(database)
@@ -811,11 +811,7 @@ fn idempotency_rows(database: &str) -> i64 {
 async fn an_expired_idempotency_key_is_a_new_request() {
     let toss = FakeToss::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let database = dir
-        .path()
-        .join("payments.sqlite")
-        .to_string_lossy()
-        .into_owned();
+    let database = database_file(&dir);
     let server = builder(&toss)
         .database(&database)
         .idempotency(short_lived_keys(3_600_000))
@@ -848,11 +844,7 @@ async fn an_expired_idempotency_key_is_a_new_request() {
 async fn expired_idempotency_keys_are_swept_in_batches() {
     let toss = FakeToss::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let database = dir
-        .path()
-        .join("payments.sqlite")
-        .to_string_lossy()
-        .into_owned();
+    let database = database_file(&dir);
     let server = builder(&toss)
         .database(&database)
         .idempotency(short_lived_keys(20))
@@ -959,11 +951,7 @@ fn database_text(database: &str) -> String {
 async fn a_stolen_database_holds_no_billing_key_in_the_clear() {
     let toss = FakeToss::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let database = dir
-        .path()
-        .join("payments.sqlite")
-        .to_string_lossy()
-        .into_owned();
+    let database = database_file(&dir);
     let server = builder(&toss)
         .database(&database)
         .data_key("k1", DATA_KEY)
@@ -999,11 +987,7 @@ async fn a_stolen_database_holds_no_billing_key_in_the_clear() {
 async fn billing_keys_stored_in_the_clear_before_are_sealed_at_start() {
     let toss = FakeToss::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let database = dir
-        .path()
-        .join("payments.sqlite")
-        .to_string_lossy()
-        .into_owned();
+    let database = database_file(&dir);
     let start = || {
         builder(&toss)
             .database(&database)
