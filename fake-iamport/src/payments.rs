@@ -3,7 +3,9 @@
 
 use serde_json::Value;
 
-use crate::envelope::ApiError;
+use http::StatusCode;
+
+use crate::envelope::{ApiError, Reply};
 use crate::fields::{Body, digits};
 use crate::model::{CancelEntry, Method, Payment, Status, receipt_url};
 use crate::state::State;
@@ -13,6 +15,25 @@ pub(crate) fn get<'a>(st: &'a State, imp_uid: &str) -> Result<&'a Payment, ApiEr
     st.payments
         .get(imp_uid)
         .ok_or_else(|| ApiError::payment_not_found(imp_uid))
+}
+
+/// `GET /payments/{imp_uid}` as the answer, serialised once per state: a lookup is what
+/// test suites and servers polling a payment do most, and serialising the payment was
+/// most of its cost. The rendered answer lives until the state may change (every
+/// holder of [`crate::shared::Shared::lock_state`] drops them all).
+pub(crate) fn get_rendered(st: &mut State, imp_uid: &str) -> Reply {
+    if let Some(body) = st.rendered(imp_uid) {
+        return Reply {
+            status: StatusCode::OK,
+            code: 0,
+            body: body.to_vec(),
+        };
+    }
+    let reply = Reply::from(get(st, imp_uid));
+    if reply.status == StatusCode::OK && reply.code == 0 {
+        st.keep_rendered(imp_uid, reply.body.clone());
+    }
+    reply
 }
 
 /// `GET /payments/find/{merchant_uid}[/{payment_status}]`: the latest such payment.

@@ -122,7 +122,11 @@ pub(crate) fn handle(
         ))));
     };
     let now = shared.harness.clock().now().timestamp();
-    let mut st = shared.lock_state();
+    let mut st = if matches!(route, Route::GetPayment(_)) {
+        shared.lock_state_to_read()
+    } else {
+        shared.lock_state()
+    };
     if !route.is_public()
         && let Err(e) = auth::check(&st, headers, now)
     {
@@ -182,7 +186,7 @@ fn execute(st: &mut State, route: &Route, body: &Body, now: i64) -> Reply {
             body: b"{}".to_vec(),
         },
         Route::Deposit(i) => Reply::from(vbanks::deposit(st, i, now)),
-        Route::GetPayment(i) => Reply::from(payments::get(st, i)),
+        Route::GetPayment(i) => payments::get_rendered(st, i),
         Route::FindPayment(m, s) => Reply::from(payments::find(st, m, s.as_deref())),
         Route::Cancel => Reply::from(payments::cancel(st, body, now)),
         Route::Onetime => Reply::from(charges::onetime(st, body, now)),

@@ -16,8 +16,18 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// The data, locked, with the payments past their `record_ttl` already forgotten.
-    /// Every reader goes through here, so expiry is seen the same way everywhere.
+    /// Every user goes through here (or [`Self::lock_state_to_read`]), so expiry is seen
+    /// the same way everywhere. The holder may change anything, so the rendered lookups
+    /// are dropped (see [`State::rendered_payment`]).
     pub(crate) fn lock_state(&self) -> MutexGuard<'_, State> {
+        let mut st = self.lock_state_to_read();
+        st.forget_rendered();
+        st
+    }
+
+    /// [`Self::lock_state`] for a holder that changes nothing but the rendered lookups
+    /// (`GET /payments/{imp_uid}`), which it keeps.
+    pub(crate) fn lock_state_to_read(&self) -> MutexGuard<'_, State> {
         let mut st = lock(&self.state);
         st.expire();
         st

@@ -37,6 +37,9 @@ pub(crate) struct State {
     seq: u64,
     /// Which payments to forget under the `capacity` / `record_ttl` knobs.
     retention: Retention<String>,
+    /// `GET /payments/{imp_uid}` answers already serialised, by `imp_uid`; dropped
+    /// whenever the state may change (see [`crate::payments::get_rendered`]).
+    rendered: HashMap<String, Vec<u8>>,
     harness: Arc<Harness>,
 }
 
@@ -59,6 +62,7 @@ impl State {
             form_encoded,
             seq: 0,
             retention: Retention::new(harness.config()),
+            rendered: HashMap::new(),
             harness,
         }
     }
@@ -87,8 +91,31 @@ impl State {
         }
     }
 
+    /// The serialised answer to `GET /payments/{imp_uid}` kept by
+    /// [`Self::keep_rendered`], unless the state may have changed since.
+    pub(crate) fn rendered(&self, imp_uid: &str) -> Option<&[u8]> {
+        self.rendered.get(imp_uid).map(Vec::as_slice)
+    }
+
+    /// Keeps the serialised answer to `GET /payments/{imp_uid}` until the state may
+    /// change ([`Self::forget_rendered`]).
+    pub(crate) fn keep_rendered(&mut self, imp_uid: &str, body: Vec<u8>) {
+        self.rendered.insert(imp_uid.to_owned(), body);
+    }
+
+    /// Drops the rendered lookups: called by every holder of the lock that may change
+    /// the state ([`crate::shared::Shared::lock_state`]) and whenever a payment is
+    /// forgotten, so a lookup never answers a state that is gone.
+    pub(crate) fn forget_rendered(&mut self) {
+        // `clear` walks the whole table even when it is empty.
+        if !self.rendered.is_empty() {
+            self.rendered.clear();
+        }
+    }
+
     /// Removes a payment with its cash receipt, so nothing dangles.
     fn forget(&mut self, imp_uid: &str) {
+        self.rendered.remove(imp_uid);
         self.payments.remove(imp_uid);
         self.receipts.remove(imp_uid);
     }

@@ -409,3 +409,35 @@ async fn concurrent_again_with_one_merchant_uid_charges_once() {
     }
     assert_eq!(ok, 1);
 }
+
+/// Lookups answer a serialised copy kept between changes; every change, through the API
+/// or the Rust handle, must show in the next lookup.
+#[tokio::test]
+async fn lookups_follow_every_change() {
+    let api = Api::start().await;
+    let card = api.onetime("order-look-1", 10_000, GOOD_CARD).await;
+    let card = card.ok()["imp_uid"].as_str().expect("id").to_owned();
+    let vbank = api.vbank("order-look-2", 5_000).await;
+    let vbank = vbank.ok()["imp_uid"].as_str().expect("id").to_owned();
+    let look = |imp_uid: &str| {
+        let path = format!("/payments/{imp_uid}");
+        let api = &api;
+        async move { api.get(&path).await.ok().clone() }
+    };
+    assert_eq!(look(&card).await["cancel_amount"], json!(0));
+    assert_eq!(look(&card).await["cancel_amount"], json!(0));
+    assert_eq!(look(&vbank).await["status"], json!("ready"));
+
+    api.cancel(json!({"imp_uid": card, "amount": 3000, "reason": "partial"}))
+        .await
+        .ok();
+    assert_eq!(look(&card).await["cancel_amount"], json!(3000));
+
+    api.fake.deposit(&vbank).await.expect("deposit");
+    assert_eq!(look(&vbank).await["status"], json!("paid"));
+    assert_eq!(look(&card).await["cancel_amount"], json!(3000));
+    assert_eq!(
+        api.fake.payment(&vbank).expect("kept")["status"],
+        json!("paid")
+    );
+}

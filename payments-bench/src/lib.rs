@@ -8,6 +8,7 @@
 //!   receiver) and PG checkout helpers.
 //! - [`preload`]: writing many sealed histories straight into the server's SQLite file
 //!   (or, on PostgreSQL, through the store's port).
+//! - [`raw_http`]: the bare keep-alive HTTP/1.1 GET the fake-lookup rows load with.
 //! - [`scenarios`]: one module per scenario, each returning its rows.
 //! - [`report`]: the rows, the targets judged, the table and the JSON.
 //! - [`error`]: why a run could not be set up.
@@ -17,6 +18,7 @@ pub mod harness;
 pub mod measure;
 pub mod options;
 pub mod preload;
+pub mod raw_http;
 pub mod report;
 pub mod scenarios;
 

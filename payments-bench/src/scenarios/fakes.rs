@@ -1,24 +1,33 @@
 //! `fake-lookup`: payment lookups on fake-toss (`GET /v1/payments/{paymentKey}`),
 //! fake-iamport (`GET /payments/{imp_uid}`) and fake-portone
 //! (`GET /payments/{paymentId}`), each right after (and compared with) a wiremock server
-//! answering that fake's own answer at the same path, with plain reqwest (no SDK); and
-//! the start-up time of each fake against `MockServer::start()` (pooled) and
-//! `MockServer::builder().start()` (a fresh server each time). Everything starts with
-//! its defaults, as a test suite would start it.
+//! answering that fake's own answer at the same path; and the start-up time of each fake
+//! against `MockServer::start()` (pooled) and `MockServer::builder().start()` (a fresh
+//! server each time). Everything starts with its defaults, as a test suite would start it.
+//!
+//! The load is hyper's bare HTTP/1.1 client connection, one keep-alive connection per
+//! worker: on a 2-core machine a pooled reqwest client costs more CPU than the server it
+//! measures and squeezes every ratio towards 1. Each row also notes the server thread's
+//! own CPU per lookup (from `/proc/self/task/*/schedstat`), a figure the client's cost
+//! does not touch.
 
 use crate::error::BenchError;
 use crate::harness::Pg;
-use crate::measure::{Measured, drive};
+use crate::measure::{Budget, Measured, drive, thread_cpu_ns};
 use crate::options::Scenario;
+use crate::raw_http;
 use crate::report::Row;
 use crate::scenarios::Ctx;
+use bytes::Bytes;
 use fake_iamport::FakeIamport;
 use fake_portone::FakePortOne;
 use fake_toss::FakeToss;
+use hyper_util::rt::TokioIo;
 use serde_json::json;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -57,60 +66,169 @@ where
     ))
 }
 
-/// GETs `url` with `authorization` on `concurrency` workers, each with its own client.
-async fn lookups(ctx: &Ctx<'_>, label: &str, url: String, authorization: String) -> Row {
-    let clients: Arc<Vec<reqwest::Client>> = Arc::new(
+/// The thread every fake serves on (fake-harness's pool names it).
+const FAKE_THREAD: &str = "fake-harness-server";
+
+/// The thread that starts the lookup rows' wiremock server; wiremock's own server thread
+/// is unnamed and so inherits this name, which lets the row measure it apart.
+const WIREMOCK_THREAD: &str = "wiremock-server";
+
+/// GETs `t`'s path at `addr` on `concurrency` workers, each on its own keep-alive
+/// connection ([`raw_http`]), and notes what the server's thread (`server_thread`) spent
+/// on CPU per lookup, a figure the load's own cost does not touch.
+async fn lookups(
+    ctx: &Ctx<'_>,
+    label: &str,
+    t: &Target,
+    addr: SocketAddr,
+    server_thread: &str,
+) -> Row {
+    let connections: Arc<Vec<tokio::sync::Mutex<Option<raw_http::Connection>>>> = Arc::new(
         (0..ctx.concurrency())
-            .map(|_| reqwest::Client::new())
+            .map(|_| tokio::sync::Mutex::new(None))
             .collect(),
     );
-    let url = Arc::new(url);
-    let authorization = Arc::new(authorization);
+    let request: Arc<[u8]> =
+        raw_http::get_request(&addr.to_string(), &t.path, &t.authorization).into();
+    let op = move |worker: usize, _| {
+        let connections = connections.clone();
+        let request = request.clone();
+        async move {
+            let mut slot = connections[worker].lock().await;
+            // Taken out, and put back only after a good answer: a failed connection is
+            // in an unknown state, so the next lookup opens another.
+            let mut connection = match slot.take() {
+                Some(connection) => connection,
+                None => raw_http::Connection::open(addr).await?,
+            };
+            connection.get(&request).await?;
+            *slot = Some(connection);
+            Ok(())
+        }
+    };
+    let op = Arc::new(op);
+    if !ctx.warmup.is_zero() {
+        let op = op.clone();
+        let _ = drive(
+            &ctx.progress,
+            label,
+            ctx.concurrency(),
+            Budget::For(ctx.warmup),
+            Duration::ZERO,
+            move |w, s| op(w, s),
+        )
+        .await;
+    }
+    let cpu_before = thread_cpu_ns(server_thread);
     let measured = drive(
         &ctx.progress,
         label,
         ctx.concurrency(),
         ctx.budget,
-        ctx.warmup,
-        move |worker, _| {
-            let client = clients[worker].clone();
-            let (url, authorization) = (url.clone(), authorization.clone());
-            async move {
-                let response = client
-                    .get(url.as_str())
-                    .header("Authorization", authorization.as_str())
-                    .send()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let status = response.status();
-                let body = response.bytes().await.map_err(|e| e.to_string())?;
-                if !status.is_success() || body.is_empty() {
-                    return Err(format!("{status}: {}", String::from_utf8_lossy(&body)));
-                }
-                Ok(())
-            }
-        },
+        Duration::ZERO,
+        move |w, s| op(w, s),
     )
     .await;
-    Row::measured(Scenario::FakeLookup, label, &measured)
+    let server_ns = thread_cpu_ns(server_thread).saturating_sub(cpu_before);
+    let mut row = Row::measured(Scenario::FakeLookup, label, &measured);
+    let successes = measured.operations.saturating_sub(measured.errors);
+    if server_ns > 0 && successes > 0 {
+        let per_lookup_us = server_ns as f64 / successes as f64 / 1000.0;
+        row.note = Some(format!(
+            "server thread {per_lookup_us:.1} µs CPU per lookup = {:.0} lookups per server CPU-second",
+            1e6 / per_lookup_us
+        ));
+    }
+    row
 }
 
-/// A wiremock server answering `body` (a fake's answer, byte for byte) to `GET path`.
-async fn wiremock_serving(path_only: &str, body: Vec<u8>) -> MockServer {
-    let server = MockServer::start().await;
+/// A wiremock server answering `body` (a fake's answer, byte for byte) to `GET path`,
+/// started fresh on a thread named [`WIREMOCK_THREAD`] (see there).
+async fn wiremock_serving(path_only: &str, body: Vec<u8>) -> Result<MockServer, BenchError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name(WIREMOCK_THREAD.into())
+        .spawn(move || {
+            let started = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map(|runtime| runtime.block_on(MockServer::builder().start()));
+            let _ = tx.send(started);
+        })
+        .map_err(|e| BenchError::Setup(format!("wiremock thread: {e}")))?;
+    let server = rx
+        .await
+        .map_err(|_| BenchError::Setup("wiremock thread ended".into()))?
+        .map_err(|e| BenchError::Setup(format!("wiremock runtime: {e}")))?;
     Mock::given(method("GET"))
         .and(path(path_only))
         .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
         .mount(&server)
         .await;
-    server
+    Ok(server)
 }
 
-/// One fake's lookup: its base URL, the path of a payment it holds, the `Authorization`
-/// it wants.
+/// The thread of the lookup rows' floor server (see [`floor_serving`]).
+const FLOOR_THREAD: &str = "hyper-floor";
+
+/// The least any HTTP server on this stack can do for a lookup: hyper's bare HTTP/1.1
+/// connection on one current-thread runtime answering `body` to every request, with no
+/// routing, matching or recording. Its row is the floor under both the fakes and
+/// wiremock (each of them is this plus its own work). Stops when the sender is dropped.
+fn floor_serving(
+    body: Bytes,
+) -> Result<(SocketAddr, tokio::sync::oneshot::Sender<()>), BenchError> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .map_err(|e| BenchError::Setup(format!("floor server: {e}")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| BenchError::Setup(format!("floor server: {e}")))?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    std::thread::Builder::new()
+        .name(FLOOR_THREAD.into())
+        .spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async move {
+                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                    return;
+                };
+                let accept = async {
+                    while let Ok((tcp, _)) = listener.accept().await {
+                        let _ = tcp.set_nodelay(true);
+                        let body = body.clone();
+                        let service = hyper::service::service_fn(move |_request| {
+                            let response = http::Response::builder()
+                                .header(http::header::CONTENT_TYPE, "application/json")
+                                .body(http_body_util::Full::new(body.clone()));
+                            async move { response }
+                        });
+                        tokio::spawn(
+                            hyper::server::conn::http1::Builder::new()
+                                .serve_connection(TokioIo::new(tcp), service),
+                        );
+                    }
+                };
+                tokio::select! {
+                    () = accept => {}
+                    _ = stopped => {}
+                }
+            });
+        })
+        .map_err(|e| BenchError::Setup(format!("floor thread: {e}")))?;
+    Ok((addr, stop))
+}
+
+/// One fake's lookup: where it listens, the path of a payment it holds, the
+/// `Authorization` it wants.
 struct Target {
     fake: &'static str,
-    uri: String,
+    addr: SocketAddr,
     path: String,
     authorization: String,
 }
@@ -118,37 +236,53 @@ struct Target {
 /// The fake's lookup row, then wiremock's serving the same answer (rows side by side, so
 /// the ratio compares moments of similar machine load), with the ratio in a note.
 async fn lookup_pair(ctx: &Ctx<'_>, t: Target) -> Result<Vec<Row>, BenchError> {
-    let answer = reqwest::Client::new()
-        .get(format!("{}{}", t.uri, t.path))
-        .header("Authorization", &t.authorization)
-        .send()
-        .await
-        .map_err(|e| BenchError::Setup(format!("{} lookup: {e}", t.fake)))?
-        .bytes()
-        .await
-        .map_err(|e| BenchError::Setup(format!("{} lookup: {e}", t.fake)))?;
-    let wiremock = wiremock_serving(&t.path, answer.to_vec()).await;
+    let answer = {
+        let mut connection = raw_http::Connection::open(t.addr)
+            .await
+            .map_err(BenchError::Setup)?;
+        let request = raw_http::get_request(&t.addr.to_string(), &t.path, &t.authorization);
+        let answer = connection
+            .get(&request)
+            .await
+            .map_err(|e| BenchError::Setup(format!("{} lookup: {e}", t.fake)))?;
+        Bytes::copy_from_slice(answer)
+    };
+    let (floor_addr, floor_stop) = floor_serving(answer.clone())?;
+    let wiremock = wiremock_serving(&t.path, answer.to_vec()).await?;
     let fake_row = lookups(
         ctx,
         &format!("fake-lookup {}", t.fake),
-        format!("{}{}", t.uri, t.path),
-        t.authorization.clone(),
+        &t,
+        t.addr,
+        FAKE_THREAD,
     )
     .await;
     let mut mock_row = lookups(
         ctx,
         &format!("fake-lookup wiremock for {}", t.fake),
-        format!("{}{}", wiremock.uri(), t.path),
-        t.authorization,
+        &t,
+        *wiremock.address(),
+        WIREMOCK_THREAD,
     )
     .await;
+    let floor_row = lookups(
+        ctx,
+        &format!("fake-lookup floor for {}", t.fake),
+        &t,
+        floor_addr,
+        FLOOR_THREAD,
+    )
+    .await;
+    drop(floor_stop);
     drop_off_runtime(wiremock).await;
     let ratio = fake_row.ops_per_sec / mock_row.ops_per_sec.max(f64::MIN_POSITIVE);
     mock_row.note = Some(format!(
-        "wiremock answering {}'s answer at the same path; {} / wiremock = {ratio:.2}x",
-        t.fake, t.fake
+        "wiremock answering {}'s answer at the same path; {} / wiremock = {ratio:.2}x; {}",
+        t.fake,
+        t.fake,
+        mock_row.note.take().unwrap_or_default()
     ));
-    Ok(vec![fake_row, mock_row])
+    Ok(vec![fake_row, mock_row, floor_row])
 }
 
 /// A paid card payment at fake-portone, through its HTTP API.
@@ -221,19 +355,19 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, BenchError> {
     let targets = [
         Target {
             fake: "fake-toss",
-            uri: toss.uri(),
+            addr: toss.addr(),
             path: format!("/v1/payments/{payment_key}"),
             authorization: toss.authorization(),
         },
         Target {
             fake: "fake-iamport",
-            uri: iamport.uri(),
+            addr: iamport.addr(),
             path: format!("/payments/{imp_uid}"),
             authorization: token,
         },
         Target {
             fake: "fake-portone",
-            uri: portone.uri(),
+            addr: portone.addr(),
             path: "/payments/lookup-3".into(),
             authorization: portone.authorization(),
         },
