@@ -5,11 +5,13 @@
 //! against `MockServer::start()` (pooled) and `MockServer::builder().start()` (a fresh
 //! server each time). Everything starts with its defaults, as a test suite would start it.
 //!
-//! The load is hyper's bare HTTP/1.1 client connection, one keep-alive connection per
-//! worker: on a 2-core machine a pooled reqwest client costs more CPU than the server it
-//! measures and squeezes every ratio towards 1. Each row also notes the server thread's
-//! own CPU per lookup (from `/proc/self/task/*/schedstat`), a figure the client's cost
-//! does not touch.
+//! Each pair is followed by a floor row: hyper's bare server answering the same bytes.
+//!
+//! The load is [`crate::raw_http`], one keep-alive connection per worker: on a 2-core
+//! machine reqwest, or hyper's client connection, cost as much CPU as the server they
+//! measured and squeezed every ratio towards 1. Each row also notes the server thread's
+//! own CPU per lookup (from `/proc/self/task/*/schedstat`), a figure the load's cost does
+//! not touch.
 
 use crate::error::BenchError;
 use crate::harness::Pg;
@@ -234,7 +236,8 @@ struct Target {
 }
 
 /// The fake's lookup row, then wiremock's serving the same answer (rows side by side, so
-/// the ratio compares moments of similar machine load), with the ratio in a note.
+/// the ratio compares moments of similar machine load) with the ratio in a note, then
+/// the floor's serving it too.
 async fn lookup_pair(ctx: &Ctx<'_>, t: Target) -> Result<Vec<Row>, BenchError> {
     let answer = {
         let mut connection = raw_http::Connection::open(t.addr)
