@@ -80,6 +80,12 @@ impl Route {
         matches!(self, Route::GetToken | Route::InternalWebhook)
     }
 
+    /// Routes that change nothing, so the lookups serialised earlier stay true (see
+    /// [`payments::get_rendered`]); every other route may change the state.
+    fn keeps_rendered(&self) -> bool {
+        matches!(self, Route::GetPayment(_))
+    }
+
     /// Routes that honour `Idempotency-Key` (those that move money or create things).
     fn is_idempotent(&self) -> bool {
         matches!(
@@ -122,7 +128,7 @@ pub(crate) fn handle(
         ))));
     };
     let now = shared.harness.clock().now().timestamp();
-    let mut st = if matches!(route, Route::GetPayment(_)) {
+    let mut st = if route.keeps_rendered() {
         shared.lock_state_to_read()
     } else {
         shared.lock_state()

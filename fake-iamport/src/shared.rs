@@ -18,7 +18,7 @@ impl Shared {
     /// The data, locked, with the payments past their `record_ttl` already forgotten.
     /// Every user goes through here (or [`Self::lock_state_to_read`]), so expiry is seen
     /// the same way everywhere. The holder may change anything, so the rendered lookups
-    /// are dropped (see [`State::rendered_payment`]).
+    /// are dropped (see [`crate::payments::get_rendered`]).
     pub(crate) fn lock_state(&self) -> MutexGuard<'_, State> {
         let mut st = self.lock_state_to_read();
         st.forget_rendered();

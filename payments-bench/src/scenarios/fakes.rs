@@ -109,6 +109,7 @@ async fn lookups(
         }
     };
     let op = Arc::new(op);
+    // Warmed up apart from the measured run, so the server's CPU is read between the two.
     if !ctx.warmup.is_zero() {
         let op = op.clone();
         let _ = drive(
