@@ -16,7 +16,8 @@
 //!   `record_ttl`.
 //! - [`internal`]: the knobs over HTTP (`/internal/clock`, `/internal/faults`, ...);
 //!   [`cli`]: the flags every fake binary shares. [`error`]: [`FakeError`].
-//! - `pool`: the pre-started server threads.
+//! - `pool`: the pre-started server threads; `connections`: the accept loop, each
+//!   connection on hyper's HTTP/1.1.
 //! - [`test_support`] (feature `test-support`, for the fakes' own tests and benches):
 //!   OpenAPI validation, a webhook receiver, the comparison with wiremock.
 //!
@@ -104,6 +105,7 @@ pub mod server;
 pub mod test_support;
 pub mod webhook;
 
+mod connections;
 mod pool;
 
 pub use config::{Compat, Config, Vendor};

@@ -7,14 +7,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use std::future::Future;
+use std::pin::Pin;
+
 use axum::Router;
-use axum::ServiceExt as _;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
-use axum::serve::ListenerExt as _;
 use tokio::sync::oneshot;
-use tower::{Layer as _, ServiceExt as _};
+use tower::ServiceExt as _;
 
 use crate::clock::Clock;
 use crate::config::{Config, Vendor};
@@ -23,7 +24,7 @@ use crate::faults::{After, Before, Faults};
 use crate::idempotency::Idempotency;
 use crate::record::RecordedRequest;
 use crate::webhook::{self, AttemptInfo, Hub, Settings, Webhook, WebhookRecord};
-use crate::{lock, pool};
+use crate::{connections, lock, pool};
 
 /// One running fake's vendor-neutral state: address, clock, fault counters, request log,
 /// webhook outbox and log, idempotency cache. Every fake's handle derefs to it, so these
@@ -50,50 +51,60 @@ pub struct Harness {
 /// a third of the fake's time). Converted to a [`RecordedRequest`] when read.
 struct Received {
     method: http::Method,
-    path_and_query: Box<str>,
-    /// Every header as `name:value\r\n`, in one allocation (a log entry is kept for the
-    /// fake's life, so its size and count of allocations are paid on every request).
-    /// Header names hold no `:` and values no CR or LF, so the lines split back exactly.
-    headers: Box<[u8]>,
-    body: Box<[u8]>,
+    /// The path and query, then the body, in one allocation (a log entry is kept for the
+    /// fake's life, so its size and count of allocations are paid on every request):
+    /// `path?query\r\n`, every header as `name:value\r\n`, `\r\n`, then the body. A
+    /// path holds no CR or LF, header names no `:` and values no CR or LF, so the parts
+    /// split back exactly.
+    bytes: Box<[u8]>,
 }
 
 impl Received {
     fn copy(parts: &http::request::Parts, body: &[u8]) -> Self {
-        let size = parts
+        let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        let headers: usize = parts
             .headers
             .iter()
             .map(|(n, v)| n.as_str().len() + v.len() + 3)
             .sum();
-        let mut headers = Vec::with_capacity(size);
+        let mut bytes = Vec::with_capacity(path_and_query.len() + 2 + headers + 2 + body.len());
+        bytes.extend_from_slice(path_and_query.as_bytes());
+        bytes.extend_from_slice(b"\r\n");
         for (name, value) in &parts.headers {
-            headers.extend_from_slice(name.as_str().as_bytes());
-            headers.push(b':');
-            headers.extend_from_slice(value.as_bytes());
-            headers.extend_from_slice(b"\r\n");
+            bytes.extend_from_slice(name.as_str().as_bytes());
+            bytes.push(b':');
+            bytes.extend_from_slice(value.as_bytes());
+            bytes.extend_from_slice(b"\r\n");
         }
+        bytes.extend_from_slice(b"\r\n");
+        bytes.extend_from_slice(body);
         Self {
             method: parts.method.clone(),
-            path_and_query: parts
-                .uri
-                .path_and_query()
-                .map_or("/", |p| p.as_str())
-                .into(),
-            headers: headers.into_boxed_slice(),
-            body: body.into(),
+            bytes: bytes.into_boxed_slice(),
         }
     }
 
     fn to_record(&self) -> RecordedRequest {
-        let (path, query) = match self.path_and_query.split_once('?') {
-            Some((path, query)) => (path, Some(query.to_owned())),
-            None => (&*self.path_and_query, None),
+        let mut rest = &self.bytes[..];
+        let mut lines = Vec::new();
+        // The head's lines up to the empty one; what follows it is the body.
+        while let Some(end) = rest.windows(2).position(|w| w == b"\r\n") {
+            let (line, after) = (&rest[..end], &rest[end + 2..]);
+            rest = after;
+            if line.is_empty() {
+                break;
+            }
+            lines.push(line);
+        }
+        let path_and_query = String::from_utf8_lossy(lines.first().copied().unwrap_or(b"/"));
+        let (path, query) = match path_and_query.split_once('?') {
+            Some((path, query)) => (path.to_owned(), Some(query.to_owned())),
+            None => (path_and_query.into_owned(), None),
         };
-        let headers = self
-            .headers
-            .split(|&b| b == b'\n')
+        let headers = lines
+            .iter()
+            .skip(1)
             .filter_map(|line| {
-                let line = line.strip_suffix(b"\r")?;
                 let colon = line.iter().position(|&b| b == b':')?;
                 let (name, value) = (&line[..colon], &line[colon + 1..]);
                 Some((
@@ -104,10 +115,10 @@ impl Received {
             .collect();
         RecordedRequest {
             method: self.method.to_string(),
-            path: path.to_owned(),
+            path,
             query,
             headers,
-            body: self.body.to_vec(),
+            body: rest.to_vec(),
         }
     }
 }
@@ -141,7 +152,9 @@ pub struct Server<T> {
 ///
 /// Synchronous and independent of the caller's runtime: works from any tokio flavour and
 /// from plain sync code. `routes` is usually a clone of a router the fake built once per
-/// process.
+/// process and finished with `.with_state(())`: a router that never had `with_state`
+/// turns each handler into a service again on every request (in axum 0.8, two
+/// allocations and a boxed clone per request).
 ///
 /// # Errors
 /// [`FakeError::Start`] when the address cannot be bound or the thread not started.
@@ -189,26 +202,18 @@ where
         config,
     });
     let (routes, state) = build(&harness);
-    let inner =
-        axum::Extension(harness.clone()).layer(axum::Extension(state.clone()).layer(routes));
-    let outer = harness.clone();
-    let app = tower::service_fn(move |req: Request| {
-        let h = outer.clone();
-        let inner = inner.clone();
-        async move { Ok::<_, Infallible>(h.handle(req, inner).await) }
-    });
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let (done_tx, done_rx) = oneshot::channel::<()>();
-    let dispatcher = harness.clone();
+    let app = App {
+        harness: harness.clone(),
+        state: state.clone(),
+        routes,
+    };
     let job: pool::Job = Box::new(move |listener| {
         Box::pin(async move {
-            // Small request/response exchanges: do not let Nagle hold an answer back.
-            let listener = listener.tap_io(|tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
-            tokio::spawn(webhook::run(dispatcher, events));
+            tokio::spawn(webhook::run(app.harness.clone(), events));
             tokio::select! {
-                _ = axum::serve(listener, app.into_make_service()) => {}
+                () = connections::serve(listener, app) => {}
                 // Sent by shutdown(), or the sender dropped with the handle.
                 _ = stop_rx => {}
             }
@@ -221,6 +226,45 @@ where
         stop: Some(stop_tx),
         done: Some(done_rx),
     })
+}
+
+/// What every connection of one fake serves: its routes, with its state and harness as
+/// request extensions, behind [`Harness::handle`].
+#[derive(Clone)]
+struct App<T> {
+    harness: Arc<Harness>,
+    state: T,
+    routes: Router,
+}
+
+impl<T> hyper::service::Service<http::Request<hyper::body::Incoming>> for App<T>
+where
+    T: Clone + Send + Sync + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn call(&self, req: http::Request<hyper::body::Incoming>) -> Self::Future {
+        let app = self.clone();
+        Box::pin(async move {
+            let App {
+                harness,
+                state,
+                routes,
+            } = app;
+            let Some(mut req) = harness.receive(req).await else {
+                let limit = harness.vendor.body_limit;
+                return Ok((harness.vendor.error)(
+                    413,
+                    &format!("body: unreadable or larger than {limit} bytes"),
+                ));
+            };
+            req.extensions_mut().insert(state);
+            req.extensions_mut().insert(harness.clone());
+            Ok(harness.handle(req, routes).await)
+        })
+    }
 }
 
 /// A process-unique id mixed with the start time, so ids rarely repeat across runs.
@@ -274,28 +318,36 @@ impl<T> Drop for Server<T> {
 }
 
 impl Harness {
-    /// The request log and fault layer around the vendor's routes.
+    /// The request as the routes take it, logged first when requests are recorded (the
+    /// body read whole for that, up to the vendor's limit).
+    ///
+    /// `None` when recording and the body cannot be read or is over the limit.
+    async fn receive(&self, req: http::Request<hyper::body::Incoming>) -> Option<Request> {
+        use http_body_util::BodyExt as _;
+        if !self.record.load(Ordering::Relaxed) {
+            return Some(req.map(Body::new));
+        }
+        let (parts, body) = req.into_parts();
+        let bytes = http_body_util::Limited::new(body, self.vendor.body_limit)
+            .collect()
+            .await
+            .ok()?
+            .to_bytes();
+        lock(&self.requests).push(Received::copy(&parts, &bytes));
+        // An empty body boxes nothing (most lookups are GETs).
+        let body = if bytes.is_empty() {
+            Body::empty()
+        } else {
+            Body::from(bytes)
+        };
+        Some(Request::from_parts(parts, body))
+    }
+
+    /// The fault layer around the vendor's routes.
     async fn handle<S>(&self, req: Request, inner: S) -> Response
     where
         S: tower::Service<Request, Response = Response, Error = Infallible>,
     {
-        let req = if self.record.load(Ordering::Relaxed) {
-            let (parts, body) = req.into_parts();
-            let Ok(bytes) = axum::body::to_bytes(body, self.vendor.body_limit).await else {
-                return (self.vendor.error)(
-                    413,
-                    &format!(
-                        "body: unreadable or larger than {} bytes",
-                        self.vendor.body_limit
-                    ),
-                );
-            };
-            let received = Received::copy(&parts, &bytes);
-            lock(&self.requests).push(received);
-            Request::from_parts(parts, Body::from(bytes))
-        } else {
-            req
-        };
         if !(self.vendor.faulted)(req.uri().path()) {
             return inner.oneshot(req).await.unwrap_or_else(|e| match e {});
         }
@@ -599,5 +651,16 @@ mod tests {
         assert_eq!(record.headers, expected);
         assert_eq!(record.header("x-colons"), Some("a:b: c"));
         assert_eq!(record.body, b"{\"k\":1}");
+    }
+
+    #[test]
+    fn the_log_gives_back_a_body_that_holds_blank_lines_and_a_request_without_headers() {
+        let (parts, ()) = http::Request::post("/").body(()).unwrap().into_parts();
+        let body = b"a\r\n\r\nb:c\r\n";
+        let record = Received::copy(&parts, body).to_record();
+        assert_eq!((record.path.as_str(), record.query), ("/", None));
+        assert!(record.headers.is_empty());
+        assert_eq!(record.body, body);
+        assert!(Received::copy(&parts, b"").to_record().body.is_empty());
     }
 }

@@ -103,7 +103,7 @@ impl FakeIamportBuilder {
     /// [`FakeError::Start`] when the address cannot be bound or the thread not spawned.
     pub fn try_start(self) -> Result<FakeIamport, FakeError> {
         static ROUTES: OnceLock<Router> = OnceLock::new();
-        let routes = ROUTES.get_or_init(router).clone();
+        let routes = ROUTES.get_or_init(|| router().with_state(())).clone();
         let mut credentials = self.credentials;
         if credentials.is_empty() {
             credentials.push((DEFAULT_IMP_KEY.into(), DEFAULT_IMP_SECRET.into()));

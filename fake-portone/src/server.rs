@@ -368,7 +368,9 @@ pub(crate) fn scaled_schedule(factor: f64) -> Vec<Duration> {
 /// The routes, built once per process.
 fn routes() -> Router {
     static ROUTES: OnceLock<Router> = OnceLock::new();
-    ROUTES.get_or_init(crate::routes::router).clone()
+    ROUTES
+        .get_or_init(|| crate::routes::router().with_state(()))
+        .clone()
 }
 
 /// Signs every webhook attempt, and runs schedules when the clock moves.

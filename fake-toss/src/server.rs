@@ -103,7 +103,9 @@ impl FakeTossBuilder {
     /// [`FakeError::Start`]: the bind error, or the error spawning the runtime or thread.
     pub fn try_start(self) -> Result<FakeToss, FakeError> {
         static ROUTES: OnceLock<Router> = OnceLock::new();
-        let routes = ROUTES.get_or_init(crate::routes::router).clone();
+        let routes = ROUTES
+            .get_or_init(|| crate::routes::router().with_state(()))
+            .clone();
         let keys = if self.secret_keys.is_empty() {
             vec![DEFAULT_SECRET_KEY.to_owned()]
         } else {

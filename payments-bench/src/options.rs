@@ -20,7 +20,7 @@ pub enum Scenario {
     Charge,
     /// Health and correct reads while every connection sends wrong passwords.
     Flood,
-    /// fake-toss and fake-iamport lookups and start-up next to wiremock.
+    /// fake-toss, fake-iamport and fake-portone lookups and start-up next to wiremock.
     FakeLookup,
     /// history-read latency at growing numbers of stored histories.
     Scale,

@@ -1,11 +1,13 @@
 //! `fake-lookup`: payment lookups on fake-toss (`GET /v1/payments/{paymentKey}`),
 //! fake-iamport (`GET /payments/{imp_uid}`) and fake-portone
-//! (`GET /payments/{paymentId}`), each right after (and compared with) a wiremock server
-//! answering that fake's own answer at the same path; and the start-up time of each fake
+//! (`GET /payments/{paymentId}`), each compared with a wiremock server answering that
+//! fake's own answer at the same path, the two taking turns in slices of a quarter second
+//! (so the machine's drift during the run falls on both); and the start-up time of each fake
 //! against `MockServer::start()` (pooled) and `MockServer::builder().start()` (a fresh
 //! server each time). Everything starts with its defaults, as a test suite would start it.
 //!
-//! Each pair is followed by a floor row: hyper's bare server answering the same bytes.
+//! Each pair has a floor row too, in the same turns: hyper's bare server answering the
+//! same bytes.
 //!
 //! The load is [`crate::raw_http`], one keep-alive connection per worker: on a 2-core
 //! machine reqwest, or hyper's client connection, cost as much CPU as the server they
@@ -75,30 +77,48 @@ const FAKE_THREAD: &str = "fake-harness-server";
 /// is unnamed and so inherits this name, which lets the row measure it apart.
 const WIREMOCK_THREAD: &str = "wiremock-server";
 
-/// GETs `t`'s path at `addr` on `concurrency` workers, each on its own keep-alive
-/// connection ([`raw_http`]), and notes what the server's thread (`server_thread`) spent
-/// on CPU per lookup, a figure the load's own cost does not touch.
-async fn lookups(
-    ctx: &Ctx<'_>,
-    label: &str,
+/// How long one slice of a lookup row runs: the fake, wiremock and the floor take turns
+/// slice by slice, so a change in the machine's speed during the run (on a shared 2-core
+/// host it doubled and halved within seconds) falls on all three alike.
+const SLICE: Duration = Duration::from_millis(250);
+
+/// One server's lookup row, measured slice by slice: `concurrency` workers GET the
+/// target's path, each on its own keep-alive connection ([`raw_http`]), and the row
+/// notes what the server's thread spent on CPU per lookup, a figure the load's own cost
+/// does not touch.
+struct Lookups<F> {
+    label: String,
+    server_thread: &'static str,
+    op: Arc<F>,
+    measured: Measured,
+    /// The share of the machine other processes took, weighted by slice time.
+    others_cpu_seconds: f64,
+    server_ns: u64,
+}
+
+/// A lookup row's load at `addr`, one keep-alive connection per worker: a connection
+/// is taken out for a lookup and put back only after a good answer (a failed one is in
+/// an unknown state, so the next lookup opens another).
+fn lookup_load(
+    concurrency: usize,
     t: &Target,
     addr: SocketAddr,
-    server_thread: &str,
-) -> Row {
+) -> impl Fn(usize, u64) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send>>
++ Send
++ Sync
++ 'static {
     let connections: Arc<Vec<tokio::sync::Mutex<Option<raw_http::Connection>>>> = Arc::new(
-        (0..ctx.concurrency())
+        (0..concurrency)
             .map(|_| tokio::sync::Mutex::new(None))
             .collect(),
     );
     let request: Arc<[u8]> =
         raw_http::get_request(&addr.to_string(), &t.path, &t.authorization).into();
-    let op = move |worker: usize, _| {
+    move |worker: usize, _| {
         let connections = connections.clone();
         let request = request.clone();
-        async move {
+        Box::pin(async move {
             let mut slot = connections[worker].lock().await;
-            // Taken out, and put back only after a good answer: a failed connection is
-            // in an unknown state, so the next lookup opens another.
             let mut connection = match slot.take() {
                 Some(connection) => connection,
                 None => raw_http::Connection::open(addr).await?,
@@ -106,43 +126,85 @@ async fn lookups(
             connection.get(&request).await?;
             *slot = Some(connection);
             Ok(())
-        }
-    };
-    let op = Arc::new(op);
-    // Warmed up apart from the measured run, so the server's CPU is read between the two.
-    if !ctx.warmup.is_zero() {
-        let op = op.clone();
-        let _ = drive(
-            &ctx.progress,
+        })
+    }
+}
+
+impl<F, Fut> Lookups<F>
+where
+    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    fn new(label: String, server_thread: &'static str, op: F) -> Self {
+        Self {
             label,
+            server_thread,
+            op: Arc::new(op),
+            measured: Measured::default(),
+            others_cpu_seconds: 0.0,
+            server_ns: 0,
+        }
+    }
+
+    /// Runs the load for `budget` and counts it into the row (`measure`) or drops it
+    /// (warm-up: connections open, caches warm).
+    async fn run(&mut self, ctx: &Ctx<'_>, budget: Budget, measure: bool) {
+        let op = self.op.clone();
+        let cpu_before = thread_cpu_ns(self.server_thread);
+        let slice = drive(
+            &ctx.progress,
+            &self.label,
             ctx.concurrency(),
-            Budget::For(ctx.warmup),
+            budget,
             Duration::ZERO,
             move |w, s| op(w, s),
         )
         .await;
+        if !measure {
+            return;
+        }
+        self.server_ns += thread_cpu_ns(self.server_thread).saturating_sub(cpu_before);
+        self.others_cpu_seconds += slice.others_cpu.unwrap_or(0.0) * slice.elapsed.as_secs_f64();
+        self.measured.elapsed += slice.elapsed;
+        self.measured.merge(slice);
     }
-    let cpu_before = thread_cpu_ns(server_thread);
-    let measured = drive(
-        &ctx.progress,
-        label,
-        ctx.concurrency(),
-        ctx.budget,
-        Duration::ZERO,
-        move |w, s| op(w, s),
-    )
-    .await;
-    let server_ns = thread_cpu_ns(server_thread).saturating_sub(cpu_before);
-    let mut row = Row::measured(Scenario::FakeLookup, label, &measured);
-    let successes = measured.operations.saturating_sub(measured.errors);
-    if server_ns > 0 && successes > 0 {
-        let per_lookup_us = server_ns as f64 / successes as f64 / 1000.0;
-        row.note = Some(format!(
-            "server thread {per_lookup_us:.1} µs CPU per lookup = {:.0} lookups per server CPU-second",
-            1e6 / per_lookup_us
-        ));
+
+    fn row(mut self) -> Row {
+        let seconds = self.measured.elapsed.as_secs_f64();
+        if seconds > 0.0 {
+            self.measured.others_cpu = Some(self.others_cpu_seconds / seconds);
+        }
+        let mut row = Row::measured(Scenario::FakeLookup, &self.label, &self.measured);
+        let successes = self
+            .measured
+            .operations
+            .saturating_sub(self.measured.errors);
+        if self.server_ns > 0 && successes > 0 {
+            let per_lookup_us = self.server_ns as f64 / successes as f64 / 1000.0;
+            row.note = Some(format!(
+                "server thread {per_lookup_us:.1} µs CPU per lookup = {:.0} lookups per server CPU-second",
+                1e6 / per_lookup_us
+            ));
+        }
+        row
     }
-    row
+}
+
+/// `budget` cut into slices of about [`SLICE`] (a count budget into parts of at most
+/// 10,000 operations, at most 40 of them; at least one slice either way).
+fn slices(budget: Budget) -> Vec<Budget> {
+    match budget {
+        Budget::For(total) => {
+            let n = (total.as_secs_f64() / SLICE.as_secs_f64()).ceil().max(1.0) as u32;
+            vec![Budget::For(total / n); n as usize]
+        }
+        Budget::Count(total) => {
+            let n = total.div_ceil(10_000).clamp(1, 40);
+            (0..n)
+                .map(|i| Budget::Count(total / n + u64::from(i < total % n)))
+                .collect()
+        }
+    }
 }
 
 /// A wiremock server answering `body` (a fake's answer, byte for byte) to `GET path`,
@@ -236,9 +298,8 @@ struct Target {
     authorization: String,
 }
 
-/// The fake's lookup row, then wiremock's serving the same answer (rows side by side, so
-/// the ratio compares moments of similar machine load) with the ratio in a note, then
-/// the floor's serving it too.
+/// The fake's lookup row, wiremock's serving the same answer (with the ratio in a note)
+/// and the floor's serving it too, measured in turns slice by slice (see [`SLICE`]).
 async fn lookup_pair(ctx: &Ctx<'_>, t: Target) -> Result<Vec<Row>, BenchError> {
     let answer = {
         let mut connection = raw_http::Connection::open(t.addr)
@@ -253,35 +314,39 @@ async fn lookup_pair(ctx: &Ctx<'_>, t: Target) -> Result<Vec<Row>, BenchError> {
     };
     let (floor_addr, floor_stop) = floor_serving(answer.clone())?;
     let wiremock = wiremock_serving(&t.path, answer.to_vec()).await?;
-    let fake_row = lookups(
-        ctx,
-        &format!("fake-lookup {}", t.fake),
-        &t,
-        t.addr,
+    let concurrency = ctx.concurrency();
+    let mut fake = Lookups::new(
+        format!("fake-lookup {}", t.fake),
         FAKE_THREAD,
-    )
-    .await;
-    let mut mock_row = lookups(
-        ctx,
-        &format!("fake-lookup wiremock for {}", t.fake),
-        &t,
-        *wiremock.address(),
+        lookup_load(concurrency, &t, t.addr),
+    );
+    let mut mock = Lookups::new(
+        format!("fake-lookup wiremock for {}", t.fake),
         WIREMOCK_THREAD,
-    )
-    .await;
-    let floor_row = lookups(
-        ctx,
-        &format!("fake-lookup floor for {}", t.fake),
-        &t,
-        floor_addr,
+        lookup_load(concurrency, &t, *wiremock.address()),
+    );
+    let mut floor = Lookups::new(
+        format!("fake-lookup floor for {}", t.fake),
         FLOOR_THREAD,
-    )
-    .await;
+        lookup_load(concurrency, &t, floor_addr),
+    );
+    if !ctx.warmup.is_zero() {
+        let warmup = Budget::For(ctx.warmup);
+        fake.run(ctx, warmup, false).await;
+        mock.run(ctx, warmup, false).await;
+        floor.run(ctx, warmup, false).await;
+    }
+    for slice in slices(ctx.budget) {
+        fake.run(ctx, slice, true).await;
+        mock.run(ctx, slice, true).await;
+        floor.run(ctx, slice, true).await;
+    }
     drop(floor_stop);
     drop_off_runtime(wiremock).await;
+    let (fake_row, mut mock_row, floor_row) = (fake.row(), mock.row(), floor.row());
     let ratio = fake_row.ops_per_sec / mock_row.ops_per_sec.max(f64::MIN_POSITIVE);
     mock_row.note = Some(format!(
-        "wiremock answering {}'s answer at the same path; {} / wiremock = {ratio:.2}x; {}",
+        "wiremock answering {}'s answer at the same path, in turns with it; {} / wiremock = {ratio:.2}x; {}",
         t.fake,
         t.fake,
         mock_row.note.take().unwrap_or_default()
