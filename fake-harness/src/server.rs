@@ -2,13 +2,12 @@
 //! state and every knob a test turns) and [`Server`] (the running fake, stopped on drop).
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
-
-use std::future::Future;
-use std::pin::Pin;
 
 use axum::Router;
 use axum::body::Body;
@@ -51,11 +50,11 @@ pub struct Harness {
 /// a third of the fake's time). Converted to a [`RecordedRequest`] when read.
 struct Received {
     method: http::Method,
-    /// The path and query, then the body, in one allocation (a log entry is kept for the
-    /// fake's life, so its size and count of allocations are paid on every request):
-    /// `path?query\r\n`, every header as `name:value\r\n`, `\r\n`, then the body. A
-    /// path holds no CR or LF, header names no `:` and values no CR or LF, so the parts
-    /// split back exactly.
+    /// The path and query, the headers and the body, in one allocation (a log entry is
+    /// kept for the fake's life, so its size and count of allocations are paid on every
+    /// request): `path?query\r\n`, every header as `name:value\r\n`, `\r\n`, then the
+    /// body. A path holds no CR or LF, header names no `:` and values no CR or LF, so the
+    /// parts split back exactly.
     bytes: Box<[u8]>,
 }
 
