@@ -315,35 +315,34 @@ async fn lookup_pair(ctx: &Ctx<'_>, t: Target) -> Result<Vec<Row>, BenchError> {
     let (floor_addr, floor_stop) = floor_serving(answer.clone())?;
     let wiremock = wiremock_serving(&t.path, answer.to_vec()).await?;
     let concurrency = ctx.concurrency();
-    let mut fake = Lookups::new(
-        format!("fake-lookup {}", t.fake),
-        FAKE_THREAD,
-        lookup_load(concurrency, &t, t.addr),
-    );
-    let mut mock = Lookups::new(
-        format!("fake-lookup wiremock for {}", t.fake),
-        WIREMOCK_THREAD,
-        lookup_load(concurrency, &t, *wiremock.address()),
-    );
-    let mut floor = Lookups::new(
-        format!("fake-lookup floor for {}", t.fake),
-        FLOOR_THREAD,
-        lookup_load(concurrency, &t, floor_addr),
-    );
+    // The fake, wiremock and the floor, in the order they take their turns.
+    let mut servers = [
+        (format!("fake-lookup {}", t.fake), FAKE_THREAD, t.addr),
+        (
+            format!("fake-lookup wiremock for {}", t.fake),
+            WIREMOCK_THREAD,
+            *wiremock.address(),
+        ),
+        (
+            format!("fake-lookup floor for {}", t.fake),
+            FLOOR_THREAD,
+            floor_addr,
+        ),
+    ]
+    .map(|(label, thread, addr)| Lookups::new(label, thread, lookup_load(concurrency, &t, addr)));
     if !ctx.warmup.is_zero() {
-        let warmup = Budget::For(ctx.warmup);
-        fake.run(ctx, warmup, false).await;
-        mock.run(ctx, warmup, false).await;
-        floor.run(ctx, warmup, false).await;
+        for server in &mut servers {
+            server.run(ctx, Budget::For(ctx.warmup), false).await;
+        }
     }
     for slice in slices(ctx.budget) {
-        fake.run(ctx, slice, true).await;
-        mock.run(ctx, slice, true).await;
-        floor.run(ctx, slice, true).await;
+        for server in &mut servers {
+            server.run(ctx, slice, true).await;
+        }
     }
     drop(floor_stop);
     drop_off_runtime(wiremock).await;
-    let (fake_row, mut mock_row, floor_row) = (fake.row(), mock.row(), floor.row());
+    let [fake_row, mut mock_row, floor_row] = servers.map(Lookups::row);
     let ratio = fake_row.ops_per_sec / mock_row.ops_per_sec.max(f64::MIN_POSITIVE);
     mock_row.note = Some(format!(
         "wiremock answering {}'s answer at the same path, in turns with it; {} / wiremock = {ratio:.2}x; {}",
