@@ -190,8 +190,9 @@ where
     }
 }
 
-/// `budget` cut into slices of about [`SLICE`] (a count budget into parts of at most
-/// 10,000 operations, at most 40 of them; at least one slice either way).
+/// `budget` cut into slices of about [`SLICE`] (a count budget into parts of up to
+/// 10,000 operations, but never more than 40 parts, so larger ones above 400,000; at
+/// least one slice either way).
 fn slices(budget: Budget) -> Vec<Budget> {
     match budget {
         Budget::For(total) => {
