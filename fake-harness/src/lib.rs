@@ -14,6 +14,9 @@
 //!   the idempotency cache, [`RecordedRequest`].
 //! - [`retention`]: [`Retention`], the index a fake consults to honour `capacity` and
 //!   `record_ttl`.
+//! - [`routes`]: [`Routes`], what a fake serves: axum routes, or `/internal/` on axum
+//!   and the API as one [`Api`] function. [`response`]: [`json_response`], the answer
+//!   nearly every route gives.
 //! - [`internal`]: the knobs over HTTP (`/internal/clock`, `/internal/faults`, ...);
 //!   [`cli`]: the flags every fake binary shares. [`error`]: [`FakeError`].
 //! - `pool`: the pre-started server threads; `connections`: the accept loop, each
@@ -99,7 +102,9 @@ pub mod faults;
 pub mod idempotency;
 pub mod internal;
 pub mod record;
+pub mod response;
 pub mod retention;
+pub mod routes;
 pub mod server;
 #[cfg(feature = "test-support")]
 pub mod test_support;
@@ -112,7 +117,9 @@ pub use config::{Compat, Config, Vendor};
 pub use error::FakeError;
 pub use internal::internal_routes;
 pub use record::RecordedRequest;
+pub use response::json_response;
 pub use retention::Retention;
+pub use routes::{Api, Routes};
 pub use server::{Harness, Server, start};
 pub use webhook::{AttemptInfo, REORDER_WINDOW, Webhook, WebhookOutcome, WebhookRecord};
 

@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
+use bytes::Bytes;
 use tokio::sync::oneshot;
 use tower::ServiceExt as _;
 
@@ -22,6 +22,7 @@ use crate::error::FakeError;
 use crate::faults::{After, Before, Faults};
 use crate::idempotency::Idempotency;
 use crate::record::RecordedRequest;
+use crate::routes::Routes;
 use crate::webhook::{self, AttemptInfo, Hub, Settings, Webhook, WebhookRecord};
 use crate::{connections, lock, pool};
 
@@ -145,9 +146,10 @@ pub struct Server<T> {
 }
 
 /// Boots a fake: takes a pooled server thread (or binds `config`'s address), builds the
-/// [`Harness`], lets `build` make the vendor's state from it, and serves `routes` with the
-/// state and the harness as request extensions (`Extension<T>`,
-/// `Extension<Arc<Harness>>`), behind the harness's request log and fault layer.
+/// [`Harness`], lets `build` make the vendor's state and its routes from it, and serves
+/// them behind the harness's request log and fault layer. Axum routes get the state and
+/// the harness as request extensions (`Extension<T>`, `Extension<Arc<Harness>>`); an
+/// [`crate::routes::Api`] function gets the state as its argument (see [`Routes`]).
 ///
 /// Synchronous and independent of the caller's runtime: works from any tokio flavour and
 /// from plain sync code. `routes` is usually a clone of a router the fake built once per
@@ -157,14 +159,15 @@ pub struct Server<T> {
 ///
 /// # Errors
 /// [`FakeError::Start`] when the address cannot be bound or the thread not started.
-pub fn start<T, F>(
+pub fn start<T, F, R>(
     vendor: &'static Vendor,
     config: Config,
     build: F,
 ) -> Result<Server<T>, FakeError>
 where
     T: Clone + Send + Sync + 'static,
-    F: FnOnce(&Arc<Harness>) -> (Router, T),
+    F: FnOnce(&Arc<Harness>) -> (R, T),
+    R: Into<Routes<T>>,
 {
     let failed = |source| FakeError::Start {
         fake: vendor.name,
@@ -206,7 +209,7 @@ where
     let app = App {
         harness: harness.clone(),
         state: state.clone(),
-        routes,
+        routes: routes.into(),
     };
     let job: pool::Job = Box::new(move |listener| {
         Box::pin(async move {
@@ -227,13 +230,13 @@ where
     })
 }
 
-/// What every connection of one fake serves: its routes, with its state and harness as
-/// request extensions, behind [`Harness::handle`].
+/// What every connection of one fake serves: its routes, with its state and harness,
+/// behind [`Harness::handle`].
 #[derive(Clone)]
 struct App<T> {
     harness: Arc<Harness>,
     state: T,
-    routes: Router,
+    routes: Routes<T>,
 }
 
 impl<T> hyper::service::Service<http::Request<hyper::body::Incoming>> for App<T>
@@ -252,16 +255,26 @@ where
                 state,
                 routes,
             } = app;
+            let path = req.uri().path();
+            let faulted = (harness.vendor.faulted)(path);
+            if let Some(api) = routes.api_for(path) {
+                let (parts, body) = req.into_parts();
+                let Some(bytes) = harness.read(body).await else {
+                    return Ok(harness.too_large());
+                };
+                harness.log(&parts, &bytes);
+                let run = async { api(&state, parts, bytes) };
+                return Ok(harness.handle(faulted, run).await);
+            }
             let Some(mut req) = harness.receive(req).await else {
-                let limit = harness.vendor.body_limit;
-                return Ok((harness.vendor.error)(
-                    413,
-                    &format!("body: unreadable or larger than {limit} bytes"),
-                ));
+                return Ok(harness.too_large());
             };
             req.extensions_mut().insert(state);
             req.extensions_mut().insert(harness.clone());
-            Ok(harness.handle(req, routes).await)
+            let run = routes.router.oneshot(req);
+            Ok(harness
+                .handle(faulted, async { run.await.unwrap_or_else(|e| match e {}) })
+                .await)
         })
     }
 }
@@ -322,18 +335,13 @@ impl Harness {
     ///
     /// `None` when recording and the body cannot be read or is over the limit.
     async fn receive(&self, req: http::Request<hyper::body::Incoming>) -> Option<Request> {
-        use http_body_util::BodyExt as _;
         if !self.record.load(Ordering::Relaxed) {
             return Some(req.map(Body::new));
         }
         let (parts, body) = req.into_parts();
-        let bytes = http_body_util::Limited::new(body, self.vendor.body_limit)
-            .collect()
-            .await
-            .ok()?
-            .to_bytes();
-        lock(&self.requests).push(Received::copy(&parts, &bytes));
-        // An empty body boxes nothing (most lookups are GETs).
+        let bytes = self.read(body).await?;
+        self.log(&parts, &bytes);
+        // An empty body boxes nothing.
         let body = if bytes.is_empty() {
             Body::empty()
         } else {
@@ -342,13 +350,42 @@ impl Harness {
         Some(Request::from_parts(parts, body))
     }
 
-    /// The fault layer around the vendor's routes.
-    async fn handle<S>(&self, req: Request, inner: S) -> Response
-    where
-        S: tower::Service<Request, Response = Response, Error = Infallible>,
-    {
-        if !(self.vendor.faulted)(req.uri().path()) {
-            return inner.oneshot(req).await.unwrap_or_else(|e| match e {});
+    /// The whole body, up to the vendor's limit; `None` when it is larger or unreadable.
+    async fn read(&self, body: hyper::body::Incoming) -> Option<Bytes> {
+        use http_body_util::BodyExt as _;
+        use hyper::body::Body as _;
+        // Most lookups are GETs without a body: nothing to read.
+        if body.is_end_stream() {
+            return Some(Bytes::new());
+        }
+        let collected = http_body_util::Limited::new(body, self.vendor.body_limit)
+            .collect()
+            .await
+            .ok()?;
+        Some(collected.to_bytes())
+    }
+
+    /// Adds the request to the log, when requests are recorded.
+    fn log(&self, parts: &http::request::Parts, body: &[u8]) {
+        if self.record.load(Ordering::Relaxed) {
+            lock(&self.requests).push(Received::copy(parts, body));
+        }
+    }
+
+    /// The vendor's `413` for a body over its limit.
+    fn too_large(&self) -> Response {
+        let limit = self.vendor.body_limit;
+        (self.vendor.error)(
+            413,
+            &format!("body: unreadable or larger than {limit} bytes"),
+        )
+    }
+
+    /// The fault layer around one request's `run` (a faulted path's, see
+    /// [`Vendor::faulted`]; others just run).
+    async fn handle(&self, faulted: bool, run: impl Future<Output = Response>) -> Response {
+        if !faulted {
+            return run.await;
         }
         let latency = self.faults.latency();
         if !latency.is_zero() {
@@ -365,7 +402,7 @@ impl Harness {
             // Never answered: the connection stays open until the client gives up.
             Before::Hang => std::future::pending::<()>().await,
         }
-        let response = inner.oneshot(req).await.unwrap_or_else(|e| match e {});
+        let response = run.await;
         match self.faults.take_after() {
             After::Answer => response,
             // Processed, but the answer never leaves: the client cannot tell what happened.

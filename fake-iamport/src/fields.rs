@@ -200,29 +200,6 @@ pub(crate) fn digits(s: &str) -> String {
     s.chars().filter(char::is_ascii_digit).collect()
 }
 
-/// Decodes `%XX` escapes in a path segment; invalid escapes are kept as written.
-pub(crate) fn percent_decode(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.contains('%') {
-        return s.into();
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned().into()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,12 +241,5 @@ mod tests {
         let e = Body::parse(&h, b"{nope").expect_err("invalid");
         assert_eq!(e.status, http::StatusCode::BAD_REQUEST);
         assert!(e.message.contains("not valid JSON"));
-    }
-
-    #[test]
-    fn percent_decoding() {
-        assert_eq!(percent_decode("order%2F1%20a"), "order/1 a");
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%zz"), "%zz");
     }
 }

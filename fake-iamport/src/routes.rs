@@ -5,7 +5,7 @@ use fake_harness::idempotency::{Begin, Conflict};
 use http::{HeaderMap, Method, StatusCode};
 
 use crate::envelope::{ApiError, Reply};
-use crate::fields::{Body, percent_decode};
+use crate::fields::Body;
 use crate::shared::Shared;
 use crate::state::State;
 use crate::{auth, certifications, charges, customers, payments, receipts, vbanks};
@@ -41,11 +41,7 @@ enum Route {
 
 impl Route {
     fn parse(method: &Method, path: &str) -> Option<Self> {
-        let segs: Vec<_> = path
-            .trim_matches('/')
-            .split('/')
-            .map(percent_decode)
-            .collect();
+        let segs = fake_harness::routes::segments(path);
         let s: Vec<&str> = segs.iter().map(|s| s.as_ref()).collect();
         let id = |v: &str| v.to_owned();
         Some(match (method.as_str(), s.as_slice()) {

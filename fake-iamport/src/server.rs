@@ -8,7 +8,7 @@
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use axum::body::to_bytes;
+use axum::body::{Bytes, to_bytes};
 use axum::extract::Request;
 use axum::response::Response;
 use axum::{Extension, Router};
@@ -115,7 +115,7 @@ impl FakeIamportBuilder {
                 harness: h.clone(),
                 state: Mutex::new(State::new(credentials, form, h.clone())),
             });
-            (routes, shared)
+            (fake_harness::Routes::split(routes, serve), shared)
         })?;
         Ok(FakeIamport {
             server,
@@ -124,16 +124,17 @@ impl FakeIamportBuilder {
     }
 }
 
-/// The routes, independent of any instance: the harness's `/internal/` knobs and the
-/// PortOne dispatcher for everything else.
+/// The `/internal/` routes, independent of any instance: the harness's knobs and
+/// PortOne's own. Every other path goes to [`serve`].
 fn router() -> Router {
     Router::new()
         .merge(fake_harness::internal_routes())
         .merge(crate::internal::routes())
-        .fallback(serve_request)
+        .fallback(unknown_internal)
 }
 
-async fn serve_request(Extension(shared): Extension<Arc<Shared>>, req: Request) -> Response {
+/// An `/internal/` path no route takes: the dispatcher's own 404.
+async fn unknown_internal(Extension(shared): Extension<Arc<Shared>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
         let e = ApiError {
@@ -143,8 +144,13 @@ async fn serve_request(Extension(shared): Extension<Arc<Shared>>, req: Request) 
         };
         return json_response(Reply::error(&e), false);
     };
+    serve(&shared, parts, bytes)
+}
+
+/// The PortOne API: one request, dispatched by [`routes::handle`].
+fn serve(shared: &Arc<Shared>, parts: http::request::Parts, bytes: Bytes) -> Response {
     let mut d = routes::handle(
-        &shared,
+        shared,
         &parts.method,
         parts.uri.path(),
         &parts.headers,

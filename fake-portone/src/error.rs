@@ -3,7 +3,7 @@
 //! names in `x-portone-status-code`.
 
 use axum::response::{IntoResponse, Response};
-use http::{StatusCode, header};
+use http::StatusCode;
 use serde_json::{Value, json};
 
 /// The error types the fake answers with, each with its `x-portone-status-code`.
@@ -208,6 +208,6 @@ impl IntoResponse for PortOneError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::BAD_GATEWAY);
         let body = serde_json::to_vec(&self.body()).unwrap_or_default();
-        (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+        fake_harness::json_response(status, body)
     }
 }

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use fake_harness::idempotency::{Begin, Conflict};
 use fake_harness::{Config, FakeError, Harness, Retention, Server, Vendor, Webhook, lock};
-use http::{HeaderMap, StatusCode, Uri, header};
+use http::{HeaderMap, StatusCode, Uri};
 use serde_json::{Value, json};
 
 use crate::checkout::Checkout;
@@ -59,7 +59,7 @@ fn vendor_error(status: u16, message: &str) -> Response {
     };
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = json!({ "type": kind, "message": message }).to_string();
-    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+    fake_harness::json_response(status, body)
 }
 
 /// What every handler reaches: the world behind one lock, the harness, and the signing
@@ -234,8 +234,7 @@ fn json_bytes(status: StatusCode, body: Bytes) -> Response {
     // Every answer goes out as its own buffer, never one shared with a cache: measured
     // in benches/vs_wiremock.rs, a shared `Bytes` answer made lookups several times
     // slower (0.2-0.3x wiremock's against 1.25x with a copy).
-    let body = body.to_vec();
-    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+    fake_harness::json_response(status, body.to_vec())
 }
 
 fn to_bytes(v: Value) -> Bytes {
@@ -346,7 +345,10 @@ impl FakePortOneBuilder {
                 first_store,
             }));
             install_hooks(h, &app);
-            (routes(), app)
+            (
+                fake_harness::Routes::split(routes(), crate::routes::serve),
+                app,
+            )
         })?;
         Ok(FakePortOne {
             server,
@@ -365,7 +367,7 @@ pub(crate) fn scaled_schedule(factor: f64) -> Vec<Duration> {
         .collect()
 }
 
-/// The routes, built once per process.
+/// The `/internal/` routes, built once per process.
 fn routes() -> Router {
     static ROUTES: OnceLock<Router> = OnceLock::new();
     ROUTES

@@ -61,6 +61,6 @@ impl TossError {
 impl IntoResponse for TossError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, axum::Json(self.body())).into_response()
+        fake_harness::json_response(status, self.body().to_string())
     }
 }

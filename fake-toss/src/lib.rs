@@ -3,8 +3,9 @@
 //! # Modules
 //! - [`server`]: [`FakeToss`] (the handle, deref to [`fake_harness::Harness`] for the
 //!   knobs every fake shares) and [`FakeTossBuilder`].
-//! - `routes`: the HTTP routes and the middleware (secret key, `Idempotency-Key`); the
-//!   request log and fault injection are the harness's.
+//! - `api`: the Toss v1 routes, routed by hand, with the secret key and
+//!   `Idempotency-Key`; `routes`: the fake-only `/internal` routes (on axum). The request
+//!   log and fault injection are the harness's.
 //! - Resources, one module each, holding their request bodies and rules: `payments`
 //!   (lookups, key-in, confirm, cancel), `virtual_accounts` (issue, deposit), `billing`
 //!   (billing keys and charges), `cash_receipts`.
@@ -19,6 +20,7 @@ pub mod cards;
 pub mod error;
 pub mod server;
 
+mod api;
 mod auth;
 mod billing;
 mod cash_receipts;

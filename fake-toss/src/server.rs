@@ -127,7 +127,10 @@ impl FakeTossBuilder {
                     s.with_store(|st, now| st.sweep(now));
                 }
             });
-            (routes, shared)
+            (
+                fake_harness::Routes::split(routes, crate::api::serve),
+                shared,
+            )
         })?;
         Ok(FakeToss { server })
     }

@@ -1,6 +1,6 @@
-//! The HTTP surface: the PortOne V2 routes ([`api`]), the fake-only `/internal/` routes
-//! ([`internal`]), and the glue they share — reading bodies and queries into typed
-//! requests with PortOne-style errors, answering JSON, `Idempotency-Key`.
+//! The HTTP surface: the PortOne V2 API ([`api`], routed by hand), the fake-only
+//! `/internal/` routes ([`internal`], on axum), and the glue they share — reading bodies
+//! and queries into typed requests with PortOne-style errors, answering JSON.
 
 mod api;
 mod internal;
@@ -14,18 +14,17 @@ use serde_json::Value;
 
 use crate::error::PortOneError;
 
-/// Every route of the fake, built once per process and shared by every instance.
+pub(crate) use api::serve;
+
+/// The `/internal/` routes, built once per process and shared by every instance (every
+/// other path goes to [`serve`]).
 pub(crate) fn router() -> Router {
-    api::routes().merge(internal::routes())
+    internal::routes()
 }
 
 /// A JSON answer with status 200.
 pub(crate) fn ok(v: &Value) -> Response {
-    json_response(StatusCode::OK, serde_json::to_vec(v).unwrap_or_default())
-}
-
-fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+    fake_harness::json_response(StatusCode::OK, serde_json::to_vec(v).unwrap_or_default())
 }
 
 /// The answer for a handler's outcome.
