@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use fake_harness::{Config, FakeError, Harness, Server, Vendor, Webhook, WebhookOutcome};
+use fake_harness::{Config, FakeError, Harness, Routes, Server, Vendor, Webhook, WebhookOutcome};
 
 static VENDOR: Vendor = Vendor {
     name: "fake-test",
@@ -66,16 +66,29 @@ impl FakeTest {
 #[derive(Default)]
 struct Builder {
     harness: Config,
+    /// Serve the API through [`api`] (`Routes::split`) instead of the axum routes.
+    split: bool,
+}
+
+/// The split fake's API: bumps the counter like `POST /count` and echoes what it got.
+fn api(c: &Counter, parts: http::request::Parts, body: bytes::Bytes) -> Response {
+    let n = c.hits.fetch_add(1, Ordering::SeqCst) + 1;
+    format!("{} {} {} {n}", parts.method, parts.uri.path(), body.len()).into_response()
 }
 
 impl Builder {
     fake_harness::builder_methods!(FakeTest);
 
     fn try_start(self) -> Result<FakeTest, FakeError> {
-        let routes = Router::new()
-            .route("/count", post(count))
-            .route("/hits", get(hits))
-            .merge(fake_harness::internal_routes());
+        let routes: Routes<Counter> = if self.split {
+            Routes::split(fake_harness::internal_routes(), api)
+        } else {
+            Router::new()
+                .route("/count", post(count))
+                .route("/hits", get(hits))
+                .merge(fake_harness::internal_routes())
+                .into()
+        };
         fake_harness::start(&VENDOR, self.harness, |h| {
             let counter = Counter {
                 harness: h.clone(),
@@ -460,6 +473,63 @@ async fn recording_can_be_switched_off_and_bodies_are_bounded() {
     assert_eq!(big.status(), 413);
     post_count(&fake).await.unwrap();
     assert_eq!(fake.received_requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_split_fake_sends_internal_paths_to_its_router_and_the_rest_to_its_api() {
+    let fake = Builder {
+        split: true,
+        ..Builder::default()
+    }
+    .start()
+    .await;
+    let send = |method: reqwest::Method, path: &str, body: Vec<u8>| {
+        let request = client()
+            .request(method, format!("{}{path}", fake.uri()))
+            .body(body);
+        async move {
+            let r = request.send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    // The API gets the whole body, also with the request log off.
+    fake.set_record_requests(false);
+    let got = send(reqwest::Method::PUT, "/a/b%20c", b"12345".to_vec()).await;
+    assert_eq!(got, (200, "PUT /a/b%20c 5 1".to_owned()));
+    fake.set_record_requests(true);
+    assert_eq!(
+        send(reqwest::Method::GET, "/x", Vec::new()).await.1,
+        "GET /x 0 2"
+    );
+    // /internal/ is the router's: the harness's knobs answer, the API is not called.
+    let (status, log) = send(reqwest::Method::GET, "/internal/requests", Vec::new()).await;
+    assert_eq!(status, 200);
+    assert!(
+        log.contains("\"/x\""),
+        "the API's request is in the log: {log}"
+    );
+    assert_eq!(fake.hits(), 2);
+    // The fault layer and the body limit stand in front of the API too.
+    fake.fail_next(1);
+    let (status, body) = send(reqwest::Method::POST, "/x", Vec::new()).await;
+    assert_eq!(
+        (status, body.starts_with("error: injected failure")),
+        (500, true)
+    );
+    assert_eq!(
+        send(reqwest::Method::POST, "/x", vec![b'x'; 4096]).await.0,
+        413
+    );
+    assert_eq!(
+        fake.hits(),
+        2,
+        "neither a failed nor an oversized request reached the API"
+    );
+    // Logged: the API request made while recording, the knob and the failed request; not
+    // the oversized one.
+    let log = fake.received_requests();
+    let paths: Vec<_> = log.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(paths, ["/x", "/internal/requests", "/x"]);
 }
 
 #[tokio::test]

@@ -36,6 +36,21 @@ async fn a_missing_or_wrong_secret_is_unauthorized() {
 }
 
 #[tokio::test]
+async fn a_method_or_path_the_api_does_not_have_is_a_json_404() {
+    let portone = FakePortOne::start().await;
+    let api = Api::new(&portone);
+    for (method, path) in [
+        ("GET", "/nope"),
+        ("PUT", "/payments/x"),
+        ("GET", "/payments/x/nope"),
+    ] {
+        let e = api.expect_err(method, path, None, 404, "NOT_FOUND").await;
+        let message = e["message"].as_str().unwrap_or_default();
+        assert!(message.contains(path), "{method} {path}: {e}");
+    }
+}
+
+#[tokio::test]
 async fn tokens_from_the_api_secret_work_expire_and_refresh() {
     let portone = FakePortOne::builder().api_secret("my-secret").start().await;
     let api = Api::new(&portone).with_auth(None);

@@ -352,6 +352,27 @@ async fn bad_card_input_is_a_clear_400() {
 }
 
 #[tokio::test]
+async fn a_method_or_path_the_api_does_not_have_is_a_toss_404() {
+    let toss = FakeToss::start().await;
+    let api = Api::new(&toss);
+    for (method, path) in [
+        ("GET", "/v1/nope"),
+        ("PUT", "/v1/payments/x"),
+        ("GET", "/v1/payments/x/cancel"),
+        ("GET", "/internal/nope"),
+    ] {
+        let (status, body) = api.send(method, path, None, &[]).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (404, Some("NOT_FOUND")),
+            "{method} {path}"
+        );
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(message.contains(path), "{method} {path}: {body}");
+    }
+}
+
+#[tokio::test]
 async fn missing_or_wrong_secret_key_is_401() {
     let toss = FakeToss::builder()
         .secret_key("test_sk_one")
