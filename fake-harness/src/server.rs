@@ -258,6 +258,7 @@ where
             let path = req.uri().path();
             let faulted = (harness.vendor.faulted)(path);
             if let Some(api) = routes.api_for(path) {
+                // A plain function takes the whole body: read even with the log off.
                 let (parts, body) = req.into_parts();
                 let Some(bytes) = harness.read(body).await else {
                     return Ok(harness.too_large());

@@ -4,7 +4,8 @@
 //! - [`server`]: [`FakePortOne`] (the running fake, its customer-side helpers) and
 //!   [`FakePortOneBuilder`]; the glue to `fake-harness` (boot, faults, webhooks,
 //!   idempotency, clock).
-//! - `routes`: the PortOne V2 routes and the fake-only `/internal/` routes.
+//! - `routes`: the PortOne V2 API (a match over method and path, handed every request
+//!   outside `/internal/` by the harness) and the fake-only `/internal/` routes (axum).
 //! - `world`: the fake's state and its operations, one submodule per resource
 //!   (payments, billing keys and schedules, identity verifications).
 //! - records and their JSON: `payment`, `billing_key`, `schedule`, [`identity`];
