@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::error::TossError;
 use crate::idempotency::{self, MAX_KEY_LEN};
-use crate::routes::{json_body, json_bytes};
+use crate::routes::json_body;
 use crate::state::Shared;
 
 /// A route's answer: its status and JSON body (empty: no body).
@@ -87,7 +87,7 @@ pub(crate) fn serve(s: &Arc<Shared>, parts: Parts, bytes: Bytes) -> Response {
         s.harness.clock().now(),
     ) {
         Err(c) => idempotency::conflict(&c, key).into_response(),
-        Ok(Begin::Replay(a)) => json_bytes(
+        Ok(Begin::Replay(a)) => fake_harness::json_response(
             StatusCode::from_u16(a.status).unwrap_or(StatusCode::OK),
             a.body,
         ),
@@ -122,17 +122,14 @@ impl Drop for AbandonGuard<'_> {
 
 /// An answer with a refusal turned into its Toss error body.
 fn settle(answer: Answer) -> (StatusCode, Bytes) {
-    answer.unwrap_or_else(|e| {
-        let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, Bytes::from(e.body().to_string()))
-    })
+    answer.unwrap_or_else(|e| e.answer())
 }
 
 fn respond((status, body): (StatusCode, Bytes)) -> Response {
     if body.is_empty() {
         status.into_response()
     } else {
-        json_bytes(status, body)
+        fake_harness::json_response(status, body)
     }
 }
 

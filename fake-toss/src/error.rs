@@ -58,9 +58,17 @@ impl TossError {
     }
 }
 
+impl TossError {
+    /// The answer this error is: its status and its JSON body.
+    pub(crate) fn answer(&self) -> (StatusCode, bytes::Bytes) {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, self.body().to_string().into())
+    }
+}
+
 impl IntoResponse for TossError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        fake_harness::json_response(status, self.body().to_string())
+        let (status, body) = self.answer();
+        fake_harness::json_response(status, body)
     }
 }

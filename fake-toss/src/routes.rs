@@ -1,5 +1,5 @@
 //! The fake-only `/internal` routes (the harness's knobs plus Toss's own, behind the
-//! secret key), and the body and answer helpers [`crate::api`] shares. The request log
+//! secret key), and the JSON body reader [`crate::api`] shares. The request log
 //! and fault injection wrap all of it in the harness.
 
 use std::sync::Arc;
@@ -78,10 +78,6 @@ pub(crate) fn json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, TossErro
     serde_json::from_slice(text).map_err(|e| TossError::invalid(format!("body: {e}")))
 }
 
-pub(crate) fn json_bytes(status: StatusCode, body: Bytes) -> Response {
-    fake_harness::json_response(status, body)
-}
-
 fn created_json(v: &Value) -> Response {
     fake_harness::json_response(StatusCode::CREATED, v.to_string())
 }
@@ -100,7 +96,7 @@ pub(crate) fn not_found(method: &Method, path: &str) -> TossError {
 
 async fn deposit(Extension(s): S, Path(key): Path<String>) -> Answer {
     s.with_store(|st, now| st.deposit(&key, now))
-        .map(|b| json_bytes(StatusCode::OK, b))
+        .map(|b| fake_harness::json_response(StatusCode::OK, b))
 }
 
 async fn auth_key(Extension(s): S, JsonBody(r): JsonBody<crate::billing::AuthKeyReq>) -> Answer {
